@@ -1,3 +1,10 @@
 module hop
 
-go 1.26
+go 1.26.0
+
+require (
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
+)
