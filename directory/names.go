@@ -1,0 +1,245 @@
+package directory
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"hop/krb5"
+)
+
+// Limits on names ([MS-SAMR] §3.1.1.6, [MS-ADTS] §3.1.1.5.2.4).
+const (
+	maxAccountNameRunes = 20  // before a trailing "$"
+	maxGroupNameRunes   = 64  // AD allows 256; hop keeps names short enough to type
+	maxSPNLen           = 512 // bytes
+	maxUPNLen           = 512 // bytes
+	maxHostnameLen      = 253 // bytes (RFC 1035 §2.3.4)
+	maxRealmLen         = 253
+	maxDescriptionLen   = 1024 // bytes
+	maxSPNsPerAccount   = 256
+	maxMembersPerGroup  = 100_000
+)
+
+// forbiddenNameChars may not appear in a sAMAccountName ([MS-SAMR]
+// §3.1.1.6, "Invalid characters").
+const forbiddenNameChars = `"/\[]:;|=,+*?<>@`
+
+// fold is the one case-insensitive form of names, SPNs and UPNs: the key of
+// every index.
+func fold(s string) string { return strings.ToLower(s) }
+
+// checkNameChars applies the rules common to account and group names.
+func checkNameChars(what, name string) error {
+	if name == "" {
+		return invalid("%s name is empty", what)
+	}
+	if !utf8.ValidString(name) {
+		return invalid("%s name %q is not valid UTF-8", what, name)
+	}
+	if name != strings.TrimSpace(name) {
+		return invalid("%s name %q begins or ends with a space", what, name)
+	}
+	if strings.Trim(name, ". ") == "" {
+		return invalid("%s name %q consists only of periods and spaces", what, name)
+	}
+	for _, r := range name {
+		if strings.ContainsRune(forbiddenNameChars, r) {
+			return invalid("%s name %q contains %q; names may not contain any of %s", what, name, r, forbiddenNameChars)
+		}
+		if !unicode.IsPrint(r) {
+			return invalid("%s name %q contains the control or invisible character %U", what, name, r)
+		}
+	}
+	return nil
+}
+
+// validateAccountName checks a sAMAccountName for an account of kind k.
+func validateAccountName(name string, k Kind) error {
+	if err := checkNameChars("account", name); err != nil {
+		return err
+	}
+	base, dollar := strings.CutSuffix(name, "$")
+	if strings.Contains(base, "$") {
+		return invalid(`account name %q contains "$" before its end; "$" may only end a name`, name)
+	}
+	if n := utf8.RuneCountInString(base); n < 1 || n > maxAccountNameRunes {
+		return invalid(`account name %q has %d characters before any final "$"; it must have 1 to %d`, name, n, maxAccountNameRunes)
+	}
+	if k == KindComputer && !dollar {
+		return invalid(`computer account name %q must end in "$" (use %q)`, name, name+"$")
+	}
+	return nil
+}
+
+// validateGroupName checks a group's name.
+func validateGroupName(name string) error {
+	if err := checkNameChars("group", name); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(name); n > maxGroupNameRunes {
+		return invalid("group name %q has %d characters; at most %d are allowed", name, n, maxGroupNameRunes)
+	}
+	return nil
+}
+
+// validateSPN checks "service/host[:port][/name]" ([MS-ADTS] §5.1.1.4).
+func validateSPN(spn string) error {
+	bad := func(why string) error {
+		return invalid("SPN %q is not valid: %s; an SPN looks like service/host[:port][/name], e.g. host/b.example.test or HTTP/web.example.test:8080", spn, why)
+	}
+	if spn == "" {
+		return bad("it is empty")
+	}
+	if len(spn) > maxSPNLen {
+		return bad("it is longer than " + strconv.Itoa(maxSPNLen) + " bytes")
+	}
+	if !utf8.ValidString(spn) {
+		return bad("it is not valid UTF-8")
+	}
+	parts := strings.Split(spn, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return bad("it must have two or three parts separated by /")
+	}
+	for _, p := range parts {
+		if p == "" {
+			return bad("a part is empty")
+		}
+	}
+	for _, r := range parts[0] {
+		if !isAlnum(r) && r != '-' && r != '_' && r != '.' {
+			return bad("the service class may hold only letters, digits, '-', '_' and '.'")
+		}
+	}
+	host, port, hasPort := strings.Cut(parts[1], ":")
+	if host == "" {
+		return bad("the host is empty")
+	}
+	for _, r := range host {
+		if !isAlnum(r) && r != '-' && r != '_' && r != '.' {
+			return bad("the host may hold only letters, digits, '-', '_' and '.'")
+		}
+	}
+	if hasPort {
+		n, err := parseDecimal32(port)
+		if err != nil || n < 1 || n > 65535 {
+			return bad("the port must be a number from 1 to 65535")
+		}
+	}
+	if len(parts) == 3 {
+		for _, r := range parts[2] {
+			if r == '@' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+				return bad("the service name may not contain '@', '\\', spaces or control characters")
+			}
+		}
+	}
+	return nil
+}
+
+func isAlnum(r rune) bool {
+	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+}
+
+// validateUPN checks a user principal name "name@suffix".
+func validateUPN(upn string) error {
+	bad := func(why string) error {
+		return invalid("UPN %q is not valid: %s; a UPN looks like alice@example.test", upn, why)
+	}
+	if len(upn) > maxUPNLen {
+		return bad("it is longer than " + strconv.Itoa(maxUPNLen) + " bytes")
+	}
+	if !utf8.ValidString(upn) {
+		return bad("it is not valid UTF-8")
+	}
+	local, suffix, ok := strings.Cut(upn, "@")
+	if !ok || local == "" || suffix == "" {
+		return bad("it must be name@suffix")
+	}
+	if strings.Contains(suffix, "@") {
+		return bad("it contains more than one '@'")
+	}
+	for _, r := range local {
+		if r == '/' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return bad("the name part may not contain '/', '\\', spaces or control characters")
+		}
+	}
+	if err := checkDNSName(suffix); err != nil {
+		return bad("the suffix " + err.Error())
+	}
+	return nil
+}
+
+// checkDNSName checks a host or domain name (RFC 1123 §2.1): dot-separated
+// labels of letters, digits and inner hyphens.
+func checkDNSName(s string) error {
+	if len(s) > maxHostnameLen {
+		return errText("is longer than 253 bytes")
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return errText("has an empty label or one longer than 63 bytes")
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return errText("has a label that begins or ends with '-'")
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isAlnum(rune(c)) && c != '-' {
+				return errText("may hold only letters, digits, '-' and '.'")
+			}
+		}
+	}
+	return nil
+}
+
+type errText string
+
+func (e errText) Error() string { return string(e) }
+
+// validateHostname checks a computer's DNS host name.
+func validateHostname(h string) error {
+	if err := checkDNSName(h); err != nil {
+		return invalid("DNS host name %q %s", h, err.Error())
+	}
+	return nil
+}
+
+// validateRealm checks a realm: a DNS domain name, as AD requires.
+func validateRealm(r krb5.Realm) error {
+	if r == "" {
+		return invalid("the realm is empty; use the DNS domain in upper case, e.g. EXAMPLE.TEST")
+	}
+	if len(r) > maxRealmLen {
+		return invalid("realm %q is longer than %d bytes", r, maxRealmLen)
+	}
+	if err := checkDNSName(string(r)); err != nil {
+		return invalid("realm %q %s; use the DNS domain in upper case, e.g. EXAMPLE.TEST", r, err.Error())
+	}
+	return nil
+}
+
+// netBIOSName derives the NetBIOS domain name from the realm: its first
+// label, upper case, at most 15 characters.
+func netBIOSName(r krb5.Realm) string {
+	first, _, _ := strings.Cut(string(r.Canonical()), ".")
+	if len(first) > 15 {
+		first = first[:15]
+	}
+	return first
+}
+
+// validateDescription checks free text.
+func validateDescription(what, s string) error {
+	if len(s) > maxDescriptionLen {
+		return invalid("%s is longer than %d bytes", what, maxDescriptionLen)
+	}
+	if !utf8.ValidString(s) {
+		return invalid("%s is not valid UTF-8", what)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return invalid("%s contains the control or invisible character %U", what, r)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,287 @@
+package directory
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"hop/krb5"
+)
+
+// Buckets and meta keys of the store layout. Records are JSON; see doc.go.
+const (
+	bucketDomain   = "domain"
+	bucketAccounts = "accounts"
+	bucketGroups   = "groups"
+	bucketSPNs     = "spns"
+	bucketUPNs     = "upns"
+	bucketMeta     = "meta"
+
+	keyDomain     = "domain"
+	metaSchema    = "schema"
+	metaNextRID   = "next-rid"
+	metaGen       = "generation"
+	metaMKCheck   = "master-key-check"
+	schemaVersion = 1
+)
+
+// mkCheckPlain is sealed under the master key at Init; Open proves the key
+// by opening it.
+var (
+	mkCheckPlain = []byte("hop directory master key check v1")
+	mkCheckAAD   = []byte("hop directory master-key-check v1")
+)
+
+type keyRecord struct {
+	EType  int32  `json:"etype"`
+	KVNO   uint32 `json:"kvno"`
+	Salt   string `json:"salt,omitempty"`
+	Sealed []byte `json:"sealed"`
+}
+
+type accountRecord struct {
+	Name              string        `json:"name"`
+	Kind              string        `json:"kind"`
+	RID               uint32        `json:"rid"`
+	SPNs              []string      `json:"spns,omitempty"`
+	DNSHostName       string        `json:"dnsHostName,omitempty"`
+	UPN               string        `json:"upn,omitempty"`
+	Description       string        `json:"description,omitempty"`
+	Disabled          bool          `json:"disabled,omitempty"`
+	Expires           time.Time     `json:"expires,omitzero"`
+	PasswordLastSet   time.Time     `json:"passwordLastSet,omitzero"`
+	PasswordExpires   time.Time     `json:"passwordExpires,omitzero"`
+	NoPreauthRequired bool          `json:"noPreauthRequired,omitempty"`
+	AllowRC4          bool          `json:"allowRC4,omitempty"`
+	MaxTicketLife     time.Duration `json:"maxTicketLife,omitempty"`
+	MaxRenewLife      time.Duration `json:"maxRenewLife,omitempty"`
+	KVNO              uint32        `json:"kvno"`
+	Keys              []keyRecord   `json:"keys,omitempty"`
+	OldKeys           []keyRecord   `json:"oldKeys,omitempty"`
+	BadPwdCount       int           `json:"badPwdCount,omitempty"`
+	BadPwdTime        time.Time     `json:"badPwdTime,omitzero"`
+	LockedUntil       time.Time     `json:"lockedUntil,omitzero"`
+	Created           time.Time     `json:"created,omitzero"`
+	Modified          time.Time     `json:"modified,omitzero"`
+}
+
+type groupRecord struct {
+	Name        string   `json:"name"`
+	RID         uint32   `json:"rid"`
+	Description string   `json:"description,omitempty"`
+	Members     []string `json:"members,omitempty"`
+}
+
+type policyRecord struct {
+	MaxTicketLife         time.Duration `json:"maxTicketLife,omitempty"`
+	MaxRenewLife          time.Duration `json:"maxRenewLife,omitempty"`
+	ClockSkew             time.Duration `json:"clockSkew,omitempty"`
+	LockoutThreshold      int           `json:"lockoutThreshold,omitempty"`
+	LockoutWindow         time.Duration `json:"lockoutWindow,omitempty"`
+	LockoutDuration       time.Duration `json:"lockoutDuration,omitempty"`
+	ProtectedUsersTGTLife time.Duration `json:"protectedUsersTGTLife,omitempty"`
+}
+
+type domainRecord struct {
+	Realm       string       `json:"realm"`
+	SID         SID          `json:"sid"`
+	NetBIOSName string       `json:"netbiosName"`
+	Policy      policyRecord `json:"policy"`
+	Created     time.Time    `json:"created,omitzero"`
+}
+
+// keyAAD binds a sealed key to its account, kvno, type and salt.
+func keyAAD(name string, kvno uint32, e krb5.EncType, salt string) []byte {
+	n := fold(name)
+	b := make([]byte, 0, 32+len(n)+len(salt))
+	b = append(b, "hop directory key v1"...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
+	b = append(b, n...)
+	b = binary.BigEndian.AppendUint32(b, kvno)
+	b = binary.BigEndian.AppendUint32(b, uint32(e))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(salt)))
+	b = append(b, salt...)
+	return b
+}
+
+func sealKeys(mk *MasterKey, rand io.Reader, name string, keys []Key) ([]keyRecord, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	out := make([]keyRecord, len(keys))
+	for i, k := range keys {
+		sealed, err := mk.seal(rand, keyAAD(name, k.KVNO, k.EncType, k.Salt), k.material)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = keyRecord{EType: int32(k.EncType), KVNO: k.KVNO, Salt: k.Salt, Sealed: sealed}
+	}
+	return out, nil
+}
+
+func openKeys(mk *MasterKey, name string, recs []keyRecord) ([]Key, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	if len(recs) > 3*maxKeysPerGeneration {
+		return nil, fmt.Errorf("%d keys is more than an account holds", len(recs))
+	}
+	out := make([]Key, len(recs))
+	for i, r := range recs {
+		e := krb5.EncType(r.EType)
+		n, ok := keyLen(e)
+		if !ok {
+			return nil, fmt.Errorf("key of unknown type %d", r.EType)
+		}
+		m, err := mk.open(keyAAD(name, r.KVNO, e, r.Salt), r.Sealed)
+		if err != nil {
+			return nil, fmt.Errorf("%s key kvno %d %w (damaged record, or a key copied from another account)", e, r.KVNO, err)
+		}
+		if len(m) != n {
+			return nil, fmt.Errorf("%s key kvno %d is %d bytes, not %d", e, r.KVNO, len(m), n)
+		}
+		out[i] = Key{EncType: e, KVNO: r.KVNO, Salt: r.Salt, material: m}
+	}
+	return out, nil
+}
+
+func encodeAccount(mk *MasterKey, rand io.Reader, a *Account) ([]byte, error) {
+	keys, err := sealKeys(mk, rand, a.Name, a.Keys)
+	if err != nil {
+		return nil, err
+	}
+	old, err := sealKeys(mk, rand, a.Name, a.OldKeys)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(accountRecord{
+		Name: a.Name, Kind: a.Kind.String(), RID: a.RID, SPNs: a.SPNs,
+		DNSHostName: a.DNSHostName, UPN: a.UPN, Description: a.Description,
+		Disabled: a.Disabled, Expires: a.Expires, PasswordLastSet: a.PasswordLastSet,
+		PasswordExpires: a.PasswordExpires, NoPreauthRequired: a.NoPreauthRequired,
+		AllowRC4: a.AllowRC4, MaxTicketLife: a.MaxTicketLife, MaxRenewLife: a.MaxRenewLife,
+		KVNO: a.KVNO, Keys: keys, OldKeys: old, BadPwdCount: a.BadPwdCount,
+		BadPwdTime: a.BadPwdTime, LockedUntil: a.LockedUntil, Created: a.Created, Modified: a.Modified,
+	})
+}
+
+// decodeAccount decodes the record stored under key (the folded name) and
+// opens its keys. It checks the record's structure, not the naming rules of
+// the day, so that records written under older rules still load.
+func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
+	var r accountRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, corrupt(bucketAccounts, key, err)
+	}
+	fail := func(why string) (*Account, error) { return nil, corrupt(bucketAccounts, key, errors.New(why)) }
+	if r.Name == "" || fold(r.Name) != key {
+		return fail("the name " + strconv.Quote(r.Name) + " does not match the record's key")
+	}
+	kind, err := ParseKind(r.Kind)
+	if err != nil {
+		return fail("unknown kind " + strconv.Quote(r.Kind))
+	}
+	if len(r.SPNs) > maxSPNsPerAccount {
+		return fail("too many SPNs")
+	}
+	if r.BadPwdCount < 0 || r.MaxTicketLife < 0 || r.MaxRenewLife < 0 {
+		return fail("negative counter or lifetime")
+	}
+	keys, err := openKeys(mk, r.Name, r.Keys)
+	if err != nil {
+		return nil, corrupt(bucketAccounts, key, err)
+	}
+	for _, k := range keys {
+		if k.KVNO != r.KVNO {
+			return fail(fmt.Sprintf("current key %s has kvno %d, the account kvno %d", k.EncType, k.KVNO, r.KVNO))
+		}
+	}
+	old, err := openKeys(mk, r.Name, r.OldKeys)
+	if err != nil {
+		return nil, corrupt(bucketAccounts, key, err)
+	}
+	return &Account{
+		Name: r.Name, Kind: kind, RID: r.RID, SPNs: r.SPNs, DNSHostName: r.DNSHostName,
+		UPN: r.UPN, Description: r.Description, Disabled: r.Disabled, Expires: r.Expires,
+		PasswordLastSet: r.PasswordLastSet, PasswordExpires: r.PasswordExpires,
+		NoPreauthRequired: r.NoPreauthRequired, AllowRC4: r.AllowRC4,
+		MaxTicketLife: r.MaxTicketLife, MaxRenewLife: r.MaxRenewLife,
+		KVNO: r.KVNO, Keys: keys, OldKeys: old, BadPwdCount: r.BadPwdCount,
+		BadPwdTime: r.BadPwdTime, LockedUntil: r.LockedUntil, Created: r.Created, Modified: r.Modified,
+	}, nil
+}
+
+func encodeGroup(g *Group) ([]byte, error) {
+	return json.Marshal(groupRecord{Name: g.Name, RID: g.RID, Description: g.Description, Members: g.Members})
+}
+
+func decodeGroup(key string, raw []byte) (*Group, error) {
+	var r groupRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, corrupt(bucketGroups, key, err)
+	}
+	if r.Name == "" || fold(r.Name) != key {
+		return nil, corrupt(bucketGroups, key, errors.New("the name "+strconv.Quote(r.Name)+" does not match the record's key"))
+	}
+	if len(r.Members) > maxMembersPerGroup {
+		return nil, corrupt(bucketGroups, key, errors.New("too many members"))
+	}
+	for _, m := range r.Members {
+		if m == "" {
+			return nil, corrupt(bucketGroups, key, errors.New("an empty member name"))
+		}
+	}
+	return &Group{Name: r.Name, RID: r.RID, Description: r.Description, Members: r.Members}, nil
+}
+
+func encodeDomain(d *Domain) ([]byte, error) {
+	p := d.Policy
+	return json.Marshal(domainRecord{
+		Realm: string(d.Realm), SID: d.SID, NetBIOSName: d.NetBIOSName, Created: d.Created,
+		Policy: policyRecord{
+			MaxTicketLife: p.MaxTicketLife, MaxRenewLife: p.MaxRenewLife, ClockSkew: p.ClockSkew,
+			LockoutThreshold: p.LockoutThreshold, LockoutWindow: p.LockoutWindow,
+			LockoutDuration: p.LockoutDuration, ProtectedUsersTGTLife: p.ProtectedUsersTGTLife,
+		},
+	})
+}
+
+func decodeDomain(raw []byte) (*Domain, error) {
+	var r domainRecord
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, corrupt(bucketDomain, keyDomain, err)
+	}
+	if err := validateRealm(krb5.Realm(r.Realm)); err != nil {
+		return nil, corrupt(bucketDomain, keyDomain, err)
+	}
+	if r.SID.IsZero() {
+		return nil, corrupt(bucketDomain, keyDomain, errors.New("no domain SID"))
+	}
+	p := Policy{
+		MaxTicketLife: r.Policy.MaxTicketLife, MaxRenewLife: r.Policy.MaxRenewLife,
+		ClockSkew: r.Policy.ClockSkew, LockoutThreshold: r.Policy.LockoutThreshold,
+		LockoutWindow: r.Policy.LockoutWindow, LockoutDuration: r.Policy.LockoutDuration,
+		ProtectedUsersTGTLife: r.Policy.ProtectedUsersTGTLife,
+	}
+	if err := p.Validate(); err != nil {
+		return nil, corrupt(bucketDomain, keyDomain, err)
+	}
+	return &Domain{Realm: krb5.Realm(r.Realm), SID: r.SID, NetBIOSName: r.NetBIOSName, Policy: p, Created: r.Created}, nil
+}
+
+func encodeUint(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
+
+func decodeUint(bucket, key string, raw []byte) (uint64, error) {
+	if len(raw) == 0 || len(raw) > 20 {
+		return 0, corrupt(bucket, key, errors.New("not a number"))
+	}
+	v, err := strconv.ParseUint(string(raw), 10, 64)
+	if err != nil {
+		return 0, corrupt(bucket, key, err)
+	}
+	return v, nil
+}
