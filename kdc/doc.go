@@ -1,0 +1,36 @@
+// Package kdc is hop's Kerberos V5 Key Distribution Center: the
+// Authentication Service (AS) and Ticket-Granting Service (TGS) exchanges of
+// RFC 4120 §3.1 and §3.3, served over UDP and TCP (§7.2.1, §7.2.2).
+//
+// A request flows one way: wire bytes are decoded by krb5/wire (which keeps
+// the exact bytes of the request body, because the TGS authenticator's
+// checksum covers them, RFC 4120 §7.2.2 and §5.4.1), accounts and keys come
+// from an immutable directory.Snapshot (re-read only when the directory
+// changes, so a changed setting takes effect at the next request and the hot
+// path touches no disk), the reply is built and encrypted with krb5/crypto,
+// and encoded back to bytes. Decisions that refuse a request return a
+// krb5.ErrorCode wrapped with a human explanation that is sent as the
+// KRB-ERROR's e-text and written to the audit log.
+//
+// Behaviour follows Active Directory where RFC 4120 leaves room:
+//   - an account's sAMAccountName is a principal (alice, b$), its SPNs are
+//     aliases of the same account, and enterprise names (NT-ENTERPRISE,
+//     RFC 6806 §5) resolve through the UPN or the account name;
+//   - realms compare case-insensitively; without the canonicalize option the
+//     reply echoes the names the client sent, with it the canonical names
+//     (RFC 6806 §6);
+//   - a TGS-REQ whose authenticator carries no checksum is accepted (impacket
+//     sends none), a checksum that does not match the body is refused with
+//     KRB_AP_ERR_MODIFIED, and an unkeyed checksum with KRB_AP_ERR_INAPP_CKSUM;
+//   - the session key's type is the strongest type both the client's request
+//     and the service's keys allow; the ticket is sealed with the strongest
+//     service key of a type the client also lists (else the service's
+//     strongest), since some clients will not store a ticket of a type they
+//     do not know;
+//   - disabled and locked-out accounts get KDC_ERR_CLIENT_REVOKED, and a
+//     disabled client is refused at the TGS too, at once.
+//
+// Postdated tickets are not issued (KDC_ERR_BADOPTION for POSTDATED,
+// KDC_ERR_CANNOT_POSTDATE for a future start time) and user-to-user
+// (ENC-TKT-IN-SKEY) is refused with KDC_ERR_BADOPTION.
+package kdc

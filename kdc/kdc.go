@@ -1,0 +1,270 @@
+package kdc
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"hop/audit"
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/wire"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultMaxRequestSize = 64 << 10
+	// DefaultMaxUDPReply is Active Directory's MaxDatagramReplySize: larger
+	// replies over UDP become KRB_ERR_RESPONSE_TOO_BIG and the client retries
+	// over TCP (RFC 4120 §7.2.1).
+	DefaultMaxUDPReply = 1465
+)
+
+// Config configures a KDC. Zero values are sane defaults.
+type Config struct {
+	// Directory is the source of accounts and keys. Required.
+	Directory *directory.Directory
+	// Audit receives one event per issued ticket and per refusal.
+	Audit audit.Sink
+	// Logger receives operational messages (not per-request events).
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Rand is the source of session keys and confounders; default crypto/rand.
+	Rand io.Reader
+	// MaxRequestSize caps the length of a request over TCP; default 64 KiB.
+	MaxRequestSize int
+	// MaxUDPReply is the largest reply sent over UDP; default 1465 bytes.
+	MaxUDPReply int
+}
+
+// Validate reports what is wrong with c.
+func (c *Config) Validate() error {
+	if c.Directory == nil {
+		return errors.New("kdc: Config.Directory is required")
+	}
+	if c.MaxRequestSize < 0 || c.MaxUDPReply < 0 {
+		return errors.New("kdc: negative size limit")
+	}
+	if c.MaxUDPReply != 0 && c.MaxUDPReply < 512 {
+		return fmt.Errorf("kdc: MaxUDPReply %d is below 512 bytes; no useful reply fits", c.MaxUDPReply)
+	}
+	return nil
+}
+
+// KDC answers AS and TGS requests. It is safe for concurrent use.
+type KDC struct {
+	dir         *directory.Directory
+	audit       audit.Sink
+	log         *slog.Logger
+	now         func() time.Time
+	rand        io.Reader
+	maxReq      int
+	maxUDPReply int
+	keys        atomic.Pointer[keyring]
+	sessions    sessionCache
+}
+
+// New returns a KDC for cfg.
+func New(cfg Config) (*KDC, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	k := &KDC{
+		dir:         cfg.Directory,
+		audit:       cfg.Audit,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		rand:        cfg.Rand,
+		maxReq:      cfg.MaxRequestSize,
+		maxUDPReply: cfg.MaxUDPReply,
+	}
+	if k.audit == nil {
+		k.audit = audit.Discard
+	}
+	if k.log == nil {
+		k.log = slog.New(slog.DiscardHandler)
+	}
+	if k.now == nil {
+		k.now = time.Now
+	}
+	if k.rand == nil {
+		k.rand = rand.Reader
+	}
+	if k.maxReq == 0 {
+		k.maxReq = DefaultMaxRequestSize
+	}
+	if k.maxUDPReply == 0 {
+		k.maxUDPReply = DefaultMaxUDPReply
+	}
+	return k, nil
+}
+
+// refusal is a decision to answer with a KRB-ERROR.
+type refusal struct {
+	code   krb5.ErrorCode
+	text   string // e-text: what was wrong and, where useful, what to do
+	edata  []byte
+	client *krb5.Principal // the client as far as it is known, for the error and the audit
+}
+
+func (r *refusal) Error() string { return r.code.String() + ": " + r.text }
+func (r *refusal) Unwrap() error { return r.code }
+
+func refuse(code krb5.ErrorCode, format string, args ...any) *refusal {
+	return &refusal{code: code, text: fmt.Sprintf(format, args...)}
+}
+
+// exchange holds what one request needs while it is being answered.
+type exchange struct {
+	ctx    context.Context
+	now    time.Time
+	addr   string
+	snap   *directory.Snapshot
+	dom    *directory.Domain
+	policy directory.Policy
+	keys   *keyring
+	req    *wire.KDCReq
+}
+
+// Handle answers one request message and returns the bytes to send back, or
+// nil when the message deserves no answer (it is not a Kerberos request, or it
+// is a reply or an error, which must not be answered to avoid loops). addr
+// names the peer in the audit log. maxReply, when positive, is the largest
+// reply the transport can carry (UDP); a larger reply is replaced by
+// KRB_ERR_RESPONSE_TOO_BIG.
+func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int) []byte {
+	mt, ok := wire.MsgTypeOf(msg)
+	if !ok {
+		return nil
+	}
+	now := k.now()
+	switch mt {
+	case krb5.MsgASReq, krb5.MsgTGSReq:
+	case krb5.MsgASRep, krb5.MsgTGSRep, krb5.MsgKRBError, krb5.MsgAPRep:
+		return nil
+	default:
+		return k.errorReply(now, nil, refuse(krb5.KRBAPErrMsgType, "a KDC answers AS-REQ and TGS-REQ only, not message type %d", mt))
+	}
+	req, err := wire.ParseKDCReq(msg)
+	if err != nil {
+		code := krb5.KRBAPErrMsgType
+		if errors.Is(err, wire.ErrBadPVNO) {
+			code = krb5.KRBAPErrBadVersion
+		}
+		return k.errorReply(now, nil, refuse(code, "malformed request: %v", err))
+	}
+	x, rf := k.newExchange(ctx, now, addr, req)
+	var reply []byte
+	if rf == nil {
+		if req.MsgType == krb5.MsgASReq {
+			reply, rf = k.serveAS(x)
+		} else {
+			reply, rf = k.serveTGS(x)
+		}
+	}
+	if rf != nil {
+		k.audit.Emit(audit.Event{
+			Time: now, Type: refusalEvent(req.MsgType, rf.code), Client: principalString(rf.client, req),
+			Service: serviceString(req), Addr: addr, Code: rf.code.String(), Reason: rf.text,
+		})
+		return k.errorReply(now, req, rf)
+	}
+	if maxReply > 0 && len(reply) > maxReply {
+		return k.errorReply(now, req, refuse(krb5.KRBErrResponseTooBig, "the reply is %d bytes, more than fits in a UDP datagram here (%d); retry over TCP", len(reply), maxReply))
+	}
+	return reply
+}
+
+func refusalEvent(mt krb5.MsgType, code krb5.ErrorCode) string {
+	if code == krb5.KDCErrPreauthRequired {
+		return "as.preauth-required" // the first step of every password logon, not a failure
+	}
+	if mt == krb5.MsgASReq {
+		return "as.refused"
+	}
+	return "tgs.refused"
+}
+
+func (k *KDC) newExchange(ctx context.Context, now time.Time, addr string, req *wire.KDCReq) (*exchange, *refusal) {
+	snap, err := k.dir.Snapshot(ctx)
+	if err != nil {
+		k.log.Error("kdc: directory unavailable", "err", err)
+		return nil, refuse(krb5.KDCErrSvcUnavailable, "the KDC cannot read its directory; try again later")
+	}
+	dom := snap.Domain()
+	x := &exchange{
+		ctx: ctx, now: now, addr: addr, snap: snap, dom: dom,
+		policy: dom.Policy.WithDefaults(), keys: k.keyringFor(snap), req: req,
+	}
+	return x, nil
+}
+
+// errorReply encodes a KRB-ERROR for rf. req may be nil when the request
+// could not be decoded.
+func (k *KDC) errorReply(now time.Time, req *wire.KDCReq, rf *refusal) []byte {
+	e := wire.KRBError{
+		STime:     now.UTC().Truncate(time.Second),
+		Susec:     int32(now.Nanosecond() / 1000),
+		ErrorCode: rf.code,
+		EText:     rf.text,
+		EData:     rf.edata,
+	}
+	if dom := k.domainRealm(); dom != "" {
+		e.Realm = dom
+	}
+	e.SName = krb5.NewName(krb5.NTSrvInst, "krbtgt", string(e.Realm))
+	if req != nil {
+		if req.Body.Realm != "" {
+			e.Realm = req.Body.Realm
+		}
+		if req.Body.SName != nil {
+			e.SName = *req.Body.SName
+		}
+		if req.Body.CName != nil {
+			cn := *req.Body.CName
+			e.CName = &cn
+			e.CRealm = req.Body.Realm
+		}
+	}
+	if rf.client != nil {
+		cn := rf.client.Name
+		e.CName = &cn
+		e.CRealm = rf.client.Realm
+	}
+	b, err := e.Marshal()
+	if err != nil {
+		k.log.Error("kdc: encode KRB-ERROR", "err", err)
+		return nil
+	}
+	return b
+}
+
+func (k *KDC) domainRealm() krb5.Realm {
+	if kr := k.keys.Load(); kr != nil {
+		return kr.realm
+	}
+	return ""
+}
+
+func principalString(p *krb5.Principal, req *wire.KDCReq) string {
+	if p != nil {
+		return p.String()
+	}
+	if req != nil && req.Body.CName != nil {
+		return krb5.Principal{Name: *req.Body.CName, Realm: req.Body.Realm}.String()
+	}
+	return ""
+}
+
+func serviceString(req *wire.KDCReq) string {
+	if req == nil || req.Body.SName == nil {
+		return ""
+	}
+	return krb5.Principal{Name: *req.Body.SName, Realm: req.Body.Realm}.String()
+}

@@ -1,0 +1,243 @@
+package kdc
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"hop/krb5"
+	"hop/krb5/client"
+	"hop/krb5/wire"
+)
+
+// capture runs do against a UDP relay in front of the KDC and returns the
+// requests the client sent.
+func (f *fixture) capture(do func(c *client.Conn)) [][]byte {
+	f.t.Helper()
+	msgs, err := capture(f.kdc, do)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return msgs
+}
+
+func capture(k *KDC, do func(c *client.Conn)) ([][]byte, error) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer pc.Close()
+	var got [][]byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65535)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			msg := append([]byte(nil), buf[:n]...)
+			got = append(got, msg)
+			pc.WriteTo(k.Handle(context.Background(), msg, "relay", 0), from)
+		}
+	}()
+	c := client.Dial(pc.LocalAddr().String(), client.UDPOnly, 5*time.Second)
+	do(c)
+	c.Close()
+	pc.Close()
+	<-done
+	return got, nil
+}
+
+func parseError(t *testing.T, b []byte) *wire.KRBError {
+	t.Helper()
+	e, err := wire.ParseKRBError(b)
+	if err != nil {
+		t.Fatalf("reply is not a KRB-ERROR: %v", err)
+	}
+	return e
+}
+
+func TestTGSBodyChecksumCoversRawBytes(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tgt, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.capture(func(c *client.Conn) {
+		if _, err := c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(msgs) != 1 {
+		t.Fatalf("%d requests captured", len(msgs))
+	}
+	req, err := wire.ParseKDCReq(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The body as sent verifies; a body changed after signing does not.
+	if rep := f.kdc.Handle(ctx, msgs[0], "test", 0); rep == nil {
+		t.Fatal("no reply")
+	} else if mt, _ := wire.MsgTypeOf(rep); mt != krb5.MsgTGSRep {
+		t.Fatalf("replay of the original request: %+v", parseError(t, rep))
+	}
+	req.Body.SName = &krb5.PrincipalName{Type: krb5.NTSrvInst, Components: []string{"krbtgt", string(realm)}}
+	req.RawBody, err = req.Body.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered, err := req.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := parseError(t, f.kdc.Handle(ctx, tampered, "test", 0)); e.ErrorCode != krb5.KRBAPErrModified {
+		t.Fatalf("tampered body: %s (%s), want KRB_AP_ERR_MODIFIED", e.ErrorCode, e.EText)
+	}
+}
+
+func TestRenewal(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tgt, err := f.login(&client.Request{Client: alice(), Options: krb5.OptRenewable, Lifetime: time.Hour, RenewLifetime: 24 * time.Hour}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.conn(client.UDPOnly)
+	renewed, err := c.ServiceTicket(ctx, tgt, &client.Request{Service: tgt.Server.Name, Options: krb5.OptRenew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !renewed.RenewTill.Equal(tgt.RenewTill) || renewed.EndTime.Sub(renewed.StartTime) != time.Hour || renewed.AuthTime != tgt.AuthTime {
+		t.Errorf("renewed: start %v end %v renew-till %v (original renew-till %v)", renewed.StartTime, renewed.EndTime, renewed.RenewTill, tgt.RenewTill)
+	}
+	// The renewed TGT works.
+	if _, err := c.ServiceTicket(ctx, renewed, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	// A ticket that is not renewable cannot be renewed.
+	plain, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ServiceTicket(ctx, plain, &client.Request{Service: plain.Server.Name, Options: krb5.OptRenew})
+	wantCode(t, err, krb5.KDCErrBadOption)
+}
+
+func TestKrbtgtRotationKeepsOldTickets(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	old, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvno, err := f.dir.SetKeys(ctx, "krbtgt", rndKeys(t, allAES))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kvno != 2 || old.Ticket.EncPart.KVNO != 1 {
+		t.Fatalf("kvno %d, old ticket kvno %d", kvno, old.Ticket.EncPart.KVNO)
+	}
+	c := f.conn(client.UDPOnly)
+	if _, err := c.ServiceTicket(ctx, old, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")}); err != nil {
+		t.Fatalf("TGT from before the rotation: %v", err)
+	}
+	fresh, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Ticket.EncPart.KVNO != 2 {
+		t.Errorf("new TGT kvno %d, want 2", fresh.Ticket.EncPart.KVNO)
+	}
+}
+
+func TestLockout(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	dom, err := f.dir.Domain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Off by default: many failures lock nothing.
+	for range 4 {
+		_, err := f.login(&client.Request{Client: alice()}, "wrong")
+		wantCode(t, err, krb5.KDCErrPreauthFailed)
+	}
+	if _, err := f.login(&client.Request{Client: alice()}, alicePW); err != nil {
+		t.Fatalf("with lockout off: %v", err)
+	}
+	p := dom.Policy
+	p.LockoutThreshold = 3
+	if err := f.dir.SetPolicy(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_, err := f.login(&client.Request{Client: alice()}, "wrong")
+		wantCode(t, err, krb5.KDCErrPreauthFailed)
+	}
+	_, err = f.login(&client.Request{Client: alice()}, alicePW)
+	wantCode(t, err, krb5.KDCErrClientRevoked)
+	var locked bool
+	for _, e := range f.audit.Events() {
+		locked = locked || e.Type == "account.locked"
+	}
+	if !locked {
+		t.Error("no account.locked audit event")
+	}
+}
+
+func TestUDPTooBigFallsBackToTCP(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxUDPReply = 512 })
+	_, _, err := f.conn(client.UDPOnly).Login(context.Background(), &client.Request{Client: alice()}, alicePW)
+	wantCode(t, err, krb5.KRBErrResponseTooBig)
+	if _, _, err := f.conn(client.UDPThenTCP).Login(context.Background(), &client.Request{Client: alice()}, alicePW); err != nil {
+		t.Fatalf("with TCP fallback: %v", err)
+	}
+}
+
+func TestTCPRefusesOversizeLength(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, n := range []uint32{DefaultMaxRequestSize + 1, 0x80000010} {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		var hdr [4]byte
+		binary.BigEndian.PutUint32(hdr[:], n)
+		c.Write(hdr[:])
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		rep := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+		if _, err := io.ReadFull(c, rep); err != nil {
+			t.Fatal(err)
+		}
+		if e := parseError(t, rep); e.ErrorCode != krb5.KRBErrFieldToolong {
+			t.Errorf("length %#x: %s", n, e.ErrorCode)
+		}
+		if _, err := c.Read(hdr[:]); err != io.EOF {
+			t.Errorf("connection left open after an oversize length: %v", err)
+		}
+		c.Close()
+	}
+}
+
+func TestGarbageNeverAnswersWithAPanic(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	for _, msg := range [][]byte{nil, {0x6a}, {0x6a, 0x80}, {0x6a, 0x03, 0x30, 0x01, 0x00}, {0x7e, 0x00}, {0x6c, 0x02, 0x30, 0x00}, []byte("GET / HTTP/1.0\r\n\r\n")} {
+		rep := f.kdc.Handle(ctx, msg, "test", 0)
+		if rep == nil {
+			continue
+		}
+		if e := parseError(t, rep); e.ErrorCode == krb5.KDCErrNone {
+			t.Errorf("%x: error reply without a code", msg)
+		}
+	}
+}
