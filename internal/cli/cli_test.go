@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"hop/krb5"
+	"hop/krb5/keytab"
+)
+
+// hop runs the command line as a user would and returns stdout, stderr
+// and the exit status.
+func hop(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	code := ExitCode(err, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func ok(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, code := hop(t, stdin, args...)
+	if code != 0 {
+		t.Fatalf("hop %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+func fails(t *testing.T, wantCode int, wantErr string, stdin string, args ...string) {
+	t.Helper()
+	out, errOut, code := hop(t, stdin, args...)
+	if code != wantCode || !strings.Contains(errOut, wantErr) {
+		t.Fatalf("hop %s: exit %d, stderr %q (stdout %q); want exit %d and %q", strings.Join(args, " "), code, errOut, out, wantCode, wantErr)
+	}
+}
+
+func TestDomainAndAccounts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	fails(t, 1, "no hop domain in", "", "account", "list", "--dir", dir)
+	fails(t, 2, "--realm is required", "", "domain", "init", "--dir", dir)
+	fails(t, 1, "password is empty", "\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	fails(t, 1, "already holds a domain", "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "OTHER.TEST")
+	for _, f := range []string{"master.key", "directory.db"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v mode %v, want 0600", f, err, st.Mode().Perm())
+		}
+	}
+	var dom domainJSON
+	if err := json.Unmarshal([]byte(ok(t, "", "domain", "show", "--dir", dir, "--json")), &dom); err != nil {
+		t.Fatal(err)
+	}
+	if dom.Realm != "EXAMPLE.TEST" || !strings.HasPrefix(dom.SID, "S-1-5-21-") || dom.Policy.MaxTicketLife != "10h0m0s" || dom.Policy.LockoutThreshold != 0 {
+		t.Errorf("domain show = %+v", dom)
+	}
+
+	// Flags may follow positional arguments.
+	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir, "--upn", "alice@example.test")
+	fails(t, 1, "already exists", "Alice-1\n", "account", "add", "ALICE", "--dir", dir)
+	fails(t, 1, "", "x\n", "account", "add", "bad/name", "--dir", dir)
+	ok(t, "", "account", "add-computer", "b.example.test", "--dir", dir)
+	fails(t, 2, "needs at least one --spn", "", "account", "add-service", "svc", "--random-key", "--dir", dir)
+	ok(t, "", "account", "add-service", "svc-web", "--spn", "HTTP/web.example.test", "--random-key", "--dir", dir)
+	fails(t, 1, `already belongs to account "svc-web"`, "", "spn", "add", "b$", "http/WEB.example.test", "--dir", dir)
+
+	var b accountJSON
+	if err := json.Unmarshal([]byte(ok(t, "", "account", "show", "b$", "--dir", dir, "--json")), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Kind != "computer" || b.Principal != "b$@EXAMPLE.TEST" || strings.Join(b.SPNs, ",") != "host/b.example.test,host/b" ||
+		b.KVNO != 1 || len(b.Keys) != 4 || b.RID < 1000 || !b.PreauthRequired || b.AllowRC4 {
+		t.Errorf("b$ = %+v", b)
+	}
+	if !strings.Contains(strings.Join(b.Groups, ","), "Domain Computers") {
+		t.Errorf("b$ groups = %v", b.Groups)
+	}
+
+	// passwd increments the kvno and keeps the old keys.
+	ok(t, "", "account", "passwd", "b$", "--random-key", "--dir", dir)
+	if err := json.Unmarshal([]byte(ok(t, "", "account", "show", "b$", "--dir", dir, "--json")), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.KVNO != 2 || len(b.OldKeys) != 4 || b.OldKeys[0].KVNO != 1 {
+		t.Errorf("after passwd: kvno %d, old keys %+v", b.KVNO, b.OldKeys)
+	}
+
+	// The keytab holds every key of both kvnos under b$ and each SPN.
+	kt := filepath.Join(t.TempDir(), "b.keytab")
+	ok(t, "", "keytab", "export", "b$", "-o", kt, "--dir", dir)
+	k, err := keytab.Load(kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.Entries) != 3*8 {
+		t.Errorf("%d keytab entries, want 24", len(k.Entries))
+	}
+	for _, p := range []string{"b$@EXAMPLE.TEST", "host/b.example.test@EXAMPLE.TEST", "host/b@EXAMPLE.TEST"} {
+		pr, _ := krb5.ParsePrincipal(p)
+		e, err := k.Find(pr, 0, krb5.AES256CTSHMACSHA196)
+		if err != nil || e.KVNO != 2 {
+			t.Errorf("keytab %s: %v %+v", p, err, e)
+		}
+	}
+
+	ok(t, "", "account", "disable", "alice", "--dir", dir)
+	if out := ok(t, "", "account", "list", "--dir", dir); !strings.Contains(out, "alice") || !strings.Contains(out, "disabled") {
+		t.Errorf("list:\n%s", out)
+	}
+	ok(t, "", "account", "set", "alice", "--expires", "2030-01-02", "--allow-rc4", "--dir", dir)
+	fails(t, 2, "is not a time", "", "account", "set", "alice", "--expires", "tomorrow", "--dir", dir)
+	fails(t, 2, "nothing to change", "", "account", "set", "alice", "--dir", dir)
+	fails(t, 1, "", "", "account", "delete", "Administrator", "--dir", dir)
+	ok(t, "", "account", "delete", "alice", "--dir", dir)
+	fails(t, 1, "", "", "account", "show", "alice", "--dir", dir)
+
+	ok(t, "", "group", "create", "Host Admins", "--dir", dir)
+	ok(t, "", "group", "add-member", "Host Admins", "b$", "--dir", dir)
+	ok(t, "", "group", "add-member", "Domain Admins", "Host Admins", "--dir", dir)
+	fails(t, 1, "", "", "group", "add-member", "Host Admins", "Domain Admins", "--dir", dir) // a cycle
+
+	conf := ok(t, "", "client-config", "--dir", dir, "--kdc", "127.0.0.1:1088")
+	for _, want := range []string{"default_realm = EXAMPLE.TEST", "kdc = 127.0.0.1:1088", ".example.test = EXAMPLE.TEST"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("client-config lacks %q:\n%s", want, conf)
+		}
+	}
+}
+
+func TestHelpAndUsage(t *testing.T) {
+	if out := ok(t, "", "--help"); !strings.Contains(out, "account") || !strings.Contains(out, "kdc") {
+		t.Errorf("hop --help:\n%s", out)
+	}
+	if out := ok(t, "", "account", "add", "--help"); !strings.Contains(out, "--password-file") {
+		t.Errorf("hop account add --help:\n%s", out)
+	}
+	fails(t, 2, `unknown command "frobnicate"`, "", "frobnicate")
+	fails(t, 2, "flag provided but not defined", "", "account", "list", "--frob")
+	fails(t, 2, "not a loopback address", "", "bench", "kdc", "--kdc", "192.0.2.1:88", "--user", "a@B", "--password-file", "/dev/null")
+	var u *usageError
+	if err := Run(context.Background(), []string{"account"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); !errors.As(err, &u) {
+		t.Errorf("hop account without a subcommand: %v", err)
+	}
+}

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/term"
+
+	"hop/directory"
+	"hop/directory/bolt"
+	"hop/krb5"
+	"hop/krb5/crypto"
+)
+
+// Files in a hop directory folder.
+const (
+	dbFile     = "directory.db"
+	masterFile = "master.key"
+	auditFile  = "audit.log"
+	kdcState   = "kdc.json"
+)
+
+// DefaultDir is where hop keeps its directory unless --dir or HOP_DIR say otherwise.
+const DefaultDir = "/var/lib/hop"
+
+// dirFlag is the --dir flag's default: $HOP_DIR or DefaultDir.
+func (e *env) defaultDir() string {
+	if v := e.getenv("HOP_DIR"); v != "" {
+		return v
+	}
+	return DefaultDir
+}
+
+// openDirectory opens the domain kept in folder dir.
+func openDirectory(ctx context.Context, dir string) (*directory.Directory, func(), error) {
+	mkPath := filepath.Join(dir, masterFile)
+	if _, err := os.Stat(mkPath); errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no hop domain in %s (no %s); create one with: hop domain init --dir %s --realm REALM", dir, masterFile, dir)
+	}
+	mk, err := directory.LoadMasterKey(mkPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	dbPath := filepath.Join(dir, dbFile)
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, nil, fmt.Errorf("the domain in %s has a master key but no %s: %v", dir, dbFile, err)
+	}
+	st, err := bolt.Open(dbPath, bolt.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := directory.Open(ctx, st, mk, directory.Options{})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return d, func() { st.Close() }, nil
+}
+
+// defaultETypes are the key types hop creates for every account.
+var defaultETypes = []krb5.EncType{
+	krb5.AES256CTSHMACSHA384192, krb5.AES128CTSHMACSHA256128,
+	krb5.AES256CTSHMACSHA196, krb5.AES128CTSHMACSHA196,
+}
+
+func accountETypes(allowRC4 bool) []krb5.EncType {
+	if allowRC4 {
+		return append(append([]krb5.EncType(nil), defaultETypes...), krb5.RC4HMAC)
+	}
+	return defaultETypes
+}
+
+// passwordKeys derives an account's keys from its password, salted with the
+// account's principal name (RFC 4120 §4 default salt).
+func passwordKeys(realm krb5.Realm, name, password string, etypes []krb5.EncType) ([]directory.Key, error) {
+	p := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, name), Realm: realm}
+	salt := crypto.DefaultSalt(p)
+	keys := make([]directory.Key, 0, len(etypes))
+	for _, e := range etypes {
+		k, err := crypto.StringToKey(e, password, salt, nil)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, directory.NewKeyMaterial(e, salt, k.Material()))
+	}
+	return keys, nil
+}
+
+// randomKeys makes random keys (for computers, krbtgt and --random-key).
+func randomKeys(etypes []krb5.EncType) ([]directory.Key, error) {
+	keys := make([]directory.Key, 0, len(etypes))
+	for _, e := range etypes {
+		k, err := crypto.RandomKey(e, nil)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, directory.NewKeyMaterial(e, "", k.Material()))
+	}
+	return keys, nil
+}
+
+// MaxPasswordLen bounds a password (AD allows 256 characters).
+const MaxPasswordLen = 256
+
+// readPassword gets a password from file ("-" = standard input), from the
+// terminal (asked twice when confirm), or from the first line of a
+// standard input that is not a terminal.
+func (e *env) readPassword(file, prompt string, confirm bool) (string, error) {
+	var pw string
+	switch {
+	case file == "-":
+		line, err := readLine(e.stdin)
+		if err != nil {
+			return "", fmt.Errorf("read password from standard input: %w", err)
+		}
+		pw = line
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read password file: %w", err)
+		}
+		pw = strings.TrimRight(strings.SplitN(string(b), "\n", 2)[0], "\r")
+	default:
+		f, ok := e.stdin.(*os.File)
+		if !ok || !term.IsTerminal(int(f.Fd())) {
+			line, err := readLine(e.stdin)
+			if err != nil {
+				return "", fmt.Errorf("no password given: use --password-file FILE, or type it at a terminal (%w)", err)
+			}
+			pw = line
+			break
+		}
+		fmt.Fprint(e.stderr, prompt)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		pw = string(b)
+		if confirm {
+			fmt.Fprint(e.stderr, "Again: ")
+			b2, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(e.stderr)
+			if err != nil {
+				return "", fmt.Errorf("read password: %w", err)
+			}
+			if string(b2) != pw {
+				return "", errors.New("the two passwords differ; nothing was changed")
+			}
+		}
+	}
+	switch {
+	case pw == "":
+		return "", errors.New("the password is empty; choose a non-empty password")
+	case len(pw) > MaxPasswordLen:
+		return "", fmt.Errorf("the password is longer than %d bytes", MaxPasswordLen)
+	case strings.ContainsRune(pw, 0):
+		return "", errors.New("the password contains a NUL character")
+	}
+	return pw, nil
+}
+
+func readLine(r io.Reader) (string, error) {
+	br := bufio.NewReader(io.LimitReader(r, 4096))
+	line, err := br.ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		if errors.Is(err, io.EOF) {
+			return "", errors.New("standard input is empty")
+		}
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
