@@ -20,8 +20,8 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	// Seeds: the requests of a real exchange by hop's client (AS without and
-	// with pre-authentication, TGS), and the wire package's captures of MIT
-	// and impacket requests.
+	// with pre-authentication, TGS), here and the wire package's captures of
+	// MIT and impacket messages, also in testdata/fuzz/FuzzHandle.
 	ctx := context.Background()
 	var xerr error
 	msgs, err := capture(k, func(c *client.Conn) {

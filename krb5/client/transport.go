@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -144,8 +143,9 @@ func (c *Conn) roundTripTCP(ctx context.Context, msg []byte) ([]byte, error) {
 		}
 		c.tcp.Close()
 		c.tcp = nil
-		// A KDC may close a kept-alive connection; retry once on a new one.
-		if fresh || attempt > 0 || !(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)) {
+		// A KDC may close a connection after each reply (MIT does): a kept
+		// connection that fails gets one retry on a new one.
+		if fresh || attempt > 0 || ctx.Err() != nil {
 			return nil, fmt.Errorf("client: KDC %s over TCP: %w", c.addr, err)
 		}
 	}
