@@ -215,9 +215,7 @@ func (k *KDC) errorReply(now time.Time, req *wire.KDCReq, rf *refusal) []byte {
 		EText:     rf.text,
 		EData:     rf.edata,
 	}
-	if dom := k.domainRealm(); dom != "" {
-		e.Realm = dom
-	}
+	e.Realm = k.domainRealm()
 	e.SName = krb5.NewName(krb5.NTSrvInst, "krbtgt", string(e.Realm))
 	if req != nil {
 		if req.Body.Realm != "" {
@@ -249,7 +247,10 @@ func (k *KDC) domainRealm() krb5.Realm {
 	if kr := k.keys.Load(); kr != nil {
 		return kr.realm
 	}
-	return ""
+	if snap, err := k.dir.Snapshot(context.Background()); err == nil {
+		return k.keyringFor(snap).realm
+	}
+	return "UNKNOWN" // the directory is unreadable; the error must still be well formed
 }
 
 func principalString(p *krb5.Principal, req *wire.KDCReq) string {

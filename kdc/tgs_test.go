@@ -234,6 +234,9 @@ func TestGarbageNeverAnswersWithAPanic(t *testing.T) {
 	for _, msg := range [][]byte{nil, {0x6a}, {0x6a, 0x80}, {0x6a, 0x03, 0x30, 0x01, 0x00}, {0x7e, 0x00}, {0x6c, 0x02, 0x30, 0x00}, []byte("GET / HTTP/1.0\r\n\r\n")} {
 		rep := f.kdc.Handle(ctx, msg, "test", 0)
 		if rep == nil {
+			if len(msg) >= 2 && (msg[0] == 0x6a || msg[0] == 0x6c) {
+				t.Errorf("%x: a malformed AS-REQ/TGS-REQ got no KRB-ERROR", msg)
+			}
 			continue
 		}
 		if e := parseError(t, rep); e.ErrorCode == krb5.KDCErrNone {

@@ -489,18 +489,7 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 }
 
 func runAccountEnable(enable bool) func(context.Context, *env, *command, []string) error {
-	return func(ctx context.Context, e *env, c *command, args []string) error {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-		pos, err := parse(e, fs, c, args, 1, 1)
-		if err != nil {
-			return err
-		}
-		d, done, err := openDirectory(ctx, *dir)
-		if err != nil {
-			return err
-		}
-		defer done()
+	return dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
 		a, err := d.UpdateAccount(ctx, pos[0], func(a *directory.Account) error {
 			if a.RID == 502 && enable {
 				return errors.New("krbtgt stays disabled as a client, as in Active Directory; it still issues tickets")
@@ -517,27 +506,16 @@ func runAccountEnable(enable bool) func(context.Context, *env, *command, []strin
 		}
 		fmt.Fprintf(e.stdout, "Account %s is %s.\n", a.Name, state)
 		return nil
-	}
+	})
 }
 
-func runAccountDelete(ctx context.Context, e *env, c *command, args []string) error {
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-	pos, err := parse(e, fs, c, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	d, done, err := openDirectory(ctx, *dir)
-	if err != nil {
-		return err
-	}
-	defer done()
+var runAccountDelete = dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
 	if err := d.DeleteAccount(ctx, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Deleted account %s.\n", pos[0])
 	return nil
-}
+})
 
 func runAccountPasswd(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"hop/directory"
 )
 
 func groupCommand() *command {
@@ -116,38 +118,16 @@ func runGroupCreate(ctx context.Context, e *env, c *command, args []string) erro
 	return nil
 }
 
-func runGroupDelete(ctx context.Context, e *env, c *command, args []string) error {
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-	pos, err := parse(e, fs, c, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	d, done, err := openDirectory(ctx, *dir)
-	if err != nil {
-		return err
-	}
-	defer done()
+var runGroupDelete = dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
 	if err := d.DeleteGroup(ctx, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Deleted group %s.\n", pos[0])
 	return nil
-}
+})
 
 func runGroupMember(add bool) func(context.Context, *env, *command, []string) error {
-	return func(ctx context.Context, e *env, c *command, args []string) error {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-		pos, err := parse(e, fs, c, args, 2, 2)
-		if err != nil {
-			return err
-		}
-		d, done, err := openDirectory(ctx, *dir)
-		if err != nil {
-			return err
-		}
-		defer done()
+	return dirAction(2, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
 		if add {
 			if err := d.AddMember(ctx, pos[0], pos[1]); err != nil {
 				return err
@@ -160,5 +140,5 @@ func runGroupMember(add bool) func(context.Context, *env, *command, []string) er
 		}
 		fmt.Fprintf(e.stdout, "Removed %s from %s.\n", pos[1], pos[0])
 		return nil
-	}
+	})
 }

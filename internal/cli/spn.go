@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"text/tabwriter"
+
+	"hop/directory"
 )
 
 func spnCommand() *command {
@@ -21,18 +23,7 @@ func spnCommand() *command {
 }
 
 func runSPN(add bool) func(context.Context, *env, *command, []string) error {
-	return func(ctx context.Context, e *env, c *command, args []string) error {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-		pos, err := parse(e, fs, c, args, 2, 2)
-		if err != nil {
-			return err
-		}
-		d, done, err := openDirectory(ctx, *dir)
-		if err != nil {
-			return err
-		}
-		defer done()
+	return dirAction(2, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
 		if add {
 			if err := d.AddSPN(ctx, pos[0], pos[1]); err != nil {
 				return err
@@ -45,7 +36,7 @@ func runSPN(add bool) func(context.Context, *env, *command, []string) error {
 		}
 		fmt.Fprintf(e.stdout, "Removed SPN %s from %s.\n", pos[1], pos[0])
 		return nil
-	}
+	})
 }
 
 func runSPNList(ctx context.Context, e *env, c *command, args []string) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -184,4 +185,23 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// dirAction makes the run function of a command that takes npos positional
+// arguments and --dir, and acts on the opened directory.
+func dirAction(npos int, do func(ctx context.Context, e *env, d *directory.Directory, pos []string) error) func(context.Context, *env, *command, []string) error {
+	return func(ctx context.Context, e *env, c *command, args []string) error {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+		pos, err := parse(e, fs, c, args, npos, npos)
+		if err != nil {
+			return err
+		}
+		d, done, err := openDirectory(ctx, *dir)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return do(ctx, e, d, pos)
+	}
 }
