@@ -4,7 +4,7 @@
 //
 // A request flows one way: wire bytes are decoded by krb5/wire (which keeps
 // the exact bytes of the request body, because the TGS authenticator's
-// checksum covers them, RFC 4120 §7.2.2 and §5.4.1), accounts and keys come
+// checksum covers them, RFC 4120 §3.3.2 and §5.5.1), accounts and keys come
 // from an immutable directory.Snapshot (re-read only when the directory
 // changes, so a changed setting takes effect at the next request and the hot
 // path touches no disk), the reply is built and encrypted with krb5/crypto,

@@ -56,7 +56,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 			text: "a TGS-REQ must present a ticket-granting ticket, not a ticket for " + tgsAcct.Name}
 	}
 	// The body checksum covers the request body's bytes exactly as they
-	// arrived (RFC 4120 §7.2.2; do not re-encode). As in Active Directory, an
+	// arrived (RFC 4120 §3.3.2, §5.5.1; do not re-encode). As in Active Directory, an
 	// authenticator without a checksum is accepted.
 	if auth.Cksum != nil {
 		if err := session.VerifyChecksum(auth.Cksum.Type, krb5.UsageTGSReqAuthCksum, x.req.RawBody, auth.Cksum.Sum); err != nil {
