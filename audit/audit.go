@@ -43,6 +43,7 @@ func (discard) Emit(Event) {}
 // flushed at least every FlushInterval and on Close.
 type File struct {
 	mu     sync.Mutex
+	path   string
 	f      *os.File
 	w      *bufio.Writer
 	enc    *json.Encoder
@@ -61,7 +62,7 @@ func OpenFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open log: %w", err)
 	}
-	a := &File{f: f, w: bufio.NewWriterSize(f, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	a := &File{path: path, f: f, w: bufio.NewWriterSize(f, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	a.enc = json.NewEncoder(a.w)
 	go a.flusher()
 	return a, nil
@@ -93,6 +94,32 @@ func (a *File) Emit(e Event) {
 		return
 	}
 	a.err = a.enc.Encode(e)
+}
+
+// Reopen flushes and closes the file and opens its path again, for log
+// rotation (logrotate renames the file, then signals the KDC).
+func (a *File) Reopen() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return nil
+	}
+	f, err := os.OpenFile(a.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: reopen log: %w", err)
+	}
+	if a.err == nil {
+		a.err = a.w.Flush()
+	}
+	a.f.Sync()
+	a.f.Close()
+	a.f = f
+	a.w.Reset(f)
+	err, a.err = a.err, nil
+	if err != nil {
+		return fmt.Errorf("audit: events before the reopen were lost: %w", err)
+	}
+	return nil
 }
 
 // Close flushes, syncs and closes the file.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,4 +47,29 @@ func TestFileWritesJSONLines(t *testing.T) {
 		t.Fatalf("events = %+v", got)
 	}
 	a.Emit(Event{Type: "after-close"}) // must not panic or write
+}
+
+func TestReopenAfterRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	a, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Emit(Event{Type: "before"})
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	a.Emit(Event{Type: "after"})
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := os.ReadFile(path + ".1")
+	cur, _ := os.ReadFile(path)
+	if !strings.Contains(string(old), `"before"`) || strings.Contains(string(old), `"after"`) || !strings.Contains(string(cur), `"after"`) {
+		t.Fatalf("rotated: %q, current: %q", old, cur)
+	}
 }

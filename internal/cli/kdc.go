@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"hop/audit"
 	"hop/kdc"
@@ -25,7 +27,8 @@ func kdcCommand() *command {
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
 restart. Every ticket and refusal is written to the audit log (default
-DIR/audit.log, JSON lines). Stop it with Ctrl-C or SIGTERM.`,
+DIR/audit.log, JSON lines; SIGHUP reopens it after rotation). Stop it with
+Ctrl-C or SIGTERM.`,
 		run: runKDC,
 	}
 }
@@ -78,6 +81,18 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 			}
 		}()
 		sink = f
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer func() { signal.Stop(hup); close(hup) }()
+		go func() {
+			for range hup {
+				if err := f.Reopen(); err != nil {
+					logger.Error("reopening the audit log", "err", err)
+				} else {
+					logger.Info("audit log reopened", "file", p)
+				}
+			}
+		}()
 	}
 	k, err := kdc.New(kdc.Config{Directory: d, Audit: sink, Logger: logger, MaxUDPReply: *maxUDP})
 	if err != nil {
