@@ -33,6 +33,54 @@ type Account struct {
 	// MaxTicketLife and MaxRenewLife lower the domain's limits for this
 	// account; 0 = the domain policy.
 	MaxTicketLife, MaxRenewLife time.Duration
+	// PrimaryGroupRID is the RID of the account's primary group
+	// (primaryGroupID): Domain Users (513) for users and
+	// services, Domain Computers (515) for computers, Domain Controllers
+	// (516) for domain controllers, Domain Guests (514) for Guest. It is
+	// chosen when the account is created (0 there = the default for its
+	// kind) and goes in the PAC as its primary group ([MS-PAC] §2.5).
+	PrimaryGroupRID uint32
+
+	// Delegation settings (see "Delegation" in the package documentation).
+	// The zero values are the secure default: no delegation from this
+	// account, delegation of it allowed, a PAC in its tickets. They change
+	// only through [Directory.SetDelegation], which checks the rights of
+	// whoever asks.
+
+	// TrustedForDelegation is unconstrained delegation: services of this
+	// account receive the client's forwarded TGT (userAccountControl
+	// TRUSTED_FOR_DELEGATION, [MS-ADTS] §2.2.16; the KDC sets
+	// OK-AS-DELEGATE in its service tickets, [MS-KILE] §3.3.5.1).
+	TrustedForDelegation bool
+	// TrustedToAuthForDelegation allows protocol transition: this account
+	// may obtain forwardable S4U2Self tickets and use them in S4U2Proxy
+	// ([MS-SFU] §3.2.5.1.2; TRUSTED_TO_AUTH_FOR_DELEGATION).
+	TrustedToAuthForDelegation bool
+	// AllowedToDelegateTo is classic constrained delegation: the SPNs this
+	// account may obtain tickets to on a client's behalf with S4U2Proxy
+	// (msDS-AllowedToDelegateTo; ServicesAllowedToSendForwardedTicketsTo
+	// in [MS-SFU] §3.2.5.2.1). The SPNs need not
+	// exist; [Snapshot.UnknownSPNs] reports those that do not.
+	AllowedToDelegateTo []string
+	// AllowedToActOnBehalfOf is resource-based constrained delegation on
+	// this account as the resource: the SIDs of the accounts and groups
+	// (membership counts, transitively) that may delegate to it
+	// (msDS-AllowedToActOnBehalfOfOtherIdentity, [MS-ADA2] §2.210; [MS-SFU]
+	// §3.2.5.2).
+	AllowedToActOnBehalfOf []SID
+	// Sensitive is "account is sensitive and cannot be delegated"
+	// (NOT_DELEGATED; DelegationNotAllowed in [MS-KILE] §3.3.5.1): no
+	// delegation of any kind for this account as a client. Membership of
+	// Protected Users has the same effect ([Snapshot.IsSensitive]).
+	Sensitive bool
+	// NoAuthDataRequired means the account's service tickets carry no PAC
+	// (NO_AUTH_DATA_REQUIRED, [MS-ADTS] §2.2.16).
+	NoAuthDataRequired bool
+	// ManagedBy lists the SIDs of the accounts and groups that manage this
+	// account: they, and Domain Admins, may set its AllowedToActOnBehalfOf
+	// (the counterpart of write access to a computer object in AD, which
+	// its creator holds). Only Domain Admins set it.
+	ManagedBy []SID
 
 	KVNO    uint32 // the current key version
 	Keys    []Key  // current keys, one per encryption type, all with KVNO
@@ -87,6 +135,9 @@ func (a *Account) clone() *Account {
 	c.SPNs = slices.Clone(a.SPNs)
 	c.Keys = slices.Clone(a.Keys)
 	c.OldKeys = slices.Clone(a.OldKeys)
+	c.AllowedToDelegateTo = slices.Clone(a.AllowedToDelegateTo)
+	c.AllowedToActOnBehalfOf = slices.Clone(a.AllowedToActOnBehalfOf)
+	c.ManagedBy = slices.Clone(a.ManagedBy)
 	return &c
 }
 
@@ -133,7 +184,10 @@ func (a *Account) validate() error {
 	if a.BadPwdCount < 0 {
 		return invalid("account %q has a negative failed-logon count", a.Name)
 	}
-	return nil
+	if a.PrimaryGroupRID != 0 && !validPrimaryGroup(a.Kind, a.PrimaryGroupRID) {
+		return invalid("account %q cannot have primary group RID %d; use %s", a.Name, a.PrimaryGroupRID, primaryGroupChoices(a.Kind))
+	}
+	return a.validateDelegation()
 }
 
 // maxKeysPerGeneration bounds the keys of one kvno.

@@ -28,14 +28,23 @@ func newGeneration(a *Account, keys []Key, kvno uint32) ([]Key, error) {
 // ignored), sets KVNO 1 and stores keys as its first generation; a.Keys,
 // a.OldKeys, a.KVNO and the lockout fields are ignored. It checks the name
 // (AD's sAMAccountName rules; computer names end in "$"), the SPNs (syntax
-// and uniqueness in the domain) and the UPN, and adds users and services to
-// Domain Users and computers to Domain Computers.
+// and uniqueness in the domain) and the UPN, and adds the account to its
+// primary group: a.PrimaryGroupRID, or when 0 Domain Users for users and
+// services and Domain Computers for computers (Domain Controllers, 516, for a
+// domain controller's computer account). The delegation settings must be
+// zero: they change only through SetDelegation, which checks who asks.
 func (d *Directory) CreateAccount(ctx context.Context, a *Account, keys []Key) (*Account, error) {
 	if a == nil {
 		return nil, invalid("no account given")
 	}
+	if a.hasDelegation() {
+		return nil, invalid("create account %q first, then set its delegation settings (hop account set; SetDelegation checks who may)", a.Name)
+	}
 	now := d.now()
 	c := a.clone()
+	if c.PrimaryGroupRID == 0 {
+		c.PrimaryGroupRID = defaultPrimaryGroup(c.Kind, 0)
+	}
 	c.RID, c.KVNO, c.Keys, c.OldKeys = 0, 1, nil, nil
 	c.BadPwdCount, c.BadPwdTime, c.LockedUntil = 0, time.Time{}, time.Time{}
 	c.Created, c.Modified = now, now
@@ -65,11 +74,7 @@ func (d *Directory) CreateAccount(ctx context.Context, a *Account, keys []Key) (
 		if err := t.putAccount(c, nil); err != nil {
 			return err
 		}
-		group := NameDomainUsers
-		if c.Kind == KindComputer {
-			group = NameDomainComputers
-		}
-		g, err := t.group(group)
+		g, err := t.group(primaryGroupNames[c.PrimaryGroupRID])
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -138,8 +143,11 @@ func sameKeys(a, b []Key) bool {
 
 // UpdateAccount changes the account named name in one transaction: fn gets a
 // copy to modify, which is validated (SPNs included) and stored if fn
-// returns nil. fn must not change Name, Kind, RID, KVNO, Keys or OldKeys
-// (use SetKeys for keys); the directory keeps Created and sets Modified.
+// returns nil. fn must not change Name, Kind, RID, PrimaryGroupRID, KVNO,
+// Keys or OldKeys (use SetKeys for keys), nor the delegation settings: they
+// change only through SetDelegation, which checks who asks, and UpdateAccount
+// refuses them whoever calls it. The directory keeps Created and sets
+// Modified.
 func (d *Directory) UpdateAccount(ctx context.Context, name string, fn func(*Account) error) (*Account, error) {
 	var out *Account
 	err := d.update(ctx, func(t *txn) error {
@@ -160,6 +168,10 @@ func (d *Directory) UpdateAccount(ctx context.Context, name string, fn func(*Acc
 			return invalid("account %q is a %s and cannot become a %s; create a new account instead", old.Name, old.Kind, c.Kind)
 		case c.KVNO != old.KVNO || !sameKeys(c.Keys, old.Keys) || !sameKeys(c.OldKeys, old.OldKeys):
 			return invalid("the keys of account %q change only through SetKeys (hop account passwd %s)", old.Name, old.Name)
+		case c.PrimaryGroupRID != old.PrimaryGroupRID:
+			return invalid("the primary group of account %q is chosen when it is created and cannot change", old.Name)
+		case !sameDelegation(c, old):
+			return invalid("the delegation settings of account %q change only through SetDelegation, which checks who asks", old.Name)
 		}
 		if spn, err := t.requiredSPN(old); err != nil {
 			return err

@@ -157,6 +157,7 @@ func Init(ctx context.Context, s Store, mk *MasterKey, realm krb5.Realm, admin [
 		{Name: NameProtectedUsers, RID: RIDProtectedUsers, Description: "Members of this group are afforded additional protections against authentication security threats"},
 	}
 	for _, acct := range accounts {
+		acct.PrimaryGroupRID = defaultPrimaryGroup(acct.Kind, acct.RID)
 		acct.KVNO = 1
 		acct.Created, acct.Modified = now, now
 		ks, err := newGeneration(acct, keys[acct.Name], 1)
@@ -222,6 +223,7 @@ func Open(ctx context.Context, s Store, mk *MasterKey, o Options) (*Directory, e
 	if err != nil {
 		return nil, err
 	}
+	upgrade := false
 	err = s.View(ctx, func(tx Tx) error {
 		t := &txn{Tx: tx, d: d}
 		v, err := tx.Get(bucketMeta, metaSchema)
@@ -235,9 +237,10 @@ func Open(ctx context.Context, s Store, mk *MasterKey, o Options) (*Directory, e
 		if err != nil {
 			return err
 		}
-		if ver != schemaVersion {
-			return invalid("the directory has schema version %d and this hop understands version %d; use a hop release that matches the directory", ver, schemaVersion)
+		if ver < oldestSchema || ver > schemaVersion {
+			return invalid("the directory has schema version %d and this hop understands versions %d to %d; use a hop release that matches the directory", ver, oldestSchema, schemaVersion)
 		}
+		upgrade = ver < schemaVersion
 		check, err := tx.Get(bucketMeta, metaMKCheck)
 		if err != nil {
 			return err
@@ -251,7 +254,36 @@ func Open(ctx context.Context, s Store, mk *MasterKey, o Options) (*Directory, e
 	if err != nil {
 		return nil, err
 	}
+	if upgrade {
+		if err := d.upgrade(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+// upgrade raises the directory's schema version to schemaVersion. The
+// records of every older version read as they are, so only the version
+// changes: from then on, a hop that does not know the newer fields refuses
+// the directory instead of dropping them.
+func (d *Directory) upgrade(ctx context.Context) error {
+	return d.update(ctx, func(t *txn) error {
+		v, err := t.Get(bucketMeta, metaSchema)
+		if err != nil {
+			return err
+		}
+		ver, err := decodeUint(bucketMeta, metaSchema, v)
+		if err != nil {
+			return err
+		}
+		if ver >= schemaVersion { // another process upgraded it meanwhile
+			return errNoChange
+		}
+		if err := t.Put(bucketMeta, metaSchema, encodeUint(schemaVersion)); err != nil {
+			return fmt.Errorf("directory: upgrade the schema from version %d to %d: %w", ver, schemaVersion, err)
+		}
+		return nil
+	})
 }
 
 // Close closes the store.

@@ -31,6 +31,46 @@
 //     KERB_STORED_CREDENTIAL_NEW does ([MS-SAMR] §2.2.10.6), so that tickets
 //     issued before a key change stay valid until they expire.
 //
+// # Delegation
+//
+// Each account carries Microsoft's delegation settings ([MS-SFU], [MS-KILE]
+// §3.3.5.1), whose zero values are the secure default:
+//
+//   - TrustedForDelegation: unconstrained delegation (userAccountControl
+//     TRUSTED_FOR_DELEGATION, [MS-ADTS] §2.2.16);
+//   - AllowedToDelegateTo and TrustedToAuthForDelegation: classic
+//     constrained delegation (msDS-AllowedToDelegateTo, the SPNs the account
+//     may reach with S4U2Proxy, [MS-SFU] §3.2.5.2.1) and protocol transition
+//     (TRUSTED_TO_AUTH_FOR_DELEGATION, S4U2Self, [MS-SFU] §3.2.5.1.2);
+//   - AllowedToActOnBehalfOf: resource-based constrained delegation on the
+//     resource (msDS-AllowedToActOnBehalfOfOtherIdentity, [MS-ADA2] §2.210),
+//     stored as SIDs so that it survives renames; groups count,
+//     transitively;
+//   - Sensitive (NOT_DELEGATED) and NoAuthDataRequired
+//     (NO_AUTH_DATA_REQUIRED);
+//   - ManagedBy: the accounts and groups that manage the account.
+//
+// They change only through [Directory.SetDelegation], which enforces who
+// may change what, as AD does: the domain administrator acting on the store
+// ([LocalAdmin]) and the members of Domain Admins may change everything;
+// the managers of an account (ManagedBy, directly or through a group) may
+// also change its resource-based delegation list — the seed's
+// "Set-ADComputer C -PrincipalsAllowedToDelegateToAccount B", which needs
+// no domain admin — but an account never manages itself. A refusal wraps
+// [ErrAccessDenied] and says who may and how. CreateAccount and
+// UpdateAccount refuse these fields, since they do not know who asks.
+//
+// A principal deleted while listed stays listed by its SID and shows as the
+// SID string ([Snapshot.NameOf]); RIDs are never reused, so no new account
+// inherits its place.
+//
+// The [Snapshot] answers the KDC's questions from indexes built with it,
+// without allocating: [Snapshot.SIDs] (the SIDs of a PAC: the account, its
+// primary group, its groups transitively; [MS-PAC] §2.5),
+// [Snapshot.IsSensitive], [Snapshot.InProtectedUsers] and
+// [Snapshot.AllowedToAct]. A change takes effect in the next snapshot, at
+// once: there is no negative cache to purge.
+//
 // # Storage
 //
 // Records live in a small transactional key-value [Store] (implemented by
@@ -38,7 +78,9 @@
 // buckets "domain", "accounts" (key: the lower-cased name), "groups", "spns"
 // and "upns" (the uniqueness indexes: lower-cased name → account name) and
 // "meta" (schema version, RID counter, generation counter, master-key check
-// value). Long-term keys are sealed with AES-256-GCM under a [MasterKey];
+// value). Schema version 2 added the primary group and the delegation
+// settings to account records; [Open] upgrades a version-1 directory in
+// place, its records reading with the new fields at their defaults. Long-term keys are sealed with AES-256-GCM under a [MasterKey];
 // the additional data binds each sealed key to its account, kvno, encryption
 // type and salt, so a sealed key copied to another record does not open.
 //
@@ -53,4 +95,7 @@
 // [MS-SAMR]: https://learn.microsoft.com/openspecs/windows_protocols/ms-samr
 // [MS-DTYP]: https://learn.microsoft.com/openspecs/windows_protocols/ms-dtyp
 // [MS-KILE]: https://learn.microsoft.com/openspecs/windows_protocols/ms-kile
+// [MS-SFU]: https://learn.microsoft.com/openspecs/windows_protocols/ms-sfu
+// [MS-ADA2]: https://learn.microsoft.com/openspecs/windows_protocols/ms-ada2
+// [MS-PAC]: https://learn.microsoft.com/openspecs/windows_protocols/ms-pac
 package directory

@@ -15,6 +15,9 @@ var (
 	ErrMasterKey = errors.New("directory: wrong master key")
 	// ErrCorrupt means a stored record does not decode.
 	ErrCorrupt = errors.New("directory: corrupt record")
+	// ErrAccessDenied means the actor may not make the change it asked
+	// for; the error text says who may, and how to get the right.
+	ErrAccessDenied = errors.New("directory: access denied")
 )
 
 // Error is a directory failure: Kind is one of the Err* values above, Msg the
@@ -47,6 +50,7 @@ func errorf(kind error, format string, args ...any) error {
 func notFound(format string, args ...any) error { return errorf(ErrNotFound, format, args...) }
 func exists(format string, args ...any) error   { return errorf(ErrExists, format, args...) }
 func invalid(format string, args ...any) error  { return errorf(ErrInvalid, format, args...) }
+func denied(format string, args ...any) error   { return errorf(ErrAccessDenied, format, args...) }
 
 // corrupt reports a record that does not decode, naming it.
 func corrupt(bucket, key string, cause error) error {

@@ -45,8 +45,28 @@ func seedAccount(tb testing.TB) []byte {
 	return v
 }
 
+// seedDelegatingAccount is a schema-2 record with every delegation setting.
+func seedDelegatingAccount(tb testing.TB) []byte {
+	dom, _ := NewSID(5, 21, 1, 2, 3)
+	a := &Account{
+		Name: "alice", Kind: KindUser, RID: 1100, PrimaryGroupRID: RIDDomainGuests, KVNO: 1,
+		TrustedForDelegation: true, TrustedToAuthForDelegation: true, Sensitive: true, NoAuthDataRequired: true,
+		AllowedToDelegateTo:    []string{"cifs/c.example.test", "HTTP/web.example.test:8080"},
+		AllowedToActOnBehalfOf: []SID{dom.Append(1102), dom.Append(RIDDomainAdmins)},
+		ManagedBy:              []SID{dom.Append(1103)},
+	}
+	v, err := encodeAccount(fuzzMasterKey(tb), fixedReader(1), a)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 func FuzzDecodeAccount(f *testing.F) {
 	f.Add(seedAccount(f))
+	f.Add(seedDelegatingAccount(f))
+	f.Add([]byte(`{"name":"alice","kind":"user","kvno":1,"primaryGroupRID":515,"managedBy":["S-1-5-21-1-2-3-1100",""]}`))
+	f.Add([]byte(`{"name":"alice","kind":"user","kvno":1,"allowedToActOnBehalfOfOtherIdentity":["S-1-5-21-1-2-3-1100",null],"allowedToDelegateTo":[""]}`))
 	f.Add([]byte(`{"name":"alice","kind":"computer","kvno":1}`))
 	f.Add([]byte(`{"name":"ALICE","kind":"user","keys":[{"etype":18,"kvno":1,"sealed":"AQ=="}]}`))
 	f.Add([]byte(`{}`))
@@ -73,8 +93,19 @@ func FuzzDecodeAccount(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded account does not decode: %v", err)
 		}
-		if b.Name != a.Name || b.RID != a.RID || len(b.Keys) != len(a.Keys) || len(b.OldKeys) != len(a.OldKeys) {
+		if b.Name != a.Name || b.RID != a.RID || len(b.Keys) != len(a.Keys) || len(b.OldKeys) != len(a.OldKeys) ||
+			b.PrimaryGroupRID != a.PrimaryGroupRID || !sameDelegation(a, b) {
 			t.Fatalf("round trip changed the account: %+v → %+v", a, b)
+		}
+		if !validPrimaryGroup(a.Kind, a.PrimaryGroupRID) {
+			t.Fatalf("decoded primary group %d for a %s", a.PrimaryGroupRID, a.Kind)
+		}
+		for _, l := range [][]SID{a.AllowedToActOnBehalfOf, a.ManagedBy} {
+			for _, sid := range l {
+				if sid.IsZero() {
+					t.Fatal("decoded a zero SID in a delegation list")
+				}
+			}
 		}
 		for i := range a.Keys {
 			if !a.Keys[i].Equal(b.Keys[i]) {

@@ -21,12 +21,19 @@ const (
 	bucketUPNs     = "upns"
 	bucketMeta     = "meta"
 
-	keyDomain     = "domain"
-	metaSchema    = "schema"
-	metaNextRID   = "next-rid"
-	metaGen       = "generation"
-	metaMKCheck   = "master-key-check"
-	schemaVersion = 1
+	keyDomain   = "domain"
+	metaSchema  = "schema"
+	metaNextRID = "next-rid"
+	metaGen     = "generation"
+	metaMKCheck = "master-key-check"
+	// schemaVersion is the layout this code writes. Version 2 added the
+	// primary group and the delegation settings to account records; Open
+	// upgrades a version-1 directory in place (its records read as they are,
+	// the new fields taking their defaults), so that a hop that does not
+	// know the new fields can no longer rewrite records and drop them.
+	schemaVersion = 2
+	// oldestSchema is the oldest layout Open upgrades.
+	oldestSchema = 1
 )
 
 // mkCheckPlain is sealed under the master key at Init; Open proves the key
@@ -59,6 +66,7 @@ type accountRecord struct {
 	AllowRC4          bool          `json:"allowRC4,omitempty"`
 	MaxTicketLife     time.Duration `json:"maxTicketLife,omitempty"`
 	MaxRenewLife      time.Duration `json:"maxRenewLife,omitempty"`
+	PrimaryGroupRID   uint32        `json:"primaryGroupRID,omitempty"`
 	KVNO              uint32        `json:"kvno"`
 	Keys              []keyRecord   `json:"keys,omitempty"`
 	OldKeys           []keyRecord   `json:"oldKeys,omitempty"`
@@ -67,6 +75,15 @@ type accountRecord struct {
 	LockedUntil       time.Time     `json:"lockedUntil,omitzero"`
 	Created           time.Time     `json:"created,omitzero"`
 	Modified          time.Time     `json:"modified,omitzero"`
+
+	// Delegation (schema 2), named after their AD attributes.
+	TrustedForDelegation       bool     `json:"trustedForDelegation,omitempty"`
+	TrustedToAuthForDelegation bool     `json:"trustedToAuthForDelegation,omitempty"`
+	AllowedToDelegateTo        []string `json:"allowedToDelegateTo,omitempty"`
+	AllowedToActOnBehalfOf     []SID    `json:"allowedToActOnBehalfOfOtherIdentity,omitempty"`
+	NotDelegated               bool     `json:"notDelegated,omitempty"`
+	NoAuthDataRequired         bool     `json:"noAuthDataRequired,omitempty"`
+	ManagedBy                  []SID    `json:"managedBy,omitempty"`
 }
 
 type groupRecord struct {
@@ -166,6 +183,10 @@ func encodeAccount(mk *MasterKey, rand io.Reader, a *Account) ([]byte, error) {
 		AllowRC4: a.AllowRC4, MaxTicketLife: a.MaxTicketLife, MaxRenewLife: a.MaxRenewLife,
 		KVNO: a.KVNO, Keys: keys, OldKeys: old, BadPwdCount: a.BadPwdCount,
 		BadPwdTime: a.BadPwdTime, LockedUntil: a.LockedUntil, Created: a.Created, Modified: a.Modified,
+		PrimaryGroupRID: a.PrimaryGroupRID, TrustedForDelegation: a.TrustedForDelegation,
+		TrustedToAuthForDelegation: a.TrustedToAuthForDelegation, AllowedToDelegateTo: a.AllowedToDelegateTo,
+		AllowedToActOnBehalfOf: a.AllowedToActOnBehalfOf, NotDelegated: a.Sensitive,
+		NoAuthDataRequired: a.NoAuthDataRequired, ManagedBy: a.ManagedBy,
 	})
 }
 
@@ -191,6 +212,26 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 	if r.BadPwdCount < 0 || r.MaxTicketLife < 0 || r.MaxRenewLife < 0 {
 		return fail("negative counter or lifetime")
 	}
+	if r.PrimaryGroupRID == 0 { // written by schema 1
+		r.PrimaryGroupRID = defaultPrimaryGroup(kind, r.RID)
+	} else if !validPrimaryGroup(kind, r.PrimaryGroupRID) {
+		return fail(fmt.Sprintf("primary group RID %d is not one a %s can have", r.PrimaryGroupRID, kind))
+	}
+	if len(r.AllowedToDelegateTo) > maxDelegateTo || len(r.AllowedToActOnBehalfOf) > maxPrincipalList || len(r.ManagedBy) > maxPrincipalList {
+		return fail("too many delegation entries")
+	}
+	for _, s := range r.AllowedToDelegateTo {
+		if s == "" || len(s) > maxSPNLen {
+			return fail("an empty or overlong delegation target")
+		}
+	}
+	for _, l := range [][]SID{r.AllowedToActOnBehalfOf, r.ManagedBy} {
+		for _, s := range l {
+			if s.IsZero() {
+				return fail("an empty SID in a delegation list")
+			}
+		}
+	}
 	keys, err := openKeys(mk, r.Name, r.Keys)
 	if err != nil {
 		return nil, corrupt(bucketAccounts, key, err)
@@ -212,6 +253,10 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 		MaxTicketLife: r.MaxTicketLife, MaxRenewLife: r.MaxRenewLife,
 		KVNO: r.KVNO, Keys: keys, OldKeys: old, BadPwdCount: r.BadPwdCount,
 		BadPwdTime: r.BadPwdTime, LockedUntil: r.LockedUntil, Created: r.Created, Modified: r.Modified,
+		PrimaryGroupRID: r.PrimaryGroupRID, TrustedForDelegation: r.TrustedForDelegation,
+		TrustedToAuthForDelegation: r.TrustedToAuthForDelegation, AllowedToDelegateTo: r.AllowedToDelegateTo,
+		AllowedToActOnBehalfOf: r.AllowedToActOnBehalfOf, Sensitive: r.NotDelegated,
+		NoAuthDataRequired: r.NoAuthDataRequired, ManagedBy: r.ManagedBy,
 	}, nil
 }
 

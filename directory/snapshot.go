@@ -28,6 +28,11 @@ type Snapshot struct {
 	memberOf map[string][]*Group // folded member name → groups listing it
 	sorted   []*Account
 	sortedG  []*Group
+
+	// Precomputed for the KDC; see authz.go.
+	authz         map[string]accountAuthz // by folded account name
+	accountsByRID map[uint32]*Account
+	groupsByRID   map[uint32]*Group
 }
 
 // Snapshot returns a consistent view of the directory. It is cheap when
@@ -188,15 +193,9 @@ func (s *Snapshot) index() {
 		s.sortedG = append(s.sortedG, g)
 	}
 	slices.SortFunc(s.sortedG, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
-	s.memberOf = map[string][]*Group{}
-	for _, g := range s.sortedG {
-		for _, m := range g.Members {
-			k := fold(m)
-			if !slices.Contains(s.memberOf[k], g) {
-				s.memberOf[k] = append(s.memberOf[k], g)
-			}
-		}
-	}
+	m := newMembership(s.groups)
+	s.memberOf = m.memberOf
+	s.indexAuthz(m)
 }
 
 // Domain returns the domain.

@@ -1,0 +1,175 @@
+package directory
+
+// The Snapshot's answers for the KDC's authorization decisions: the SIDs in
+// a PAC, "sensitive" and Protected Users, resource-based delegation. They are
+// computed once when the snapshot is built, so that the per-request calls
+// allocate nothing.
+
+// accountAuthz is what the snapshot precomputes for one account.
+type accountAuthz struct {
+	a         *Account
+	sids      []SID // SIDs(): the account, its primary group, its other groups by RID
+	protected bool  // in Protected Users, directly or through nested groups
+}
+
+// authzOf finds account's accountAuthz. The map holds each account under its
+// folded name and under its name as spelled in its record (which never
+// equals another account's folded name), so that the names the KDC has from
+// records find it without folding, which would allocate.
+func (s *Snapshot) authzOf(account string) accountAuthz {
+	if z, ok := s.authz[account]; ok {
+		return z
+	}
+	return s.authz[fold(account)]
+}
+
+// indexAuthz fills the SID indexes and each account's accountAuthz.
+func (s *Snapshot) indexAuthz(m *membership) {
+	s.groupsByRID = m.byRID
+	s.accountsByRID = make(map[uint32]*Account, len(s.sorted))
+	s.authz = make(map[string]accountAuthz, 2*len(s.sorted))
+	for _, a := range s.sorted {
+		if _, dup := s.accountsByRID[a.RID]; !dup {
+			s.accountsByRID[a.RID] = a
+		}
+		groups := m.closure(a.Name, a.PrimaryGroupRID)
+		z := accountAuthz{a: a, sids: make([]SID, 0, 1+len(groups))}
+		z.sids = append(z.sids, a.SID(s.domain.SID))
+		if _, ok := m.byRID[a.PrimaryGroupRID]; ok {
+			z.sids = append(z.sids, s.domain.SID.Append(a.PrimaryGroupRID))
+		}
+		for _, g := range groups {
+			if g.RID == RIDProtectedUsers {
+				z.protected = true
+			}
+			if g.RID != a.PrimaryGroupRID {
+				z.sids = append(z.sids, g.SID(s.domain.SID))
+			}
+		}
+		s.authz[fold(a.Name)] = z
+		s.authz[a.Name] = z
+	}
+}
+
+// SIDs returns the SIDs that stand for account in a PAC ([MS-PAC] §2.5):
+// first the account's own SID, then its primary group's (Domain Users,
+// Domain Computers, ...), then every other group it belongs to, directly or
+// through nested groups, by RID; each SID once. It returns nil for an
+// unknown account. The slice is shared: do not modify it.
+func (s *Snapshot) SIDs(account string) []SID { return s.authzOf(account).sids }
+
+// InProtectedUsers reports whether account is in Protected Users, directly
+// or through nested groups ([MS-KILE] §3.3.5.1).
+func (s *Snapshot) InProtectedUsers(account string) bool { return s.authzOf(account).protected }
+
+// IsSensitive reports whether account may not be delegated: it is marked
+// sensitive (NOT_DELEGATED) or is in Protected Users ([MS-KILE] §3.3.5.1).
+func (s *Snapshot) IsSensitive(account string) bool {
+	z := s.authzOf(account)
+	return z.protected || z.a != nil && z.a.Sensitive
+}
+
+// AllowedToAct decides resource-based constrained delegation ([MS-SFU]
+// §3.2.5.2): whether requester may obtain tickets to resource on behalf of
+// other users, because one of requester's SIDs (see [Snapshot.SIDs]) is in
+// resource's AllowedToActOnBehalfOf. It returns the SID of the list that
+// matched, the requester's own before its groups'; false and the zero SID
+// when none does or either account is unknown.
+func (s *Snapshot) AllowedToAct(resource, requester string) (bool, SID) {
+	r := s.authzOf(resource).a
+	if r == nil || len(r.AllowedToActOnBehalfOf) == 0 {
+		return false, SID{}
+	}
+	sids := s.authzOf(requester).sids
+	list := r.AllowedToActOnBehalfOf
+	for i := range sids {
+		rid := sids[i].RID()
+		for j := range list {
+			if list[j].RID() == rid && list[j] == sids[i] {
+				return true, sids[i]
+			}
+		}
+	}
+	return false, SID{}
+}
+
+// domainRID returns the RID of sid when sid is a SID of the domain.
+func (s *Snapshot) domainRID(sid SID) (uint32, bool) {
+	if s.domain == nil || sid.IsZero() {
+		return 0, false
+	}
+	rid := sid.RID()
+	return rid, s.domain.SID.Append(rid) == sid
+}
+
+// AccountBySID returns the account whose SID is sid.
+func (s *Snapshot) AccountBySID(sid SID) (*Account, bool) {
+	rid, ok := s.domainRID(sid)
+	if !ok {
+		return nil, false
+	}
+	a, ok := s.accountsByRID[rid]
+	return a, ok
+}
+
+// GroupBySID returns the group whose SID is sid.
+func (s *Snapshot) GroupBySID(sid SID) (*Group, bool) {
+	rid, ok := s.domainRID(sid)
+	if !ok {
+		return nil, false
+	}
+	g, ok := s.groupsByRID[rid]
+	return g, ok
+}
+
+// NameOf names sid for messages: the name of its account or group, or the
+// SID string when it is neither (a deleted principal, another domain's).
+func (s *Snapshot) NameOf(sid SID) string {
+	if a, ok := s.AccountBySID(sid); ok {
+		return a.Name
+	}
+	if g, ok := s.GroupBySID(sid); ok {
+		return g.Name
+	}
+	return sid.String()
+}
+
+// NamesOf is NameOf of each SID, for showing a delegation list.
+func (s *Snapshot) NamesOf(sids []SID) []string {
+	if len(sids) == 0 {
+		return nil
+	}
+	out := make([]string, len(sids))
+	for i, sid := range sids {
+		out[i] = s.NameOf(sid)
+	}
+	return out
+}
+
+// IsDomainAdmin reports whether account is in Domain Admins, directly,
+// through nested groups or as its primary group.
+func (s *Snapshot) IsDomainAdmin(account string) bool {
+	if s.domain == nil {
+		return false
+	}
+	da := s.domain.SID.Append(RIDDomainAdmins)
+	for _, sid := range s.authzOf(account).sids {
+		if sid == da {
+			return true
+		}
+	}
+	return false
+}
+
+// UnknownSPNs returns the SPNs of spns that no account of the directory has
+// (case-insensitively), in their order: constrained delegation may name
+// them, as AD allows, but a warning is due.
+func (s *Snapshot) UnknownSPNs(spns []string) []string {
+	var out []string
+	for _, spn := range spns {
+		if _, ok := s.spns[fold(spn)]; !ok {
+			out = append(out, spn)
+		}
+	}
+	return out
+}

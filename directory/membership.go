@@ -1,0 +1,131 @@
+package directory
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Primary groups ([MS-PAC] §2.5, PrimaryGroupId): the built-in groups an
+// account may have as its primary group.
+var primaryGroupNames = map[uint32]string{
+	RIDDomainUsers:       NameDomainUsers,
+	RIDDomainGuests:      NameDomainGuests,
+	RIDDomainComputers:   NameDomainComputers,
+	RIDDomainControllers: NameDomainControllers,
+}
+
+// defaultPrimaryGroup is the primary group an account of kind k with RID rid
+// gets when none is chosen, as in AD: Domain Computers for computers, Domain
+// Guests for the built-in Guest, Domain Users for everyone else.
+func defaultPrimaryGroup(k Kind, rid uint32) uint32 {
+	switch {
+	case k == KindComputer:
+		return RIDDomainComputers
+	case rid == RIDGuest:
+		return RIDDomainGuests
+	}
+	return RIDDomainUsers
+}
+
+// validPrimaryGroup reports whether an account of kind k may have the group
+// with RID rid as its primary group: computers Domain Computers or Domain
+// Controllers, users and services Domain Users or Domain Guests.
+func validPrimaryGroup(k Kind, rid uint32) bool {
+	if k == KindComputer {
+		return rid == RIDDomainComputers || rid == RIDDomainControllers
+	}
+	return rid == RIDDomainUsers || rid == RIDDomainGuests
+}
+
+func primaryGroupChoices(k Kind) string {
+	if k == KindComputer {
+		return "515 (Domain Computers) or 516 (Domain Controllers) for a computer"
+	}
+	return "513 (Domain Users) or 514 (Domain Guests) for a " + k.String()
+}
+
+// membership is the group graph: which groups list each member.
+type membership struct {
+	groups   map[string]*Group   // by folded name
+	byRID    map[uint32]*Group   // by RID
+	memberOf map[string][]*Group // folded member name → groups listing it, in name order
+}
+
+// newMembership indexes groups (keyed by folded name).
+func newMembership(groups map[string]*Group) *membership {
+	m := &membership{groups: groups, byRID: make(map[uint32]*Group, len(groups)), memberOf: map[string][]*Group{}}
+	sorted := make([]*Group, 0, len(groups))
+	for _, g := range groups {
+		sorted = append(sorted, g)
+	}
+	slices.SortFunc(sorted, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
+	for _, g := range sorted {
+		if _, dup := m.byRID[g.RID]; !dup {
+			m.byRID[g.RID] = g
+		}
+		for _, mem := range g.Members {
+			k := fold(mem)
+			if !slices.Contains(m.memberOf[k], g) {
+				m.memberOf[k] = append(m.memberOf[k], g)
+			}
+		}
+	}
+	return m
+}
+
+// closure returns the groups name belongs to: the group with RID primary
+// (0: none) and every group listing name, and the groups those belong to,
+// transitively; each group once, sorted by RID. Cycles, which the directory
+// refuses to create, do not loop: each group is visited once.
+func (m *membership) closure(name string, primary uint32) []*Group {
+	var out []*Group
+	seen := map[*Group]bool{}
+	add := func(g *Group) {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	if g, ok := m.byRID[primary]; ok && primary != 0 {
+		add(g)
+	}
+	for _, g := range m.memberOf[fold(name)] {
+		add(g)
+	}
+	for i := 0; i < len(out); i++ {
+		for _, g := range m.memberOf[fold(out[i].Name)] {
+			add(g)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Group) int { return cmp.Compare(a.RID, b.RID) })
+	return out
+}
+
+// members returns the accounts in group (folded name), directly or through
+// nested groups, in the order found; each once.
+func (m *membership) members(group string) []string {
+	var out []string
+	seenG := map[string]bool{}
+	seenA := map[string]bool{}
+	queue := []string{fold(group)}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		g, ok := m.groups[k]
+		if !ok || seenG[k] {
+			continue
+		}
+		seenG[k] = true
+		for _, mem := range g.Members {
+			fm := fold(mem)
+			if _, isGroup := m.groups[fm]; isGroup {
+				queue = append(queue, fm)
+			} else if !seenA[fm] {
+				seenA[fm] = true
+				out = append(out, mem)
+			}
+		}
+	}
+	return out
+}
