@@ -36,9 +36,18 @@ Export its keys for the host with: hop keytab export NAME$ -o FILE`,
 			{name: "list", summary: "list accounts", usage: "account list [--dir DIR] [--kind user|computer|service] [--json]", run: runAccountList},
 			{name: "show", summary: "show one account", usage: "account show NAME [--dir DIR] [--json]", run: runAccountShow},
 			{name: "set", summary: "change an account's settings",
-				usage: "account set NAME [--dir DIR] [--description T] [--upn U] [--expires TIME|never] [--password-expires TIME|never] [--preauth-required=BOOL] [--allow-rc4=BOOL] [--max-ticket-life D] [--max-renew-life D] [--unlock]",
+				usage: "account set NAME [--dir DIR] [--description T] [--upn U] [--expires TIME|never] [--password-expires TIME|never] [--preauth-required=BOOL] [--allow-rc4=BOOL] [--max-ticket-life D] [--max-renew-life D] [--unlock] [delegation flags]",
 				help: `TIME is RFC 3339 (2027-01-31T00:00:00Z) or a date (2027-01-31), or
-"never". Changes reach a running KDC at its next request.`,
+"never". Changes reach a running KDC at its next request.
+
+Delegation: --trusted-for-delegation (unconstrained), --allowed-to-delegate-to
+SPNs and --protocol-transition (classic constrained delegation) are for Domain
+Admins; --allowed-to-act PRINCIPALS (resource-based, set on the resource: the
+seed's Set-ADComputer C -PrincipalsAllowedToDelegateToAccount B) may be set by
+the account's managers (--managed-by) too. "none" clears a list; with
+--allowed-to-act, +NAME adds and -NAME removes one principal. Boolean flags take
+=false to clear (--sensitive=false). The KDC applies these settings as issue 3
+lands; they are stored and shown now.`,
 				run: runAccountSet},
 			{name: "disable", summary: "disable an account (its tickets stop working at the next TGS request)", usage: "account disable NAME [--dir DIR]", run: runAccountEnable(false)},
 			{name: "enable", summary: "enable a disabled account", usage: "account enable NAME [--dir DIR]", run: runAccountEnable(true)},
@@ -156,32 +165,33 @@ type keyJSON struct {
 }
 
 type accountJSON struct {
-	Name            string     `json:"name"`
-	Kind            string     `json:"kind"`
-	Principal       string     `json:"principal"`
-	RID             uint32     `json:"rid"`
-	SID             string     `json:"sid"`
-	SPNs            []string   `json:"spns"`
-	UPN             string     `json:"upn,omitempty"`
-	DNSHostName     string     `json:"dns_host_name,omitempty"`
-	Description     string     `json:"description,omitempty"`
-	Disabled        bool       `json:"disabled"`
-	Locked          bool       `json:"locked"`
-	LockedUntil     *time.Time `json:"locked_until,omitempty"`
-	BadPwdCount     int        `json:"bad_password_count"`
-	Expires         *time.Time `json:"expires,omitempty"`
-	PasswordLastSet *time.Time `json:"password_last_set,omitempty"`
-	PasswordExpires *time.Time `json:"password_expires,omitempty"`
-	PreauthRequired bool       `json:"preauth_required"`
-	AllowRC4        bool       `json:"allow_rc4"`
-	MaxTicketLife   string     `json:"max_ticket_life,omitempty"`
-	MaxRenewLife    string     `json:"max_renew_life,omitempty"`
-	KVNO            uint32     `json:"kvno"`
-	Keys            []keyJSON  `json:"keys"`
-	OldKeys         []keyJSON  `json:"old_keys,omitempty"`
-	Groups          []string   `json:"groups,omitempty"`
-	Created         time.Time  `json:"created"`
-	Modified        time.Time  `json:"modified"`
+	Name            string          `json:"name"`
+	Kind            string          `json:"kind"`
+	Principal       string          `json:"principal"`
+	RID             uint32          `json:"rid"`
+	SID             string          `json:"sid"`
+	SPNs            []string        `json:"spns"`
+	UPN             string          `json:"upn,omitempty"`
+	DNSHostName     string          `json:"dns_host_name,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	Disabled        bool            `json:"disabled"`
+	Locked          bool            `json:"locked"`
+	LockedUntil     *time.Time      `json:"locked_until,omitempty"`
+	BadPwdCount     int             `json:"bad_password_count"`
+	Expires         *time.Time      `json:"expires,omitempty"`
+	PasswordLastSet *time.Time      `json:"password_last_set,omitempty"`
+	PasswordExpires *time.Time      `json:"password_expires,omitempty"`
+	PreauthRequired bool            `json:"preauth_required"`
+	AllowRC4        bool            `json:"allow_rc4"`
+	MaxTicketLife   string          `json:"max_ticket_life,omitempty"`
+	MaxRenewLife    string          `json:"max_renew_life,omitempty"`
+	KVNO            uint32          `json:"kvno"`
+	Keys            []keyJSON       `json:"keys"`
+	OldKeys         []keyJSON       `json:"old_keys,omitempty"`
+	Groups          []string        `json:"groups,omitempty"`
+	Delegation      *delegationJSON `json:"delegation,omitempty"`
+	Created         time.Time       `json:"created"`
+	Modified        time.Time       `json:"modified"`
 }
 
 func optTime(t time.Time) *time.Time {
@@ -314,6 +324,8 @@ func runAccountShow(ctx context.Context, e *env, c *command, args []string) erro
 		groups = append(groups, g.Name)
 	}
 	v := accountView(dom, a, groups)
+	dv := delegationView(snap, a)
+	v.Delegation = &dv
 	if *asJSON {
 		return printJSON(e.stdout, v)
 	}
@@ -367,10 +379,50 @@ func writeAccount(w io.Writer, v accountJSON) {
 		}
 		row("old keys", strings.Join(old, ", "))
 	}
+	if d := v.Delegation; d != nil {
+		row("delegation", delegationSummary(d))
+		row("allowed to delegate to", orNone(d.AllowedToDelegateTo))
+		row("allowed to act (RBCD)", orNone(d.AllowedToAct))
+		row("managed by", orNone(d.ManagedBy))
+		if d.NoAuthDataRequired {
+			row("pac", "none in its tickets (no-auth-data-required)")
+		}
+	}
 	row("failed logons", fmt.Sprint(v.BadPwdCount))
 	row("created", v.Created.Format(time.RFC3339))
 	row("modified", v.Modified.Format(time.RFC3339))
 	tw.Flush()
+}
+
+func orNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, ", ")
+}
+
+// delegationSummary says in words what may be delegated from and of the account.
+func delegationSummary(d *delegationJSON) string {
+	var parts []string
+	if d.TrustedForDelegation {
+		parts = append(parts, "unconstrained (trusted for delegation)")
+	}
+	if d.ProtocolTransition {
+		parts = append(parts, "protocol transition")
+	}
+	if len(d.AllowedToDelegateTo) > 0 {
+		parts = append(parts, "constrained to its allowed-to-delegate-to list")
+	}
+	switch {
+	case d.Sensitive:
+		parts = append(parts, "sensitive: cannot be delegated")
+	case d.ProtectedUsers:
+		parts = append(parts, "in Protected Users: cannot be delegated")
+	}
+	if len(parts) == 0 {
+		return "none configured"
+	}
+	return strings.Join(parts, "; ")
 }
 
 func timeOrNever(t *time.Time) string {
@@ -406,6 +458,8 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 	maxLife := fs.Duration("max-ticket-life", 0, "cap this account's ticket lifetime (0 = domain policy)")
 	maxRenew := fs.Duration("max-renew-life", 0, "cap this account's renewable lifetime (0 = domain policy)")
 	unlock := fs.Bool("unlock", false, "clear a lockout and the failed-logon count")
+	var deleg delegationFlags
+	deleg.register(fs)
 	asJSON := fs.Bool("json", false, "print the account as JSON afterwards")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
@@ -417,6 +471,10 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 	delete(set, "json")
 	if len(set) == 0 {
 		return usagef("%s: nothing to change; give at least one setting (see --help)", c.path)
+	}
+	dchange := deleg.change(set)
+	for _, f := range []string{"trusted-for-delegation", "protocol-transition", "allowed-to-delegate-to", "allowed-to-act", "sensitive", "no-auth-data-required", "managed-by"} {
+		delete(set, f)
 	}
 	var exp, pwExp time.Time
 	if set["expires"] {
@@ -437,40 +495,59 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 		return err
 	}
 	defer done()
-	a, err := d.UpdateAccount(ctx, pos[0], func(a *directory.Account) error {
-		if set["description"] {
-			a.Description = *desc
-		}
-		if set["upn"] {
-			a.UPN = *upn
-		}
-		if set["expires"] {
-			a.Expires = exp
-		}
-		if set["password-expires"] {
-			a.PasswordExpires = pwExp
-		}
-		if set["preauth-required"] {
-			a.NoPreauthRequired = !*preauth
-		}
-		if set["allow-rc4"] {
-			a.AllowRC4 = *rc4
-		}
-		if set["max-ticket-life"] {
-			a.MaxTicketLife = *maxLife
-		}
-		if set["max-renew-life"] {
-			a.MaxRenewLife = *maxRenew
-		}
-		if *unlock {
-			a.LockedUntil = time.Time{}
-			a.BadPwdCount = 0
-			a.BadPwdTime = time.Time{}
-		}
-		return nil
-	})
+	a, err := d.Account(ctx, pos[0])
 	if err != nil {
 		return err
+	}
+	if !dchange.IsZero() {
+		// The local command line acts as the domain administrator.
+		if a, err = d.SetDelegation(ctx, directory.LocalAdmin, pos[0], dchange); err != nil {
+			return err
+		}
+	}
+	if len(set) > 0 {
+		a, err = d.UpdateAccount(ctx, pos[0], func(a *directory.Account) error {
+			if set["description"] {
+				a.Description = *desc
+			}
+			if set["upn"] {
+				a.UPN = *upn
+			}
+			if set["expires"] {
+				a.Expires = exp
+			}
+			if set["password-expires"] {
+				a.PasswordExpires = pwExp
+			}
+			if set["preauth-required"] {
+				a.NoPreauthRequired = !*preauth
+			}
+			if set["allow-rc4"] {
+				a.AllowRC4 = *rc4
+			}
+			if set["max-ticket-life"] {
+				a.MaxTicketLife = *maxLife
+			}
+			if set["max-renew-life"] {
+				a.MaxRenewLife = *maxRenew
+			}
+			if *unlock {
+				a.LockedUntil = time.Time{}
+				a.BadPwdCount = 0
+				a.BadPwdTime = time.Time{}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if dchange.AllowedToDelegateTo != nil {
+		if snap, err := d.Snapshot(ctx); err == nil {
+			if unknown := snap.UnknownSPNs(*dchange.AllowedToDelegateTo); len(unknown) > 0 {
+				fmt.Fprintf(e.stderr, "Note: no account has the SPN %s yet; delegation to it will work once one does.\n", strings.Join(unknown, ", "))
+			}
+		}
 	}
 	if *asJSON {
 		dom, err := d.Domain(ctx)

@@ -149,3 +149,63 @@ func TestHelpAndUsage(t *testing.T) {
 		t.Errorf("hop account without a subcommand: %v", err)
 	}
 }
+
+func TestDelegationSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	for _, h := range []string{"b", "b2", "b3", "c"} {
+		ok(t, "", "account", "add-computer", h+".example.test", "--dir", dir)
+	}
+	show := func(name string) delegationJSON {
+		t.Helper()
+		var v accountJSON
+		if err := json.Unmarshal([]byte(ok(t, "", "account", "show", name, "--dir", dir, "--json")), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Delegation == nil {
+			t.Fatalf("account show %s --json has no delegation", name)
+		}
+		return *v.Delegation
+	}
+
+	ok(t, "", "account", "set", "b$", "--trusted-for-delegation", "--dir", dir)
+	ok(t, "", "account", "set", "b$", "--allowed-to-delegate-to", "cifs/c.example.test,host/c.example.test", "--protocol-transition", "--dir", dir)
+	if d := show("b$"); !d.TrustedForDelegation || !d.ProtocolTransition || strings.Join(d.AllowedToDelegateTo, ",") != "cifs/c.example.test,host/c.example.test" {
+		t.Errorf("b$ delegation = %+v", d)
+	}
+	ok(t, "", "account", "set", "c$", "--allowed-to-act", "b$,b2$,b3$", "--dir", dir)
+	if d := show("c$"); strings.Join(d.AllowedToAct, ",") != "b$,b2$,b3$" {
+		t.Errorf("c$ allowed to act = %v", d.AllowedToAct)
+	}
+	ok(t, "", "account", "set", "c$", "--allowed-to-act", "-b2$", "--dir", dir)
+	if d := show("c$"); strings.Join(d.AllowedToAct, ",") != "b$,b3$" {
+		t.Errorf("after -b2$: %v", d.AllowedToAct)
+	}
+	ok(t, "", "account", "set", "c$", "--allowed-to-act", "+alice", "--dir", dir)
+	if d := show("c$"); len(d.AllowedToAct) != 3 {
+		t.Errorf("after +alice: %v", d.AllowedToAct)
+	}
+	ok(t, "", "account", "set", "c$", "--allowed-to-act", "none", "--dir", dir)
+	if d := show("c$"); len(d.AllowedToAct) != 0 {
+		t.Errorf("after none: %v", d.AllowedToAct)
+	}
+	fails(t, 1, "nobody", "", "account", "set", "c$", "--allowed-to-act", "nobody$", "--dir", dir)
+
+	ok(t, "", "account", "set", "alice", "--sensitive", "--dir", dir)
+	if d := show("alice"); !d.Sensitive {
+		t.Errorf("alice not sensitive: %+v", d)
+	}
+	ok(t, "", "account", "set", "alice", "--sensitive=false", "--dir", dir)
+	ok(t, "", "group", "add-member", "Protected Users", "alice", "--dir", dir)
+	if d := show("alice"); d.Sensitive || !d.ProtectedUsers {
+		t.Errorf("alice in Protected Users: %+v", d)
+	}
+	if out := ok(t, "", "account", "show", "alice", "--dir", dir); !strings.Contains(out, "in Protected Users: cannot be delegated") {
+		t.Errorf("account show alice:\n%s", out)
+	}
+	ok(t, "", "account", "set", "c$", "--no-auth-data-required", "--managed-by", "b$", "--dir", dir)
+	if d := show("c$"); !d.NoAuthDataRequired || strings.Join(d.ManagedBy, ",") != "b$" {
+		t.Errorf("c$ = %+v", d)
+	}
+}
