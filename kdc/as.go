@@ -90,6 +90,7 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 		caddr:     b.Addresses,
 		sessionET: sessionET,
 	}
+	g.pac = x.newPAC(client, g.client.Name, sp.start, pacAttributes(x.req))
 	if preauthed {
 		g.flags |= krb5.TktPreAuthent
 	}
@@ -122,11 +123,11 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 	if rf != nil {
 		return nil, rf
 	}
-	k.audit.Emit(audit.Event{
+	x.issued = &audit.Event{
 		Time: x.now, Type: "as.issued", Client: client.Principal(x.dom.Realm).String(),
 		Service: g.server.String(), Addr: x.addr, EType: sessionET.String(),
 		Flags: krb5.TicketFlagString(g.flags), Until: sp.end,
-	})
+	}
 	return out, nil
 }
 

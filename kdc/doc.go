@@ -30,6 +30,10 @@
 //   - disabled and locked-out accounts get KDC_ERR_CLIENT_REVOKED, and a
 //     disabled client is refused at the TGS too, at once.
 //
+// Every ticket carries an MS-PAC (package pac), signed as a patched AD DC
+// signs it; service tickets get a PAC built from the directory as it is now,
+// and the PAC of every TGT presented is verified (MS-PAC §2.8).
+//
 // Postdated tickets are not issued (KDC_ERR_BADOPTION for POSTDATED,
 // KDC_ERR_CANNOT_POSTDATE for a future start time) and user-to-user
 // (ENC-TKT-IN-SKEY) is refused with KDC_ERR_BADOPTION.

@@ -19,10 +19,12 @@ import (
 // Defaults for Config's zero values.
 const (
 	DefaultMaxRequestSize = 64 << 10
-	// DefaultMaxUDPReply is Active Directory's MaxDatagramReplySize: larger
-	// replies over UDP become KRB_ERR_RESPONSE_TOO_BIG and the client retries
-	// over TCP (RFC 4120 §7.2.1).
-	DefaultMaxUDPReply = 1465
+	// DefaultMaxUDPReply is the largest reply sent over UDP: room for a
+	// ticket with a PAC of a few dozen groups. Larger replies become
+	// KRB_ERR_RESPONSE_TOO_BIG and the client retries over TCP (RFC 4120
+	// §7.2.1). Active Directory's MaxDatagramReplySize is 1465, which a
+	// ticket with a PAC rarely fits; Windows clients use TCP anyway.
+	DefaultMaxUDPReply = 4096
 )
 
 // Config configures a KDC. Zero values are sane defaults.
@@ -39,7 +41,7 @@ type Config struct {
 	Rand io.Reader
 	// MaxRequestSize caps the length of a request over TCP; default 64 KiB.
 	MaxRequestSize int
-	// MaxUDPReply is the largest reply sent over UDP; default 1465 bytes.
+	// MaxUDPReply is the largest reply sent over UDP; default 4096 bytes.
 	MaxUDPReply int
 }
 
@@ -130,6 +132,7 @@ type exchange struct {
 	policy directory.Policy
 	keys   *keyring
 	req    *wire.KDCReq
+	issued *audit.Event // the audit event of the ticket issued, emitted once the reply is sent
 }
 
 // Handle answers one request message and returns the bytes to send back, or
@@ -176,7 +179,11 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 		return k.errorReply(now, req, rf)
 	}
 	if maxReply > 0 && len(reply) > maxReply {
+		// Not audited: the client asks again over TCP.
 		return k.errorReply(now, req, refuse(krb5.KRBErrResponseTooBig, "the reply is %d bytes, more than fits in a UDP datagram here (%d); retry over TCP", len(reply), maxReply))
+	}
+	if x.issued != nil {
+		k.audit.Emit(*x.issued)
 	}
 	return reply
 }

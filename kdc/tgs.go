@@ -9,6 +9,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
+	"hop/pac"
 )
 
 // tgsUnsupported are TGS options hop refuses with KDC_ERR_BADOPTION.
@@ -40,7 +41,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	if err != nil {
 		return nil, refuse(krb5.KRBAPErrMsgType, "malformed AP-REQ in PA-TGS-REQ: %v", err)
 	}
-	hdr, tgsAcct, rf := k.openTicket(x, &ap.Ticket)
+	hdr, tgsAcct, tktKey, rf := k.openTicket(x, &ap.Ticket)
 	if rf != nil {
 		return nil, rf
 	}
@@ -73,6 +74,21 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	if rf := x.checkClient(clientAcct, &client); rf != nil {
 		return nil, rf
 	}
+	// The TGT's PAC must verify and still describe this account; service
+	// tickets get a PAC built afresh, unless the client asked for none.
+	attrs := uint32(pac.AttrPACWasGivenImplicitly)
+	authData := withoutPAC(hdr.AuthorizationData)
+	if isKrbtgt(tgsAcct) {
+		p, ad, rf := x.tgtPAC(hdr, tktKey, clientAcct)
+		if rf != nil {
+			rf.client = &client
+			return nil, rf
+		}
+		authData = ad
+		if p.Attributes != nil {
+			attrs = p.Attributes.Flags
+		}
+	}
 
 	var (
 		g      grant
@@ -87,6 +103,10 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	if rf != nil {
 		rf.client = &client
 		return nil, rf
+	}
+	g.authData = authData
+	if attrs != 0 || isKrbtgt(server) {
+		g.pac = x.newPAC(clientAcct, hdr.CName, hdr.AuthTime, attrs)
 	}
 	sessionET, ok := strongestCommon(b.ETypes, usableETypes(server))
 	if !ok {
@@ -122,22 +142,22 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	if renew {
 		kind = "tgs.renewed"
 	}
-	k.audit.Emit(audit.Event{
+	x.issued = &audit.Event{
 		Time: x.now, Type: kind, Client: clientAcct.Principal(x.dom.Realm).String(), Service: g.server.String(),
 		Addr: x.addr, EType: sessionET.String(), Flags: krb5.TicketFlagString(g.flags), Until: g.span.end,
-	})
+	}
 	return out, nil
 }
 
 // openTicket decrypts the ticket presented in PA-TGS-REQ with the key of the
 // service it names and checks its times.
-func (k *KDC) openTicket(x *exchange, t *wire.Ticket) (*wire.EncTicketPart, *directory.Account, *refusal) {
+func (k *KDC) openTicket(x *exchange, t *wire.Ticket) (*wire.EncTicketPart, *directory.Account, *crypto.Key, *refusal) {
 	if !t.Realm.Equal(x.dom.Realm) {
-		return nil, nil, refuse(krb5.KRBAPErrNotUs, "the ticket was issued by realm %s; this KDC serves %s and has no trust with it", t.Realm, x.dom.Realm)
+		return nil, nil, nil, refuse(krb5.KRBAPErrNotUs, "the ticket was issued by realm %s; this KDC serves %s and has no trust with it", t.Realm, x.dom.Realm)
 	}
 	svc, ok := x.snap.Lookup(t.SName, t.Realm)
 	if !ok {
-		return nil, nil, refuse(krb5.KRBAPErrNotUs, "the ticket presented is for %s, which is not an account of this domain", t.SName)
+		return nil, nil, nil, refuse(krb5.KRBAPErrNotUs, "the ticket presented is for %s, which is not an account of this domain", t.SName)
 	}
 	var kvno uint32
 	if t.EncPart.HasKVNO {
@@ -145,15 +165,15 @@ func (k *KDC) openTicket(x *exchange, t *wire.Ticket) (*wire.EncTicketPart, *dir
 	}
 	key, _, ok := x.keys.key(svc, t.EncPart.EType, kvno)
 	if !ok {
-		return nil, nil, refuse(krb5.KRBAPErrBadKeyVer, "the ticket is sealed with a %s key of version %d that %s no longer has; get a new ticket (kinit)", t.EncPart.EType, kvno, svc.Name)
+		return nil, nil, nil, refuse(krb5.KRBAPErrBadKeyVer, "the ticket is sealed with a %s key of version %d that %s no longer has; get a new ticket (kinit)", t.EncPart.EType, kvno, svc.Name)
 	}
 	plain, err := key.Decrypt(krb5.UsageTicket, t.EncPart.Cipher)
 	if err != nil {
-		return nil, nil, refuse(krb5.KRBAPErrBadIntegrity, "the ticket does not decrypt with the key of %s; get a new ticket (kinit)", svc.Name)
+		return nil, nil, nil, refuse(krb5.KRBAPErrBadIntegrity, "the ticket does not decrypt with the key of %s; get a new ticket (kinit)", svc.Name)
 	}
 	etp, err := wire.ParseEncTicketPart(plain)
 	if err != nil {
-		return nil, nil, refuse(krb5.KRBAPErrBadIntegrity, "the ticket's encrypted part is malformed")
+		return nil, nil, nil, refuse(krb5.KRBAPErrBadIntegrity, "the ticket's encrypted part is malformed")
 	}
 	skew := x.policy.ClockSkew
 	start := etp.StartTime
@@ -162,11 +182,11 @@ func (k *KDC) openTicket(x *exchange, t *wire.Ticket) (*wire.EncTicketPart, *dir
 	}
 	switch {
 	case etp.Flags.Has(krb5.TktInvalid) || start.After(x.now.Add(skew)):
-		return nil, nil, refuse(krb5.KRBAPErrTktNYV, "the ticket is not valid yet")
+		return nil, nil, nil, refuse(krb5.KRBAPErrTktNYV, "the ticket is not valid yet")
 	case etp.EndTime.Before(x.now.Add(-skew)):
-		return nil, nil, refuse(krb5.KRBAPErrTktExpired, "the ticket expired at %s; get a new one (kinit)", etp.EndTime.UTC().Format(time.RFC3339))
+		return nil, nil, nil, refuse(krb5.KRBAPErrTktExpired, "the ticket expired at %s; get a new one (kinit)", etp.EndTime.UTC().Format(time.RFC3339))
 	}
-	return etp, svc, nil
+	return etp, svc, key, nil
 }
 
 // authenticate decrypts the authenticator with the ticket's session key and
@@ -221,7 +241,6 @@ func (x *exchange) newTicket(clientAcct *directory.Account, tgt *wire.EncTicketP
 		authTime: tgt.AuthTime,
 		span:     span,
 		caddr:    tgt.CAddr,
-		authData: tgt.AuthorizationData,
 		flags:    tgt.Flags & (krb5.TktPreAuthent | krb5.TktHWAuthent | krb5.TktForwarded | krb5.TktProxy),
 	}
 	g.flags |= krb5.TktTransitPolicyChecked
@@ -282,7 +301,6 @@ func (x *exchange) renewal(tgt *wire.EncTicketPart, t *wire.Ticket) (grant, *ref
 		authTime: tgt.AuthTime,
 		span:     span{start: now, end: end, renewTill: tgt.RenewTill},
 		caddr:    tgt.CAddr,
-		authData: tgt.AuthorizationData,
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
+	"hop/pac"
 )
 
 // span is a ticket's validity.
@@ -95,7 +96,8 @@ type grant struct {
 	authTime  time.Time
 	span      span
 	caddr     []wire.HostAddress
-	authData  wire.AuthorizationData
+	authData  wire.AuthorizationData // without a PAC
+	pac       *pac.PAC               // signed and added by issue; nil = no PAC
 	sessionET krb5.EncType
 }
 
@@ -145,6 +147,11 @@ func (k *KDC) issue(x *exchange, svc *directory.Account, g *grant) (wire.Ticket,
 		RenewTill:         g.span.renewTill,
 		CAddr:             g.caddr,
 		AuthorizationData: g.authData,
+	}
+	if g.pac != nil && !svc.NoAuthDataRequired {
+		if rf := k.sealPAC(x, &etp, g.pac, svc, svcKey); rf != nil {
+			return wire.Ticket{}, wire.EncryptionKey{}, rf
+		}
 	}
 	plain, err := etp.Marshal()
 	if err != nil {

@@ -73,6 +73,9 @@ type Request struct {
 	// NoChecksum leaves the body checksum out of a TGS authenticator, as
 	// impacket does.
 	NoChecksum bool
+	// NoPAC asks for tickets without a PAC (PA-PAC-REQUEST include-pac
+	// false, MS-KILE §2.2.3).
+	NoPAC bool
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -237,8 +240,7 @@ func (r *Request) asReq(key *crypto.Key) ([]byte, *wire.KDCReqBody, error) {
 	cname := r.Client.Name
 	body.CName = &cname
 	req := wire.KDCReq{MsgType: krb5.MsgASReq, Body: body}
-	include := true
-	pac, err := (&wire.PAPACRequest{IncludePAC: include}).Marshal()
+	pac, err := (&wire.PAPACRequest{IncludePAC: !r.NoPAC}).Marshal()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,184 @@
+package kdc
+
+import (
+	"strings"
+	"time"
+
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/crypto"
+	"hop/krb5/wire"
+	"hop/pac"
+)
+
+// Asserted-identity SIDs (MS-PAC §2.5, MS-SFU §3.2.5.1.2): how the client
+// proved who it is.
+var sidAuthorityAsserted = mustSID("S-1-18-1")
+
+func mustSID(s string) directory.SID {
+	sid, err := directory.ParseSID(s)
+	if err != nil {
+		panic(err)
+	}
+	return sid
+}
+
+// newPAC builds the PAC of a ticket for client from the directory as it is
+// now: its SID, primary group and every group it is in, transitively
+// (MS-PAC §2.5-§2.15). Service tickets get a PAC built afresh rather than a
+// copy of the TGT's, so that a membership change applies at once.
+func (x *exchange) newPAC(client *directory.Account, cname krb5.PrincipalName, authTime time.Time, attrs uint32) *pac.PAC {
+	dom := x.dom
+	sids := x.snap.SIDs(client.Name)
+	var groups []pac.GroupMembership
+	if len(sids) > 1 {
+		groups = make([]pac.GroupMembership, 0, len(sids)-1)
+		for _, s := range sids[1:] {
+			groups = append(groups, pac.GroupMembership{RID: s.RID(), Attributes: pac.GroupDefault})
+		}
+	}
+	uac := uint32(pac.UserNormalAccount)
+	if client.Kind == directory.KindComputer {
+		uac = pac.UserWorkstationTrustAccount
+	}
+	if client.PasswordExpires.IsZero() {
+		uac |= pac.UserDontExpirePassword
+	}
+	if x.snap.IsSensitive(client.Name) {
+		uac |= pac.UserNotDelegated
+	}
+	if client.TrustedForDelegation {
+		uac |= pac.UserTrustedForDelegation
+	}
+	sid := client.SID(dom.SID)
+	upn, upnFlags := client.UPN, uint32(0)
+	if upn == "" {
+		upn, upnFlags = client.Name+"@"+strings.ToLower(string(dom.Realm)), pac.UPNConstructed
+	}
+	return &pac.PAC{
+		LogonInfo: &pac.ValidationInfo{
+			LogonTime:          authTime,
+			PasswordLastSet:    client.PasswordLastSet,
+			PasswordCanChange:  client.PasswordLastSet,
+			PasswordMustChange: client.PasswordExpires,
+			EffectiveName:      client.Name,
+			BadPasswordCount:   uint16(min(client.BadPwdCount, 0xffff)),
+			UserID:             client.RID,
+			PrimaryGroupID:     client.PrimaryGroupRID,
+			Groups:             groups,
+			LogonServer:        "HOP",
+			LogonDomainName:    dom.NetBIOSName,
+			LogonDomainID:      dom.SID,
+			UserAccountControl: uac,
+			ExtraSIDs:          []pac.SIDAndAttributes{{SID: sidAuthorityAsserted, Attributes: pac.GroupDefault}},
+		},
+		ClientInfo: &pac.ClientInfo{ClientID: authTime, Name: strings.Join(cname.Components, "/")},
+		UPNDNSInfo: &pac.UPNDNSInfo{UPN: upn, DNSDomainName: string(dom.Realm), Flags: upnFlags, SAMName: client.Name, SID: &sid},
+		Attributes: &pac.Attributes{Flags: attrs},
+		Requestor:  &pac.Requestor{SID: sid},
+	}
+}
+
+// pacAttributes records whether the client asked for a PAC (PA-PAC-REQUEST,
+// MS-KILE §2.2.3) in the TGT's PAC_ATTRIBUTES_INFO (MS-PAC §2.14). Without
+// it, a PAC is given implicitly; a client that asked for none still gets a
+// TGT with a PAC, but its service tickets carry none.
+func pacAttributes(req *wire.KDCReq) uint32 {
+	for _, p := range req.PAData {
+		if p.Type != krb5.PAPACRequest {
+			continue
+		}
+		r, err := wire.ParsePAPACRequest(p.Value)
+		if err != nil || !r.IncludePAC {
+			return 0
+		}
+		return pac.AttrPACWasRequested
+	}
+	return pac.AttrPACWasGivenImplicitly
+}
+
+// sealPAC signs p for the ticket etp that svcKey seals and puts it first in
+// etp's authorization data (MS-PAC §2.8). A TGT's PAC is signed twice with
+// the krbtgt key that seals it; a service ticket's server signature uses
+// the service's key, and its KDC, ticket and full signatures the krbtgt key.
+func (k *KDC) sealPAC(x *exchange, etp *wire.EncTicketPart, p *pac.PAC, svc *directory.Account, svcKey *crypto.Key) *refusal {
+	kdcKey := svcKey
+	var opts pac.SignOptions
+	if !isKrbtgt(svc) {
+		tgs, ok := x.snap.Account(directory.NameKrbtgt)
+		if !ok {
+			return k.internal("sign PAC", errNoKrbtgt)
+		}
+		et, ok := strongest(usableETypes(tgs))
+		if !ok {
+			return k.internal("sign PAC", errNoKrbtgt)
+		}
+		if kdcKey, _, ok = x.keys.key(tgs, et, 0); !ok {
+			return k.internal("sign PAC", errNoKrbtgt)
+		}
+		in, err := pac.TicketSigningInput(etp)
+		if err != nil {
+			return k.internal("sign PAC", err)
+		}
+		opts.Ticket = in
+	}
+	signed, err := p.Sign(svcKey, kdcKey, opts)
+	if err != nil {
+		return k.internal("sign PAC", err)
+	}
+	ad, err := pac.AuthorizationData(signed)
+	if err != nil {
+		return k.internal("sign PAC", err)
+	}
+	etp.AuthorizationData = append(ad, etp.AuthorizationData...)
+	return nil
+}
+
+// tgtPAC checks the PAC of a TGT presented to the TGS: both its signatures
+// with the krbtgt key that sealed the TGT, and that it still describes the
+// account the directory has under that name (an account deleted and created
+// again gets a new SID). It returns the PAC and the remaining authorization
+// data.
+func (x *exchange) tgtPAC(etp *wire.EncTicketPart, tgtKey *crypto.Key, client *directory.Account) (*pac.PAC, wire.AuthorizationData, *refusal) {
+	raw, found, err := pac.FromAuthorizationData(etp.AuthorizationData)
+	if err != nil {
+		return nil, nil, refuse(krb5.KRBAPErrModified, "the ticket's PAC is malformed")
+	}
+	if !found {
+		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket carries no PAC; get a new one (kinit)")
+	}
+	p, err := pac.Verify(raw, tgtKey, tgtKey, pac.SignOptions{})
+	if err != nil {
+		return nil, nil, refuse(krb5.KRBAPErrModified, "the PAC of the ticket-granting ticket does not verify (tampered with?)")
+	}
+	if p.Requestor != nil && !p.Requestor.SID.Equal(client.SID(x.dom.SID)) {
+		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket was issued to another account named %s; get a new one (kinit)", client.Name)
+	}
+	return p, withoutPAC(etp.AuthorizationData), nil
+}
+
+// withoutPAC returns ad without the AD-IF-RELEVANT elements that hold a PAC.
+func withoutPAC(ad wire.AuthorizationData) wire.AuthorizationData {
+	var out wire.AuthorizationData
+	for _, e := range ad {
+		if e.Type == krb5.ADIfRelevant {
+			if inner, err := wire.ParseAuthorizationData(e.Data); err == nil {
+				has := false
+				for _, ie := range inner {
+					has = has || ie.Type == krb5.ADWin2KPAC
+				}
+				if has {
+					continue
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+type kdcError string
+
+func (e kdcError) Error() string { return string(e) }
+
+const errNoKrbtgt = kdcError("the directory has no usable krbtgt key")

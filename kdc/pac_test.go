@@ -1,0 +1,188 @@
+package kdc
+
+import (
+	"context"
+	"testing"
+
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/client"
+	"hop/krb5/crypto"
+	"hop/krb5/wire"
+	"hop/pac"
+)
+
+// keyOf returns acct's current key of type e as a crypto key.
+func keyOf(t *testing.T, d *directory.Directory, acct string, e krb5.EncType) *crypto.Key {
+	t.Helper()
+	a, err := d.Account(context.Background(), acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk, ok := a.KeyFor(e, 0)
+	if !ok {
+		t.Fatalf("%s has no %s key", acct, e)
+	}
+	k, err := crypto.NewKey(e, dk.Material())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// ticketPAC decrypts tkt with key and returns its EncTicketPart and PAC bytes.
+func ticketPAC(t *testing.T, tkt wire.Ticket, key *crypto.Key) (*wire.EncTicketPart, []byte, bool) {
+	t.Helper()
+	plain, err := key.Decrypt(krb5.UsageTicket, tkt.EncPart.Cipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etp, err := wire.ParseEncTicketPart(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, found, err := pac.FromAuthorizationData(etp.AuthorizationData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return etp, raw, found
+}
+
+func TestTicketsCarryASignedPAC(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tgt, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgtKey := keyOf(t, f.dir, "krbtgt", tgt.Ticket.EncPart.EType)
+	_, raw, found := ticketPAC(t, tgt.Ticket, tgtKey)
+	if !found {
+		t.Fatal("the TGT has no PAC")
+	}
+	if _, err := pac.Verify(raw, tgtKey, tgtKey, pac.SignOptions{}); err != nil {
+		t.Fatalf("TGT PAC: %v", err)
+	}
+
+	// A group added now shows in the next service ticket's PAC.
+	if _, err := f.dir.CreateGroup(ctx, "Web Admins", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.dir.AddMember(ctx, "Web Admins", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.conn(client.UDPThenTCP).ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcKey := keyOf(t, f.dir, "b$", st.Ticket.EncPart.EType)
+	etp, raw, found := ticketPAC(t, st.Ticket, svcKey)
+	if !found {
+		t.Fatal("the service ticket has no PAC")
+	}
+	in, err := pac.TicketSigningInput(etp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pac.Verify(raw, svcKey, keyOf(t, f.dir, "krbtgt", krb5.AES256CTSHMACSHA384192), pac.SignOptions{Ticket: in})
+	if err != nil {
+		t.Fatalf("service ticket PAC: %v", err)
+	}
+	snap, err := f.dir.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := snap.Account("alice")
+	g, _ := snap.Group("Web Admins")
+	li := p.LogonInfo
+	if li == nil || li.UserID != a.RID || li.PrimaryGroupID != 513 || li.EffectiveName != "alice" {
+		t.Fatalf("logon info = %+v", li)
+	}
+	var inGroup, asserted bool
+	for _, m := range li.Groups {
+		inGroup = inGroup || m.RID == g.RID
+	}
+	for _, x := range li.ExtraSIDs {
+		asserted = asserted || x.SID.String() == "S-1-18-1"
+	}
+	if !inGroup || !asserted {
+		t.Errorf("groups %+v, extra SIDs %+v", li.Groups, li.ExtraSIDs)
+	}
+	if p.ClientInfo == nil || p.ClientInfo.Name != "alice" || !p.ClientInfo.ClientID.Equal(etp.AuthTime) {
+		t.Errorf("client info %+v (authtime %v)", p.ClientInfo, etp.AuthTime)
+	}
+	if p.UPNDNSInfo == nil || p.UPNDNSInfo.UPN != "alice@example.test" || p.Requestor == nil || p.Requestor.SID.RID() != a.RID {
+		t.Errorf("upn %+v requestor %+v", p.UPNDNSInfo, p.Requestor)
+	}
+}
+
+func TestTamperedTGTPACIsRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	tgt, err := f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgtKey := keyOf(t, f.dir, "krbtgt", tgt.Ticket.EncPart.EType)
+	etp, raw, _ := ticketPAC(t, tgt.Ticket, tgtKey)
+	p, err := pac.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.LogonInfo.Groups = append(p.LogonInfo.Groups, pac.GroupMembership{RID: 512, Attributes: pac.GroupDefault}) // Domain Admins
+	forged, err := p.Marshal() // keeps the old signatures
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := pac.AuthorizationData(forged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	etp.AuthorizationData = append(ad, withoutPAC(etp.AuthorizationData)...)
+	plain, err := etp.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tgt.Ticket.EncPart.Cipher, err = tgtKey.Encrypt(nil, krb5.UsageTicket, plain); err != nil {
+		t.Fatal(err)
+	}
+	tgt.Ticket.Raw = nil
+	_, err = f.conn(client.TCPOnly).ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")})
+	wantCode(t, err, krb5.KRBAPErrModified)
+}
+
+func TestNoPAC(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	// A client that asks for no PAC gets a TGT with one (recording the
+	// request) and service tickets without.
+	tgt, err := f.login(&client.Request{Client: alice(), NoPAC: true}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.conn(client.TCPOnly)
+	st, err := c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found := ticketPAC(t, st.Ticket, keyOf(t, f.dir, "b$", st.Ticket.EncPart.EType)); found {
+		t.Error("service ticket has a PAC though the client asked for none")
+	}
+	// A service with no-auth-data-required gets none either.
+	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{NoAuthDataRequired: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	tgt, err = f.login(&client.Request{Client: alice()}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found := ticketPAC(t, st.Ticket, keyOf(t, f.dir, "b$", st.Ticket.EncPart.EType)); found {
+		t.Error("no-auth-data-required service got a PAC")
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
