@@ -130,7 +130,7 @@ func TestTamperedTGTPACIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.LogonInfo.Groups = append(p.LogonInfo.Groups, pac.GroupMembership{RID: 512, Attributes: pac.GroupDefault}) // Domain Admins
-	forged, err := p.Marshal() // keeps the old signatures
+	forged, err := p.Marshal()                                                                                   // keeps the old signatures
 	if err != nil {
 		t.Fatal(err)
 	}
