@@ -129,8 +129,9 @@ func TestTamperedTGTPACIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.LogonInfo.Groups = append(p.LogonInfo.Groups, pac.GroupMembership{RID: 512, Attributes: pac.GroupDefault}) // Domain Admins
-	forged, err := p.Marshal()                                                                                   // keeps the old signatures
+	// Claim Domain Admins, keeping the old signatures.
+	p.LogonInfo.Groups = append(p.LogonInfo.Groups, pac.GroupMembership{RID: 512, Attributes: pac.GroupDefault})
+	forged, err := p.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
