@@ -80,6 +80,10 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 		rf.client = &asked
 		return nil, rf
 	}
+	if isKrbtgt(server) && x.snap.InProtectedUsers(client.Name) {
+		// MS-KILE §3.3.5.6: a Protected Users TGT lives and renews for 4 hours.
+		sp = sp.capped(x.policy.ProtectedUsersTGTLife)
+	}
 
 	g := grant{
 		client:    asked,
@@ -100,6 +104,7 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 	if b.Options.Has(krb5.OptProxiable) {
 		g.flags |= krb5.TktProxiable
 	}
+	g.flags = x.delegationFlags(client, server, g.flags)
 	if b.Options.Has(krb5.OptCanonicalize) {
 		// RFC 6806 §6: with canonicalize the reply carries the account's own name.
 		g.client = client.Principal(x.dom.Realm)
@@ -172,6 +177,10 @@ func (k *KDC) preauth(x *exchange, client *directory.Account, clientTypes []krb5
 	key, _, ok := x.keys.key(client, enc.EType, 0)
 	if !ok || !contains(clientTypes, enc.EType) {
 		return nil, false, refuse(krb5.KDCErrETypeNoSupp, "account %s has no %s key; it has %s", client.Name, enc.EType, etypeList(clientTypes))
+	}
+	if enc.EType == krb5.RC4HMAC && x.snap.InProtectedUsers(client.Name) {
+		// MS-KILE §3.3.5.6: no RC4 (or DES) pre-authentication for Protected Users.
+		return nil, false, refuse(krb5.KDCErrETypeNoSupp, "%s is in Protected Users, which may not pre-authenticate with RC4; use an AES key", client.Name)
 	}
 	plain, err := key.Decrypt(krb5.UsageASReqPAEncTimestamp, enc.Cipher)
 	var stamp *wire.PAEncTSEnc

@@ -3,6 +3,7 @@ package kdc
 import (
 	"context"
 	"testing"
+	"time"
 
 	"hop/directory"
 	"hop/krb5"
@@ -187,3 +188,113 @@ func TestNoPAC(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestSensitiveProtectedAndUnconstrained(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	c := f.conn(client.TCPOnly)
+	host := krb5.NewName(krb5.NTSrvHst, "host", "b")
+	req := func() *client.Request {
+		return &client.Request{Client: alice(), Options: krb5.OptForwardable | krb5.OptProxiable | krb5.OptRenewable, Lifetime: 10 * time.Hour, RenewLifetime: 24 * time.Hour}
+	}
+
+	// Unconstrained delegation: tickets to b$ say OK-AS-DELEGATE.
+	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{TrustedForDelegation: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	tgt, err := f.login(req(), alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tgt.Flags.Has(krb5.TktForwardable|krb5.TktProxiable) || tgt.Flags.Has(krb5.TktOKAsDelegate) {
+		t.Errorf("TGT flags %s", krb5.TicketFlagString(tgt.Flags))
+	}
+	st, err := c.ServiceTicket(ctx, tgt, &client.Request{Service: host, Options: krb5.OptForwardable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Flags.Has(krb5.TktOKAsDelegate | krb5.TktForwardable) {
+		t.Errorf("ticket to an unconstrained service: %s", krb5.TicketFlagString(st.Flags))
+	}
+
+	// A sensitive account gets no forwardable or proxiable ticket, at the
+	// AS and, with a TGT from before, at the TGS.
+	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "alice", directory.DelegationChange{Sensitive: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err = c.ServiceTicket(ctx, tgt, &client.Request{Service: host, Options: krb5.OptForwardable | krb5.OptProxiable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Flags.Has(krb5.TktForwardable) || st.Flags.Has(krb5.TktProxiable) {
+		t.Errorf("sensitive, TGS: %s", krb5.TicketFlagString(st.Flags))
+	}
+	s, err := f.login(req(), alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Flags.Has(krb5.TktForwardable) || s.Flags.Has(krb5.TktProxiable) {
+		t.Errorf("sensitive, AS: %s", krb5.TicketFlagString(s.Flags))
+	}
+	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "alice", directory.DelegationChange{Sensitive: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Protected Users, through a nested group: the same, and a 4-hour TGT.
+	if _, err := f.dir.CreateGroup(ctx, "Tier 0", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range [][2]string{{"Tier 0", "alice"}, {"Protected Users", "Tier 0"}} {
+		if err := f.dir.AddMember(ctx, m[0], m[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := f.login(req(), alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Flags.Has(krb5.TktForwardable) || p.EndTime.Sub(p.StartTime) != 4*time.Hour || p.RenewTill.Sub(p.StartTime) != 4*time.Hour {
+		t.Errorf("Protected Users TGT: %s, life %s, renewable %s", krb5.TicketFlagString(p.Flags), p.EndTime.Sub(p.StartTime), p.RenewTill.Sub(p.StartTime))
+	}
+}
+
+func TestProtectedUsersRefuseRC4Preauth(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	rc4 := []krb5.EncType{krb5.RC4HMAC}
+	if _, err := f.dir.CreateAccount(ctx, &directory.Account{Name: "legacy", Kind: directory.KindUser, AllowRC4: true}, pwKeys(t, "legacy", "Legacy-1", append(rc4, allAES...))); err != nil {
+		t.Fatal(err)
+	}
+	legacy := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "legacy"), Realm: realm}
+	// Pre-authenticate with the RC4 key; the session key may be AES.
+	rc4Logon := func() error {
+		c := f.conn(client.UDPThenTCP)
+		r := &client.Request{Client: legacy, ETypes: []krb5.EncType{krb5.RC4HMAC, krb5.AES256CTSHMACSHA196}}
+		info, err := c.PreauthInfo(ctx, r)
+		if err != nil {
+			return err
+		}
+		for _, e := range info {
+			if e.EType == krb5.RC4HMAC {
+				key, err := client.KeyFromPassword(legacy, "Legacy-1", []wire.ETypeInfo2Entry{e})
+				if err != nil {
+					return err
+				}
+				_, err = c.LoginWithKey(ctx, r, key)
+				return err
+			}
+		}
+		t.Fatalf("no RC4 in ETYPE-INFO2 %+v", info)
+		return nil
+	}
+	if err := rc4Logon(); err != nil {
+		t.Fatalf("RC4 logon of an account that allows it: %v", err)
+	}
+	if err := f.dir.AddMember(ctx, "Protected Users", "legacy"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, rc4Logon(), krb5.KDCErrETypeNoSupp)
+	if _, err := f.login(&client.Request{Client: legacy}, "Legacy-1"); err != nil {
+		t.Fatalf("AES logon in Protected Users: %v", err)
+	}
+}

@@ -268,6 +268,7 @@ func (x *exchange) newTicket(clientAcct *directory.Account, tgt *wire.EncTicketP
 		g.flags |= krb5.TktProxy
 		g.caddr = b.Addresses
 	}
+	g.flags = x.delegationFlags(clientAcct, server, g.flags)
 	if opts.Has(krb5.OptCanonicalize) {
 		g.server.Realm = x.dom.Realm
 		if isKrbtgt(server) {

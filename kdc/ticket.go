@@ -77,6 +77,35 @@ func (x *exchange) lifetimes(client, server *directory.Account, tgt *wire.EncTic
 	return s, nil
 }
 
+// capped limits the span to d from its start.
+func (s span) capped(d time.Duration) span {
+	if lim := s.start.Add(d); s.end.After(lim) {
+		s.end = lim
+	}
+	if lim := s.start.Add(d); s.renewTill.After(lim) {
+		s.renewTill = lim
+	}
+	if !s.renewTill.IsZero() && s.renewTill.Before(s.end) {
+		s.renewTill = s.end
+	}
+	return s
+}
+
+// delegationFlags applies the delegation settings to a new ticket's flags:
+// no forwardable or proxiable ticket for a client that is sensitive or in
+// Protected Users (MS-KILE §3.3.5.6; at the TGS too, which is hop's stricter
+// reading: "no delegation of any kind"), and OK-AS-DELEGATE on tickets to a
+// service trusted for (unconstrained) delegation (MS-KILE §3.3.5.1).
+func (x *exchange) delegationFlags(client, server *directory.Account, f krb5.Flags) krb5.Flags {
+	if x.snap.IsSensitive(client.Name) {
+		f &^= krb5.TktForwardable | krb5.TktProxiable
+	}
+	if server.TrustedForDelegation && !isKrbtgt(server) {
+		f |= krb5.TktOKAsDelegate
+	}
+	return f
+}
+
 // capDuration returns the domain's limit lowered by any per-account limits.
 func capDuration(domain time.Duration, accounts ...time.Duration) time.Duration {
 	d := domain
