@@ -70,6 +70,7 @@ type KDC struct {
 	maxUDPReply int
 	keys        atomic.Pointer[keyring]
 	sessions    sessionCache
+	verified    pacCache
 }
 
 // New returns a KDC for cfg.

@@ -1,11 +1,13 @@
 package kdc
 
 import (
+	"bytes"
 	"sync"
 
 	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/crypto"
+	"hop/pac"
 )
 
 // keyring turns the directory's stored keys into crypto keys once per
@@ -121,11 +123,10 @@ const sessionShardMax = 1024
 
 // key returns the crypto key for material of type e.
 func (c *sessionCache) key(e krb5.EncType, material []byte) (*crypto.Key, error) {
-	if len(material) == 0 || len(material) > 32 {
+	id, ok := sessionIDOf(e, material)
+	if !ok {
 		return crypto.NewKey(e, material)
 	}
-	id := sessionID{etype: e, n: uint8(len(material))}
-	copy(id.b[:], material)
 	sh := &c.shards[material[0]&15]
 	sh.mu.Lock()
 	k, ok := sh.m[id]
@@ -144,4 +145,62 @@ func (c *sessionCache) key(e krb5.EncType, material []byte) (*crypto.Key, error)
 	sh.m[id] = k
 	sh.mu.Unlock()
 	return k, nil
+}
+
+// pacCache remembers the TGT PACs the KDC has verified, by the TGT's session
+// key (see tgtPAC). It is bounded like sessionCache.
+type pacCache struct {
+	shards [16]pacShard
+}
+
+type pacShard struct {
+	mu sync.Mutex
+	m  map[sessionID]verifiedPAC
+}
+
+type verifiedPAC struct {
+	raw []byte
+	p   *pac.PAC
+}
+
+const pacShardMax = 512
+
+func sessionIDOf(e krb5.EncType, material []byte) (sessionID, bool) {
+	if len(material) == 0 || len(material) > 32 {
+		return sessionID{}, false
+	}
+	id := sessionID{etype: e, n: uint8(len(material))}
+	copy(id.b[:], material)
+	return id, true
+}
+
+// get returns the PAC verified for the TGT with this session key, if its
+// bytes are raw.
+func (c *pacCache) get(e krb5.EncType, session, raw []byte) (*pac.PAC, bool) {
+	id, ok := sessionIDOf(e, session)
+	if !ok {
+		return nil, false
+	}
+	sh := &c.shards[session[0]&15]
+	sh.mu.Lock()
+	v, ok := sh.m[id]
+	sh.mu.Unlock()
+	if !ok || !bytes.Equal(v.raw, raw) {
+		return nil, false
+	}
+	return v.p, true
+}
+
+func (c *pacCache) put(e krb5.EncType, session, raw []byte, p *pac.PAC) {
+	id, ok := sessionIDOf(e, session)
+	if !ok {
+		return
+	}
+	sh := &c.shards[session[0]&15]
+	sh.mu.Lock()
+	if sh.m == nil || len(sh.m) >= pacShardMax {
+		sh.m = make(map[sessionID]verifiedPAC)
+	}
+	sh.m[id] = verifiedPAC{raw: bytes.Clone(raw), p: p}
+	sh.mu.Unlock()
 }

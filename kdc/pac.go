@@ -97,25 +97,37 @@ func pacAttributes(req *wire.KDCReq) uint32 {
 	return pac.AttrPACWasGivenImplicitly
 }
 
+// kdcSigningKey returns the krbtgt key of version kvno (0 = current) that
+// makes a PAC's KDC, ticket and full signatures: aes256-cts-hmac-sha1-96, as
+// Active Directory uses, when krbtgt has one (its HMAC-SHA1 is several times
+// cheaper than HMAC-SHA384 on the hot path), else krbtgt's strongest key.
+func (x *exchange) kdcSigningKey(kvno uint32) (*crypto.Key, bool) {
+	tgs, ok := x.snap.Account(directory.NameKrbtgt)
+	if !ok {
+		return nil, false
+	}
+	et := krb5.AES256CTSHMACSHA196
+	if !contains(usableETypes(tgs), et) {
+		if et, ok = strongest(usableETypes(tgs)); !ok {
+			return nil, false
+		}
+	}
+	k, _, ok := x.keys.key(tgs, et, kvno)
+	return k, ok
+}
+
 // sealPAC signs p for the ticket etp that svcKey seals and puts it first in
-// etp's authorization data (MS-PAC §2.8). A TGT's PAC is signed twice with
-// the krbtgt key that seals it; a service ticket's server signature uses
-// the service's key, and its KDC, ticket and full signatures the krbtgt key.
+// etp's authorization data (MS-PAC §2.8): the server signature with the key
+// that seals the ticket, the KDC signature with the krbtgt key, and, in
+// tickets to services other than krbtgt, the ticket signature and the full
+// PAC checksum with the krbtgt key.
 func (k *KDC) sealPAC(x *exchange, etp *wire.EncTicketPart, p *pac.PAC, svc *directory.Account, svcKey *crypto.Key) *refusal {
-	kdcKey := svcKey
+	kdcKey, ok := x.kdcSigningKey(0)
+	if !ok {
+		return k.internal("sign PAC", errNoKrbtgt)
+	}
 	var opts pac.SignOptions
 	if !isKrbtgt(svc) {
-		tgs, ok := x.snap.Account(directory.NameKrbtgt)
-		if !ok {
-			return k.internal("sign PAC", errNoKrbtgt)
-		}
-		et, ok := strongest(usableETypes(tgs))
-		if !ok {
-			return k.internal("sign PAC", errNoKrbtgt)
-		}
-		if kdcKey, _, ok = x.keys.key(tgs, et, 0); !ok {
-			return k.internal("sign PAC", errNoKrbtgt)
-		}
 		in, err := pac.TicketSigningInput(etp)
 		if err != nil {
 			return k.internal("sign PAC", err)
@@ -134,12 +146,15 @@ func (k *KDC) sealPAC(x *exchange, etp *wire.EncTicketPart, p *pac.PAC, svc *dir
 	return nil
 }
 
-// tgtPAC checks the PAC of a TGT presented to the TGS: both its signatures
-// with the krbtgt key that sealed the TGT, and that it still describes the
+// tgtPAC checks the PAC of a TGT presented to the TGS: its server signature
+// with the krbtgt key that sealed the TGT and its KDC signature with the
+// krbtgt signing key of the same version, and that it still describes the
 // account the directory has under that name (an account deleted and created
-// again gets a new SID). It returns the PAC and the remaining authorization
-// data.
-func (x *exchange) tgtPAC(etp *wire.EncTicketPart, tgtKey *crypto.Key, client *directory.Account) (*pac.PAC, wire.AuthorizationData, *refusal) {
+// again gets a new SID). A TGT is bound to its session key, which only the
+// KDC could have put in it, so a PAC verified once is remembered for the
+// session key and not verified again. It returns the PAC and the remaining
+// authorization data.
+func (k *KDC) tgtPAC(x *exchange, etp *wire.EncTicketPart, tgtKey *crypto.Key, kvno uint32, client *directory.Account) (*pac.PAC, wire.AuthorizationData, *refusal) {
 	raw, found, err := pac.FromAuthorizationData(etp.AuthorizationData)
 	if err != nil {
 		return nil, nil, refuse(krb5.KRBAPErrModified, "the ticket's PAC is malformed")
@@ -147,9 +162,16 @@ func (x *exchange) tgtPAC(etp *wire.EncTicketPart, tgtKey *crypto.Key, client *d
 	if !found {
 		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket carries no PAC; get a new one (kinit)")
 	}
-	p, err := pac.Verify(raw, tgtKey, tgtKey, pac.SignOptions{})
-	if err != nil {
-		return nil, nil, refuse(krb5.KRBAPErrModified, "the PAC of the ticket-granting ticket does not verify (tampered with?)")
+	p, ok := k.verified.get(etp.Key.Type, etp.Key.Value, raw)
+	if !ok {
+		kdcKey, ok := x.kdcSigningKey(kvno)
+		if !ok {
+			return nil, nil, refuse(krb5.KRBAPErrBadKeyVer, "the KDC no longer has the key that signed this ticket's PAC; get a new ticket (kinit)")
+		}
+		if p, err = pac.Verify(raw, tgtKey, kdcKey, pac.SignOptions{}); err != nil {
+			return nil, nil, refuse(krb5.KRBAPErrModified, "the PAC of the ticket-granting ticket does not verify (tampered with?)")
+		}
+		k.verified.put(etp.Key.Type, etp.Key.Value, raw, p)
 	}
 	if p.Requestor != nil && !p.Requestor.SID.Equal(client.SID(x.dom.SID)) {
 		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket was issued to another account named %s; get a new one (kinit)", client.Name)

@@ -61,7 +61,9 @@ func TestTicketsCarryASignedPAC(t *testing.T) {
 	if !found {
 		t.Fatal("the TGT has no PAC")
 	}
-	if _, err := pac.Verify(raw, tgtKey, tgtKey, pac.SignOptions{}); err != nil {
+	// The KDC signs with krbtgt's aes256-cts-hmac-sha1-96 key, as AD does.
+	kdcKey := keyOf(t, f.dir, "krbtgt", krb5.AES256CTSHMACSHA196)
+	if _, err := pac.Verify(raw, tgtKey, kdcKey, pac.SignOptions{}); err != nil {
 		t.Fatalf("TGT PAC: %v", err)
 	}
 
@@ -85,7 +87,7 @@ func TestTicketsCarryASignedPAC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pac.Verify(raw, svcKey, keyOf(t, f.dir, "krbtgt", krb5.AES256CTSHMACSHA384192), pac.SignOptions{Ticket: in})
+	p, err := pac.Verify(raw, svcKey, kdcKey, pac.SignOptions{Ticket: in})
 	if err != nil {
 		t.Fatalf("service ticket PAC: %v", err)
 	}

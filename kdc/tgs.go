@@ -79,7 +79,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	attrs := uint32(pac.AttrPACWasGivenImplicitly)
 	authData := withoutPAC(hdr.AuthorizationData)
 	if isKrbtgt(tgsAcct) {
-		p, ad, rf := x.tgtPAC(hdr, tktKey, clientAcct)
+		p, ad, rf := k.tgtPAC(x, hdr, tktKey, ap.Ticket.EncPart.KVNO, clientAcct)
 		if rf != nil {
 			rf.client = &client
 			return nil, rf
