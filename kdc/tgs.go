@@ -90,23 +90,37 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		}
 	}
 
+	s4u, isS4U, rf := x.s4uSelfRequest(session, auth)
+	if rf != nil {
+		rf.client = &client
+		return nil, rf
+	}
+	isS4U = isS4U && !renew && isKrbtgt(tgsAcct)
+
 	var (
-		g      grant
-		server *directory.Account
+		g       grant
+		server  *directory.Account
+		replyPA []wire.PAData
+		s4uWhy  string
 	)
-	if renew {
+	switch {
+	case isS4U:
+		server, g, replyPA, s4uWhy, rf = x.s4u2self(s4u, clientAcct, hdr)
+	case renew:
 		server = tgsAcct
 		g, rf = x.renewal(hdr, &ap.Ticket)
-	} else {
+	default:
 		server, g, rf = x.newTicket(clientAcct, hdr)
 	}
 	if rf != nil {
 		rf.client = &client
 		return nil, rf
 	}
-	g.authData = authData
-	if attrs != 0 || isKrbtgt(server) {
-		g.pac = x.newPAC(clientAcct, hdr.CName, hdr.AuthTime, attrs)
+	if !isS4U {
+		g.authData = authData
+		if attrs != 0 || isKrbtgt(server) {
+			g.pac = x.newPAC(clientAcct, hdr.CName, hdr.AuthTime, attrs)
+		}
 	}
 	sessionET, ok := strongestCommon(b.ETypes, usableETypes(server))
 	if !ok {
@@ -134,7 +148,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		}
 		replyKey, usage = sub, krb5.UsageTGSRepEncPartSubkey
 	}
-	out, rf := k.reply(x, &g, tkt, newSession, replyKey, usage, nil)
+	out, rf := k.reply(x, &g, tkt, newSession, replyKey, usage, replyPA)
 	if rf != nil {
 		return nil, rf
 	}
@@ -145,6 +159,11 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	x.issued = &audit.Event{
 		Time: x.now, Type: kind, Client: clientAcct.Principal(x.dom.Realm).String(), Service: g.server.String(),
 		Addr: x.addr, EType: sessionET.String(), Flags: krb5.TicketFlagString(g.flags), Until: g.span.end,
+	}
+	if isS4U {
+		x.issued.Type = "tgs.s4u2self"
+		x.issued.Client = g.client.String()
+		x.issued.Reason = s4uWhy + "; requested by " + clientAcct.Name
 	}
 	return out, nil
 }

@@ -127,6 +127,7 @@ type grant struct {
 	caddr     []wire.HostAddress
 	authData  wire.AuthorizationData // without a PAC
 	pac       *pac.PAC               // signed and added by issue; nil = no PAC
+	forcePAC  bool                   // add pac even to a no-auth-data-required service
 	sessionET krb5.EncType
 }
 
@@ -177,7 +178,7 @@ func (k *KDC) issue(x *exchange, svc *directory.Account, g *grant) (wire.Ticket,
 		CAddr:             g.caddr,
 		AuthorizationData: g.authData,
 	}
-	if g.pac != nil && !svc.NoAuthDataRequired {
+	if g.pac != nil && (!svc.NoAuthDataRequired || g.forcePAC) {
 		if rf := k.sealPAC(x, &etp, g.pac, svc, svcKey); rf != nil {
 			return wire.Ticket{}, wire.EncryptionKey{}, rf
 		}

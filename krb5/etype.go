@@ -111,6 +111,8 @@ const (
 	UsageADKDCIssuedCksum     KeyUsage = 19
 	UsagePAForUserCksum       KeyUsage = 17 // MS-SFU §2.2.1 uses the TGT session key with usage 17
 	UsageKerbNonKerbCksumSalt KeyUsage = 17 // RFC 4757 name for the same number
+	UsageS4UX509UserRequest   KeyUsage = 26 // MS-SFU §2.2.2, PA-S4U-X509-USER in a request
+	UsageS4UX509UserReply     KeyUsage = 27 // MS-SFU §2.2.2, in a reply (USE_REPLY_KEY_USAGE)
 	UsageAcceptorSeal         KeyUsage = 22 // RFC 4121 §2
 	UsageAcceptorSign         KeyUsage = 23
 	UsageInitiatorSeal        KeyUsage = 24

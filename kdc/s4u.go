@@ -1,0 +1,186 @@
+package kdc
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/crypto"
+	"hop/krb5/wire"
+	"hop/pac"
+)
+
+// sidServiceAsserted is SERVICE_ASSERTED_IDENTITY (S-1-18-2): the identity
+// in an S4U2Self ticket was asserted by a service, not proven by the user
+// (MS-SFU §3.2.5.1.2).
+var sidServiceAsserted = mustSID("S-1-18-2")
+
+// s4uSelf is a decoded S4U2Self request (MS-SFU §3.2.5.1.2).
+type s4uSelf struct {
+	user krb5.Principal
+	x509 *wire.PAS4UX509User // PA-S4U-X509-USER to echo, when the request had one
+	key  *crypto.Key         // the key its checksum was made with
+}
+
+// s4uSelfRequest finds and checks the S4U2Self padata of a TGS-REQ. A
+// PA-S4U-X509-USER wins over a PA-FOR-USER (MIT clients send both). Its
+// checksum is keyed with the authenticator's subkey when there is one (as
+// MIT's client and KDC do) or else the TGT session key, with key usage 26,
+// over the user-id as received; it must carry the request's nonce. A
+// PA-FOR-USER's checksum is keyed with the TGT session key, usage 17, over
+// the S4UByteArray (MS-SFU §2.2.1).
+func (x *exchange) s4uSelfRequest(session *crypto.Key, auth *wire.Authenticator) (*s4uSelf, bool, *refusal) {
+	var forUser, x509 []byte
+	for _, p := range x.req.PAData {
+		switch p.Type {
+		case krb5.PAForUser:
+			forUser = p.Value
+		case krb5.PAS4UX509User:
+			x509 = p.Value
+		}
+	}
+	if x509 != nil {
+		p, err := wire.ParsePAS4UX509User(x509)
+		if err != nil {
+			return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-S4U-X509-USER: %v", err)
+		}
+		key := session
+		if auth.SubKey != nil {
+			if key, err = crypto.NewKey(auth.SubKey.Type, auth.SubKey.Value); err != nil {
+				return nil, true, refuse(krb5.KDCErrETypeNoSupp, "the authenticator's subkey has an unsupported type")
+			}
+		}
+		if rf := checksumRefusal(key.VerifyChecksum(p.Cksum.Type, krb5.UsageS4UX509UserRequest, p.RawUserID, p.Cksum.Sum), "PA-S4U-X509-USER"); rf != nil {
+			return nil, true, rf
+		}
+		if p.UserID.Nonce != x.req.Body.Nonce {
+			return nil, true, refuse(krb5.KRBAPErrModified, "the PA-S4U-X509-USER nonce does not match the request's")
+		}
+		if p.UserID.CName == nil || p.UserID.CName.IsZero() {
+			return nil, true, refuse(krb5.KDCErrBadOption, "S4U2Self by certificate (PA-S4U-X509-USER without a user name) is not supported")
+		}
+		return &s4uSelf{user: krb5.Principal{Name: *p.UserID.CName, Realm: p.UserID.CRealm}, x509: p, key: key}, true, nil
+	}
+	if forUser == nil {
+		return nil, false, nil
+	}
+	p, err := wire.ParsePAForUser(forUser)
+	if err != nil {
+		return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-FOR-USER: %v", err)
+	}
+	if !strings.EqualFold(p.AuthPackage, "Kerberos") {
+		return nil, true, refuse(krb5.KDCErrBadOption, "PA-FOR-USER names the authentication package %q; only Kerberos is supported", p.AuthPackage)
+	}
+	if rf := checksumRefusal(session.VerifyChecksum(p.Cksum.Type, krb5.UsagePAForUserCksum, p.ChecksumInput(), p.Cksum.Sum), "PA-FOR-USER"); rf != nil {
+		return nil, true, rf
+	}
+	return &s4uSelf{user: krb5.Principal{Name: p.UserName, Realm: p.UserRealm}}, true, nil
+}
+
+func checksumRefusal(err error, what string) *refusal {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, krb5.KRBAPErrInappCksum):
+		return refuse(krb5.KRBAPErrInappCksum, "the %s checksum is not a keyed checksum", what)
+	}
+	return refuse(krb5.KRBAPErrModified, "the %s checksum does not match (modified in transit?)", what)
+}
+
+// s4u2self decides an S4U2Self ticket: a ticket to the requesting service
+// itself, in the name of a user who did not authenticate (MS-SFU
+// §3.2.5.1.2). It is forwardable only when forwardable was asked for, the
+// service's TGT is forwardable, the service may use protocol transition or
+// has an empty constrained-delegation list, and the user is neither
+// sensitive nor in Protected Users; otherwise it is issued without the flag,
+// and the audit event says why.
+func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTicketPart) (*directory.Account, grant, []wire.PAData, string, *refusal) {
+	b := &x.req.Body
+	if b.SName == nil {
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service")
+	}
+	if target, ok := x.snap.Lookup(*b.SName, b.Realm); !ok || target != svc {
+		return nil, grant{}, nil, "", refuse(krb5.KRBAPErrBadMatch, "S4U2Self gives a service a ticket to itself: %s is not %s", *b.SName, svc.Name)
+	}
+	if !s.user.Realm.Equal(x.dom.Realm) {
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrPolicy, "S4U2Self for a user of realm %s: this KDC serves %s and has no trust with it", s.user.Realm, x.dom.Realm)
+	}
+	user, ok := x.snap.Lookup(s.user.Name, s.user.Realm)
+	if !ok {
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrCPrincipalUnknown, "S4U2Self: no account %s in this domain", s.user)
+	}
+	if rf := x.checkClient(user, &s.user); rf != nil {
+		return nil, grant{}, nil, "", rf
+	}
+	span, rf := x.lifetimes(user, svc, tgt)
+	if rf != nil {
+		return nil, grant{}, nil, "", rf
+	}
+	var why string
+	switch {
+	case !b.Options.Has(krb5.OptForwardable):
+		why = "not forwardable: the request did not ask for it"
+	case !tgt.Flags.Has(krb5.TktForwardable):
+		why = "not forwardable: the service's TGT is not forwardable"
+	case !svc.TrustedToAuthForDelegation && len(svc.AllowedToDelegateTo) > 0:
+		why = "not forwardable: " + svc.Name + " has a constrained-delegation list but no protocol transition (hop account set " + svc.Name + " --protocol-transition)"
+	case x.snap.InProtectedUsers(user.Name):
+		why = "not forwardable: " + user.Name + " is in Protected Users"
+	case x.snap.IsSensitive(user.Name):
+		why = "not forwardable: " + user.Name + " is sensitive and cannot be delegated"
+	default:
+		why = "forwardable"
+	}
+	authTime := x.now.Truncate(time.Second)
+	g := grant{
+		client:   s.user,
+		server:   krb5.Principal{Name: *b.SName, Realm: b.Realm},
+		flags:    krb5.TktTransitPolicyChecked,
+		authTime: authTime,
+		span:     span,
+		forcePAC: true, // even for no-auth-data-required services (as AD does)
+	}
+	if why == "forwardable" {
+		g.flags |= krb5.TktForwardable
+	}
+	p := x.newPAC(user, s.user.Name, authTime, pac.AttrPACWasGivenImplicitly)
+	p.LogonInfo.ExtraSIDs = []pac.SIDAndAttributes{{SID: sidServiceAsserted, Attributes: pac.GroupDefault}}
+	p.Requestor = nil // PAC_REQUESTOR goes in TGTs only (MS-KILE §3.3.5.6.4.8)
+	g.pac = p
+
+	var pa []wire.PAData
+	if s.x509 != nil {
+		echo, err := s4uEcho(s)
+		if err != nil {
+			return nil, grant{}, nil, "", refuse(krb5.KRBErrGeneric, "cannot encode the PA-S4U-X509-USER reply")
+		}
+		pa = append(pa, wire.PAData{Type: krb5.PAS4UX509User, Value: echo})
+	}
+	return svc, g, pa, why, nil
+}
+
+// s4uEcho is the PA-S4U-X509-USER of the reply: the request's user-id, its
+// options masked to USE_REPLY_KEY_USAGE, checksummed with the same key and
+// usage 27 when that option was asked for, else 26 (MS-SFU §2.2.2). With
+// AES keys nothing goes in the encrypted padata.
+func s4uEcho(s *s4uSelf) ([]byte, error) {
+	in := s.x509.UserID
+	uid := wire.S4UUserID{Nonce: in.Nonce, CName: in.CName, CRealm: in.CRealm,
+		Options: in.Options & wire.S4UOptUseReplyKeyUsage, HasOptions: in.HasOptions}
+	raw, err := uid.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	usage := krb5.UsageS4UX509UserRequest
+	if in.Options.Has(wire.S4UOptUseReplyKeyUsage) {
+		usage = krb5.UsageS4UX509UserReply
+	}
+	sum, err := s.key.MakeChecksum(s.key.ChecksumType(), usage, raw)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.PAS4UX509User{UserID: uid, RawUserID: raw, Cksum: wire.Checksum{Type: s.key.ChecksumType(), Sum: sum}}
+	return out.Marshal()
+}
