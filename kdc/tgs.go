@@ -13,7 +13,7 @@ import (
 )
 
 // tgsUnsupported are TGS options hop refuses with KDC_ERR_BADOPTION.
-var tgsUnsupported = krb5.OptPostdated | krb5.OptValidate | krb5.OptEncTktInSKey | krb5.OptCNameInAddlTkt
+var tgsUnsupported = krb5.OptPostdated | krb5.OptValidate | krb5.OptEncTktInSKey
 
 // serveTGS answers a TGS-REQ (RFC 4120 §3.3).
 func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
@@ -33,8 +33,6 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		return nil, refuse(krb5.KDCErrBadOption, "this KDC does not issue postdated tickets, so there is nothing to validate")
 	case opts.Has(krb5.OptEncTktInSKey):
 		return nil, refuse(krb5.KDCErrBadOption, "user-to-user tickets (enc-tkt-in-skey) are not supported by this KDC")
-	case opts.Has(krb5.OptCNameInAddlTkt):
-		return nil, refuse(krb5.KDCErrBadOption, "constrained delegation (S4U2Proxy, cname-in-addl-tkt) is not enabled on this KDC")
 	}
 
 	ap, err := wire.ParseAPReq(apBytes)
@@ -96,6 +94,10 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		return nil, rf
 	}
 	isS4U = isS4U && !renew && isKrbtgt(tgsAcct)
+	proxy := b.Options.Has(krb5.OptCNameInAddlTkt)
+	if proxy && (renew || !isKrbtgt(tgsAcct)) {
+		return nil, &refusal{code: krb5.KDCErrBadOption, client: &client, text: "S4U2Proxy needs the service's TGT and cannot be a renewal"}
+	}
 
 	var (
 		g       grant
@@ -104,6 +106,8 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		s4uWhy  string
 	)
 	switch {
+	case proxy:
+		server, g, s4uWhy, rf = k.s4u2proxy(x, clientAcct, hdr)
 	case isS4U:
 		server, g, replyPA, s4uWhy, rf = x.s4u2self(s4u, clientAcct, hdr)
 	case renew:
@@ -116,7 +120,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		rf.client = &client
 		return nil, rf
 	}
-	if !isS4U {
+	if !isS4U && !proxy {
 		g.authData = authData
 		if attrs != 0 || isKrbtgt(server) {
 			g.pac = x.newPAC(clientAcct, hdr.CName, hdr.AuthTime, attrs)
@@ -160,8 +164,11 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		Time: x.now, Type: kind, Client: clientAcct.Principal(x.dom.Realm).String(), Service: g.server.String(),
 		Addr: x.addr, EType: sessionET.String(), Flags: krb5.TicketFlagString(g.flags), Until: g.span.end,
 	}
-	if isS4U {
+	if isS4U || proxy {
 		x.issued.Type = "tgs.s4u2self"
+		if proxy {
+			x.issued.Type = "tgs.s4u2proxy"
+		}
 		x.issued.Client = g.client.String()
 		x.issued.Reason = s4uWhy + "; requested by " + clientAcct.Name
 	}

@@ -128,6 +128,7 @@ type grant struct {
 	authData  wire.AuthorizationData // without a PAC
 	pac       *pac.PAC               // signed and added by issue; nil = no PAC
 	forcePAC  bool                   // add pac even to a no-auth-data-required service
+	encPA     []wire.PAData          // encrypted padata of the reply
 	sessionET krb5.EncType
 }
 
@@ -214,6 +215,7 @@ func (k *KDC) reply(x *exchange, g *grant, tkt wire.Ticket, session wire.Encrypt
 		SRealm:    g.server.Realm,
 		SName:     g.server.Name,
 		CAddr:     g.caddr,
+		EncPAData: g.encPA,
 	}
 	tag, mt := wire.TagEncTGSRepPart, krb5.MsgTGSRep
 	if x.req.MsgType == krb5.MsgASReq {

@@ -1,0 +1,186 @@
+package kdc
+
+import (
+	"strings"
+
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/wire"
+	"hop/pac"
+)
+
+// proxyDecision is the outcome of the S4U2Proxy delegation rules
+// (MS-SFU §3.2.5.2.1 and §3.2.5.2.3), in words a person can act on.
+type proxyDecision struct {
+	allowed bool
+	rule    string        // "kcd", "rbcd", or the rule that refused
+	status  wire.NTStatus // the NTSTATUS of a refusal, as Windows sends it
+	reason  string
+}
+
+// proxyPolicy decides whether svc may obtain a ticket to targetSPN (the
+// account target) on behalf of user, with an evidence ticket that is or is
+// not forwardable. Classic constrained delegation is checked first, then
+// resource-based delegation when the client asked for it (PA-PAC-OPTIONS);
+// then the evidence ticket must be forwardable. hop also refuses a user who
+// is sensitive or in Protected Users here, whatever the ticket says.
+func proxyPolicy(snap *directory.Snapshot, svc, target, user *directory.Account, targetSPN string, rbcd, forwardable bool) proxyDecision {
+	d := proxyDecision{}
+	switch {
+	case containsFold(svc.AllowedToDelegateTo, targetSPN):
+		d = proxyDecision{allowed: true, rule: "kcd", reason: targetSPN + " is in " + svc.Name + "'s allowed-to-delegate-to list (classic constrained delegation)"}
+	case rbcd:
+		if ok, _ := snap.AllowedToAct(target.Name, svc.Name); ok {
+			d = proxyDecision{allowed: true, rule: "rbcd", reason: svc.Name + " is allowed to act on behalf of other identities on " + target.Name + " (resource-based constrained delegation)"}
+		} else {
+			return proxyDecision{rule: "rbcd-not-allowed", status: wire.StatusNotFound,
+				reason: svc.Name + " may not delegate to " + target.Name + ": it is neither in " + svc.Name + "'s allowed-to-delegate-to list nor in " + target.Name + "'s allowed-to-act list; a manager of " + target.Name + " can allow it with: hop account set " + target.Name + " --allowed-to-act +" + svc.Name}
+		}
+	case len(svc.AllowedToDelegateTo) == 0:
+		return proxyDecision{rule: "no-kcd", status: wire.StatusNotSupported,
+			reason: svc.Name + " has no constrained delegation (its allowed-to-delegate-to list is empty) and the request did not ask for resource-based delegation; a domain admin can allow it with: hop account set " + svc.Name + " --allowed-to-delegate-to " + targetSPN}
+	default:
+		return proxyDecision{rule: "kcd-no-match", status: wire.StatusNoMatch,
+			reason: targetSPN + " is not in " + svc.Name + "'s allowed-to-delegate-to list (" + strings.Join(svc.AllowedToDelegateTo, ", ") + ")"}
+	}
+	switch {
+	case snap.InProtectedUsers(user.Name):
+		return proxyDecision{rule: "protected-user", status: wire.StatusAccountRestriction,
+			reason: user.Name + " is in Protected Users: no delegation is possible for this account; remove it from the group or use remote-guard"}
+	case snap.IsSensitive(user.Name):
+		return proxyDecision{rule: "sensitive-user", status: wire.StatusAccountRestriction,
+			reason: user.Name + " is sensitive and cannot be delegated (hop account set " + user.Name + " --sensitive=false to allow it)"}
+	case !forwardable:
+		return proxyDecision{rule: "evidence-not-forwardable", status: wire.StatusAccountRestriction,
+			reason: "the user's ticket to " + svc.Name + " is not forwardable; for S4U2Self tickets give " + svc.Name + " protocol transition (hop account set " + svc.Name + " --protocol-transition)"}
+	}
+	return d
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// s4u2proxy decides an S4U2Proxy ticket (MS-SFU §3.2.5.2): svc presents a
+// user's ticket to itself (the evidence ticket) and asks for a ticket to
+// another service in the user's name. The evidence ticket's PAC must carry
+// valid server, KDC, ticket and full signatures: the ticket signature is
+// what catches a forwardable flag set by the service itself
+// (CVE-2020-17049, "Bronze Bit").
+func (k *KDC) s4u2proxy(x *exchange, svc *directory.Account, tgt *wire.EncTicketPart) (*directory.Account, grant, string, *refusal) {
+	b := &x.req.Body
+	if len(b.AdditionalTickets) != 1 {
+		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "S4U2Proxy needs exactly one additional ticket: the user's ticket to the requesting service")
+	}
+	if b.Options&(krb5.OptForwarded|krb5.OptProxy|krb5.OptRenew) != 0 {
+		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "S4U2Proxy cannot be combined with forwarded, proxy or renew")
+	}
+	if b.SName == nil || b.SName.IsZero() {
+		return nil, grant{}, "", refuse(krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service")
+	}
+	if !b.Realm.Equal(x.dom.Realm) {
+		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "constrained delegation to realm %s: this KDC serves %s only", b.Realm, x.dom.Realm)
+	}
+	target, ok := x.snap.Lookup(*b.SName, b.Realm)
+	if !ok {
+		return nil, grant{}, "", refuse(krb5.KDCErrSPrincipalUnknown, "no service %s in this domain", *b.SName)
+	}
+	if isKrbtgt(target) {
+		return nil, grant{}, "", refuse(krb5.KDCErrPolicy, "S4U2Proxy cannot yield a ticket-granting ticket")
+	}
+	if rf := x.checkServer(target); rf != nil {
+		return nil, grant{}, "", rf
+	}
+	ev := &b.AdditionalTickets[0]
+	if evSvc, ok := x.snap.Lookup(ev.SName, ev.Realm); !ok || evSvc != svc {
+		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "the additional ticket is for %s, not for the requesting service %s", ev.SName, svc.Name)
+	}
+	evEtp, _, evKey, rf := k.openTicket(x, ev)
+	if rf != nil {
+		return nil, grant{}, "", rf
+	}
+	raw, found, err := pac.FromAuthorizationData(evEtp.AuthorizationData)
+	if err != nil || !found {
+		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name)
+	}
+	in, err := pac.TicketSigningInput(evEtp)
+	if err != nil {
+		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name)
+	}
+	kdcKey, ok := x.kdcSigningKey(0)
+	if !ok {
+		return nil, grant{}, "", k.internal("verify PAC", errNoKrbtgt)
+	}
+	evPAC, err := pac.Verify(raw, evKey, kdcKey, pac.SignOptions{Ticket: in})
+	if err != nil {
+		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the PAC of the user's ticket to %s does not verify: the ticket was altered (for instance its forwardable flag set by the service, CVE-2020-17049) or issued before a krbtgt key change", svc.Name)
+	}
+	userP := krb5.Principal{Name: evEtp.CName, Realm: evEtp.CRealm}
+	user, ok := x.snap.Lookup(evEtp.CName, evEtp.CRealm)
+	if !ok {
+		return nil, grant{}, "", refuse(krb5.KDCErrCPrincipalUnknown, "the user %s of the additional ticket no longer exists", userP)
+	}
+	if rf := x.checkClient(user, &userP); rf != nil {
+		return nil, grant{}, "", rf
+	}
+	rbcd := false
+	for _, p := range x.req.PAData {
+		if p.Type == krb5.PAPACOptions {
+			if o, err := wire.ParsePAPACOptions(p.Value); err == nil {
+				rbcd = o.Flags.Has(wire.PACOptResourceBasedDelegation)
+			}
+		}
+	}
+	spn := strings.Join(b.SName.Components, "/")
+	d := proxyPolicy(x.snap, svc, target, user, spn, rbcd, evEtp.Flags.Has(krb5.TktForwardable))
+	if !d.allowed {
+		edata, err := wire.MarshalNTStatusEData(d.status, true)
+		if err != nil {
+			return nil, grant{}, "", k.internal("encode KERB-ERROR-DATA", err)
+		}
+		return nil, grant{}, "", &refusal{code: krb5.KDCErrBadOption, text: "constrained delegation refused (" + d.rule + ", " + d.status.String() + "): " + d.reason, edata: edata}
+	}
+
+	span, rf := x.lifetimes(user, target, tgt)
+	if rf != nil {
+		return nil, grant{}, "", rf
+	}
+	if evEtp.EndTime.Before(span.end) {
+		span.end = evEtp.EndTime
+		if !span.renewTill.IsZero() && span.renewTill.Before(span.end) {
+			span.renewTill = span.end
+		}
+	}
+	// The PAC is the evidence ticket's, with S4U_DELEGATION_INFO naming the
+	// target and the services it passed through (MS-PAC §2.9, MS-SFU
+	// §3.2.5.2.4).
+	p := *evPAC
+	di := pac.DelegationInfo{}
+	if evPAC.DelegationInfo != nil {
+		di.TransitedServices = append(di.TransitedServices, evPAC.DelegationInfo.TransitedServices...)
+	}
+	di.S4U2ProxyTarget = spn
+	di.TransitedServices = append(di.TransitedServices, krb5.Principal{Name: ev.SName, Realm: x.dom.Realm}.String())
+	p.DelegationInfo = &di
+	g := grant{
+		client:   userP,
+		server:   krb5.Principal{Name: *b.SName, Realm: b.Realm},
+		flags:    krb5.TktForwardable | krb5.TktTransitPolicyChecked | evEtp.Flags&krb5.TktPreAuthent,
+		authTime: evEtp.AuthTime,
+		span:     span,
+		pac:      &p,
+	}
+	g.flags = x.delegationFlags(user, target, g.flags)
+	// Echo the PAC options, bits 0-3, in the encrypted padata (MS-KILE §3.3.5.7.4).
+	if rbcd {
+		if v, err := (&wire.PAPACOptions{Flags: wire.PACOptResourceBasedDelegation}).Marshal(); err == nil {
+			g.encPA = []wire.PAData{{Type: krb5.PAPACOptions, Value: v}}
+		}
+	}
+	return target, g, d.rule + ": " + d.reason, nil
+}
