@@ -118,21 +118,7 @@ func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTic
 	if rf != nil {
 		return nil, grant{}, nil, "", rf
 	}
-	var why string
-	switch {
-	case !b.Options.Has(krb5.OptForwardable):
-		why = "not forwardable: the request did not ask for it"
-	case !tgt.Flags.Has(krb5.TktForwardable):
-		why = "not forwardable: the service's TGT is not forwardable"
-	case !svc.TrustedToAuthForDelegation && len(svc.AllowedToDelegateTo) > 0:
-		why = "not forwardable: " + svc.Name + " has a constrained-delegation list but no protocol transition (hop account set " + svc.Name + " --protocol-transition)"
-	case x.snap.InProtectedUsers(user.Name):
-		why = "not forwardable: " + user.Name + " is in Protected Users"
-	case x.snap.IsSensitive(user.Name):
-		why = "not forwardable: " + user.Name + " is sensitive and cannot be delegated"
-	default:
-		why = "forwardable"
-	}
+	_, why := selfForwardable(x.snap, svc, user, b.Options.Has(krb5.OptForwardable), tgt.Flags.Has(krb5.TktForwardable))
 	authTime := x.now.Truncate(time.Second)
 	g := grant{
 		client:   s.user,
@@ -142,7 +128,7 @@ func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTic
 		span:     span,
 		forcePAC: true, // even for no-auth-data-required services (as AD does)
 	}
-	if why == "forwardable" {
+	if strings.HasPrefix(why, "forwardable") {
 		g.flags |= krb5.TktForwardable
 	}
 	p := x.newPAC(user, s.user.Name, authTime, pac.AttrPACWasGivenImplicitly)
@@ -183,4 +169,26 @@ func s4uEcho(s *s4uSelf) ([]byte, error) {
 	}
 	out := wire.PAS4UX509User{UserID: uid, RawUserID: raw, Cksum: wire.Checksum{Type: s.key.ChecksumType(), Sum: sum}}
 	return out.Marshal()
+}
+
+// selfForwardable is MS-SFU §3.2.5.1.2's rule for an S4U2Self ticket's
+// forwardable flag; why says which condition decided. hop delegation
+// explain runs this same function.
+func selfForwardable(snap *directory.Snapshot, svc, user *directory.Account, requested, tgtForwardable bool) (bool, string) {
+	switch {
+	case !requested:
+		return false, "not forwardable: the request did not ask for it"
+	case !tgtForwardable:
+		return false, "not forwardable: the service's TGT is not forwardable"
+	case !svc.TrustedToAuthForDelegation && len(svc.AllowedToDelegateTo) > 0:
+		return false, "not forwardable: " + svc.Name + " has a constrained-delegation list but no protocol transition (hop account set " + svc.Name + " --protocol-transition)"
+	case snap.InProtectedUsers(user.Name):
+		return false, "not forwardable: " + user.Name + " is in Protected Users"
+	case snap.IsSensitive(user.Name):
+		return false, "not forwardable: " + user.Name + " is sensitive and cannot be delegated"
+	}
+	if svc.TrustedToAuthForDelegation {
+		return true, "forwardable: " + svc.Name + " has protocol transition"
+	}
+	return true, "forwardable: " + svc.Name + " has an empty constrained-delegation list"
 }

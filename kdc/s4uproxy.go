@@ -9,6 +9,14 @@ import (
 	"hop/pac"
 )
 
+// Check is one step of a delegation decision, in the order the KDC takes
+// them.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
+}
+
 // proxyDecision is the outcome of the S4U2Proxy delegation rules
 // (MS-SFU §3.2.5.2.1 and §3.2.5.2.3), in words a person can act on.
 type proxyDecision struct {
@@ -16,6 +24,17 @@ type proxyDecision struct {
 	rule    string        // "kcd", "rbcd", or the rule that refused
 	status  wire.NTStatus // the NTSTATUS of a refusal, as Windows sends it
 	reason  string
+	checks  []Check
+}
+
+func (d *proxyDecision) check(name string, passed bool, detail string) bool {
+	d.checks = append(d.checks, Check{Name: name, Passed: passed, Detail: detail})
+	return passed
+}
+
+func (d *proxyDecision) refuse(rule string, status wire.NTStatus, reason string) proxyDecision {
+	d.allowed, d.rule, d.status, d.reason = false, rule, status, reason
+	return *d
 }
 
 // proxyPolicy decides whether svc may obtain a ticket to targetSPN (the
@@ -24,37 +43,49 @@ type proxyDecision struct {
 // resource-based delegation when the client asked for it (PA-PAC-OPTIONS);
 // then the evidence ticket must be forwardable. hop also refuses a user who
 // is sensitive or in Protected Users here, whatever the ticket says.
+// hop delegation explain runs this same function.
 func proxyPolicy(snap *directory.Snapshot, svc, target, user *directory.Account, targetSPN string, rbcd, forwardable bool) proxyDecision {
-	d := proxyDecision{}
+	var d proxyDecision
+	kcd := containsFold(svc.AllowedToDelegateTo, targetSPN)
 	switch {
-	case containsFold(svc.AllowedToDelegateTo, targetSPN):
-		d = proxyDecision{allowed: true, rule: "kcd", reason: targetSPN + " is in " + svc.Name + "'s allowed-to-delegate-to list (classic constrained delegation)"}
-	case rbcd:
-		if ok, _ := snap.AllowedToAct(target.Name, svc.Name); ok {
-			d = proxyDecision{allowed: true, rule: "rbcd", reason: svc.Name + " is allowed to act on behalf of other identities on " + target.Name + " (resource-based constrained delegation)"}
-		} else {
-			return proxyDecision{rule: "rbcd-not-allowed", status: wire.StatusNotFound,
-				reason: svc.Name + " may not delegate to " + target.Name + ": it is neither in " + svc.Name + "'s allowed-to-delegate-to list nor in " + target.Name + "'s allowed-to-act list; a manager of " + target.Name + " can allow it with: hop account set " + target.Name + " --allowed-to-act +" + svc.Name}
+	case d.check("kcd", kcd, kcdDetail(svc, targetSPN, kcd)):
+		d.allowed, d.rule, d.reason = true, "kcd", targetSPN+" is in "+svc.Name+"'s allowed-to-delegate-to list (classic constrained delegation)"
+	case !rbcd:
+		d.check("rbcd", false, "the client did not ask for resource-based delegation (PA-PAC-OPTIONS)")
+		if len(svc.AllowedToDelegateTo) == 0 {
+			return d.refuse("no-kcd", wire.StatusNotSupported, svc.Name+" has no constrained delegation (its allowed-to-delegate-to list is empty) and the request did not ask for resource-based delegation; a domain admin can allow it with: hop account set "+svc.Name+" --allowed-to-delegate-to "+targetSPN)
 		}
-	case len(svc.AllowedToDelegateTo) == 0:
-		return proxyDecision{rule: "no-kcd", status: wire.StatusNotSupported,
-			reason: svc.Name + " has no constrained delegation (its allowed-to-delegate-to list is empty) and the request did not ask for resource-based delegation; a domain admin can allow it with: hop account set " + svc.Name + " --allowed-to-delegate-to " + targetSPN}
+		return d.refuse("kcd-no-match", wire.StatusNoMatch, targetSPN+" is not in "+svc.Name+"'s allowed-to-delegate-to list ("+strings.Join(svc.AllowedToDelegateTo, ", ")+")")
 	default:
-		return proxyDecision{rule: "kcd-no-match", status: wire.StatusNoMatch,
-			reason: targetSPN + " is not in " + svc.Name + "'s allowed-to-delegate-to list (" + strings.Join(svc.AllowedToDelegateTo, ", ") + ")"}
+		ok, _ := snap.AllowedToAct(target.Name, svc.Name)
+		list := strings.Join(snap.NamesOf(target.AllowedToActOnBehalfOf), ", ")
+		if list == "" {
+			list = "empty"
+		}
+		if !d.check("rbcd", ok, target.Name+"'s allowed-to-act list ("+list+") "+map[bool]string{true: "includes", false: "does not include"}[ok]+" "+svc.Name) {
+			return d.refuse("rbcd-not-allowed", wire.StatusNotFound, svc.Name+" may not delegate to "+target.Name+": it is neither in "+svc.Name+"'s allowed-to-delegate-to list nor in "+target.Name+"'s allowed-to-act list; a manager of "+target.Name+" can allow it with: hop account set "+target.Name+" --allowed-to-act +"+svc.Name)
+		}
+		d.allowed, d.rule, d.reason = true, "rbcd", svc.Name+" is allowed to act on behalf of other identities on "+target.Name+" (resource-based constrained delegation)"
 	}
-	switch {
-	case snap.InProtectedUsers(user.Name):
-		return proxyDecision{rule: "protected-user", status: wire.StatusAccountRestriction,
-			reason: user.Name + " is in Protected Users: no delegation is possible for this account; remove it from the group or use remote-guard"}
-	case snap.IsSensitive(user.Name):
-		return proxyDecision{rule: "sensitive-user", status: wire.StatusAccountRestriction,
-			reason: user.Name + " is sensitive and cannot be delegated (hop account set " + user.Name + " --sensitive=false to allow it)"}
-	case !forwardable:
-		return proxyDecision{rule: "evidence-not-forwardable", status: wire.StatusAccountRestriction,
-			reason: "the user's ticket to " + svc.Name + " is not forwardable; for S4U2Self tickets give " + svc.Name + " protocol transition (hop account set " + svc.Name + " --protocol-transition)"}
+	rule, reason := d.rule, d.reason
+	if !d.check("protected-users", !snap.InProtectedUsers(user.Name), user.Name+" is "+map[bool]string{true: "", false: "not "}[snap.InProtectedUsers(user.Name)]+"in Protected Users") {
+		return d.refuse("protected-user", wire.StatusAccountRestriction, user.Name+" is in Protected Users: no delegation is possible for this account; remove it from the group or use remote-guard")
 	}
+	if !d.check("sensitive", !user.Sensitive, user.Name+" is "+map[bool]string{true: "", false: "not "}[user.Sensitive]+"marked sensitive") {
+		return d.refuse("sensitive-user", wire.StatusAccountRestriction, user.Name+" is sensitive and cannot be delegated (hop account set "+user.Name+" --sensitive=false to allow it)")
+	}
+	if !d.check("evidence-forwardable", forwardable, "the user's ticket to "+svc.Name+" is "+map[bool]string{true: "", false: "not "}[forwardable]+"forwardable") {
+		return d.refuse("evidence-not-forwardable", wire.StatusAccountRestriction, "the user's ticket to "+svc.Name+" is not forwardable; for S4U2Self tickets give "+svc.Name+" protocol transition (hop account set "+svc.Name+" --protocol-transition)")
+	}
+	d.rule, d.reason = rule, reason
 	return d
+}
+
+func kcdDetail(svc *directory.Account, spn string, ok bool) string {
+	if len(svc.AllowedToDelegateTo) == 0 {
+		return svc.Name + "'s allowed-to-delegate-to list is empty"
+	}
+	return svc.Name + "'s allowed-to-delegate-to list (" + strings.Join(svc.AllowedToDelegateTo, ", ") + ") " + map[bool]string{true: "includes", false: "does not include"}[ok] + " " + spn
 }
 
 func containsFold(list []string, s string) bool {

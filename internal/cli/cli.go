@@ -78,6 +78,7 @@ func root() *command {
 			groupCommand(),
 			spnCommand(),
 			keytabCommand(),
+			delegationCommand(),
 			clientConfigCommand(),
 			benchCommand(),
 		},

@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,18 @@ func TestMITS4U2Proxy(t *testing.T) {
 			t.Fatalf("kinit -k: %v\n%s%s", err, out, errOut)
 		}
 		out, errOut, err := thirdparty.Run(t, env, "", kvno, "-U", user, "-P", "cifs/c.example.test")
+		// hop delegation explain must agree with what the KDC just did.
+		var x struct {
+			Allowed bool
+			Rule    string
+		}
+		if jerr := json.Unmarshal([]byte(hop(t, "", "delegation", "explain", "--user", user, "--service", "b$",
+			"--target", "cifs/c.example.test", "--s4u2self", "--json", "--dir", r.dir)), &x); jerr != nil {
+			t.Fatal(jerr)
+		}
+		if x.Allowed != (err == nil) {
+			t.Errorf("explain says allowed=%v (rule %s) but the KDC %s", x.Allowed, x.Rule, map[bool]string{true: "issued the ticket", false: "refused: " + errOut}[err == nil])
+		}
 		if err != nil {
 			return errOut, err
 		}

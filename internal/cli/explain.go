@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"hop/kdc"
+)
+
+func delegationCommand() *command {
+	return &command{
+		name:    "delegation",
+		summary: "explain delegation decisions",
+		subs: []*command{
+			{name: "explain", summary: "say whether a service may reach a target on a user's behalf, and why",
+				usage: "delegation explain --user USER --service ACCOUNT|SPN --target SPN [--s4u2self] [--dir DIR] [--json]",
+				help: `Runs the KDC's own decision code on the directory as it is now and prints
+every check in order, the rule that decided, and what to change. --s4u2self
+asks about protocol transition (the service obtains the user's ticket itself,
+as after a non-Kerberos logon); without it, the user authenticated to the
+service with Kerberos. Example, the seed's second hop:
+  hop delegation explain --user alice --service 'b$' --target cifs/c.example.test`,
+				run: runExplain},
+		},
+	}
+}
+
+func runExplain(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	user := fs.String("user", "", "the user whose identity is delegated")
+	service := fs.String("service", "", "the service that delegates (the second host's account or SPN)")
+	target := fs.String("target", "", "the SPN it wants to reach")
+	s4u := fs.Bool("s4u2self", false, "the service uses protocol transition (S4U2Self) to get the user's ticket")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
+		return err
+	}
+	if *user == "" || *service == "" || *target == "" {
+		return usagef("%s: --user, --service and --target are required", c.path)
+	}
+	d, done, err := openDirectory(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer done()
+	snap, err := d.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	x, err := kdc.Explain(snap, *user, *service, *target, *s4u)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.stdout, x)
+	}
+	verdict := "ALLOWED"
+	if !x.Allowed {
+		verdict = "DENIED"
+		if x.Code != "" {
+			verdict += " (" + x.Code + ", " + x.NTStatus + ")"
+		}
+	}
+	how := "Kerberos logon"
+	if x.S4U2Self {
+		how = "protocol transition"
+	}
+	fmt.Fprintf(e.stdout, "%s via %s to %s (%s): %s by rule %s\n", x.User, x.Service, x.Target, how, verdict, x.Rule)
+	for _, ch := range x.Checks {
+		mark := "pass"
+		if !ch.Passed {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(e.stdout, "  [%s] %-24s %s\n", mark, ch.Name, ch.Detail)
+	}
+	fmt.Fprintf(e.stdout, "%s\n", x.Reason)
+	return nil
+}
