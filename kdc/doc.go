@@ -34,6 +34,10 @@
 // signs it; service tickets get a PAC built from the directory as it is now,
 // and the PAC of every TGT presented is verified (MS-PAC §2.8).
 //
+// Delegation follows MS-SFU: S4U2Self (s4u.go) and S4U2Proxy with classic
+// constrained delegation and then resource-based delegation (s4uproxy.go);
+// the decision functions there are also what Explain runs.
+//
 // Postdated tickets are not issued (KDC_ERR_BADOPTION for POSTDATED,
 // KDC_ERR_CANNOT_POSTDATE for a future start time) and user-to-user
 // (ENC-TKT-IN-SKEY) is refused with KDC_ERR_BADOPTION.

@@ -46,10 +46,8 @@ Admins; --allowed-to-act PRINCIPALS (resource-based, set on the resource: the
 seed's Set-ADComputer C -PrincipalsAllowedToDelegateToAccount B) may be set by
 the account's managers (--managed-by) too. "none" clears a list; with
 --allowed-to-act, +NAME adds and -NAME removes one principal. Boolean flags take
-=false to clear (--sensitive=false). The KDC already applies unconstrained
-delegation (OK-AS-DELEGATE), --sensitive, Protected Users and
---no-auth-data-required; constrained and resource-based delegation
-(S4U2Self/S4U2Proxy) are stored and shown, and come next in the KDC.`,
+=false to clear (--sensitive=false). The KDC applies a change at its next
+request; hop delegation explain says what a setting allows.`,
 				run: runAccountSet},
 			{name: "disable", summary: "disable an account (its tickets stop working at the next TGS request)", usage: "account disable NAME [--dir DIR]", run: runAccountEnable(false)},
 			{name: "enable", summary: "enable a disabled account", usage: "account enable NAME [--dir DIR]", run: runAccountEnable(true)},
