@@ -174,7 +174,7 @@ func (k *KDC) s4u2proxy(x *exchange, svc *directory.Account, tgt *wire.EncTicket
 		if err != nil {
 			return nil, grant{}, "", k.internal("encode KERB-ERROR-DATA", err)
 		}
-		return nil, grant{}, "", &refusal{code: krb5.KDCErrBadOption, text: "constrained delegation refused (" + d.rule + ", " + d.status.String() + "): " + d.reason, edata: edata}
+		return nil, grant{}, "", &refusal{code: krb5.KDCErrBadOption, text: "delegation of " + userP.String() + " by " + svc.Name + " to " + spn + " refused (" + d.rule + ", " + d.status.String() + "): " + d.reason, edata: edata}
 	}
 
 	span, rf := x.lifetimes(user, target, tgt)
