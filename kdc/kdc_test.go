@@ -149,14 +149,7 @@ func openTicket(t *testing.T, tkt wire.Ticket, keys []directory.Key) *wire.EncTi
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain, err := ck.Decrypt(krb5.UsageTicket, tkt.EncPart.Cipher)
-		if err != nil {
-			t.Fatalf("ticket does not decrypt with the service key: %v", err)
-		}
-		etp, err := wire.ParseEncTicketPart(plain)
-		if err != nil {
-			t.Fatal(err)
-		}
+		etp, _, _ := ticketPAC(t, tkt, ck)
 		return etp
 	}
 	t.Fatalf("no service key of type %s", tkt.EncPart.EType)

@@ -111,15 +111,11 @@ func runAccountAdd(kind directory.Kind) func(context.Context, *env, *command, []
 		if kind == directory.KindService && len(a.SPNs) == 0 {
 			return usagef("%s: a service account needs at least one --spn (e.g. --spn HTTP/web.example.test)", c.path)
 		}
-		d, done, err := openDirectory(ctx, *dir)
+		d, dom, done, err := openDomain(ctx, *dir)
 		if err != nil {
 			return err
 		}
 		defer done()
-		dom, err := d.Domain(ctx)
-		if err != nil {
-			return err
-		}
 		if _, err := d.Account(ctx, a.Name); err == nil {
 			return fmt.Errorf("account %q already exists; see hop account show %s", a.Name, a.Name)
 		}
@@ -251,15 +247,11 @@ func runAccountList(ctx context.Context, e *env, c *command, args []string) erro
 		}
 		want = k
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	accts, err := d.Accounts(ctx)
 	if err != nil {
 		return err
@@ -302,15 +294,11 @@ func runAccountShow(ctx context.Context, e *env, c *command, args []string) erro
 	if err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	a, err := d.Account(ctx, pos[0])
 	if err != nil {
 		return err
@@ -606,15 +594,11 @@ func runAccountPasswd(ctx context.Context, e *env, c *command, args []string) er
 	if *pwFile != "" && *random {
 		return usagef("%s: give either --password-file or --random-key, not both", c.path)
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	a, err := d.Account(ctx, pos[0])
 	if err != nil {
 		return err

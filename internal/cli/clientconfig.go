@@ -37,15 +37,11 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	_, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	if len(kdcs) == 0 {
 		if b, err := os.ReadFile(filepath.Join(*dir, kdcState)); err == nil {
 			var st kdcStateJSON

@@ -144,15 +144,11 @@ func runDomainShow(ctx context.Context, e *env, c *command, args []string) error
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	_, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	v := domainView(dom)
 	if *asJSON {
 		return printJSON(e.stdout, v)
@@ -183,15 +179,11 @@ func runDomainSet(ctx context.Context, e *env, c *command, args []string) error 
 	if len(set) == 0 || (len(set) == 1 && set["dir"]) {
 		return usagef("hop domain set: nothing to change; give at least one policy flag (see --help)")
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	p := dom.Policy
 	if set["max-ticket-life"] {
 		p.MaxTicketLife = *maxLife

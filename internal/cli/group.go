@@ -40,15 +40,11 @@ func runGroupList(ctx context.Context, e *env, c *command, args []string) error 
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	groups, err := d.Groups(ctx)
 	if err != nil {
 		return err
@@ -76,15 +72,11 @@ func runGroupShow(ctx context.Context, e *env, c *command, args []string) error 
 	if err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	g, err := d.Group(ctx, pos[0])
 	if err != nil {
 		return err

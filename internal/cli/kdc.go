@@ -53,15 +53,11 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	var sink audit.Sink
 	switch *auditPath {
 	case "-":

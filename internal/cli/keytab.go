@@ -43,15 +43,11 @@ func runKeytabExport(ctx context.Context, e *env, c *command, args []string) err
 	if *out == "" {
 		return usagef("%s: give the output file with -o FILE", c.path)
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	d, dom, done, err := openDomain(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
 	a, err := d.Account(ctx, pos[0])
 	if err != nil {
 		return err

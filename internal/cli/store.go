@@ -65,6 +65,21 @@ func openDirectory(ctx context.Context, dir string) (*directory.Directory, func(
 	return d, func() { st.Close() }, nil
 }
 
+// openDomain is openDirectory that also reads the domain record, which
+// most commands need.
+func openDomain(ctx context.Context, dir string) (*directory.Directory, *directory.Domain, func(), error) {
+	d, done, err := openDirectory(ctx, dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dom, err := d.Domain(ctx)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return d, dom, done, nil
+}
+
 // defaultETypes are the key types hop creates for every account.
 var defaultETypes = []krb5.EncType{
 	krb5.AES256CTSHMACSHA384192, krb5.AES128CTSHMACSHA256128,
