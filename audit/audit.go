@@ -24,6 +24,21 @@ type Event struct {
 	Reason  string    `json:"reason,omitempty"`
 	Flags   string    `json:"flags,omitempty"`
 	Until   time.Time `json:"until,omitzero"`
+
+	// Directory changes (Type "directory.*"): who asked, which object, and
+	// each field's old and new value. Secrets are never recorded: a key or
+	// password change records only that it happened (e.g. the new kvno).
+	Actor   string   `json:"actor,omitempty"`
+	Target  string   `json:"target,omitempty"`
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Change is one field of a directory object changed from Old to New, both
+// rendered as the hop CLI shows them ("" = unset).
+type Change struct {
+	Field string `json:"field"`
+	Old   string `json:"old,omitempty"`
+	New   string `json:"new,omitempty"`
 }
 
 // Sink receives events. Implementations must be safe for concurrent use and
