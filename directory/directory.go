@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hop/audit"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,10 @@ const (
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
+	// Audit receives an event for every change made through the
+	// directory's authorized operations, naming who, what, and old and new
+	// values (never secrets); nil = audit.Discard.
+	Audit audit.Sink
 }
 
 // Directory is the domain directory over a Store, sealing keys under a
