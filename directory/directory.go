@@ -6,12 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hop/audit"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"hop/audit"
 	"hop/krb5"
 )
 
