@@ -77,14 +77,41 @@ type Account struct {
 	// (NO_AUTH_DATA_REQUIRED, [MS-ADTS] §2.2.16).
 	NoAuthDataRequired bool
 	// ManagedBy lists the SIDs of the accounts and groups that manage this
-	// account: they, and Domain Admins, may set its AllowedToActOnBehalfOf
-	// (the counterpart of write access to a computer object in AD, which
-	// its creator holds). Only Domain Admins set it.
+	// account: they, and Domain Admins, may reset its password or keys,
+	// edit its SPNs and set its AllowedToActOnBehalfOf (the counterpart of
+	// write access to a computer object in AD, which its creator holds) —
+	// unless the account is protected ([Snapshot.ProtectedBy]). Only Domain
+	// Admins set it. The creator of a computer account manages it.
 	ManagedBy []SID
+
+	// CreatorSID is the SID of the account that created this one through
+	// [Acting.CreateAccount] or [Directory.JoinHost] (mS-DS-CreatorSID,
+	// [MS-ADA2] §2.376), counted against the creator's
+	// Policy.MachineAccountQuota; zero when the domain administrator on the
+	// directory's host created it.
+	CreatorSID SID
+
+	// SSHHostKeys are the host's SSH public keys, registered when it joins
+	// ([Directory.JoinHost]), in authorized_keys form without options or
+	// comments ("ssh-ed25519 AAAA…"). Computers only.
+	SSHHostKeys []string
+
+	// Revision counts the changes made to the account: it is 1 when the
+	// account is created and goes up by one with every change, so that a
+	// change can be made conditional on what the caller read (ErrConflict).
+	// The KDC's failed-logon bookkeeping (RecordPreauthFailure,
+	// ClearPreauthFailures) does not count, so that an edit never fails
+	// because someone mistyped a password meanwhile.
+	Revision uint64
 
 	KVNO    uint32 // the current key version
 	Keys    []Key  // current keys, one per encryption type, all with KVNO
 	OldKeys []Key  // the two previous generations, newest first
+
+	// history is the sealed password history: the aes256-cts-hmac-sha1-96
+	// keys of the last passwords, newest first (see password.go). It is
+	// opened only when a new password is checked.
+	history []historyRecord
 
 	BadPwdCount int       // failed pre-authentications in the current window
 	BadPwdTime  time.Time // the last failure
@@ -138,7 +165,24 @@ func (a *Account) clone() *Account {
 	c.AllowedToDelegateTo = slices.Clone(a.AllowedToDelegateTo)
 	c.AllowedToActOnBehalfOf = slices.Clone(a.AllowedToActOnBehalfOf)
 	c.ManagedBy = slices.Clone(a.ManagedBy)
+	c.SSHHostKeys = slices.Clone(a.SSHHostKeys)
+	c.history = slices.Clone(a.history)
 	return &c
+}
+
+// withoutSecrets returns a copy whose keys keep their type, kvno and salt
+// but not their material, and without the password history: what an actor
+// reading the directory over the network may see.
+func (a *Account) withoutSecrets() *Account {
+	c := a.clone()
+	c.history = nil
+	for i := range c.Keys {
+		c.Keys[i].material = nil
+	}
+	for i := range c.OldKeys {
+		c.OldKeys[i].material = nil
+	}
+	return c
 }
 
 // validate checks everything but the keys.
@@ -187,6 +231,12 @@ func (a *Account) validate() error {
 	if a.PrimaryGroupRID != 0 && !validPrimaryGroup(a.Kind, a.PrimaryGroupRID) {
 		return invalid("account %q cannot have primary group RID %d; use %s", a.Name, a.PrimaryGroupRID, primaryGroupChoices(a.Kind))
 	}
+	if len(a.SSHHostKeys) > 0 && a.Kind != KindComputer {
+		return invalid("account %q is a %s; only computer accounts have SSH host keys", a.Name, a.Kind)
+	}
+	if _, err := normalizeHostKeys(a.SSHHostKeys); err != nil {
+		return err
+	}
 	return a.validateDelegation()
 }
 
@@ -228,6 +278,13 @@ type Group struct {
 	RID         uint32
 	Description string
 	Members     []string // as the member names are spelled in their own records
+	// ManagedBy lists the SIDs of the accounts and groups that may add and
+	// remove members (AD's managedBy with "Manager can update membership
+	// list"), unless the group is privileged ([Snapshot.ProtectedBy]).
+	// Only Domain Admins set it ([Acting.SetGroupManagers]).
+	ManagedBy []SID
+	// Revision counts the changes to the group, as Account.Revision does.
+	Revision uint64
 }
 
 // SID returns the group's SID in the domain whose SID is domain.
@@ -236,5 +293,6 @@ func (g *Group) SID(domain SID) SID { return domain.Append(g.RID) }
 func (g *Group) clone() *Group {
 	c := *g
 	c.Members = slices.Clone(g.Members)
+	c.ManagedBy = slices.Clone(g.ManagedBy)
 	return &c
 }

@@ -64,7 +64,7 @@ func TestCreateAccountKinds(t *testing.T) {
 		for _, a := range all {
 			names = append(names, a.Name)
 		}
-		if want := []string{"Administrator", "alice", "b$", "Guest", "krbtgt", "svc-web"}; !slices.Equal(names, want) {
+		if want := []string{"Administrator", "alice", "b$", "Guest", "kadmin", "krbtgt", "svc-web"}; !slices.Equal(names, want) {
 			t.Errorf("Accounts = %q, want %q", names, want)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Actor is who asks for a change. The hop CLI acting on the directory's
@@ -18,6 +19,11 @@ type Actor struct {
 	Name string
 	// Local is the domain administrator on the directory's host.
 	Local bool
+	// Initial means the actor proved its password in this request: it
+	// authenticated with an INITIAL ticket, one obtained from the AS
+	// exchange rather than with a TGT (RFC 3244 §2; RFC 4120 §2.1). An
+	// account may set its own password ([Acting.SetPassword]) only then.
+	Initial bool
 }
 
 // LocalAdmin is the domain administrator acting on the directory's store
@@ -169,42 +175,10 @@ func isNone(list []string) bool {
 // need not exist yet: [Snapshot.UnknownSPNs] names those that do not),
 // resolves principal names to SIDs (an unknown name is [ErrNotFound]) and
 // removes duplicates, keeping the first spelling. An account may not manage
-// itself. A change that touches nothing writes nothing.
+// itself. A change that touches nothing writes nothing. It is
+// d.As(actor).SetDelegation(ctx, account, c, 0), audited as that is.
 func (d *Directory) SetDelegation(ctx context.Context, actor Actor, account string, c DelegationChange) (*Account, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var out *Account
-	err := d.update(ctx, func(t *txn) error {
-		old, err := t.account(account)
-		if err != nil {
-			return err
-		}
-		if err := t.mayChange(actor, old, c); err != nil {
-			return err
-		}
-		if c.IsZero() {
-			out = old
-			return errNoChange
-		}
-		a := old.clone()
-		if err := t.applyDelegation(a, c); err != nil {
-			return err
-		}
-		a.Modified = d.now()
-		if err := a.validate(); err != nil {
-			return err
-		}
-		if err := t.putAccount(a, old); err != nil {
-			return err
-		}
-		out = a
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out.clone(), nil
+	return d.As(actor).setDelegation(ctx, account, c, 0)
 }
 
 // MayChange reports whether actor may make change c to the account named
@@ -216,8 +190,9 @@ func (d *Directory) SetDelegation(ctx context.Context, actor Actor, account stri
 //   - the resource-based delegation list (AllowedToAct, AllowedToActAdd,
 //     AllowedToActRemove) may also be changed by the account's managers
 //     (ManagedBy, directly or through a group) — but never by the account
-//     itself;
-//   - a disabled or unknown actor may change nothing.
+//     itself, and not on a protected account (a member of a privileged
+//     group, [Snapshot.ProtectedBy]);
+//   - a disabled, expired or unknown actor may change nothing.
 //
 // MayChange checks rights only; SetDelegation also validates the values.
 func (d *Directory) MayChange(ctx context.Context, actor Actor, account string, c DelegationChange) error {
@@ -238,9 +213,12 @@ type rightsOf struct {
 	why     string   // why an actor holds no rights at all ("" if it may hold some)
 }
 
-func (t *txn) rights(actor Actor, dom *Domain, m *membership) (rightsOf, error) {
+func (t *txn) rights(actor Actor, dom *Domain) (rightsOf, error) {
 	if actor.Local {
 		return rightsOf{admin: true}, nil
+	}
+	if strings.TrimSpace(actor.Name) == "" {
+		return rightsOf{why: "the request names no account"}, nil
 	}
 	a, err := t.account(actor.Name)
 	if errors.Is(err, ErrNotFound) {
@@ -252,8 +230,15 @@ func (t *txn) rights(actor Actor, dom *Domain, m *membership) (rightsOf, error) 
 	if a.Disabled {
 		return rightsOf{account: a, why: "account " + a.Name + " is disabled"}, nil
 	}
+	if now := t.d.now(); !a.Expires.IsZero() && !now.Before(a.Expires) {
+		return rightsOf{account: a, why: "account " + a.Name + " expired on " + a.Expires.UTC().Format(time.RFC3339)}, nil
+	}
 	r := rightsOf{account: a, sids: []SID{a.SID(dom.SID)}}
-	for _, g := range m.closure(a.Name, a.PrimaryGroupRID) {
+	groups, err := t.closureOf(a.Name, a.PrimaryGroupRID)
+	if err != nil {
+		return rightsOf{}, err
+	}
+	for _, g := range groups {
 		r.sids = append(r.sids, g.SID(dom.SID))
 		if g.RID == RIDDomainAdmins {
 			r.admin = true
@@ -264,25 +249,23 @@ func (t *txn) rights(actor Actor, dom *Domain, m *membership) (rightsOf, error) 
 
 // mayChange applies the rules of MayChange to account x.
 func (t *txn) mayChange(actor Actor, x *Account, c DelegationChange) error {
+	if len(c.settings()) == 0 || actor.Local {
+		return nil
+	}
+	z, err := t.authorize(actor)
+	if err != nil {
+		return err
+	}
+	return z.mayChangeDelegation(x, c)
+}
+
+// mayChangeDelegation applies the rules of MayChange to account x.
+func (z *authz) mayChangeDelegation(x *Account, c DelegationChange) error {
 	settings := c.settings()
-	if len(settings) == 0 || actor.Local {
+	if len(settings) == 0 || z.r.admin {
 		return nil
 	}
-	dom, err := t.domain()
-	if err != nil {
-		return err
-	}
-	m, err := t.membership()
-	if err != nil {
-		return err
-	}
-	r, err := t.rights(actor, dom, m)
-	if err != nil {
-		return err
-	}
-	if r.admin {
-		return nil
-	}
+	t, dom, r, actor := z.t, z.dom, z.r, z.actor
 	who := actor.Name
 	if r.account != nil {
 		who = r.account.Name
@@ -297,19 +280,29 @@ func (t *txn) mayChange(actor Actor, x *Account, c DelegationChange) error {
 			continue
 		}
 		msg := fmt.Sprintf("%s may not change %s on %s: only Domain Admins may (%s); ask one of them, or the domain administrator on the directory's host",
-			who, s, on, t.listAdmins(m))
+			who, s, on, z.admins())
 		if r.why != "" {
 			msg += "; besides, " + r.why
 		}
 		return denied("%s", msg)
 	}
-	// Resource-based delegation: Domain Admins and the managers of x.
-	if r.why == "" && !self {
-		for _, s := range r.sids {
-			if slices.Contains(x.ManagedBy, s) {
-				return nil
-			}
+	// Resource-based delegation: Domain Admins and the managers of x,
+	// unless x is protected.
+	if r.why == "" && !self && z.manages(x.ManagedBy) {
+		p, err := z.protectedAccount(x)
+		if err != nil {
+			return err
 		}
+		if p == "" {
+			return nil
+		}
+		return denied("%s manages %s but may not set %s on it: %s is %s, and only Domain Admins may change protected accounts (as AdminSDHolder protects them, [MS-ADTS] §3.1.1.6.1.2)",
+			who, x.Name, settingRBCD, x.Name, p)
+	}
+	if p, err := z.protectedAccount(x); err != nil {
+		return err
+	} else if p != "" && r.why == "" && !self {
+		return denied("%s may not set %s on %s: %s is %s, so only Domain Admins may (%s)", who, settingRBCD, x.Name, x.Name, p, z.admins())
 	}
 	managers, err := t.names(dom, x.ManagedBy)
 	if err != nil {

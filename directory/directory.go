@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ const (
 	RIDDomainComputers   = 515
 	RIDDomainControllers = 516
 	RIDProtectedUsers    = 525
+	// RIDKadmin is the RID of hop's built-in kpasswd service account
+	// (NameKadmin). It is hop's own: no Microsoft well-known RID is in the
+	// 600s ([MS-DTYP] §2.4.2.4), and one below 1000 makes the account
+	// built in (it cannot be deleted) without taking a RID from the pool.
+	RIDKadmin = 600
 	// FirstRID is the first RID the directory allocates to new objects.
 	FirstRID = 1100
 	// builtinRIDLimit: objects below it are built in and cannot be deleted.
@@ -43,6 +49,15 @@ const (
 	NameDomainComputers   = "Domain Computers"
 	NameDomainControllers = "Domain Controllers"
 	NameProtectedUsers    = "Protected Users"
+	// NameKadmin is the built-in service account of the kpasswd service
+	// (RFC 3244): it holds the SPN SPNKadminChangePW, for which MIT and
+	// Heimdal kpasswd ask the KDC by an AS exchange, and random keys of its
+	// own — never krbtgt's, so that a kpasswd ticket can never serve as a
+	// TGT. It cannot be deleted and takes only random keys.
+	NameKadmin = "kadmin"
+	// SPNKadminChangePW is the kpasswd service's principal name
+	// (kadmin/changepw@REALM).
+	SPNKadminChangePW = "kadmin/changepw"
 )
 
 // Options configures a Directory. The zero value uses time.Now and
@@ -64,6 +79,7 @@ type Directory struct {
 	mk      *MasterKey
 	now     func() time.Time
 	rand    io.Reader
+	sink    audit.Sink
 
 	// Snapshot cache; see snapshot.go.
 	snap       atomic.Pointer[Snapshot]
@@ -84,9 +100,12 @@ func newDirectory(s Store, mk *MasterKey, o Options) (*Directory, error) {
 	if mk == nil || mk.aead == nil {
 		return nil, invalid("no master key given")
 	}
-	d := &Directory{store: s, mk: mk, now: o.Now, rand: randOrDefault(o.Rand), epoch: time.Now(), checkEvery: snapshotCheckInterval}
+	d := &Directory{store: s, mk: mk, now: o.Now, rand: randOrDefault(o.Rand), sink: o.Audit, epoch: time.Now(), checkEvery: snapshotCheckInterval}
 	if d.now == nil {
 		d.now = time.Now
+	}
+	if d.sink == nil {
+		d.sink = audit.Discard
 	}
 	if c, ok := s.(Changes); ok {
 		d.changes = c
@@ -119,9 +138,10 @@ func (l *lockedReader) Read(p []byte) (int, error) {
 
 // Init creates the domain in an empty store: a random domain SID
 // S-1-5-21-a-b-c, the built-in accounts Administrator (RID 500, keys admin),
-// Guest (501, disabled, no keys) and krbtgt (502, SPN krbtgt/REALM, keys
-// krbtgt, disabled as a client as in AD), and the built-in groups. It
-// refuses a store that already holds a domain (ErrExists).
+// Guest (501, disabled, no keys), krbtgt (502, SPN krbtgt/REALM, keys
+// krbtgt, disabled as a client as in AD) and kadmin (600, SPN
+// kadmin/changepw, random keys), and the built-in groups. It refuses a
+// store that already holds a domain (ErrExists).
 func Init(ctx context.Context, s Store, mk *MasterKey, realm krb5.Realm, admin []Key, krbtgt []Key, o Options) (*Directory, error) {
 	d, err := newDirectory(s, mk, o)
 	if err != nil {
@@ -152,10 +172,15 @@ func Init(ctx context.Context, s Store, mk *MasterKey, realm krb5.Realm, admin [
 		{Name: NameKrbtgt, Kind: KindService, RID: RIDKrbtgt, Disabled: true, SPNs: []string{"krbtgt/" + string(realm)},
 			Description: "Key Distribution Center service account"},
 	}
-	keys := map[string][]Key{NameAdministrator: admin, NameKrbtgt: krbtgt}
+	kadminKeys, err := RandomKeys(defaultETypes, d.rand)
+	if err != nil {
+		return nil, err
+	}
+	accounts = append(accounts, newKadmin())
+	keys := map[string][]Key{NameAdministrator: admin, NameKrbtgt: krbtgt, NameKadmin: kadminKeys}
 	groups := []*Group{
 		{Name: NameDomainAdmins, RID: RIDDomainAdmins, Description: "Designated administrators of the domain", Members: []string{NameAdministrator}},
-		{Name: NameDomainUsers, RID: RIDDomainUsers, Description: "All domain users", Members: []string{NameAdministrator, NameKrbtgt}},
+		{Name: NameDomainUsers, RID: RIDDomainUsers, Description: "All domain users", Members: []string{NameAdministrator, NameKrbtgt, NameKadmin}},
 		{Name: NameDomainGuests, RID: RIDDomainGuests, Description: "All domain guests", Members: []string{NameGuest}},
 		{Name: NameDomainComputers, RID: RIDDomainComputers, Description: "All workstations and servers joined to the domain"},
 		{Name: NameDomainControllers, RID: RIDDomainControllers, Description: "All domain controllers in the domain"},
@@ -173,6 +198,11 @@ func Init(ctx context.Context, s Store, mk *MasterKey, realm krb5.Realm, admin [
 		if len(ks) > 0 {
 			acct.PasswordLastSet = now
 		}
+	}
+	// The administrator's password starts its password history (a new
+	// domain has the default policy).
+	if err := (&txn{d: d}).pushHistory(accounts[0], accounts[0].Keys, Policy{}.historyLen()); err != nil {
+		return nil, err
 	}
 
 	err = d.update(ctx, func(t *txn) error {
@@ -268,11 +298,17 @@ func Open(ctx context.Context, s Store, mk *MasterKey, o Options) (*Directory, e
 }
 
 // upgrade raises the directory's schema version to schemaVersion. The
-// records of every older version read as they are, so only the version
-// changes: from then on, a hop that does not know the newer fields refuses
-// the directory instead of dropping them.
+// records of every older version read as they are, so the version changes
+// and, from version 2 to 3, the built-in kadmin account is added: from then
+// on, a hop that does not know the newer fields refuses the directory
+// instead of dropping them.
 func (d *Directory) upgrade(ctx context.Context) error {
-	return d.update(ctx, func(t *txn) error {
+	kadminKeys, err := RandomKeys(defaultETypes, d.rand)
+	if err != nil {
+		return err
+	}
+	var ev audit.Event
+	err = d.update(ctx, func(t *txn) error {
 		v, err := t.Get(bucketMeta, metaSchema)
 		if err != nil {
 			return err
@@ -284,11 +320,29 @@ func (d *Directory) upgrade(ctx context.Context) error {
 		if ver >= schemaVersion { // another process upgraded it meanwhile
 			return errNoChange
 		}
+		dom, err := t.domain()
+		if err != nil {
+			return err
+		}
+		ev = audit.Event{Type: "directory.schema.upgrade", Actor: LocalAdmin.String(), Target: string(dom.Realm),
+			Changes: []audit.Change{{Field: "schema", Old: strconv.FormatUint(ver, 10), New: strconv.Itoa(schemaVersion)}}}
+		added, err := t.addKadmin(kadminKeys)
+		if err != nil {
+			return fmt.Errorf("directory: upgrade the schema from version %d to %d: %w", ver, schemaVersion, err)
+		}
+		if added {
+			ev.Changes = append(ev.Changes, audit.Change{Field: "accounts", New: NameKadmin})
+		}
 		if err := t.Put(bucketMeta, metaSchema, encodeUint(schemaVersion)); err != nil {
 			return fmt.Errorf("directory: upgrade the schema from version %d to %d: %w", ver, schemaVersion, err)
 		}
 		return nil
 	})
+	if err == nil && ev.Type != "" {
+		ev.Time = d.now()
+		d.sink.Emit(ev)
+	}
+	return err
 }
 
 // Close closes the store.
@@ -304,19 +358,11 @@ func (d *Directory) Domain(ctx context.Context) (*Domain, error) {
 	return dom, err
 }
 
-// SetPolicy replaces the domain policy.
+// SetPolicy replaces the domain policy. It acts as [LocalAdmin] and is
+// audited.
 func (d *Directory) SetPolicy(ctx context.Context, p Policy) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	return d.update(ctx, func(t *txn) error {
-		dom, err := t.domain()
-		if err != nil {
-			return err
-		}
-		dom.Policy = p
-		return t.putDomain(dom)
-	})
+	_, err := d.As(LocalAdmin).SetPolicy(ctx, p)
+	return err
 }
 
 // txn is a store transaction with typed access to the records.
@@ -425,8 +471,24 @@ func (t *txn) account(name string) (*Account, error) {
 }
 
 // putAccount writes a, and its index entries, replacing old (nil for a new
-// account). It checks SPN and UPN uniqueness.
+// account), as revision old.Revision+1 (1 for a new account). It checks
+// SPN and UPN uniqueness.
 func (t *txn) putAccount(a *Account, old *Account) error {
+	a.Revision = 1
+	if old != nil {
+		a.Revision = old.Revision + 1
+	}
+	return t.writeAccount(a, old)
+}
+
+// putBookkeeping writes a over old keeping its revision: for the KDC's
+// failed-logon bookkeeping, which is not an edit (see Account.Revision).
+func (t *txn) putBookkeeping(a *Account, old *Account) error {
+	a.Revision = old.Revision
+	return t.writeAccount(a, old)
+}
+
+func (t *txn) writeAccount(a *Account, old *Account) error {
 	key := fold(a.Name)
 	var oldSPNs map[string]bool
 	if old != nil {
@@ -501,7 +563,10 @@ func (t *txn) group(name string) (*Group, error) {
 	return decodeGroup(key, v)
 }
 
+// putGroup writes g, counting its revision up by one (to 1 for a new
+// group).
 func (t *txn) putGroup(g *Group) error {
+	g.Revision++
 	v, err := encodeGroup(g)
 	if err != nil {
 		return err

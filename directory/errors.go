@@ -18,6 +18,14 @@ var (
 	// ErrAccessDenied means the actor may not make the change it asked
 	// for; the error text says who may, and how to get the right.
 	ErrAccessDenied = errors.New("directory: access denied")
+	// ErrConflict means the object changed since the caller read it: the
+	// revision the change was conditional on is no longer the current one.
+	// Read the object again and retry.
+	ErrConflict = errors.New("directory: conflicting change")
+	// ErrPolicy means the domain's password policy refuses a new password
+	// (too short, used before); the error text says which rule and how to
+	// comply. kpasswd answers it with KRB5_KPASSWD_SOFTERROR (RFC 3244 §2).
+	ErrPolicy = errors.New("directory: refused by the password policy")
 )
 
 // Error is a directory failure: Kind is one of the Err* values above, Msg the
@@ -51,6 +59,7 @@ func notFound(format string, args ...any) error { return errorf(ErrNotFound, for
 func exists(format string, args ...any) error   { return errorf(ErrExists, format, args...) }
 func invalid(format string, args ...any) error  { return errorf(ErrInvalid, format, args...) }
 func denied(format string, args ...any) error   { return errorf(ErrAccessDenied, format, args...) }
+func policy(format string, args ...any) error   { return errorf(ErrPolicy, format, args...) }
 
 // corrupt reports a record that does not decode, naming it.
 func corrupt(bucket, key string, cause error) error {

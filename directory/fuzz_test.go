@@ -2,6 +2,8 @@ package directory
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,9 +64,32 @@ func seedDelegatingAccount(tb testing.TB) []byte {
 	return v
 }
 
+// seedSchema3Account is a schema-3 record: revision, creator, SSH host keys
+// and a sealed password history.
+func seedSchema3Account(tb testing.TB) []byte {
+	dom, _ := NewSID(5, 21, 1, 2, 3)
+	mk := fuzzMasterKey(tb)
+	a := &Account{
+		Name: "alice", Kind: KindComputer, RID: 1100, PrimaryGroupRID: RIDDomainComputers, KVNO: 3, Revision: 7,
+		CreatorSID: dom.Append(1105), ManagedBy: []SID{dom.Append(1105)},
+		SSHHostKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE"},
+	}
+	t := &txn{d: &Directory{mk: mk, rand: fixedReader(4)}}
+	if err := t.pushHistory(a, []Key{{EncType: historyEType, Salt: "EXAMPLE.TESTalice$", material: make([]byte, 32)}}, 24); err != nil {
+		tb.Fatal(err)
+	}
+	v, err := encodeAccount(mk, fixedReader(1), a)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return v
+}
+
 func FuzzDecodeAccount(f *testing.F) {
 	f.Add(seedAccount(f))
 	f.Add(seedDelegatingAccount(f))
+	f.Add(seedSchema3Account(f))
+	f.Add([]byte(`{"name":"alice","kind":"computer","kvno":1,"revision":3,"creatorSID":"","sshHostKeys":[""],"passwordHistory":[{"etype":17,"sealed":""}]}`))
 	f.Add([]byte(`{"name":"alice","kind":"user","kvno":1,"primaryGroupRID":515,"managedBy":["S-1-5-21-1-2-3-1100",""]}`))
 	f.Add([]byte(`{"name":"alice","kind":"user","kvno":1,"allowedToActOnBehalfOfOtherIdentity":["S-1-5-21-1-2-3-1100",null],"allowedToDelegateTo":[""]}`))
 	f.Add([]byte(`{"name":"alice","kind":"computer","kvno":1}`))
@@ -94,8 +119,15 @@ func FuzzDecodeAccount(f *testing.F) {
 			t.Fatalf("re-encoded account does not decode: %v", err)
 		}
 		if b.Name != a.Name || b.RID != a.RID || len(b.Keys) != len(a.Keys) || len(b.OldKeys) != len(a.OldKeys) ||
-			b.PrimaryGroupRID != a.PrimaryGroupRID || !sameDelegation(a, b) {
+			b.PrimaryGroupRID != a.PrimaryGroupRID || !sameDelegation(a, b) || b.Revision != a.Revision ||
+			b.CreatorSID != a.CreatorSID || !slices.Equal(b.SSHHostKeys, a.SSHHostKeys) || len(b.history) != len(a.history) {
 			t.Fatalf("round trip changed the account: %+v → %+v", a, b)
+		}
+		if a.Revision == 0 {
+			t.Fatal("decoded revision 0")
+		}
+		if len(a.history) > maxPasswordHistory || len(a.SSHHostKeys) > maxHostKeys {
+			t.Fatal("decoded an unbounded list")
 		}
 		if !validPrimaryGroup(a.Kind, a.PrimaryGroupRID) {
 			t.Fatalf("decoded primary group %d for a %s", a.PrimaryGroupRID, a.Kind)
@@ -118,6 +150,10 @@ func FuzzDecodeAccount(f *testing.F) {
 func FuzzDecodeGroup(f *testing.F) {
 	g, _ := encodeGroup(&Group{Name: "Domain Admins", RID: 512, Members: []string{"Administrator", "Inner"}})
 	f.Add(g)
+	dom, _ := NewSID(5, 21, 1, 2, 3)
+	g, _ = encodeGroup(&Group{Name: "Domain Admins", RID: 512, ManagedBy: []SID{dom.Append(1100)}, Revision: 4})
+	f.Add(g)
+	f.Add([]byte(`{"name":"domain admins","managedBy":["S-1-5-21-1-2-3-1100",""],"revision":0}`))
 	f.Add([]byte(`{"name":"domain admins","members":[""]}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -133,6 +169,22 @@ func FuzzDecodeGroup(f *testing.F) {
 				t.Fatal("decoded an empty member")
 			}
 		}
+		for _, s := range g.ManagedBy {
+			if s.IsZero() {
+				t.Fatal("decoded a zero manager SID")
+			}
+		}
+		if g.Revision == 0 {
+			t.Fatal("decoded revision 0")
+		}
+		v, err := encodeGroup(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeGroup("domain admins", v)
+		if err != nil || back.Revision != g.Revision || !slices.Equal(back.ManagedBy, g.ManagedBy) || !slices.Equal(back.Members, g.Members) {
+			t.Fatalf("round trip: %+v → %+v, %v", g, back, err)
+		}
 	})
 }
 
@@ -141,7 +193,11 @@ func FuzzDecodeDomain(f *testing.F) {
 	d, _ := encodeDomain(&Domain{Realm: "EXAMPLE.TEST", SID: sid, NetBIOSName: "EXAMPLE",
 		Policy: Policy{LockoutThreshold: 5, MaxTicketLife: time.Hour}})
 	f.Add(d)
+	d, _ = encodeDomain(&Domain{Realm: "EXAMPLE.TEST", SID: sid, NetBIOSName: "EXAMPLE",
+		Policy: Policy{MinPasswordLength: 12, PasswordHistory: NoPasswordHistory, MachineAccountQuota: 3}})
+	f.Add(d)
 	f.Add([]byte(`{"realm":"EXAMPLE.TEST","sid":"S-1-5-21-1-2-3","policy":{"clockSkew":-1}}`))
+	f.Add([]byte(`{"realm":"EXAMPLE.TEST","sid":"S-1-5-21-1-2-3","policy":{"passwordHistory":-2,"minPasswordLength":300}}`))
 	f.Add([]byte(`{"realm":"A","sid":""}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dom, err := decodeDomain(data)
@@ -216,6 +272,61 @@ func FuzzParseMasterKey(f *testing.F) {
 		}
 		if pt, err := m.open([]byte("aad"), sealed); err != nil || string(pt) != "x" {
 			t.Fatalf("seal/open: %q %v", pt, err)
+		}
+	})
+}
+
+// FuzzHostKeys feeds normalizeHostKeys what a joining host may send.
+func FuzzHostKeys(f *testing.F) {
+	for _, s := range []string{
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE root@b",
+		`command="x" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE`,
+		"# comment\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE",
+		"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC",
+		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg=",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		out, err := normalizeHostKeys([]string{line, line})
+		if err != nil {
+			return
+		}
+		if len(out) != 1 {
+			t.Fatalf("%q normalised to %d keys", line, len(out))
+		}
+		again, err := normalizeHostKeys(out)
+		if err != nil || !slices.Equal(again, out) {
+			t.Fatalf("normalising %q again: %q, %v", out, again, err)
+		}
+		if strings.ContainsAny(out[0], "\r\n") || len(out[0]) > maxHostKeyLen*2 {
+			t.Fatalf("normalised to %q", out[0])
+		}
+	})
+}
+
+// FuzzParseJoinToken feeds parseJoinToken what a joining host may send.
+func FuzzParseJoinToken(f *testing.F) {
+	f.Add(encodeJoinToken(make([]byte, joinTokenBytes)))
+	f.Add("  HOP-JOIN-" + strings.Repeat("7", 52) + "\n")
+	f.Add("hop-join-" + strings.Repeat("1", 52))
+	f.Add("hop-join-")
+	f.Fuzz(func(t *testing.T, s string) {
+		raw, err := parseJoinToken(s)
+		if err != nil {
+			return
+		}
+		if len(raw) != joinTokenBytes {
+			t.Fatalf("%q parsed to %d bytes", s, len(raw))
+		}
+		tok := encodeJoinToken(raw)
+		if tok != strings.ToLower(strings.TrimSpace(s)) {
+			t.Fatalf("%q parsed and printed as %q", s, tok)
+		}
+		back, err := parseJoinToken(tok)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("%q does not parse back: %v", tok, err)
 		}
 	})
 }

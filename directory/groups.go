@@ -7,32 +7,10 @@ import (
 	"strings"
 )
 
-// CreateGroup adds a group, allocating its RID.
+// CreateGroup adds a group, allocating its RID. It acts as [LocalAdmin]
+// and is audited.
 func (d *Directory) CreateGroup(ctx context.Context, name, description string) (*Group, error) {
-	if err := validateGroupName(name); err != nil {
-		return nil, err
-	}
-	if err := validateDescription("the description of group "+name, description); err != nil {
-		return nil, err
-	}
-	g := &Group{Name: name, Description: description}
-	err := d.update(ctx, func(t *txn) error {
-		if what, err := t.nameTaken(name); err != nil {
-			return err
-		} else if what != "" {
-			return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, name)
-		}
-		rid, err := t.nextRID()
-		if err != nil {
-			return err
-		}
-		g.RID = rid
-		return t.putGroup(g)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return g.clone(), nil
+	return d.As(LocalAdmin).CreateGroup(ctx, name, description)
 }
 
 // Group returns the group named name (any case).
@@ -62,72 +40,33 @@ func (d *Directory) Groups(ctx context.Context) ([]*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
+	sortGroups(out)
 	return out, nil
 }
 
-// AddMember adds the account or group named member to group. Groups nest,
-// but not in cycles.
-func (d *Directory) AddMember(ctx context.Context, group, member string) error {
-	return d.update(ctx, func(t *txn) error {
-		g, err := t.group(group)
-		if err != nil {
-			return err
-		}
-		name, isGroup, err := t.resolveMember(member)
-		if err != nil {
-			return err
-		}
-		if slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, name) }) {
-			return exists("%q is already a member of group %q", name, g.Name)
-		}
-		if len(g.Members) >= maxMembersPerGroup {
-			return invalid("group %q already has %d members, the most allowed", g.Name, maxMembersPerGroup)
-		}
-		if isGroup {
-			if cyc, err := t.contains(name, g.Name); err != nil {
-				return err
-			} else if cyc {
-				return invalid("adding group %q to group %q would make a cycle: %q already contains %q (directly or through nested groups)", name, g.Name, name, g.Name)
-			}
-		}
-		g.Members = append(g.Members, name)
-		return t.putGroup(g)
-	})
+func sortGroups(gs []*Group) {
+	slices.SortFunc(gs, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
 }
 
-// RemoveMember removes member (any case) from group.
+// AddMember adds the account or group named member to group. Groups nest,
+// but not in cycles. It acts as [LocalAdmin] and is audited.
+func (d *Directory) AddMember(ctx context.Context, group, member string) error {
+	_, err := d.As(LocalAdmin).AddMember(ctx, group, member, 0)
+	return err
+}
+
+// RemoveMember removes member (any case) from group. It acts as
+// [LocalAdmin] and is audited.
 func (d *Directory) RemoveMember(ctx context.Context, group, member string) error {
-	return d.update(ctx, func(t *txn) error {
-		g, err := t.group(group)
-		if err != nil {
-			return err
-		}
-		i := slices.IndexFunc(g.Members, func(m string) bool { return strings.EqualFold(m, member) })
-		if i < 0 {
-			return notFound("%q is not a member of group %q", member, g.Name)
-		}
-		g.Members = slices.Delete(g.Members, i, i+1)
-		return t.putGroup(g)
-	})
+	_, err := d.As(LocalAdmin).RemoveMember(ctx, group, member, 0)
+	return err
 }
 
 // DeleteGroup removes a group and its membership in other groups. Built-in
-// groups (RID below 1000) cannot be deleted.
+// groups (RID below 1000) cannot be deleted. It acts as [LocalAdmin] and is
+// audited.
 func (d *Directory) DeleteGroup(ctx context.Context, name string) error {
-	return d.update(ctx, func(t *txn) error {
-		g, err := t.group(name)
-		if err != nil {
-			return err
-		}
-		if g.RID < builtinRIDLimit {
-			return invalid("%q is a built-in group (RID %d) and cannot be deleted", g.Name, g.RID)
-		}
-		if err := t.Delete(bucketGroups, fold(g.Name)); err != nil {
-			return err
-		}
-		return t.removeFromAllGroups(g.Name)
-	})
+	return d.As(LocalAdmin).DeleteGroup(ctx, name, 0)
 }
 
 // resolveMember finds the account or group named name and returns its name

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
 	"hop/directory/mem"
@@ -91,6 +92,7 @@ type env struct {
 	dir   *directory.Directory
 	clock *clock
 	mk    *directory.MasterKey
+	audit *audit.Memory // every event the directory emitted
 }
 
 func newEnv(t testing.TB, open func(testing.TB) directory.Store) *env {
@@ -101,12 +103,13 @@ func newEnv(t testing.TB, open func(testing.TB) directory.Store) *env {
 		t.Fatal(err)
 	}
 	s := open(t)
+	sink := &audit.Memory{}
 	d, err := directory.Init(ctx, s, mk, "example.test", aesKeys(0xA0, "EXAMPLE.TESTAdministrator"), aesKeys(0xB0, "EXAMPLE.TESTkrbtgt"),
-		directory.Options{Now: c.Now, Rand: detRand(2)})
+		directory.Options{Now: c.Now, Rand: detRand(2), Audit: sink})
 	if err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	return &env{t: t, store: s, dir: d, clock: c, mk: mk}
+	return &env{t: t, store: s, dir: d, clock: c, mk: mk, audit: sink}
 }
 
 // forEachStore runs fn against an initialised directory on each store kind.
@@ -152,7 +155,7 @@ func dump(t testing.TB, s directory.Store) string {
 	t.Helper()
 	var b bytes.Buffer
 	err := s.View(ctx, func(tx directory.Tx) error {
-		for _, bucket := range []string{"domain", "accounts", "groups", "spns", "upns", "meta"} {
+		for _, bucket := range []string{"domain", "accounts", "groups", "spns", "upns", "meta", "join-tokens"} {
 			if err := tx.ForEach(bucket, func(k string, v []byte) error {
 				fmt.Fprintf(&b, "%s/%s=%s\n", bucket, k, v)
 				return nil

@@ -50,6 +50,7 @@ func TestInit(t *testing.T) {
 			{"Administrator", 500, directory.KindUser, false, 0xA0, nil},
 			{"Guest", 501, directory.KindUser, true, 0, nil},
 			{"krbtgt", 502, directory.KindService, true, 0xB0, []string{"krbtgt/EXAMPLE.TEST"}},
+			{"kadmin", 600, directory.KindService, false, 1, []string{"kadmin/changepw"}}, // random keys
 		} {
 			a, ok := s.Account(c.name)
 			if !ok {
@@ -68,6 +69,22 @@ func TestInit(t *testing.T) {
 				}
 				continue
 			}
+			if c.keyTag == 1 {
+				// kadmin: its own random AES keys, none of them krbtgt's.
+				krbtgt, _ := s.Account("krbtgt")
+				if a.KVNO != 1 || len(a.Keys) != 4 {
+					t.Errorf("kadmin: kvno %d, %d keys; want kvno 1 and the four AES types", a.KVNO, len(a.Keys))
+				}
+				for _, k := range a.Keys {
+					if k.Salt != "" || k.Len() == 0 {
+						t.Errorf("kadmin: key %v is not a random key", k)
+					}
+					if tk, ok := krbtgt.KeyFor(k.EncType, 0); ok && string(tk.Material()) == string(k.Material()) {
+						t.Errorf("kadmin shares its %s key with krbtgt", k.EncType)
+					}
+				}
+				continue
+			}
 			if a.KVNO != 1 || len(a.Keys) != 2 {
 				t.Errorf("%s: kvno %d, %d keys; want kvno 1, 2 keys", c.name, a.KVNO, len(a.Keys))
 			}
@@ -82,7 +99,7 @@ func TestInit(t *testing.T) {
 			members []string
 		}{
 			{"Domain Admins", 512, []string{"Administrator"}},
-			{"Domain Users", 513, []string{"Administrator", "krbtgt"}},
+			{"Domain Users", 513, []string{"Administrator", "krbtgt", "kadmin"}},
 			{"Domain Computers", 515, nil},
 			{"Domain Controllers", 516, nil},
 			{"Protected Users", 525, nil},

@@ -55,7 +55,7 @@ func (d *Directory) RecordPreauthFailure(ctx context.Context, name string) (time
 			a.LockedUntil = now.Add(p.LockoutDuration)
 			until = a.LockedUntil
 		}
-		return t.putAccount(a, old)
+		return t.putBookkeeping(a, old)
 	})
 	if err != nil {
 		return time.Time{}, err
@@ -91,6 +91,6 @@ func (d *Directory) ClearPreauthFailures(ctx context.Context, name string) error
 		if !a.LockedUntil.IsZero() && !a.IsLocked(d.now()) {
 			a.LockedUntil = time.Time{}
 		}
-		return t.putAccount(a, old)
+		return t.putBookkeeping(a, old)
 	})
 }

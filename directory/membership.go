@@ -1,7 +1,9 @@
 package directory
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"slices"
 	"strings"
 )
@@ -100,6 +102,68 @@ func (m *membership) closure(name string, primary uint32) []*Group {
 	}
 	slices.SortFunc(out, func(a, b *Group) int { return cmp.Compare(a.RID, b.RID) })
 	return out
+}
+
+// closureOf returns the groups name (an account or a group) belongs to, as
+// membership.closure does, without loading the whole group graph: level by
+// level, it decodes only the groups whose records mention a name of the
+// level (the primary group, which lists nearly everyone, it takes by RID).
+// Its work grows with the size of the group records, not with the number of
+// memberships.
+func (t *txn) closureOf(name string, primary uint32) ([]*Group, error) {
+	var out []*Group
+	seen := map[string]bool{fold(name): true}
+	frontier := []string{name}
+	if pn, ok := primaryGroupNames[primary]; ok {
+		v, err := t.Get(bucketGroups, fold(pn))
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			seen[fold(pn)] = true
+			out = append(out, &Group{Name: pn, RID: primary})
+			frontier = append(frontier, pn)
+		}
+	}
+	for len(frontier) > 0 {
+		level := make(map[string]bool, len(frontier))
+		needles := make([][]byte, 0, len(frontier))
+		for _, n := range frontier {
+			level[fold(n)] = true
+			q, err := json.Marshal(n) // as encodeGroup spells a member
+			if err != nil {
+				return nil, err
+			}
+			needles = append(needles, bytes.ToLower(q))
+		}
+		var next []string
+		err := t.ForEach(bucketGroups, func(k string, v []byte) error {
+			if seen[k] {
+				return nil
+			}
+			low := bytes.ToLower(v)
+			if !slices.ContainsFunc(needles, func(n []byte) bool { return bytes.Contains(low, n) }) {
+				return nil
+			}
+			g, err := decodeGroup(k, v)
+			if err != nil {
+				return err
+			}
+			if !slices.ContainsFunc(g.Members, func(m string) bool { return level[fold(m)] }) {
+				return nil // the name appears elsewhere in the record
+			}
+			seen[k] = true
+			out = append(out, &Group{Name: g.Name, RID: g.RID})
+			next = append(next, g.Name)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		frontier = next
+	}
+	slices.SortFunc(out, func(a, b *Group) int { return cmp.Compare(a.RID, b.RID) })
+	return out, nil
 }
 
 // members returns the accounts in group (folded name), directly or through

@@ -6,9 +6,9 @@ import (
 	"hop/krb5"
 )
 
-// Policy is the domain's Kerberos and account lockout policy. Zero values
-// mean the defaults documented on each field; use WithDefaults to read the
-// effective values.
+// Policy is the domain's Kerberos, account lockout, password and machine
+// account policy. Zero values mean the defaults documented on each field;
+// use WithDefaults to read the effective values.
 type Policy struct {
 	// MaxTicketLife is the longest lifetime of a ticket; default 10h (as
 	// AD's "Maximum lifetime for user ticket").
@@ -28,7 +28,31 @@ type Policy struct {
 	// ProtectedUsersTGTLife is the TGT lifetime of members of Protected
 	// Users; default 4h.
 	ProtectedUsersTGTLife time.Duration
+
+	// MinPasswordLength is the fewest characters (Unicode code points) a
+	// new password may have; default 8, at most MaxPasswordLength. 1
+	// accepts any non-empty password.
+	MinPasswordLength int
+	// PasswordHistory is how many passwords an account remembers,
+	// including the current one, and refuses to take again; default 24
+	// (AD's default and maximum). NoPasswordHistory turns the check off:
+	// since the zero value means the default, "off" has its own value.
+	PasswordHistory int
+	// MachineAccountQuota is how many computer accounts an account that is
+	// not a domain admin may create ([Acting.CreateAccount],
+	// [Directory.JoinHost]); default 0: only Domain Admins create computer
+	// accounts. AD's ms-DS-MachineAccountQuota defaults to 10, which hop
+	// does not copy: a computer account is an account with an SPN whose
+	// keys its creator knows and whose delegation list its creator manages,
+	// the first step of the resource-based delegation abuses ("Wagging the
+	// Dog", S4U2Self/S4U2Proxy from an attacker-made machine account) and of
+	// relaying attacks that need one. Raise it knowingly.
+	MachineAccountQuota int
 }
+
+// NoPasswordHistory as Policy.PasswordHistory turns the password history
+// off: any previous password may be taken again.
+const NoPasswordHistory = -1
 
 // Policy defaults.
 const (
@@ -38,6 +62,20 @@ const (
 	DefaultLockoutWindow         = 30 * time.Minute
 	DefaultLockoutDuration       = 30 * time.Minute
 	DefaultProtectedUsersTGTLife = 4 * time.Hour
+	DefaultMinPasswordLength     = 8
+	DefaultPasswordHistory       = 24
+)
+
+// Password limits.
+const (
+	// MaxPasswordLength bounds a password, in bytes of UTF-8 (AD allows
+	// 256 characters; hop counts bytes so that the key derivation's work
+	// is bounded).
+	MaxPasswordLength = 256
+	// maxPasswordHistory is the longest password history (AD's limit).
+	maxPasswordHistory = 24
+	// maxMachineAccountQuota bounds MachineAccountQuota.
+	maxMachineAccountQuota = 1_000_000
 )
 
 // Bounds Validate enforces.
@@ -60,7 +98,23 @@ func (p Policy) WithDefaults() Policy {
 	def(&p.LockoutWindow, DefaultLockoutWindow)
 	def(&p.LockoutDuration, DefaultLockoutDuration)
 	def(&p.ProtectedUsersTGTLife, DefaultProtectedUsersTGTLife)
+	if p.MinPasswordLength == 0 {
+		p.MinPasswordLength = DefaultMinPasswordLength
+	}
+	if p.PasswordHistory == 0 {
+		p.PasswordHistory = DefaultPasswordHistory
+	}
 	return p
+}
+
+// historyLen is the effective number of passwords remembered: 0 when the
+// history is off.
+func (p Policy) historyLen() int {
+	n := p.WithDefaults().PasswordHistory
+	if n < 0 {
+		return 0
+	}
+	return n
 }
 
 // Validate reports the first setting that cannot work.
@@ -86,6 +140,15 @@ func (p Policy) Validate() error {
 	}
 	if p.LockoutThreshold < 0 || p.LockoutThreshold > maxLockoutTrigger {
 		return invalid("policy: lockout threshold %d must be between 0 (off) and %d", p.LockoutThreshold, maxLockoutTrigger)
+	}
+	if p.MinPasswordLength < 0 || p.MinPasswordLength > MaxPasswordLength {
+		return invalid("policy: minimum password length %d must be between 1 and %d (0 for the default, %d)", p.MinPasswordLength, MaxPasswordLength, DefaultMinPasswordLength)
+	}
+	if p.PasswordHistory < NoPasswordHistory || p.PasswordHistory > maxPasswordHistory {
+		return invalid("policy: password history %d must be between 1 and %d passwords (0 for the default, %d; %d turns it off)", p.PasswordHistory, maxPasswordHistory, DefaultPasswordHistory, NoPasswordHistory)
+	}
+	if p.MachineAccountQuota < 0 || p.MachineAccountQuota > maxMachineAccountQuota {
+		return invalid("policy: machine account quota %d must be between 0 (only Domain Admins create computer accounts) and %d", p.MachineAccountQuota, maxMachineAccountQuota)
 	}
 	e := p.WithDefaults()
 	if e.MaxTicketLife < time.Minute {

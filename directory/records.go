@@ -20,6 +20,9 @@ const (
 	bucketSPNs     = "spns"
 	bucketUPNs     = "upns"
 	bucketMeta     = "meta"
+	// bucketJoinTokens holds the join tokens (schema 3), keyed by the hex
+	// SHA-256 of the token; see join.go.
+	bucketJoinTokens = "join-tokens"
 
 	keyDomain   = "domain"
 	metaSchema  = "schema"
@@ -27,11 +30,16 @@ const (
 	metaGen     = "generation"
 	metaMKCheck = "master-key-check"
 	// schemaVersion is the layout this code writes. Version 2 added the
-	// primary group and the delegation settings to account records; Open
-	// upgrades a version-1 directory in place (its records read as they are,
-	// the new fields taking their defaults), so that a hop that does not
-	// know the new fields can no longer rewrite records and drop them.
-	schemaVersion = 2
+	// primary group and the delegation settings to account records;
+	// version 3 added revisions, the creator SID, SSH host keys and the
+	// password history to accounts, managers and revisions to groups, the
+	// password policy and machine account quota to the domain, the join
+	// tokens and the built-in kadmin account. Open upgrades older
+	// directories in place (their records read as they are, the new fields
+	// taking their defaults, and revision 0 reading as 1), so that a hop
+	// that does not know the new fields can no longer rewrite records and
+	// drop them.
+	schemaVersion = 3
 	// oldestSchema is the oldest layout Open upgrades.
 	oldestSchema = 1
 )
@@ -84,6 +92,20 @@ type accountRecord struct {
 	NotDelegated               bool     `json:"notDelegated,omitempty"`
 	NoAuthDataRequired         bool     `json:"noAuthDataRequired,omitempty"`
 	ManagedBy                  []SID    `json:"managedBy,omitempty"`
+
+	// Schema 3.
+	Revision        uint64          `json:"revision,omitempty"`
+	CreatorSID      SID             `json:"creatorSID,omitzero"`
+	SSHHostKeys     []string        `json:"sshHostKeys,omitempty"`
+	PasswordHistory []historyRecord `json:"passwordHistory,omitempty"`
+}
+
+// historyRecord is one sealed entry of an account's password history: the
+// aes256-cts-hmac-sha1-96 key a previous password gave with Salt.
+type historyRecord struct {
+	EType  int32  `json:"etype"`
+	Salt   string `json:"salt,omitempty"`
+	Sealed []byte `json:"sealed"`
 }
 
 type groupRecord struct {
@@ -91,6 +113,8 @@ type groupRecord struct {
 	RID         uint32   `json:"rid"`
 	Description string   `json:"description,omitempty"`
 	Members     []string `json:"members,omitempty"`
+	ManagedBy   []SID    `json:"managedBy,omitempty"` // schema 3
+	Revision    uint64   `json:"revision,omitempty"`  // schema 3
 }
 
 type policyRecord struct {
@@ -101,6 +125,9 @@ type policyRecord struct {
 	LockoutWindow         time.Duration `json:"lockoutWindow,omitempty"`
 	LockoutDuration       time.Duration `json:"lockoutDuration,omitempty"`
 	ProtectedUsersTGTLife time.Duration `json:"protectedUsersTGTLife,omitempty"`
+	MinPasswordLength     int           `json:"minPasswordLength,omitempty"`   // schema 3
+	PasswordHistory       int           `json:"passwordHistory,omitempty"`     // schema 3
+	MachineAccountQuota   int           `json:"machineAccountQuota,omitempty"` // schema 3
 }
 
 type domainRecord struct {
@@ -187,6 +214,7 @@ func encodeAccount(mk *MasterKey, rand io.Reader, a *Account) ([]byte, error) {
 		TrustedToAuthForDelegation: a.TrustedToAuthForDelegation, AllowedToDelegateTo: a.AllowedToDelegateTo,
 		AllowedToActOnBehalfOf: a.AllowedToActOnBehalfOf, NotDelegated: a.Sensitive,
 		NoAuthDataRequired: a.NoAuthDataRequired, ManagedBy: a.ManagedBy,
+		Revision: a.Revision, CreatorSID: a.CreatorSID, SSHHostKeys: a.SSHHostKeys, PasswordHistory: a.history,
 	})
 }
 
@@ -232,6 +260,25 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 			}
 		}
 	}
+	if len(r.SSHHostKeys) > maxHostKeys {
+		return fail("too many SSH host keys")
+	}
+	for _, k := range r.SSHHostKeys {
+		if k == "" || len(k) > maxHostKeyLen {
+			return fail("an empty or overlong SSH host key")
+		}
+	}
+	if len(r.PasswordHistory) > maxPasswordHistory {
+		return fail("too long a password history")
+	}
+	for _, h := range r.PasswordHistory {
+		if krb5.EncType(h.EType) != historyEType || len(h.Sealed) > 128 || len(h.Salt) > maxUPNLen*2 {
+			return fail("a malformed password history entry")
+		}
+	}
+	if r.Revision == 0 { // written before schema 3
+		r.Revision = 1
+	}
 	keys, err := openKeys(mk, r.Name, r.Keys)
 	if err != nil {
 		return nil, corrupt(bucketAccounts, key, err)
@@ -257,11 +304,12 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 		TrustedToAuthForDelegation: r.TrustedToAuthForDelegation, AllowedToDelegateTo: r.AllowedToDelegateTo,
 		AllowedToActOnBehalfOf: r.AllowedToActOnBehalfOf, Sensitive: r.NotDelegated,
 		NoAuthDataRequired: r.NoAuthDataRequired, ManagedBy: r.ManagedBy,
+		Revision: r.Revision, CreatorSID: r.CreatorSID, SSHHostKeys: r.SSHHostKeys, history: r.PasswordHistory,
 	}, nil
 }
 
 func encodeGroup(g *Group) ([]byte, error) {
-	return json.Marshal(groupRecord{Name: g.Name, RID: g.RID, Description: g.Description, Members: g.Members})
+	return json.Marshal(groupRecord{Name: g.Name, RID: g.RID, Description: g.Description, Members: g.Members, ManagedBy: g.ManagedBy, Revision: g.Revision})
 }
 
 func decodeGroup(key string, raw []byte) (*Group, error) {
@@ -280,7 +328,18 @@ func decodeGroup(key string, raw []byte) (*Group, error) {
 			return nil, corrupt(bucketGroups, key, errors.New("an empty member name"))
 		}
 	}
-	return &Group{Name: r.Name, RID: r.RID, Description: r.Description, Members: r.Members}, nil
+	if len(r.ManagedBy) > maxPrincipalList {
+		return nil, corrupt(bucketGroups, key, errors.New("too many managers"))
+	}
+	for _, s := range r.ManagedBy {
+		if s.IsZero() {
+			return nil, corrupt(bucketGroups, key, errors.New("an empty manager SID"))
+		}
+	}
+	if r.Revision == 0 { // written before schema 3
+		r.Revision = 1
+	}
+	return &Group{Name: r.Name, RID: r.RID, Description: r.Description, Members: r.Members, ManagedBy: r.ManagedBy, Revision: r.Revision}, nil
 }
 
 func encodeDomain(d *Domain) ([]byte, error) {
@@ -291,6 +350,8 @@ func encodeDomain(d *Domain) ([]byte, error) {
 			MaxTicketLife: p.MaxTicketLife, MaxRenewLife: p.MaxRenewLife, ClockSkew: p.ClockSkew,
 			LockoutThreshold: p.LockoutThreshold, LockoutWindow: p.LockoutWindow,
 			LockoutDuration: p.LockoutDuration, ProtectedUsersTGTLife: p.ProtectedUsersTGTLife,
+			MinPasswordLength: p.MinPasswordLength, PasswordHistory: p.PasswordHistory,
+			MachineAccountQuota: p.MachineAccountQuota,
 		},
 	})
 }
@@ -311,6 +372,8 @@ func decodeDomain(raw []byte) (*Domain, error) {
 		ClockSkew: r.Policy.ClockSkew, LockoutThreshold: r.Policy.LockoutThreshold,
 		LockoutWindow: r.Policy.LockoutWindow, LockoutDuration: r.Policy.LockoutDuration,
 		ProtectedUsersTGTLife: r.Policy.ProtectedUsersTGTLife,
+		MinPasswordLength:     r.Policy.MinPasswordLength, PasswordHistory: r.Policy.PasswordHistory,
+		MachineAccountQuota: r.Policy.MachineAccountQuota,
 	}
 	if err := p.Validate(); err != nil {
 		return nil, corrupt(bucketDomain, keyDomain, err)

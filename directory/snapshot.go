@@ -28,6 +28,8 @@ type Snapshot struct {
 	memberOf map[string][]*Group // folded member name → groups listing it
 	sorted   []*Account
 	sortedG  []*Group
+	hosts    map[string][]*Account // computers by folded DNS host name
+	m        *membership
 
 	// Precomputed for the KDC; see authz.go.
 	authz         map[string]accountAuthz // by folded account name
@@ -176,7 +178,12 @@ func (s *Snapshot) index() {
 	sortAccounts(s.sorted)
 	s.spns = map[string]*Account{}
 	s.upns = map[string]*Account{}
+	s.hosts = map[string][]*Account{}
 	for _, a := range s.sorted {
+		if a.Kind == KindComputer && a.DNSHostName != "" {
+			k := fold(a.DNSHostName)
+			s.hosts[k] = append(s.hosts[k], a)
+		}
 		for _, spn := range a.SPNs {
 			if k := fold(spn); s.spns[k] == nil {
 				s.spns[k] = a
@@ -194,6 +201,7 @@ func (s *Snapshot) index() {
 	}
 	slices.SortFunc(s.sortedG, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
 	m := newMembership(s.groups)
+	s.m = m
 	s.memberOf = m.memberOf
 	s.indexAuthz(m)
 }

@@ -185,7 +185,7 @@ func TestSnapshotConcurrent(t *testing.T) {
 		if a, _ := s.Account("alice"); a.KVNO != 21 {
 			t.Errorf("final kvno %d, want 21", a.KVNO)
 		}
-		if len(s.Accounts()) != 3+1+20 {
+		if len(s.Accounts()) != 4+1+20 {
 			t.Errorf("%d accounts in the final snapshot", len(s.Accounts()))
 		}
 	})
@@ -196,7 +196,7 @@ func TestPolicy(t *testing.T) {
 	want := directory.Policy{
 		MaxTicketLife: 10 * time.Hour, MaxRenewLife: 7 * 24 * time.Hour, ClockSkew: 5 * time.Minute,
 		LockoutThreshold: 0, LockoutWindow: 30 * time.Minute, LockoutDuration: 30 * time.Minute,
-		ProtectedUsersTGTLife: 4 * time.Hour,
+		ProtectedUsersTGTLife: 4 * time.Hour, MinPasswordLength: 8, PasswordHistory: 24, MachineAccountQuota: 0,
 	}
 	if d != want {
 		t.Errorf("defaults %+v, want %+v", d, want)
@@ -217,6 +217,14 @@ func TestPolicy(t *testing.T) {
 		{directory.Policy{MaxTicketLife: 30 * time.Second}, false},
 		{directory.Policy{MaxTicketLife: 8 * 24 * time.Hour}, false}, // beyond the default renew life
 		{directory.Policy{MaxTicketLife: 8 * 24 * time.Hour, MaxRenewLife: 9 * 24 * time.Hour}, true},
+		{directory.Policy{MinPasswordLength: 1, PasswordHistory: 1, MachineAccountQuota: 10}, true},
+		{directory.Policy{MinPasswordLength: 256, PasswordHistory: 24}, true},
+		{directory.Policy{PasswordHistory: directory.NoPasswordHistory}, true},
+		{directory.Policy{MinPasswordLength: -1}, false},
+		{directory.Policy{MinPasswordLength: 257}, false},
+		{directory.Policy{PasswordHistory: -2}, false},
+		{directory.Policy{PasswordHistory: 25}, false},
+		{directory.Policy{MachineAccountQuota: -1}, false},
 	} {
 		if err := c.p.Validate(); (err == nil) != c.ok {
 			t.Errorf("Validate(%+v) = %v, want ok=%v", c.p, err, c.ok)

@@ -43,14 +43,17 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 	if rf := x.checkClient(client, &asked); rf != nil {
 		return nil, rf
 	}
-	if !client.PasswordExpires.IsZero() && !x.now.Before(client.PasswordExpires) {
-		return nil, &refusal{code: krb5.KDCErrKeyExpired, client: &asked,
-			text: "the password of " + client.Name + " has expired; an administrator must set a new one (hop account passwd " + client.Name + ")"}
-	}
 	server, ok := x.snap.Lookup(*b.SName, b.Realm)
 	if !ok {
 		return nil, &refusal{code: krb5.KDCErrSPrincipalUnknown, client: &asked,
 			text: "no service " + krb5.Principal{Name: *b.SName, Realm: b.Realm}.String() + " in this domain; register the SPN with hop spn add"}
+	}
+	// An expired password still gets a ticket to the password-change
+	// service, so that the user can set a new one with kpasswd, as MIT's
+	// KDC does (RFC 3244 §2 needs an INITIAL ticket from the old password).
+	if !client.PasswordExpires.IsZero() && !x.now.Before(client.PasswordExpires) && server.RID != directory.RIDKadmin {
+		return nil, &refusal{code: krb5.KDCErrKeyExpired, client: &asked,
+			text: "the password of " + client.Name + " has expired; change it with kpasswd " + client.Name + " (or ask an administrator: hop account passwd " + client.Name + ")"}
 	}
 	if rf := x.checkServer(server); rf != nil {
 		rf.client = &asked
@@ -84,6 +87,11 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 		// MS-KILE §3.3.5.6: a Protected Users TGT lives and renews for 4 hours.
 		sp = sp.capped(x.policy.ProtectedUsersTGTLife)
 	}
+	if server.RID == directory.RIDKadmin {
+		// A password-change ticket is for one exchange, as MIT's
+		// kadmin/changepw principal's 5-minute maximum life makes it.
+		sp = sp.capped(changepwTicketLife)
+	}
 
 	g := grant{
 		client:    asked,
@@ -95,6 +103,7 @@ func (k *KDC) serveAS(x *exchange) ([]byte, *refusal) {
 		sessionET: sessionET,
 	}
 	g.pac = x.newPAC(client, g.client.Name, sp.start, pacAttributes(x.req))
+	g.encPA = pacOptionsEcho(x.req)
 	if preauthed {
 		g.flags |= krb5.TktPreAuthent
 	}
@@ -276,6 +285,9 @@ func (x *exchange) checkServer(a *directory.Account) *refusal {
 
 // krbtgtRID is the relative identifier of the krbtgt account (MS-PAC, AD).
 const krbtgtRID = 502
+
+// changepwTicketLife caps tickets to the password-change service.
+const changepwTicketLife = 5 * time.Minute
 
 func isKrbtgt(a *directory.Account) bool { return a.RID == krbtgtRID }
 

@@ -1,0 +1,538 @@
+package directory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CreateAccount adds an account as [Directory.CreateAccount] does, for the
+// actor: Domain Admins create any account; any enabled account may create
+// a computer account while it has created fewer than the domain's
+// Policy.MachineAccountQuota (default 0: none), giving it only a name, a
+// DNS host name whose first label is the name, SPNs, a description and
+// SSH host keys. The account records its creator (CreatorSID), and the
+// creator of a computer account manages it (ManagedBy), as AD's creator
+// owner does.
+func (x *Acting) CreateAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
+	a, err := x.createAccount(ctx, spec, keys)
+	if err != nil {
+		return nil, err
+	}
+	return a.withoutSecrets(), nil
+}
+
+func (x *Acting) createAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
+	base, err := x.d.newAccount(spec, keys)
+	if err != nil {
+		return nil, err
+	}
+	var out *Account
+	err = x.do(ctx, "account.create", base.Name, func(z *authz, ev *event) error {
+		c := base.clone()
+		if err := z.mayCreate(c); err != nil {
+			return err
+		}
+		if err := z.insertAccount(c, z.actorSID()); err != nil {
+			return err
+		}
+		out = c
+		ev.target = c.Name
+		ev.changes, err = z.accountChanges(nil, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newAccount checks spec and returns the account to create, with keys as
+// its first generation.
+func (d *Directory) newAccount(spec *Account, keys []Key) (*Account, error) {
+	if spec == nil {
+		return nil, invalid("no account given")
+	}
+	if spec.hasDelegation() {
+		return nil, invalid("create account %q first, then set its delegation settings (hop account set; SetDelegation checks who may)", spec.Name)
+	}
+	now := d.now()
+	c := spec.clone()
+	if c.PrimaryGroupRID == 0 {
+		c.PrimaryGroupRID = defaultPrimaryGroup(c.Kind, 0)
+	}
+	c.RID, c.KVNO, c.Keys, c.OldKeys = 0, 1, nil, nil
+	c.BadPwdCount, c.BadPwdTime, c.LockedUntil = 0, time.Time{}, time.Time{}
+	c.CreatorSID, c.Revision, c.history = SID{}, 0, nil
+	c.Created, c.Modified = now, now
+	hk, err := normalizeHostKeys(c.SSHHostKeys)
+	if err != nil {
+		return nil, err
+	}
+	c.SSHHostKeys = hk
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	ks, err := newGeneration(c, keys, 1)
+	if err != nil {
+		return nil, err
+	}
+	c.Keys = ks
+	c.PasswordLastSet = time.Time{}
+	if len(ks) > 0 {
+		c.PasswordLastSet = now
+	}
+	return c, nil
+}
+
+// insertAccount stores the new account c: it allocates its RID, records
+// its creator (zero: the local domain administrator) and makes the creator
+// a manager of a computer, starts its password history and adds it to its
+// primary group.
+func (z *authz) insertAccount(c *Account, creator SID) error {
+	t := z.t
+	if what, err := t.nameTaken(c.Name); err != nil {
+		return err
+	} else if what != "" {
+		return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, c.Name)
+	}
+	rid, err := t.nextRID()
+	if err != nil {
+		return err
+	}
+	c.RID = rid
+	if !creator.IsZero() {
+		c.CreatorSID = creator
+		if c.Kind == KindComputer {
+			c.ManagedBy = []SID{creator}
+		}
+	}
+	if err := t.pushHistory(c, c.Keys, z.dom.Policy.historyLen()); err != nil {
+		return err
+	}
+	if err := t.putAccount(c, nil); err != nil {
+		return err
+	}
+	g, err := t.group(primaryGroupNames[c.PrimaryGroupRID])
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	g.Members = append(g.Members, c.Name)
+	return t.putGroup(g)
+}
+
+// mayCreate applies the rules of CreateAccount to c.
+func (z *authz) mayCreate(c *Account) error {
+	if z.r.admin {
+		return nil
+	}
+	who := z.who()
+	if z.r.why != "" {
+		return denied("%s may not create the %s account %s: %s", who, c.Kind, c.Name, z.r.why)
+	}
+	if c.Kind != KindComputer {
+		return z.needAdmin("create the " + c.Kind.String() + " account " + c.Name)
+	}
+	quota := z.dom.Policy.MachineAccountQuota
+	if quota == 0 {
+		return denied("%s may not create the computer account %s: in this domain only Domain Admins create computer accounts (its machine account quota is 0; hop domain set --machine-account-quota N lets every account create N; %s)",
+			who, c.Name, z.admins())
+	}
+	n, err := z.t.createdComputers(z.actorSID())
+	if err != nil {
+		return err
+	}
+	if n >= quota {
+		return denied("%s may not create the computer account %s: it has created %d computer accounts, the domain's machine account quota (%d); ask a domain admin",
+			who, c.Name, n, quota)
+	}
+	short := strings.TrimSuffix(fold(c.Name), "$")
+	if host, _, _ := strings.Cut(fold(c.DNSHostName), "."); c.DNSHostName != "" && host != short {
+		return denied("%s may not give the computer account %s the DNS host name %s: the name of a host that is not %s; only Domain Admins may",
+			who, c.Name, c.DNSHostName, short)
+	}
+	for _, f := range []struct {
+		set  bool
+		what string
+	}{
+		{c.UPN != "", "a user principal name"},
+		{c.NoPreauthRequired, "no pre-authentication"},
+		{c.AllowRC4, "RC4 keys"},
+		{c.PrimaryGroupRID != RIDDomainComputers, "a primary group other than Domain Computers"},
+	} {
+		if f.set {
+			return denied("%s may not create the computer account %s with %s: only Domain Admins may", who, c.Name, f.what)
+		}
+	}
+	return nil
+}
+
+// createdComputers counts the computer accounts whose CreatorSID is sid
+// (ms-DS-MachineAccountQuota counts them so, [MS-ADTS] §3.1.1.5.2.1.1).
+func (t *txn) createdComputers(sid SID) (int, error) {
+	if sid.IsZero() {
+		return 0, nil
+	}
+	var h struct {
+		Kind       string `json:"kind"`
+		CreatorSID SID    `json:"creatorSID"`
+	}
+	n := 0
+	err := t.ForEach(bucketAccounts, func(k string, v []byte) error {
+		h.Kind, h.CreatorSID = "", SID{}
+		if err := json.Unmarshal(v, &h); err != nil {
+			return corrupt(bucketAccounts, k, err)
+		}
+		if h.CreatorSID == sid && h.Kind == KindComputer.String() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// UpdateAccount changes the account named name as [Directory.UpdateAccount]
+// does: Domain Admins only. fn runs only once the actor's right is checked.
+func (x *Acting) UpdateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
+	a, err := x.updateAccount(ctx, name, ifRev, fn)
+	if err != nil {
+		return nil, err
+	}
+	return a.withoutSecrets(), nil
+}
+
+func (x *Acting) updateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
+	return x.update(ctx, "account.update", name, ifRev, fn, DelegationChange{})
+}
+
+// Update changes, in one transaction, the settings of the account named
+// name with fn as UpdateAccount does (nil: none) and its delegation
+// settings with c as SetDelegation does: both changes are made, with both
+// rights checked, or neither. An empty c and a nil fn change nothing.
+func (x *Acting) Update(ctx context.Context, name string, ifRev uint64, fn func(*Account) error, c DelegationChange) (*Account, error) {
+	op := "account.update"
+	if fn == nil {
+		op = "account.delegation.set"
+	}
+	a, err := x.update(ctx, op, name, ifRev, fn, c)
+	if err != nil {
+		return nil, err
+	}
+	return a.withoutSecrets(), nil
+}
+
+func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn func(*Account) error, dc DelegationChange) (*Account, error) {
+	if err := dc.check(); err != nil {
+		return nil, err
+	}
+	var out *Account
+	err := x.do(ctx, op, name, func(z *authz, ev *event) error {
+		old, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = old.Name
+		if fn != nil {
+			if err := z.needAdmin("change the settings of account " + old.Name); err != nil {
+				return err
+			}
+		}
+		if err := z.mayChangeDelegation(old, dc); err != nil {
+			return err
+		}
+		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return err
+		}
+		if fn == nil && dc.IsZero() {
+			out = old
+			return errNoChange
+		}
+		c := old.clone()
+		if fn != nil {
+			if err := fn(c); err != nil {
+				return err
+			}
+			if err := z.checkUpdate(old, c); err != nil {
+				return err
+			}
+		}
+		if !dc.IsZero() {
+			if err := z.t.applyDelegation(c, dc); err != nil {
+				return err
+			}
+		}
+		if c.SSHHostKeys, err = normalizeHostKeys(c.SSHHostKeys); err != nil {
+			return err
+		}
+		c.Created = old.Created
+		c.Modified = x.d.now()
+		if err := c.validate(); err != nil {
+			return err
+		}
+		if err := z.t.putAccount(c, old); err != nil {
+			return err
+		}
+		out = c
+		ev.changes, err = z.accountChanges(old, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkUpdate refuses what an UpdateAccount function may not change.
+func (z *authz) checkUpdate(old, c *Account) error {
+	switch {
+	case c.Name != old.Name:
+		return invalid("account %q cannot be renamed to %q; create a new account instead", old.Name, c.Name)
+	case c.RID != old.RID:
+		return invalid("the RID of account %q cannot change", old.Name)
+	case c.Kind != old.Kind:
+		return invalid("account %q is a %s and cannot become a %s; create a new account instead", old.Name, old.Kind, c.Kind)
+	case c.KVNO != old.KVNO || !sameKeys(c.Keys, old.Keys) || !sameKeys(c.OldKeys, old.OldKeys):
+		return invalid("the keys of account %q change only through SetKeys (hop account passwd %s)", old.Name, old.Name)
+	case c.PrimaryGroupRID != old.PrimaryGroupRID:
+		return invalid("the primary group of account %q is chosen when it is created and cannot change", old.Name)
+	case !sameDelegation(c, old):
+		return invalid("the delegation settings of account %q change only through SetDelegation, which checks who asks", old.Name)
+	case c.CreatorSID != old.CreatorSID:
+		return invalid("the creator of account %q cannot change", old.Name)
+	case c.Revision != old.Revision:
+		return invalid("the revision of account %q is the directory's to count; give it as ifRev to make a change conditional", old.Name)
+	}
+	spn, err := z.t.requiredSPN(old)
+	if err != nil {
+		return err
+	}
+	if spn != "" && !slices.ContainsFunc(c.SPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
+		return invalid("the SPN %q of %s cannot be removed; %s", spn, old.Name, requiredSPNWhy(old))
+	}
+	return nil
+}
+
+// DeleteAccount removes the account named name, its SPNs and its group
+// memberships: Domain Admins only. Built-in accounts (RID below 1000:
+// Administrator, Guest, krbtgt, kadmin) cannot be deleted.
+func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) error {
+	return x.do(ctx, "account.delete", name, func(z *authz, ev *event) error {
+		a, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = a.Name
+		if err := z.needAdmin("delete account " + a.Name); err != nil {
+			return err
+		}
+		if err := checkRev("account", a.Name, ifRev, a.Revision); err != nil {
+			return err
+		}
+		if a.RID < builtinRIDLimit {
+			return invalid("%q is a built-in account (RID %d) and cannot be deleted; disable it instead (hop account disable %s)", a.Name, a.RID, a.Name)
+		}
+		if ev.changes, err = z.accountChanges(a, nil); err != nil {
+			return err
+		}
+		for _, s := range a.SPNs {
+			if err := z.t.Delete(bucketSPNs, fold(s)); err != nil {
+				return err
+			}
+		}
+		if a.UPN != "" {
+			if err := z.t.Delete(bucketUPNs, fold(a.UPN)); err != nil {
+				return err
+			}
+		}
+		if err := z.t.Delete(bucketAccounts, fold(a.Name)); err != nil {
+			return err
+		}
+		return z.t.removeFromAllGroups(a.Name)
+	})
+}
+
+// SetKeys gives the account named name keys as a new generation, as
+// [Directory.SetKeys] does: Domain Admins and the account's managers (not
+// on a protected account) may. Keys are not a password, so the password
+// policy cannot judge them; salted keys enter the password history.
+func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
+	a, err := x.setKeys(ctx, name, keys, ifRev)
+	if err != nil {
+		return nil, err
+	}
+	return a.withoutSecrets(), nil
+}
+
+func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
+	if len(keys) == 0 {
+		return nil, invalid("no keys given for %q", name)
+	}
+	var out *Account
+	err := x.do(ctx, "account.keys.set", name, func(z *authz, ev *event) error {
+		old, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = old.Name
+		if err := z.mayManage(old, "change the keys of "+old.Name, false); err != nil {
+			return err
+		}
+		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return err
+		}
+		a, err := z.t.rotate(old, keys)
+		if err != nil {
+			return err
+		}
+		if err := z.t.pushHistory(a, a.Keys, z.dom.Policy.historyLen()); err != nil {
+			return err
+		}
+		if err := z.t.putAccount(a, old); err != nil {
+			return err
+		}
+		out = a
+		ev.changes, err = z.accountChanges(old, a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AccountKeys returns the account named name with its keys' material, for
+// a keytab: Domain Admins and the account's managers (not on a protected
+// account) may. The read is audited ("directory.account.keys.read"),
+// naming the kvno, never the keys.
+func (x *Acting) AccountKeys(ctx context.Context, name string) (*Account, error) {
+	var out *Account
+	err := x.read(ctx, "account.keys.read", name, true, func(z *authz, ev *event) error {
+		a, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = a.Name
+		if err := z.mayManage(a, "read the keys of "+a.Name, false); err != nil {
+			return err
+		}
+		out = a
+		ev.reason = keysReason(a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AddSPN adds spn to the account named name: Domain Admins and the
+// account's managers (not on a protected account) may. An SPN another
+// account holds is [ErrExists], naming that account.
+func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*Account, error) {
+	if err := validateSPN(spn); err != nil {
+		return nil, err
+	}
+	var out *Account
+	err := x.do(ctx, "account.spn.add", name, func(z *authz, ev *event) error {
+		old, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = old.Name
+		if err := z.mayManage(old, "add SPNs to "+old.Name, false); err != nil {
+			return err
+		}
+		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return err
+		}
+		if slices.ContainsFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
+			return exists("account %q already has SPN %q", old.Name, spn)
+		}
+		a := old.clone()
+		a.SPNs = append(a.SPNs, spn)
+		if len(a.SPNs) > maxSPNsPerAccount {
+			return invalid("account %q already has %d SPNs, the most allowed", a.Name, maxSPNsPerAccount)
+		}
+		a.Modified = x.d.now()
+		if err := z.t.putAccount(a, old); err != nil {
+			return err
+		}
+		out = a
+		ev.changes, err = z.accountChanges(old, a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.withoutSecrets(), nil
+}
+
+// RemoveSPN removes spn (any case) from the account named name: Domain
+// Admins and the account's managers (not on a protected account) may.
+// krbtgt and kadmin keep the SPN the KDC and kpasswd depend on.
+func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) (*Account, error) {
+	var out *Account
+	err := x.do(ctx, "account.spn.remove", name, func(z *authz, ev *event) error {
+		old, err := z.t.account(name)
+		if err != nil {
+			return err
+		}
+		ev.target = old.Name
+		if err := z.mayManage(old, "remove SPNs from "+old.Name, false); err != nil {
+			return err
+		}
+		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return err
+		}
+		i := slices.IndexFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) })
+		if i < 0 {
+			has := "none"
+			if len(old.SPNs) > 0 {
+				has = strings.Join(old.SPNs, ", ")
+			}
+			return notFound("account %q has no SPN %q (it has: %s)", old.Name, spn, has)
+		}
+		if req, err := z.t.requiredSPN(old); err != nil {
+			return err
+		} else if strings.EqualFold(req, old.SPNs[i]) {
+			return invalid("the SPN %q of %s cannot be removed; %s", old.SPNs[i], old.Name, requiredSPNWhy(old))
+		}
+		a := old.clone()
+		a.SPNs = slices.Delete(a.SPNs, i, i+1)
+		a.Modified = x.d.now()
+		if err := z.t.putAccount(a, old); err != nil {
+			return err
+		}
+		out = a
+		ev.changes, err = z.accountChanges(old, a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.withoutSecrets(), nil
+}
+
+// SetDelegation changes the delegation settings of the account named name,
+// with the rules of [Directory.MayChange].
+func (x *Acting) SetDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
+	a, err := x.setDelegation(ctx, name, c, ifRev)
+	if err != nil {
+		return nil, err
+	}
+	return a.withoutSecrets(), nil
+}
+
+func (x *Acting) setDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
+	a, err := x.update(ctx, "account.delegation.set", name, ifRev, nil, c)
+	if err != nil {
+		return nil, err
+	}
+	return a.clone(), nil
+}

@@ -1,0 +1,233 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// CreateGroup adds a group, allocating its RID: Domain Admins only.
+func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Group, error) {
+	if err := validateGroupName(name); err != nil {
+		return nil, err
+	}
+	if err := validateDescription("the description of group "+name, description); err != nil {
+		return nil, err
+	}
+	var out *Group
+	err := x.do(ctx, "group.create", name, func(z *authz, ev *event) error {
+		if err := z.needAdmin("create group " + name); err != nil {
+			return err
+		}
+		g := &Group{Name: name, Description: description}
+		if what, err := z.t.nameTaken(name); err != nil {
+			return err
+		} else if what != "" {
+			return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, name)
+		}
+		rid, err := z.t.nextRID()
+		if err != nil {
+			return err
+		}
+		g.RID = rid
+		if err := z.t.putGroup(g); err != nil {
+			return err
+		}
+		out = g
+		ev.changes, err = z.groupChanges(nil, g)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.clone(), nil
+}
+
+// DeleteGroup removes a group and its membership in other groups: Domain
+// Admins only. Built-in groups (RID below 1000) cannot be deleted.
+func (x *Acting) DeleteGroup(ctx context.Context, name string, ifRev uint64) error {
+	return x.do(ctx, "group.delete", name, func(z *authz, ev *event) error {
+		g, err := z.t.group(name)
+		if err != nil {
+			return err
+		}
+		ev.target = g.Name
+		if err := z.needAdmin("delete group " + g.Name); err != nil {
+			return err
+		}
+		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
+			return err
+		}
+		if g.RID < builtinRIDLimit {
+			return invalid("%q is a built-in group (RID %d) and cannot be deleted", g.Name, g.RID)
+		}
+		if ev.changes, err = z.groupChanges(g, nil); err != nil {
+			return err
+		}
+		if err := z.t.Delete(bucketGroups, fold(g.Name)); err != nil {
+			return err
+		}
+		return z.t.removeFromAllGroups(g.Name)
+	})
+}
+
+// AddMember adds the account or group named member to group: Domain
+// Admins may; so may the group's managers, unless the group is privileged
+// (Domain Admins, Domain Controllers, Protected Users and the others of
+// [Snapshot.ProtectedBy], or a group nested in one). Groups nest, but not
+// in cycles.
+func (x *Acting) AddMember(ctx context.Context, group, member string, ifRev uint64) (*Group, error) {
+	var out *Group
+	err := x.do(ctx, "group.member.add", group, func(z *authz, ev *event) error {
+		g, err := z.t.group(group)
+		if err != nil {
+			return err
+		}
+		ev.target = g.Name
+		if err := z.mayManageGroup(g, "add members to group "+g.Name); err != nil {
+			return err
+		}
+		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
+			return err
+		}
+		old := g.clone()
+		name, isGroup, err := z.t.resolveMember(member)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, name) }) {
+			return exists("%q is already a member of group %q", name, g.Name)
+		}
+		if len(g.Members) >= maxMembersPerGroup {
+			return invalid("group %q already has %d members, the most allowed", g.Name, maxMembersPerGroup)
+		}
+		if isGroup {
+			if cyc, err := z.t.contains(name, g.Name); err != nil {
+				return err
+			} else if cyc {
+				return invalid("adding group %q to group %q would make a cycle: %q already contains %q (directly or through nested groups)", name, g.Name, name, g.Name)
+			}
+		}
+		g.Members = append(g.Members, name)
+		if err := z.t.putGroup(g); err != nil {
+			return err
+		}
+		out = g
+		ev.changes, err = z.groupChanges(old, g)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.clone(), nil
+}
+
+// RemoveMember removes member (any case) from group, with the rights of
+// AddMember.
+func (x *Acting) RemoveMember(ctx context.Context, group, member string, ifRev uint64) (*Group, error) {
+	var out *Group
+	err := x.do(ctx, "group.member.remove", group, func(z *authz, ev *event) error {
+		g, err := z.t.group(group)
+		if err != nil {
+			return err
+		}
+		ev.target = g.Name
+		if err := z.mayManageGroup(g, "remove members from group "+g.Name); err != nil {
+			return err
+		}
+		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
+			return err
+		}
+		old := g.clone()
+		i := slices.IndexFunc(g.Members, func(m string) bool { return strings.EqualFold(m, member) })
+		if i < 0 {
+			return notFound("%q is not a member of group %q", member, g.Name)
+		}
+		g.Members = slices.Delete(g.Members, i, i+1)
+		if err := z.t.putGroup(g); err != nil {
+			return err
+		}
+		out = g
+		ev.changes, err = z.groupChanges(old, g)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.clone(), nil
+}
+
+// SetGroupManagers replaces the managers of group (accounts or groups, by
+// name or SID string; empty or "none" clears): Domain Admins only.
+func (x *Acting) SetGroupManagers(ctx context.Context, group string, managers []string, ifRev uint64) (*Group, error) {
+	if len(managers) > maxPrincipalList {
+		return nil, invalid("%d managers given; at most %d are allowed", len(managers), maxPrincipalList)
+	}
+	for _, n := range managers {
+		if strings.TrimSpace(n) == "" || len(n) > maxPrincipalInput {
+			return nil, invalid("an empty or overlong name among the managers")
+		}
+	}
+	var out *Group
+	err := x.do(ctx, "group.managers.set", group, func(z *authz, ev *event) error {
+		g, err := z.t.group(group)
+		if err != nil {
+			return err
+		}
+		ev.target = g.Name
+		if err := z.needAdmin("change the managers of group " + g.Name); err != nil {
+			return err
+		}
+		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
+			return err
+		}
+		old := g.clone()
+		g.ManagedBy = nil
+		if !isNone(managers) {
+			if g.ManagedBy, err = z.t.resolve(z.dom, managers); err != nil {
+				return err
+			}
+		}
+		if slices.Equal(g.ManagedBy, old.ManagedBy) {
+			out = old
+			return errNoChange
+		}
+		if err := z.t.putGroup(g); err != nil {
+			return err
+		}
+		out = g
+		ev.changes, err = z.groupChanges(old, g)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.clone(), nil
+}
+
+// SetPolicy replaces the domain policy: Domain Admins only.
+func (x *Acting) SetPolicy(ctx context.Context, p Policy) (*Domain, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	var out *Domain
+	err := x.do(ctx, "domain.policy.set", "", func(z *authz, ev *event) error {
+		dom := *z.dom
+		ev.target = string(dom.Realm)
+		if err := z.needAdmin("change the policy of domain " + string(dom.Realm)); err != nil {
+			return err
+		}
+		old := dom.Policy
+		dom.Policy = p
+		out = &dom
+		if old == p {
+			return errNoChange
+		}
+		ev.changes = policyChanges(old, p)
+		return z.t.putDomain(&dom)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
