@@ -36,7 +36,13 @@
 //
 // Delegation follows MS-SFU: S4U2Self (s4u.go) and S4U2Proxy with classic
 // constrained delegation and then resource-based delegation (s4uproxy.go);
-// the decision functions there are also what Explain runs.
+// the decision functions there are also what Explain runs. An evidence
+// ticket's PAC verifies with the krbtgt generation that signed it, current
+// or kept (MS-SFU §3.2.5.2.2). Each delegation decision is an audit event
+// (tgs.s4u2self, tgs.s4u2proxy, and .refused) naming the user, the target,
+// the rule and the requesting service. AS-REP and TGS-REP echo the
+// request's PA-PAC-OPTIONS bits 0-3 in encrypted-pa-data (MS-KILE §2.2.10;
+// see pacOptionsEcho).
 //
 // Postdated tickets are not issued (KDC_ERR_BADOPTION for POSTDATED,
 // KDC_ERR_CANNOT_POSTDATE for a future start time) and user-to-user

@@ -75,7 +75,7 @@ func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bo
 	var forwardable bool
 	if s4u2self {
 		var why string
-		forwardable, why = selfForwardable(snap, svc, u, true, !snap.IsSensitive(svc.Name))
+		forwardable, _, why = selfForwardable(snap, svc, u, true, !snap.IsSensitive(svc.Name))
 		add("s4u2self-forwardable", forwardable, "S4U2Self ticket "+why)
 	} else {
 		forwardable = !snap.IsSensitive(u.Name)

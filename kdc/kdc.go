@@ -114,6 +114,21 @@ type refusal struct {
 	text   string // e-text: what was wrong and, where useful, what to do
 	edata  []byte
 	client *krb5.Principal // the client as far as it is known, for the error and the audit
+	rule   string          // the rule that refused, for the audit; "" = the error code's name
+}
+
+// ruleName is the rule a refusal names in the audit log.
+func (r *refusal) ruleName() string {
+	if r.rule != "" {
+		return r.rule
+	}
+	return r.code.String()
+}
+
+// ruled sets r's rule and returns r.
+func (r *refusal) ruled(rule string) *refusal {
+	r.rule = rule
+	return r
 }
 
 func (r *refusal) Error() string { return r.code.String() + ": " + r.text }
@@ -134,6 +149,27 @@ type exchange struct {
 	keys   *keyring
 	req    *wire.KDCReq
 	issued *audit.Event // the audit event of the ticket issued, emitted once the reply is sent
+	deleg  *delegation  // set when the request asks for a delegation decision (S4U)
+}
+
+// delegation names the parties of a delegation decision (S4U2Self or
+// S4U2Proxy) for its audit event, which says who asked for what and which
+// rule decided.
+type delegation struct {
+	kind      string // "s4u2self" or "s4u2proxy"
+	user      string // the user, user@REALM; "" while unknown
+	requester string // the account name of the service that asks
+	target    string // the service the ticket is for, name@REALM
+}
+
+// refusedEvent is the audit event of a refused delegation request: Client
+// is the user, Service the target, and Reason names the rule, says why in
+// words, and names the requesting service.
+func (d *delegation) refusedEvent(now time.Time, addr string, rf *refusal) audit.Event {
+	return audit.Event{
+		Time: now, Type: "tgs." + d.kind + ".refused", Client: d.user, Service: d.target, Addr: addr,
+		Code: rf.code.String(), Reason: rf.ruleName() + ": " + rf.text + "; requested by " + d.requester,
+	}
 }
 
 // Handle answers one request message and returns the bytes to send back, or
@@ -173,10 +209,14 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 		}
 	}
 	if rf != nil {
-		k.audit.Emit(audit.Event{
-			Time: now, Type: refusalEvent(req.MsgType, rf.code), Client: principalString(rf.client, req),
-			Service: serviceString(req), Addr: addr, Code: rf.code.String(), Reason: rf.text,
-		})
+		if x != nil && x.deleg != nil {
+			k.audit.Emit(x.deleg.refusedEvent(now, addr, rf))
+		} else {
+			k.audit.Emit(audit.Event{
+				Time: now, Type: refusalEvent(req.MsgType, rf.code), Client: principalString(rf.client, req),
+				Service: serviceString(req), Addr: addr, Code: rf.code.String(), Reason: rf.text,
+			})
+		}
 		return k.errorReply(now, req, rf)
 	}
 	if maxReply > 0 && len(reply) > maxReply {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,17 +96,29 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
+	// ":0" picks a free UDP port and TCP takes the same number, which a
+	// TCP socket of another test may hold: try a few ports.
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+		addr   string
+		done   chan error
+	)
+	for attempt := 0; addr == ""; attempt++ {
+		ctx, cancel = context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done = make(chan error, 1)
+		go func() {
+			done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
+		}()
+		select {
+		case addr = <-ready:
+		case err := <-done:
+			cancel()
+			if attempt == 4 || !errors.Is(err, syscall.EADDRINUSE) {
+				t.Fatal(err)
+			}
+		}
 	}
 	t.Cleanup(func() {
 		cancel()
@@ -315,4 +329,32 @@ func TestTGS(t *testing.T) {
 	}
 	_, err = c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")})
 	wantCode(t, err, krb5.KDCErrClientRevoked)
+}
+
+// An expired password gets no TGT but still a short ticket to
+// kadmin/changepw, so that kpasswd can change it (as MIT's KDC does).
+func TestExpiredPasswordOnlyReachesChangepw(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	if _, err := f.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error {
+		a.PasswordExpires = time.Now().Add(-time.Hour)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.login(&client.Request{Client: alice()}, alicePW)
+	wantCode(t, err, krb5.KDCErrKeyExpired)
+	if err == nil || !strings.Contains(err.Error(), "kpasswd alice") {
+		t.Errorf("the refusal should say how to change the password: %v", err)
+	}
+	cred, err := f.login(&client.Request{Client: alice(), Service: krb5.NewName(krb5.NTSrvInst, "kadmin", "changepw")}, alicePW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if life := cred.EndTime.Sub(cred.StartTime); life > 5*time.Minute || life <= 0 {
+		t.Errorf("a changepw ticket lives %s, want at most 5 minutes", life)
+	}
+	if !cred.Flags.Has(krb5.TktInitial) {
+		t.Error("the changepw ticket is not INITIAL, which kpasswd requires")
+	}
 }

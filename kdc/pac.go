@@ -99,21 +99,96 @@ func pacAttributes(req *wire.KDCReq) uint32 {
 
 // kdcSigningKey returns the krbtgt key of version kvno (0 = current) that
 // makes a PAC's KDC, ticket and full signatures: aes256-cts-hmac-sha1-96, as
-// Active Directory uses, when krbtgt has one (its HMAC-SHA1 is several times
-// cheaper than HMAC-SHA384 on the hot path), else krbtgt's strongest key.
+// Active Directory uses, when that generation of krbtgt has one (its
+// HMAC-SHA1 is several times cheaper than HMAC-SHA384 on the hot path), else
+// the generation's strongest key.
 func (x *exchange) kdcSigningKey(kvno uint32) (*crypto.Key, bool) {
 	tgs, ok := x.snap.Account(directory.NameKrbtgt)
 	if !ok {
 		return nil, false
 	}
+	types := generationETypes(tgs, kvno)
 	et := krb5.AES256CTSHMACSHA196
-	if !contains(usableETypes(tgs), et) {
-		if et, ok = strongest(usableETypes(tgs)); !ok {
+	if !contains(types, et) {
+		if et, ok = strongest(types); !ok {
 			return nil, false
 		}
 	}
 	k, _, ok := x.keys.key(tgs, et, kvno)
 	return k, ok
+}
+
+// krbtgtGenerations lists the key versions of krbtgt the directory keeps,
+// the current one first, then the older ones newest first.
+func (x *exchange) krbtgtGenerations() []uint32 {
+	tgs, ok := x.snap.Account(directory.NameKrbtgt)
+	if !ok {
+		return nil
+	}
+	out := []uint32{tgs.KVNO}
+	for _, k := range tgs.OldKeys {
+		if k.KVNO != out[len(out)-1] && k.KVNO != tgs.KVNO {
+			out = append(out, k.KVNO)
+		}
+	}
+	return out
+}
+
+// generationETypes lists the usable types of acct's keys of version kvno
+// (0 = current), as usableETypes does for the current ones.
+func generationETypes(acct *directory.Account, kvno uint32) []krb5.EncType {
+	if kvno == 0 || kvno == acct.KVNO {
+		return usableETypes(acct)
+	}
+	var out []krb5.EncType
+	for _, k := range acct.OldKeys {
+		if k.KVNO != kvno || !crypto.Supported(k.EncType) || (k.EncType == krb5.RC4HMAC && !acct.AllowRC4) {
+			continue
+		}
+		out = append(out, k.EncType)
+	}
+	return out
+}
+
+// requestPACOptions returns the flags of the request's PA-PAC-OPTIONS
+// (MS-KILE §2.2.10), and false when it has none or it does not decode.
+func requestPACOptions(req *wire.KDCReq) (krb5.Flags, bool) {
+	for _, p := range req.PAData {
+		if p.Type != krb5.PAPACOptions {
+			continue
+		}
+		o, err := wire.ParsePAPACOptions(p.Value)
+		if err != nil {
+			return 0, false
+		}
+		return o.Flags, true
+	}
+	return 0, false
+}
+
+// pacOptionsKnown are the PA-PAC-OPTIONS bits a KDC echoes: claims,
+// branch aware, forward to full DC (MS-KILE §2.2.10) and resource-based
+// constrained delegation (MS-SFU §2.2.5).
+var pacOptionsKnown = wire.PACOptClaims | wire.PACOptBranchAware | wire.PACOptForwardToFullDC | wire.PACOptResourceBasedDelegation
+
+// pacOptionsEcho returns the PA-PAC-OPTIONS an AS-REP or TGS-REP carries in
+// its encrypted-pa-data: when the request's PA-PAC-OPTIONS has any of bits
+// 0-3 set, those bits as sent, the others cleared. MS-KILE §3.3.5.7 sets no
+// rule for it; the clients of MS-KILE §3.2.5.5 and MS-SFU §3.1.5.1.1 read
+// the claims bit of the reply's PA-PAC-OPTIONS, and Samba's tests, run
+// against Windows domain controllers (python/samba/tests/krb5/
+// raw_testcase.py, generic_check_kdc_rep), require exactly this echo in both
+// replies.
+func pacOptionsEcho(req *wire.KDCReq) []wire.PAData {
+	f, ok := requestPACOptions(req)
+	if !ok || f&pacOptionsKnown == 0 {
+		return nil
+	}
+	v, err := (&wire.PAPACOptions{Flags: f & pacOptionsKnown}).Marshal()
+	if err != nil {
+		return nil
+	}
+	return []wire.PAData{{Type: krb5.PAPACOptions, Value: v}}
 }
 
 // sealPAC signs p for the ticket etp that svcKey seals and puts it first in
@@ -157,10 +232,10 @@ func (k *KDC) sealPAC(x *exchange, etp *wire.EncTicketPart, p *pac.PAC, svc *dir
 func (k *KDC) tgtPAC(x *exchange, etp *wire.EncTicketPart, tgtKey *crypto.Key, kvno uint32, client *directory.Account) (*pac.PAC, wire.AuthorizationData, *refusal) {
 	raw, found, err := pac.FromAuthorizationData(etp.AuthorizationData)
 	if err != nil {
-		return nil, nil, refuse(krb5.KRBAPErrModified, "the ticket's PAC is malformed")
+		return nil, nil, refuse(krb5.KRBAPErrModified, "the ticket's PAC is malformed").ruled("tgt-pac")
 	}
 	if !found {
-		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket carries no PAC; get a new one (kinit)")
+		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket carries no PAC; get a new one (kinit)").ruled("tgt-without-pac")
 	}
 	p, ok := k.verified.get(etp.Key.Type, etp.Key.Value, raw)
 	if !ok {
@@ -169,12 +244,12 @@ func (k *KDC) tgtPAC(x *exchange, etp *wire.EncTicketPart, tgtKey *crypto.Key, k
 			return nil, nil, refuse(krb5.KRBAPErrBadKeyVer, "the KDC no longer has the key that signed this ticket's PAC; get a new ticket (kinit)")
 		}
 		if p, err = pac.Verify(raw, tgtKey, kdcKey, pac.SignOptions{}); err != nil {
-			return nil, nil, refuse(krb5.KRBAPErrModified, "the PAC of the ticket-granting ticket does not verify (tampered with?)")
+			return nil, nil, refuse(krb5.KRBAPErrModified, "the PAC of the ticket-granting ticket does not verify (tampered with?)").ruled("tgt-pac")
 		}
 		k.verified.put(etp.Key.Type, etp.Key.Value, raw, p)
 	}
 	if p.Requestor != nil && !p.Requestor.SID.Equal(client.SID(x.dom.SID)) {
-		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket was issued to another account named %s; get a new one (kinit)", client.Name)
+		return nil, nil, refuse(krb5.KDCErrTGTRevoked, "the ticket-granting ticket was issued to another account named %s; get a new one (kinit)", client.Name).ruled("tgt-requestor")
 	}
 	return p, withoutPAC(etp.AuthorizationData), nil
 }

@@ -25,41 +25,45 @@ type s4uSelf struct {
 }
 
 // s4uSelfRequest finds and checks the S4U2Self padata of a TGS-REQ. A
-// PA-S4U-X509-USER wins over a PA-FOR-USER (MIT clients send both). Its
-// checksum is keyed with the authenticator's subkey when there is one (as
-// MIT's client and KDC do) or else the TGT session key, with key usage 26,
-// over the user-id as received; it must carry the request's nonce. A
-// PA-FOR-USER's checksum is keyed with the TGT session key, usage 17, over
-// the S4UByteArray (MS-SFU §2.2.1).
+// PA-S4U-X509-USER wins over a PA-FOR-USER (MIT clients send both; Windows
+// looks at it first, MS-SFU §2.2.2 note 4). Its checksum covers the user-id
+// as received with key usage 26; MS-SFU §2.2.2 keys it with the TGT session
+// key, MIT's client and KDC with the authenticator's subkey when there is
+// one, so either is accepted, and the reply is signed with the one that
+// verified. It must carry the request's nonce. A PA-FOR-USER's checksum is
+// keyed with the TGT session key, usage 17, over the S4UByteArray (MS-SFU
+// §2.2.1).
 func (x *exchange) s4uSelfRequest(session *crypto.Key, auth *wire.Authenticator) (*s4uSelf, bool, *refusal) {
-	var forUser, x509 []byte
-	for _, p := range x.req.PAData {
-		switch p.Type {
-		case krb5.PAForUser:
-			forUser = p.Value
-		case krb5.PAS4UX509User:
-			x509 = p.Value
-		}
-	}
+	forUser, x509 := s4uPAData(x.req)
 	if x509 != nil {
 		p, err := wire.ParsePAS4UX509User(x509)
 		if err != nil {
-			return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-S4U-X509-USER: %v", err)
+			return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-S4U-X509-USER: %v", err).ruled("s4u2self-padata")
 		}
-		key := session
+		keys := []*crypto.Key{session}
 		if auth.SubKey != nil {
-			if key, err = crypto.NewKey(auth.SubKey.Type, auth.SubKey.Value); err != nil {
-				return nil, true, refuse(krb5.KDCErrETypeNoSupp, "the authenticator's subkey has an unsupported type")
+			sub, err := crypto.NewKey(auth.SubKey.Type, auth.SubKey.Value)
+			if err != nil {
+				return nil, true, refuse(krb5.KDCErrETypeNoSupp, "the authenticator's subkey has an unsupported type").ruled("s4u2self-padata")
+			}
+			keys = append([]*crypto.Key{sub}, keys...)
+		}
+		var key *crypto.Key
+		var rf *refusal
+		for _, k := range keys {
+			if rf = checksumRefusal(k.VerifyChecksum(p.Cksum.Type, krb5.UsageS4UX509UserRequest, p.RawUserID, p.Cksum.Sum), "PA-S4U-X509-USER"); rf == nil {
+				key = k
+				break
 			}
 		}
-		if rf := checksumRefusal(key.VerifyChecksum(p.Cksum.Type, krb5.UsageS4UX509UserRequest, p.RawUserID, p.Cksum.Sum), "PA-S4U-X509-USER"); rf != nil {
+		if key == nil {
 			return nil, true, rf
 		}
 		if p.UserID.Nonce != x.req.Body.Nonce {
-			return nil, true, refuse(krb5.KRBAPErrModified, "the PA-S4U-X509-USER nonce does not match the request's")
+			return nil, true, refuse(krb5.KRBAPErrModified, "the PA-S4U-X509-USER nonce does not match the request's").ruled("s4u2self-padata")
 		}
 		if p.UserID.CName == nil || p.UserID.CName.IsZero() {
-			return nil, true, refuse(krb5.KDCErrBadOption, "S4U2Self by certificate (PA-S4U-X509-USER without a user name) is not supported")
+			return nil, true, refuse(krb5.KDCErrBadOption, "S4U2Self by certificate (PA-S4U-X509-USER without a user name) is not supported").ruled("s4u2self-padata")
 		}
 		return &s4uSelf{user: krb5.Principal{Name: *p.UserID.CName, Realm: p.UserID.CRealm}, x509: p, key: key}, true, nil
 	}
@@ -68,10 +72,10 @@ func (x *exchange) s4uSelfRequest(session *crypto.Key, auth *wire.Authenticator)
 	}
 	p, err := wire.ParsePAForUser(forUser)
 	if err != nil {
-		return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-FOR-USER: %v", err)
+		return nil, true, refuse(krb5.KRBAPErrModified, "malformed PA-FOR-USER: %v", err).ruled("s4u2self-padata")
 	}
 	if !strings.EqualFold(p.AuthPackage, "Kerberos") {
-		return nil, true, refuse(krb5.KDCErrBadOption, "PA-FOR-USER names the authentication package %q; only Kerberos is supported", p.AuthPackage)
+		return nil, true, refuse(krb5.KDCErrBadOption, "PA-FOR-USER names the authentication package %q; only Kerberos is supported", p.AuthPackage).ruled("s4u2self-padata")
 	}
 	if rf := checksumRefusal(session.VerifyChecksum(p.Cksum.Type, krb5.UsagePAForUserCksum, p.ChecksumInput(), p.Cksum.Sum), "PA-FOR-USER"); rf != nil {
 		return nil, true, rf
@@ -79,14 +83,45 @@ func (x *exchange) s4uSelfRequest(session *crypto.Key, auth *wire.Authenticator)
 	return &s4uSelf{user: krb5.Principal{Name: p.UserName, Realm: p.UserRealm}}, true, nil
 }
 
+// s4uPAData returns the values of the request's PA-FOR-USER and
+// PA-S4U-X509-USER, nil when absent.
+func s4uPAData(req *wire.KDCReq) (forUser, x509 []byte) {
+	for _, p := range req.PAData {
+		switch p.Type {
+		case krb5.PAForUser:
+			forUser = p.Value
+		case krb5.PAS4UX509User:
+			x509 = p.Value
+		}
+	}
+	return forUser, x509
+}
+
+// claimedS4UUser returns the user an S4U2Self request names, before any
+// check, for the audit event of its refusal; "" if none can be read.
+func claimedS4UUser(req *wire.KDCReq) string {
+	forUser, x509 := s4uPAData(req)
+	if x509 != nil {
+		if p, err := wire.ParsePAS4UX509User(x509); err == nil && p.UserID.CName != nil {
+			return krb5.Principal{Name: *p.UserID.CName, Realm: p.UserID.CRealm}.String()
+		}
+	}
+	if forUser != nil {
+		if p, err := wire.ParsePAForUser(forUser); err == nil {
+			return krb5.Principal{Name: p.UserName, Realm: p.UserRealm}.String()
+		}
+	}
+	return ""
+}
+
 func checksumRefusal(err error, what string) *refusal {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, krb5.KRBAPErrInappCksum):
-		return refuse(krb5.KRBAPErrInappCksum, "the %s checksum is not a keyed checksum", what)
+		return refuse(krb5.KRBAPErrInappCksum, "the %s checksum is not a keyed checksum", what).ruled("s4u2self-checksum")
 	}
-	return refuse(krb5.KRBAPErrModified, "the %s checksum does not match (modified in transit?)", what)
+	return refuse(krb5.KRBAPErrModified, "the %s checksum does not match (modified in transit?)", what).ruled("s4u2self-checksum")
 }
 
 // s4u2self decides an S4U2Self ticket: a ticket to the requesting service
@@ -99,26 +134,26 @@ func checksumRefusal(err error, what string) *refusal {
 func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTicketPart) (*directory.Account, grant, []wire.PAData, string, *refusal) {
 	b := &x.req.Body
 	if b.SName == nil {
-		return nil, grant{}, nil, "", refuse(krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service")
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service").ruled("s4u2self-other-service")
 	}
 	if target, ok := x.snap.Lookup(*b.SName, b.Realm); !ok || target != svc {
-		return nil, grant{}, nil, "", refuse(krb5.KRBAPErrBadMatch, "S4U2Self gives a service a ticket to itself: %s is not %s", *b.SName, svc.Name)
+		return nil, grant{}, nil, "", refuse(krb5.KRBAPErrBadMatch, "S4U2Self gives a service a ticket to itself: %s is not %s", *b.SName, svc.Name).ruled("s4u2self-other-service")
 	}
 	if !s.user.Realm.Equal(x.dom.Realm) {
-		return nil, grant{}, nil, "", refuse(krb5.KDCErrPolicy, "S4U2Self for a user of realm %s: this KDC serves %s and has no trust with it", s.user.Realm, x.dom.Realm)
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrPolicy, "S4U2Self for a user of realm %s: this KDC serves %s and has no trust with it", s.user.Realm, x.dom.Realm).ruled("s4u2self-foreign-user")
 	}
 	user, ok := x.snap.Lookup(s.user.Name, s.user.Realm)
 	if !ok {
-		return nil, grant{}, nil, "", refuse(krb5.KDCErrCPrincipalUnknown, "S4U2Self: no account %s in this domain", s.user)
+		return nil, grant{}, nil, "", refuse(krb5.KDCErrCPrincipalUnknown, "S4U2Self: no account %s in this domain", s.user).ruled("s4u2self-unknown-user")
 	}
 	if rf := x.checkClient(user, &s.user); rf != nil {
-		return nil, grant{}, nil, "", rf
+		return nil, grant{}, nil, "", rf.ruled("user-unusable")
 	}
 	span, rf := x.lifetimes(user, svc, tgt)
 	if rf != nil {
 		return nil, grant{}, nil, "", rf
 	}
-	_, why := selfForwardable(x.snap, svc, user, b.Options.Has(krb5.OptForwardable), tgt.Flags.Has(krb5.TktForwardable))
+	fwd, rule, why := selfForwardable(x.snap, svc, user, b.Options.Has(krb5.OptForwardable), tgt.Flags.Has(krb5.TktForwardable))
 	authTime := x.now.Truncate(time.Second)
 	g := grant{
 		client:   s.user,
@@ -128,7 +163,7 @@ func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTic
 		span:     span,
 		forcePAC: true, // even for no-auth-data-required services (as AD does)
 	}
-	if strings.HasPrefix(why, "forwardable") {
+	if fwd {
 		g.flags |= krb5.TktForwardable
 	}
 	p := x.newPAC(user, s.user.Name, authTime, pac.AttrPACWasGivenImplicitly)
@@ -144,7 +179,7 @@ func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTic
 		}
 		pa = append(pa, wire.PAData{Type: krb5.PAS4UX509User, Value: echo})
 	}
-	return svc, g, pa, why, nil
+	return svc, g, pa, rule + ": " + why, nil
 }
 
 // s4uEcho is the PA-S4U-X509-USER of the reply: the request's user-id, its
@@ -172,23 +207,24 @@ func s4uEcho(s *s4uSelf) ([]byte, error) {
 }
 
 // selfForwardable is MS-SFU §3.2.5.1.2's rule for an S4U2Self ticket's
-// forwardable flag; why says which condition decided. hop delegation
+// forwardable flag (with MS-KILE §3.3.5.1 for Protected Users); rule names
+// the condition that decided and why says it in words. hop delegation
 // explain runs this same function.
-func selfForwardable(snap *directory.Snapshot, svc, user *directory.Account, requested, tgtForwardable bool) (bool, string) {
+func selfForwardable(snap *directory.Snapshot, svc, user *directory.Account, requested, tgtForwardable bool) (fwd bool, rule, why string) {
 	switch {
 	case !requested:
-		return false, "not forwardable: the request did not ask for it"
+		return false, "forwardable-not-requested", "not forwardable: the request did not ask for it"
 	case !tgtForwardable:
-		return false, "not forwardable: the service's TGT is not forwardable"
+		return false, "tgt-not-forwardable", "not forwardable: the service's TGT is not forwardable"
 	case !svc.TrustedToAuthForDelegation && len(svc.AllowedToDelegateTo) > 0:
-		return false, "not forwardable: " + svc.Name + " has a constrained-delegation list but no protocol transition (hop account set " + svc.Name + " --protocol-transition)"
+		return false, "kcd-without-protocol-transition", "not forwardable: " + svc.Name + " has a constrained-delegation list but no protocol transition (hop account set " + svc.Name + " --protocol-transition)"
 	case snap.InProtectedUsers(user.Name):
-		return false, "not forwardable: " + user.Name + " is in Protected Users"
+		return false, "protected-user", "not forwardable: " + user.Name + " is in Protected Users"
 	case snap.IsSensitive(user.Name):
-		return false, "not forwardable: " + user.Name + " is sensitive and cannot be delegated"
+		return false, "sensitive-user", "not forwardable: " + user.Name + " is sensitive and cannot be delegated"
 	}
 	if svc.TrustedToAuthForDelegation {
-		return true, "forwardable: " + svc.Name + " has protocol transition"
+		return true, "protocol-transition", "forwardable: " + svc.Name + " has protocol transition"
 	}
-	return true, "forwardable: " + svc.Name + " has an empty constrained-delegation list"
+	return true, "empty-kcd-list", "forwardable: " + svc.Name + " has an empty constrained-delegation list"
 }

@@ -5,6 +5,7 @@ import (
 
 	"hop/directory"
 	"hop/krb5"
+	"hop/krb5/crypto"
 	"hop/krb5/wire"
 	"hop/pac"
 )
@@ -99,74 +100,74 @@ func containsFold(list []string, s string) bool {
 
 // s4u2proxy decides an S4U2Proxy ticket (MS-SFU §3.2.5.2): svc presents a
 // user's ticket to itself (the evidence ticket) and asks for a ticket to
-// another service in the user's name. The evidence ticket's PAC must carry
-// valid server, KDC, ticket and full signatures: the ticket signature is
-// what catches a forwardable flag set by the service itself
-// (CVE-2020-17049, "Bronze Bit").
+// another service in the user's name. The evidence ticket is opened with
+// the key of the account its sname names and must be svc's; its PAC must
+// carry valid server, KDC, ticket and full signatures (MS-SFU §3.2.5.2.2):
+// the ticket signature is what catches a forwardable flag set by the
+// service itself (CVE-2020-17049, "Bronze Bit").
 func (k *KDC) s4u2proxy(x *exchange, svc *directory.Account, tgt *wire.EncTicketPart) (*directory.Account, grant, string, *refusal) {
+	fail := func(rule string, code krb5.ErrorCode, format string, args ...any) (*directory.Account, grant, string, *refusal) {
+		return nil, grant{}, "", refuse(code, format, args...).ruled(rule)
+	}
 	b := &x.req.Body
 	if len(b.AdditionalTickets) != 1 {
-		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "S4U2Proxy needs exactly one additional ticket: the user's ticket to the requesting service")
+		return fail("s4u2proxy-request", krb5.KDCErrBadOption, "S4U2Proxy needs exactly one additional ticket: the user's ticket to the requesting service")
 	}
 	if b.Options&(krb5.OptForwarded|krb5.OptProxy|krb5.OptRenew) != 0 {
-		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "S4U2Proxy cannot be combined with forwarded, proxy or renew")
+		return fail("s4u2proxy-request", krb5.KDCErrBadOption, "S4U2Proxy cannot be combined with forwarded, proxy or renew")
 	}
 	if b.SName == nil || b.SName.IsZero() {
-		return nil, grant{}, "", refuse(krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service")
+		return fail("unknown-target", krb5.KDCErrSPrincipalUnknown, "the TGS-REQ names no service")
 	}
 	if !b.Realm.Equal(x.dom.Realm) {
-		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "constrained delegation to realm %s: this KDC serves %s only", b.Realm, x.dom.Realm)
+		return fail("cross-realm-target", krb5.KDCErrBadOption, "delegation to %s in realm %s: constrained delegation stays in one realm and this KDC, which serves %s, has no trust for resource-based delegation", *b.SName, b.Realm, x.dom.Realm)
 	}
 	target, ok := x.snap.Lookup(*b.SName, b.Realm)
 	if !ok {
-		return nil, grant{}, "", refuse(krb5.KDCErrSPrincipalUnknown, "no service %s in this domain", *b.SName)
+		return fail("unknown-target", krb5.KDCErrSPrincipalUnknown, "no service %s in this domain", *b.SName)
 	}
 	if isKrbtgt(target) {
-		return nil, grant{}, "", refuse(krb5.KDCErrPolicy, "S4U2Proxy cannot yield a ticket-granting ticket")
+		return fail("target-is-krbtgt", krb5.KDCErrPolicy, "S4U2Proxy cannot yield a ticket-granting ticket")
 	}
 	if rf := x.checkServer(target); rf != nil {
-		return nil, grant{}, "", rf
+		return nil, grant{}, "", rf.ruled("target-unusable")
 	}
+
+	// The evidence ticket must name the requesting service (checked before
+	// it is opened, as Windows does: a ticket whose sname was rewritten to
+	// krbtgt is refused with KDC_ERR_BADOPTION), then open with its key.
 	ev := &b.AdditionalTickets[0]
-	if evSvc, ok := x.snap.Lookup(ev.SName, ev.Realm); !ok || evSvc != svc {
-		return nil, grant{}, "", refuse(krb5.KDCErrBadOption, "the additional ticket is for %s, not for the requesting service %s", ev.SName, svc.Name)
+	if evSvc, ok := x.snap.Lookup(ev.SName, ev.Realm); !ok || evSvc != svc || !ev.Realm.Equal(x.dom.Realm) {
+		whose := ""
+		if ok {
+			// Only for the audit event: whose ticket it is, when the
+			// account it names can open it.
+			if etp, _, _, rf := k.openTicket(x, ev); rf == nil {
+				x.deleg.user = krb5.Principal{Name: etp.CName, Realm: etp.CRealm}.String()
+				whose = x.deleg.user + "'s "
+			}
+		}
+		return fail("evidence-wrong-service", krb5.KDCErrBadOption, "the additional ticket is %sticket to %s, not to the requesting service %s: S4U2Proxy needs the user's ticket to %s", whose, krb5.Principal{Name: ev.SName, Realm: ev.Realm}, svc.Name, svc.Name)
 	}
 	evEtp, _, evKey, rf := k.openTicket(x, ev)
 	if rf != nil {
-		return nil, grant{}, "", rf
-	}
-	raw, found, err := pac.FromAuthorizationData(evEtp.AuthorizationData)
-	if err != nil || !found {
-		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name)
-	}
-	in, err := pac.TicketSigningInput(evEtp)
-	if err != nil {
-		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name)
-	}
-	kdcKey, ok := x.kdcSigningKey(0)
-	if !ok {
-		return nil, grant{}, "", k.internal("verify PAC", errNoKrbtgt)
-	}
-	evPAC, err := pac.Verify(raw, evKey, kdcKey, pac.SignOptions{Ticket: in})
-	if err != nil {
-		return nil, grant{}, "", refuse(krb5.KRBAPErrModified, "the PAC of the user's ticket to %s does not verify: the ticket was altered (for instance its forwardable flag set by the service, CVE-2020-17049) or issued before a krbtgt key change", svc.Name)
+		return nil, grant{}, "", rf.ruled("evidence-unusable")
 	}
 	userP := krb5.Principal{Name: evEtp.CName, Realm: evEtp.CRealm}
-	user, ok := x.snap.Lookup(evEtp.CName, evEtp.CRealm)
-	if !ok {
-		return nil, grant{}, "", refuse(krb5.KDCErrCPrincipalUnknown, "the user %s of the additional ticket no longer exists", userP)
-	}
-	if rf := x.checkClient(user, &userP); rf != nil {
+	x.deleg.user = userP.String()
+	evPAC, rf := k.evidencePAC(x, evEtp, evKey, svc)
+	if rf != nil {
 		return nil, grant{}, "", rf
 	}
-	rbcd := false
-	for _, p := range x.req.PAData {
-		if p.Type == krb5.PAPACOptions {
-			if o, err := wire.ParsePAPACOptions(p.Value); err == nil {
-				rbcd = o.Flags.Has(wire.PACOptResourceBasedDelegation)
-			}
-		}
+	user, ok := x.snap.Lookup(evEtp.CName, evEtp.CRealm)
+	if !ok {
+		return fail("user-unknown", krb5.KDCErrCPrincipalUnknown, "the user %s of the additional ticket no longer exists", userP)
 	}
+	if rf := x.checkClient(user, &userP); rf != nil {
+		return nil, grant{}, "", rf.ruled("user-unusable")
+	}
+	opts, _ := requestPACOptions(x.req)
+	rbcd := opts.Has(wire.PACOptResourceBasedDelegation)
 	spn := strings.Join(b.SName.Components, "/")
 	d := proxyPolicy(x.snap, svc, target, user, spn, rbcd, evEtp.Flags.Has(krb5.TktForwardable))
 	if !d.allowed {
@@ -174,7 +175,8 @@ func (k *KDC) s4u2proxy(x *exchange, svc *directory.Account, tgt *wire.EncTicket
 		if err != nil {
 			return nil, grant{}, "", k.internal("encode KERB-ERROR-DATA", err)
 		}
-		return nil, grant{}, "", &refusal{code: krb5.KDCErrBadOption, text: "delegation of " + userP.String() + " by " + svc.Name + " to " + spn + " refused (" + d.rule + ", " + d.status.String() + "): " + d.reason, edata: edata}
+		return nil, grant{}, "", &refusal{code: krb5.KDCErrBadOption, rule: d.rule, edata: edata,
+			text: "delegation of " + userP.String() + " by " + svc.Name + " to " + spn + " refused (" + d.rule + ", " + d.status.String() + "): " + d.reason}
 	}
 
 	span, rf := x.lifetimes(user, target, tgt)
@@ -207,11 +209,40 @@ func (k *KDC) s4u2proxy(x *exchange, svc *directory.Account, tgt *wire.EncTicket
 		pac:      &p,
 	}
 	g.flags = x.delegationFlags(user, target, g.flags)
-	// Echo the PAC options, bits 0-3, in the encrypted padata (MS-KILE §3.3.5.7.4).
-	if rbcd {
-		if v, err := (&wire.PAPACOptions{Flags: wire.PACOptResourceBasedDelegation}).Marshal(); err == nil {
-			g.encPA = []wire.PAData{{Type: krb5.PAPACOptions, Value: v}}
+	return target, g, d.rule + ": " + d.reason, nil
+}
+
+// evidencePAC returns the verified PAC of an evidence ticket. Its server
+// signature must verify with the key that sealed the ticket, and its KDC,
+// ticket and full signatures with a krbtgt key: the current one or, for a
+// ticket issued before a krbtgt key change, one of the previous
+// generations the directory keeps (each try compares in constant time).
+// Any failure is KRB_AP_ERR_MODIFIED (MS-SFU §3.2.5.2.2).
+func (k *KDC) evidencePAC(x *exchange, etp *wire.EncTicketPart, evKey *crypto.Key, svc *directory.Account) (*pac.PAC, *refusal) {
+	raw, found, err := pac.FromAuthorizationData(etp.AuthorizationData)
+	if err != nil || !found {
+		return nil, refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name).ruled("evidence-pac")
+	}
+	in, err := pac.TicketSigningInput(etp)
+	if err != nil {
+		return nil, refuse(krb5.KRBAPErrModified, "the user's ticket to %s carries no valid PAC", svc.Name).ruled("evidence-pac")
+	}
+	modified := refuse(krb5.KRBAPErrModified, "the PAC of the user's ticket to %s does not verify: the ticket was altered (for instance its forwardable flag set by the service, CVE-2020-17049) or signed with a krbtgt key this KDC no longer keeps", svc.Name).ruled("evidence-pac")
+	if _, err := pac.Verify(raw, evKey, nil, pac.SignOptions{}); err != nil {
+		return nil, modified
+	}
+	kvnos := x.krbtgtGenerations()
+	if len(kvnos) == 0 {
+		return nil, k.internal("verify PAC", errNoKrbtgt)
+	}
+	for _, kvno := range kvnos {
+		kdcKey, ok := x.kdcSigningKey(kvno)
+		if !ok {
+			continue
+		}
+		if p, err := pac.Verify(raw, nil, kdcKey, pac.SignOptions{Ticket: in}); err == nil {
+			return p, nil
 		}
 	}
-	return target, g, d.rule + ": " + d.reason, nil
+	return nil, modified
 }

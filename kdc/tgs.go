@@ -44,6 +44,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		return nil, rf
 	}
 	client := krb5.Principal{Name: hdr.CName, Realm: hdr.CRealm}
+	x.deleg = delegationOf(x.req, client)
 	auth, session, rf := k.authenticate(x, ap, hdr)
 	if rf != nil {
 		rf.client = &client
@@ -72,6 +73,9 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	if rf := x.checkClient(clientAcct, &client); rf != nil {
 		return nil, rf
 	}
+	if x.deleg != nil {
+		x.deleg.requester = clientAcct.Name
+	}
 	// The TGT's PAC must verify and still describe this account; service
 	// tickets get a PAC built afresh, unless the client asked for none.
 	attrs := uint32(pac.AttrPACWasGivenImplicitly)
@@ -95,6 +99,9 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 	}
 	isS4U = isS4U && !renew && isKrbtgt(tgsAcct)
 	proxy := b.Options.Has(krb5.OptCNameInAddlTkt)
+	if !isS4U && !proxy {
+		x.deleg = nil // PA-FOR-USER in a renewal or with a service ticket is ignored
+	}
 	if proxy && (renew || !isKrbtgt(tgsAcct)) {
 		return nil, &refusal{code: krb5.KDCErrBadOption, client: &client, text: "S4U2Proxy needs the service's TGT and cannot be a renewal"}
 	}
@@ -132,6 +139,7 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 			text: "none of the requested encryption types (" + etypeList(b.ETypes) + ") is supported by service " + server.Name + " (" + etypeList(usableETypes(server)) + ")"}
 	}
 	g.sessionET = sessionET
+	g.encPA = append(g.encPA, pacOptionsEcho(x.req)...)
 	if b.EncAuthData != nil {
 		ad, rf := decryptAuthData(b.EncAuthData, auth, session)
 		if rf != nil {
@@ -173,6 +181,29 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 		x.issued.Reason = s4uWhy + "; requested by " + clientAcct.Name
 	}
 	return out, nil
+}
+
+// delegationOf returns the delegation decision a TGS-REQ from client asks
+// for, or nil: S4U2Proxy when it has the cname-in-addl-tkt option, S4U2Self
+// when it has S4U2Self padata. The user of an S4U2Self request is the one it
+// names, that of an S4U2Proxy request is filled in once the evidence ticket
+// is opened.
+func delegationOf(req *wire.KDCReq, client krb5.Principal) *delegation {
+	b := &req.Body
+	var d *delegation
+	switch forUser, x509 := s4uPAData(req); {
+	case b.Options.Has(krb5.OptCNameInAddlTkt):
+		d = &delegation{kind: "s4u2proxy"}
+	case forUser != nil || x509 != nil:
+		d = &delegation{kind: "s4u2self", user: claimedS4UUser(req)}
+	default:
+		return nil // the hot path: an ordinary TGS-REQ allocates nothing here
+	}
+	d.requester = client.String()
+	if b.SName != nil {
+		d.target = krb5.Principal{Name: *b.SName, Realm: b.Realm}.String()
+	}
+	return d
 }
 
 // openTicket decrypts the ticket presented in PA-TGS-REQ with the key of the

@@ -49,7 +49,11 @@ func TestMITS4U2Proxy(t *testing.T) {
 	if out, err := proxy(t, "alice"); err == nil {
 		t.Fatalf("S4U2Proxy with no delegation configured succeeded:\n%s", out)
 	}
-	waitContains(t, audit, "rbcd-not-allowed, STATUS_NOT_FOUND")
+	waitContains(t, audit, "rbcd-not-allowed, STATUS_NOT_FOUND",
+		// The decision's audit event names the user, the target, the rule
+		// and the requesting service.
+		`"type":"tgs.s4u2proxy.refused","client":"alice@EXAMPLE.TEST","service":"cifs/c.example.test@EXAMPLE.TEST"`,
+		`"reason":"rbcd-not-allowed: delegation of alice@EXAMPLE.TEST by b$`, `; requested by b$"`)
 
 	hop(t, "", "account", "set", "b$", "--allowed-to-delegate-to", "cifs/c.example.test", "--protocol-transition", "--dir", r.dir)
 	out, err := proxy(t, "alice")

@@ -18,13 +18,23 @@ import (
 type Error struct {
 	Code krb5.ErrorCode
 	Msg  *wire.KRBError
+	// Status is the NTSTATUS an Active Directory KDC (and hop) puts in the
+	// error's e-data as KERB-ERROR-DATA (MS-KILE §2.2.1, §2.2.2), for
+	// instance STATUS_NOT_FOUND when resource-based delegation is refused;
+	// HasStatus says whether the e-data carried one.
+	Status    wire.NTStatus
+	HasStatus bool
 }
 
 func (e *Error) Error() string {
-	if e.Msg != nil && e.Msg.EText != "" {
-		return "client: KDC refused: " + e.Code.String() + ": " + e.Msg.EText
+	s := "client: KDC refused: " + e.Code.String()
+	if e.HasStatus {
+		s += " (" + e.Status.String() + ")"
 	}
-	return "client: KDC refused: " + e.Code.String()
+	if e.Msg != nil && e.Msg.EText != "" {
+		s += ": " + e.Msg.EText
+	}
+	return s
 }
 
 func (e *Error) Unwrap() error { return e.Code }
@@ -49,6 +59,9 @@ type Credential struct {
 	StartTime  time.Time
 	EndTime    time.Time
 	RenewTill  time.Time
+	// EncPAData is the reply's encrypted-pa-data (RFC 6806 §11), where a
+	// KDC echoes PA-PAC-OPTIONS (MS-KILE §2.2.10).
+	EncPAData []wire.PAData
 }
 
 // Request holds the options of one AS or TGS request.
@@ -76,6 +89,30 @@ type Request struct {
 	// NoPAC asks for tickets without a PAC (PA-PAC-REQUEST include-pac
 	// false, MS-KILE §2.2.3).
 	NoPAC bool
+	// PACOptions are sent as PA-PAC-OPTIONS (MS-KILE §2.2.10; the
+	// wire.PACOpt* bits) when non-zero, in AS and TGS requests.
+	PACOptions krb5.Flags
+
+	// Impersonate makes a TGS request an S4U2Self request (MS-SFU
+	// §3.1.5.1.1): a ticket to the requesting service itself (Service, by
+	// default the TGT's client name) in the name of this user (its realm
+	// defaults to the TGT client's), who need not take part. The request carries the padata S4UPAData chooses; the
+	// reply must name the user, and its PA-S4U-X509-USER must carry the
+	// request's nonce and a checksum that verifies.
+	Impersonate *krb5.Principal
+	// S4UPAData chooses the padata of an S4U2Self request.
+	S4UPAData S4UPAData
+	// Evidence makes a TGS request an S4U2Proxy request (MS-SFU
+	// §3.1.5.2.1): a ticket to Service in the name of the client of
+	// Evidence, the user's ticket to the requesting service (from
+	// S4U2Self or from the user). It goes in additional-tickets with the
+	// cname-in-addl-tkt option; the reply must name Evidence's client.
+	Evidence *Credential
+	// ResourceBased adds the resource-based constrained delegation bit to
+	// PA-PAC-OPTIONS (MS-SFU §2.2.5), which asks the KDC to try
+	// resource-based delegation when classic constrained delegation does
+	// not allow the request.
+	ResourceBased bool
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -93,6 +130,22 @@ func (r *Request) rand() io.Reader {
 		return r.Rand
 	}
 	return rand.Reader
+}
+
+// pacOptions returns the PA-PAC-OPTIONS to send, or false.
+func (r *Request) pacOptions() (wire.PAData, bool, error) {
+	f := r.PACOptions
+	if r.ResourceBased {
+		f |= wire.PACOptResourceBasedDelegation
+	}
+	if f == 0 {
+		return wire.PAData{}, false, nil
+	}
+	v, err := (&wire.PAPACOptions{Flags: f}).Marshal()
+	if err != nil {
+		return wire.PAData{}, false, err
+	}
+	return wire.PAData{Type: krb5.PAPACOptions, Value: v}, true, nil
 }
 
 func (r *Request) etypes() []krb5.EncType {
@@ -261,6 +314,11 @@ func (r *Request) asReq(key *crypto.Key) ([]byte, *wire.KDCReqBody, error) {
 		req.PAData = append(req.PAData, wire.PAData{Type: krb5.PAEncTimestamp, Value: ed})
 	}
 	req.PAData = append(req.PAData, wire.PAData{Type: krb5.PAPACRequest, Value: pac})
+	if opts, ok, err := r.pacOptions(); err != nil {
+		return nil, nil, err
+	} else if ok {
+		req.PAData = append(req.PAData, opts)
+	}
 	b, err := req.Marshal()
 	if err != nil {
 		return nil, nil, err
@@ -268,13 +326,15 @@ func (r *Request) asReq(key *crypto.Key) ([]byte, *wire.KDCReqBody, error) {
 	return b, &req.Body, nil
 }
 
-// ServiceTicket asks the KDC for a ticket to r.Service with tgt.
+// ServiceTicket asks the KDC for a ticket to r.Service with tgt: an
+// ordinary TGS request, an S4U2Self request when r.Impersonate is set, or
+// an S4U2Proxy request when r.Evidence is set.
 func (c *Conn) ServiceTicket(ctx context.Context, tgt *Credential, r *Request) (*Credential, error) {
-	msg, body, replyKey, usage, err := r.tgsReq(tgt)
+	req, err := r.tgsReq(tgt)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := c.RoundTrip(ctx, msg)
+	rep, err := c.RoundTrip(ctx, req.msg)
 	if err != nil {
 		return nil, err
 	}
@@ -285,22 +345,90 @@ func (c *Conn) ServiceTicket(ctx context.Context, tgt *Credential, r *Request) (
 	if kerr != nil {
 		return nil, kerr
 	}
-	return readReply(rep, krb5.MsgTGSRep, body, replyKey, usage, r.Options.Has(krb5.OptCanonicalize), tgt.Client)
+	kr, part, err := openReply(rep, krb5.MsgTGSRep, req.body, req.replyKey, req.usage)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNames(kr, part, req.body, r.Options.Has(krb5.OptCanonicalize), req.client); err != nil {
+		return nil, err
+	}
+	if req.s4u != nil {
+		// S4U2Self and S4U2Proxy replies name the user whatever
+		// canonicalize says (MS-SFU §3.1.5.1.2, §3.1.5.2.4): a KDC that
+		// ignored the S4U data would name the service instead.
+		if !kr.CName.Equal(req.client.Name) || !kr.CRealm.Equal(req.client.Realm) {
+			return nil, fmt.Errorf("%w: %s reply is for client %s, asked for %s", ErrBadReply, req.s4u.kind,
+				krb5.Principal{Name: kr.CName, Realm: kr.CRealm}, req.client)
+		}
+		if err := req.s4u.checkReply(kr.PAData, part.EncPAData); err != nil {
+			return nil, err
+		}
+	}
+	return credential(kr, part)
 }
 
-func (r *Request) tgsReq(tgt *Credential) (msg []byte, body *wire.KDCReqBody, replyKey *crypto.Key, usage krb5.KeyUsage, err error) {
+// tgsRequest is an encoded TGS-REQ and what checking its reply takes.
+type tgsRequest struct {
+	msg      []byte
+	body     *wire.KDCReqBody
+	replyKey *crypto.Key
+	usage    krb5.KeyUsage
+	client   krb5.Principal // the client the reply must name
+	s4u      *s4uState      // nil unless S4U2Self or S4U2Proxy
+}
+
+func (r *Request) tgsReq(tgt *Credential) (*tgsRequest, error) {
+	if r.Impersonate != nil && r.Evidence != nil {
+		return nil, errors.New("client: a request is S4U2Self (Impersonate) or S4U2Proxy (Evidence), not both")
+	}
 	now := r.now()
 	realm := r.Realm
 	if realm == "" {
 		realm = tgt.Server.Realm
 	}
-	b, err := r.body(now, realm, r.Service)
+	sname := r.Service
+	client := tgt.Client
+	switch {
+	case r.Impersonate != nil:
+		if sname.IsZero() {
+			sname = tgt.Client.Name // S4U2Self asks for a ticket to the service itself
+		}
+	case r.Evidence != nil:
+		if sname.IsZero() {
+			return nil, errors.New("client: S4U2Proxy needs the target service (Request.Service)")
+		}
+	}
+	b, err := r.body(now, realm, sname)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
+	}
+	sk := tgt.SessionKey
+	var pa []wire.PAData
+	var s4u *s4uState
+	switch {
+	case r.Impersonate != nil:
+		user := *r.Impersonate
+		if user.Realm == "" {
+			user.Realm = tgt.Client.Realm
+		}
+		if s4u, pa, err = r.s4uSelf(sk, user, b.Nonce); err != nil {
+			return nil, err
+		}
+		client = user
+	case r.Evidence != nil:
+		b.Options |= krb5.OptCNameInAddlTkt
+		b.AdditionalTickets = []wire.Ticket{r.Evidence.Ticket}
+		s4u = &s4uState{kind: "S4U2Proxy"}
+		client = r.Evidence.Client
+	}
+	if opts, ok, err := r.pacOptions(); err != nil {
+		return nil, err
+	} else if ok {
+		pa = append(pa, opts)
 	}
 	raw, err := b.Marshal()
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
 	auth := wire.Authenticator{
 		CRealm: tgt.Client.Realm,
@@ -308,38 +436,40 @@ func (r *Request) tgsReq(tgt *Credential) (msg []byte, body *wire.KDCReqBody, re
 		Cusec:  int32(now.Nanosecond() / 1000),
 		CTime:  now.UTC().Truncate(time.Second),
 	}
-	sk := tgt.SessionKey
 	if !r.NoChecksum {
 		sum, err := sk.MakeChecksum(sk.ChecksumType(), krb5.UsageTGSReqAuthCksum, raw)
 		if err != nil {
-			return nil, nil, nil, 0, err
+			return nil, err
 		}
 		auth.Cksum = &wire.Checksum{Type: sk.ChecksumType(), Sum: sum}
 	}
-	replyKey, usage = sk, krb5.UsageTGSRepEncPartSession
+	replyKey, usage := sk, krb5.UsageTGSRepEncPartSession
 	if r.Subkey {
 		sub, err := crypto.RandomKey(sk.EncType(), r.rand())
 		if err != nil {
-			return nil, nil, nil, 0, err
+			return nil, err
 		}
 		auth.SubKey = &wire.EncryptionKey{Type: sub.EncType(), Value: sub.Material()}
 		replyKey, usage = sub, krb5.UsageTGSRepEncPartSubkey
 	}
 	plain, err := auth.Marshal()
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
 	ct, err := sk.Encrypt(r.rand(), krb5.UsageTGSReqAuthenticator, plain)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
 	ap, err := (&wire.APReq{Ticket: tgt.Ticket, Authenticator: wire.EncryptedData{EType: sk.EncType(), Cipher: ct}}).Marshal()
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
-	req := wire.KDCReq{MsgType: krb5.MsgTGSReq, PAData: []wire.PAData{{Type: krb5.PATGSReq, Value: ap}}, Body: b, RawBody: raw}
-	msg, err = req.Marshal()
-	return msg, &req.Body, replyKey, usage, err
+	req := wire.KDCReq{MsgType: krb5.MsgTGSReq, PAData: append([]wire.PAData{{Type: krb5.PATGSReq, Value: ap}}, pa...), Body: b, RawBody: raw}
+	msg, err := req.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &tgsRequest{msg: msg, body: &req.Body, replyKey: replyKey, usage: usage, client: client, s4u: s4u}, nil
 }
 
 // asError returns the KRB-ERROR in rep, nil if rep is not one.
@@ -355,40 +485,72 @@ func asError(rep []byte) (*Error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: KRB-ERROR: %v", ErrBadReply, err)
 	}
-	return &Error{Code: e.ErrorCode, Msg: e}, nil
+	ke := &Error{Code: e.ErrorCode, Msg: e}
+	// e-data is METHOD-DATA for some errors and KERB-ERROR-DATA for those
+	// that carry an NTSTATUS; anything else is left alone.
+	if len(e.EData) > 0 {
+		if st, ext, err := wire.ParseNTStatusEData(e.EData); err == nil && ext {
+			ke.Status, ke.HasStatus = st, true
+		}
+	}
+	return ke, nil
 }
 
-// readReply decodes and checks an AS-REP or TGS-REP (RFC 4120 §3.1.5, §3.3.4).
+// readReply decodes and checks an AS-REP (RFC 4120 §3.1.5).
 func readReply(rep []byte, want krb5.MsgType, body *wire.KDCReqBody, key *crypto.Key, usage krb5.KeyUsage, canonicalize bool, client krb5.Principal) (*Credential, error) {
+	r, part, err := openReply(rep, want, body, key, usage)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNames(r, part, body, canonicalize, client); err != nil {
+		return nil, err
+	}
+	return credential(r, part)
+}
+
+// openReply decodes an AS-REP or TGS-REP, decrypts its encrypted part
+// with key and checks the nonce (RFC 4120 §3.1.5, §3.3.4).
+func openReply(rep []byte, want krb5.MsgType, body *wire.KDCReqBody, key *crypto.Key, usage krb5.KeyUsage) (*wire.KDCRep, *wire.EncKDCRepPart, error) {
 	r, err := wire.ParseKDCRep(rep)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadReply, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadReply, err)
 	}
 	if r.MsgType != want {
-		return nil, fmt.Errorf("%w: got message type %d, want %d", ErrBadReply, r.MsgType, want)
+		return nil, nil, fmt.Errorf("%w: got message type %d, want %d", ErrBadReply, r.MsgType, want)
 	}
 	if r.EncPart.EType != key.EncType() {
-		return nil, fmt.Errorf("%w: reply sealed with %s, expected %s", ErrBadReply, r.EncPart.EType, key.EncType())
+		return nil, nil, fmt.Errorf("%w: reply sealed with %s, expected %s", ErrBadReply, r.EncPart.EType, key.EncType())
 	}
 	plain, err := key.Decrypt(usage, r.EncPart.Cipher)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the reply does not decrypt with the expected key", ErrBadReply)
+		return nil, nil, fmt.Errorf("%w: the reply does not decrypt with the expected key", ErrBadReply)
 	}
 	part, _, err := wire.ParseEncKDCRepPart(plain)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encrypted part: %v", ErrBadReply, err)
+		return nil, nil, fmt.Errorf("%w: encrypted part: %v", ErrBadReply, err)
 	}
 	if part.Nonce != body.Nonce {
-		return nil, fmt.Errorf("%w: nonce mismatch", ErrBadReply)
+		return nil, nil, fmt.Errorf("%w: nonce mismatch", ErrBadReply)
 	}
-	if !canonicalize {
-		if !r.CName.Equal(client.Name) || !r.CRealm.Equal(client.Realm) {
-			return nil, fmt.Errorf("%w: reply is for client %s, asked as %s", ErrBadReply, krb5.Principal{Name: r.CName, Realm: r.CRealm}, client)
-		}
-		if body.SName != nil && !part.SName.Equal(*body.SName) {
-			return nil, fmt.Errorf("%w: reply is for service %s, asked for %s", ErrBadReply, part.SName, *body.SName)
-		}
+	return r, part, nil
+}
+
+// checkNames checks that the reply names the client and service asked
+// for, unless the request asked for canonicalization (RFC 6806 §6).
+func checkNames(r *wire.KDCRep, part *wire.EncKDCRepPart, body *wire.KDCReqBody, canonicalize bool, client krb5.Principal) error {
+	if canonicalize {
+		return nil
 	}
+	if !r.CName.Equal(client.Name) || !r.CRealm.Equal(client.Realm) {
+		return fmt.Errorf("%w: reply is for client %s, asked as %s", ErrBadReply, krb5.Principal{Name: r.CName, Realm: r.CRealm}, client)
+	}
+	if body.SName != nil && !part.SName.Equal(*body.SName) {
+		return fmt.Errorf("%w: reply is for service %s, asked for %s", ErrBadReply, part.SName, *body.SName)
+	}
+	return nil
+}
+
+func credential(r *wire.KDCRep, part *wire.EncKDCRepPart) (*Credential, error) {
 	sk, err := crypto.NewKey(part.Key.Type, part.Key.Value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: session key: %v", ErrBadReply, err)
@@ -403,5 +565,6 @@ func readReply(rep []byte, want krb5.MsgType, body *wire.KDCReqBody, key *crypto
 		StartTime:  part.StartTime,
 		EndTime:    part.EndTime,
 		RenewTill:  part.RenewTill,
+		EncPAData:  part.EncPAData,
 	}, nil
 }
