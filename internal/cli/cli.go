@@ -81,6 +81,7 @@ func root() *command {
 			delegationCommand(),
 			clientConfigCommand(),
 			benchCommand(),
+			auditCommand(),
 		},
 	}
 }

@@ -36,6 +36,8 @@ and Protected Users. The password is asked at the terminal unless
 only audited. With a threshold N, N failures within --lockout-window lock the
 account for --lockout-duration.`,
 				run: runDomainSet},
+			domainBackupCommand(),
+			domainRestoreCommand(),
 		},
 	}
 }

@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"hop/audit"
+)
+
+func auditCommand() *command {
+	return &command{
+		name:    "audit",
+		summary: "read, follow and verify the audit log",
+		usage:   "audit [--dir DIR | --file FILE] [--since TIME|DURATION] [--principal P]... [--type T]... [--follow] [--json]\n       hop audit verify [--dir DIR] [FILE...]",
+		help: `Prints the audit log (DIR/audit.log): every ticket issued or refused
+(client, service, etype, flags, the delegation rule or refusal reason) and
+every directory change (who, what, each field's old and new value; never a
+key or password), one line per event. --json prints the log's own lines.
+
+  --since takes a time (2026-01-02T15:04:05Z, 2026-01-02) or how long ago
+  (90m, 24h, 7d). --principal matches the client, service, actor or target,
+  in any case, with or without @REALM; --type matches a type or its prefix
+  (tgs, as.refused, directory). Repeated, they match any of their values.
+  --follow keeps printing new events as they come, across log rotation,
+  until Ctrl-C.
+
+hop audit verify checks the log's hash chain: each line holds the SHA-256
+of the line before, and DIR/audit.log.head the last line's, so an edited,
+deleted or reordered line is found, as are deleted last lines. Give rotated
+files first to check the chain across them:
+  hop audit verify /var/lib/hop/audit.log.2 /var/lib/hop/audit.log.1 /var/lib/hop/audit.log
+It exits with status 1 and names the first bad line when the chain breaks.
+The chain is evidence, not a seal: whoever can rewrite the log and its head
+file can forge a consistent history. Keep a copy of the log elsewhere.`,
+		run: runAudit,
+	}
+}
+
+func auditVerifyCommand(parent *command) *command {
+	return &command{
+		name:    "verify",
+		summary: "check the audit log's hash chain",
+		usage:   "audit verify [--dir DIR] [FILE...]",
+		help: `Checks the hash chain of FILE... in order (rotated files first; default
+DIR/audit.log), and that the last file ends at the line its .head file
+records. Prints "audit log OK: N events, seq A..B" (with notes on what could
+not be checked), or names the first bad line and exits with status 1.`,
+		path: parent.path + " verify",
+	}
+}
+
+func runAudit(ctx context.Context, e *env, c *command, args []string) error {
+	if len(args) > 0 && args[0] == "verify" {
+		return runAuditVerify(ctx, e, auditVerifyCommand(c), args[1:])
+	}
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain (its audit log is DIR/audit.log)")
+	file := fs.String("file", "", "read the audit log `FILE` instead of DIR/audit.log")
+	since := fs.String("since", "", "only events at or after `TIME`, or within DURATION before now")
+	var principals, types stringList
+	fs.Var(&principals, "principal", "only events naming principal `P` (client, service, actor or target)")
+	fs.Var(&types, "type", "only events of type `T` or of its subtypes (T.…)")
+	follow := fs.Bool("follow", false, "keep printing new events until interrupted")
+	asJSON := fs.Bool("json", false, "print the log's JSON lines as they are")
+	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["dir"] && set["file"] {
+		return usagef("%s: give --dir or --file, not both", c.path)
+	}
+	path := *file
+	if path == "" {
+		path = filepath.Join(*dir, auditFile)
+	}
+	var from time.Time
+	if *since != "" {
+		t, err := parseSince(*since, time.Now())
+		if err != nil {
+			return usagef("%s: --since: %v", c.path, err)
+		}
+		from = t
+	}
+	match := eventFilter(from, principals, types)
+	n := 0
+	err := audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
+		n++
+		ev, err := audit.ParseLine(line)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hop audit: %s line %d skipped: %v\n", path, n, strings.TrimPrefix(err.Error(), "audit: "))
+			return nil
+		}
+		if !match(&ev) {
+			return nil
+		}
+		if *asJSON {
+			_, err = fmt.Fprintf(e.stdout, "%s\n", line)
+		} else {
+			_, err = fmt.Fprintln(e.stdout, formatEvent(&ev))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w (hop audit verify checks the log)", err)
+	}
+	return nil
+}
+
+func runAuditVerify(_ context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain (its audit log is DIR/audit.log)")
+	files, err := parse(e, fs, c, args, 0, -1)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		files = []string{filepath.Join(*dir, auditFile)}
+	}
+	res, err := audit.Verify(files...)
+	var ce *audit.ChainError
+	switch {
+	case errors.As(err, &ce):
+		return fmt.Errorf("audit log verification FAILED: %v", ce)
+	case errors.Is(err, audit.ErrNotChained):
+		return fmt.Errorf("audit log not chained: %s: %s", strings.Join(files, ", "), strings.TrimPrefix(strings.TrimPrefix(err.Error(), audit.ErrNotChained.Error()), ": "))
+	case err != nil:
+		return err
+	}
+	fmt.Fprintln(e.stdout, res.Summary())
+	return nil
+}
+
+// parseSince reads --since: a time, or a duration before now (with "d" for
+// days).
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n >= 0 && n <= 100000 {
+			return now.AddDate(0, 0, -n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q is a negative duration", s)
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a time (2026-01-02T15:04:05Z, 2026-01-02) nor a duration (90m, 24h, 7d)", s)
+}
+
+// eventFilter makes the predicate of the --since, --principal and --type
+// flags.
+func eventFilter(since time.Time, principals, types []string) func(*audit.Event) bool {
+	matchers := make([]func(string) bool, len(principals))
+	for i, p := range principals {
+		matchers[i] = principalMatcher(p)
+	}
+	return func(ev *audit.Event) bool {
+		if !since.IsZero() && ev.Time.Before(since) {
+			return false
+		}
+		if len(types) > 0 {
+			ok := false
+			for _, t := range types {
+				if ev.Type == t || strings.HasPrefix(ev.Type, t+".") {
+					ok = true
+					break
+				}
+			}
+			if !ok {
+				return false
+			}
+		}
+		if len(matchers) == 0 {
+			return true
+		}
+		for _, m := range matchers {
+			for _, v := range []string{ev.Client, ev.Service, ev.Actor, ev.Target} {
+				if m(v) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// principalMatcher matches a name in any case, and with or without a
+// realm: "alice" matches "alice@EXAMPLE.TEST", "alice@example.test" matches
+// "alice", but "alice@A.TEST" does not match "alice@B.TEST".
+func principalMatcher(p string) func(string) bool {
+	p = strings.ToLower(p)
+	pname, prealm := cutRealm(p)
+	return func(v string) bool {
+		if v == "" {
+			return false
+		}
+		v = strings.ToLower(v)
+		if v == p {
+			return true
+		}
+		vname, vrealm := cutRealm(v)
+		if prealm != "" && vrealm != "" {
+			return false
+		}
+		return vname == pname
+	}
+}
+
+func cutRealm(s string) (name, realm string) {
+	if i := strings.LastIndexByte(s, '@'); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+// formatEvent renders an event on one line:
+// TIME TYPE CLIENT → SERVICE ACTOR → TARGET details — reason; changes.
+func formatEvent(ev *audit.Event) string {
+	var b strings.Builder
+	if ev.Time.IsZero() {
+		b.WriteString("-")
+	} else {
+		b.WriteString(ev.Time.UTC().Format(time.RFC3339))
+	}
+	b.WriteString("  ")
+	b.WriteString(ev.Type)
+	arrow := func(from, to string) {
+		if from == "" && to == "" {
+			return
+		}
+		b.WriteString("  ")
+		b.WriteString(orDash(from))
+		b.WriteString(" → ")
+		b.WriteString(orDash(to))
+	}
+	arrow(ev.Client, ev.Service)
+	arrow(ev.Actor, ev.Target)
+	for _, kv := range []struct{ k, v string }{{"etype", ev.EType}, {"flags", ev.Flags}, {"code", ev.Code}, {"from", ev.Addr}} {
+		if kv.v != "" {
+			fmt.Fprintf(&b, "  %s=%s", kv.k, kv.v)
+		}
+	}
+	if !ev.Until.IsZero() {
+		fmt.Fprintf(&b, "  until=%s", ev.Until.UTC().Format(time.RFC3339))
+	}
+	if ev.Reason != "" {
+		b.WriteString("  — ")
+		b.WriteString(ev.Reason)
+	}
+	for i, ch := range ev.Changes {
+		if i == 0 {
+			b.WriteString("  changes: ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s %q → %q", ch.Field, ch.Old, ch.New)
+	}
+	if ev.Seq != 0 {
+		fmt.Fprintf(&b, "  (seq %d)", ev.Seq)
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hop/audit"
+)
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newTestDomain makes a domain in a new folder.
+func newTestDomain(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	return dir
+}
+
+func fileLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// TestAuditOfCommandsAndKDCShareOneChain: hop commands append to the log a
+// running KDC (here an audit.File on the same path) writes, in one chain.
+func TestAuditOfCommandsAndKDCShareOneChain(t *testing.T) {
+	dir := newTestDomain(t)
+	log := filepath.Join(dir, "audit.log")
+	kdc, err := audit.OpenFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdc.Emit(audit.Event{Time: time.Now(), Type: "as.issued", Client: "Administrator@EXAMPLE.TEST", Service: "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"})
+	if err := kdc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	kdc.Emit(audit.Event{Time: time.Now(), Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Service: "host/b.example.test@EXAMPLE.TEST", EType: "aes256-cts-hmac-sha1-96"})
+	if err := kdc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "", "account", "set", "alice", "--dir", dir, "--description", "Alice A.")
+	kdc.Emit(audit.Event{Time: time.Now(), Type: "as.refused", Client: "mallory@EXAMPLE.TEST", Code: "KDC_ERR_C_PRINCIPAL_UNKNOWN"})
+	if err := kdc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines := fileLines(t, log)
+	var types []string
+	for _, l := range lines {
+		ev, err := audit.ParseLine([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, ev.Type)
+	}
+	// The KDC's events are chained when it flushes: the as.refused it still
+	// buffered while "account set" wrote comes after that change.
+	kinds := make([]string, len(types))
+	for i, ty := range types {
+		kinds[i], _, _ = strings.Cut(ty, ".")
+	}
+	if got := strings.Join(kinds, " "); got != "as directory tgs directory as" {
+		t.Errorf("events: %v", types)
+	}
+	out := ok(t, "", "audit", "verify", "--dir", dir)
+	if want := "audit log OK: " + itoa(len(lines)) + " events, seq 1.." + itoa(len(lines)); !strings.HasPrefix(out, want) {
+		t.Errorf("verify: %q, want %q", out, want)
+	}
+	// --json passes the lines through unchanged.
+	if got := ok(t, "", "audit", "--dir", dir, "--json"); got != strings.Join(lines, "\n")+"\n" {
+		t.Errorf("--json output differs from the log:\n%s", got)
+	}
+	human := ok(t, "", "audit", "--dir", dir, "--principal", "ALICE")
+	if !strings.Contains(human, "tgs.issued  alice@EXAMPLE.TEST → host/b.example.test@EXAMPLE.TEST  etype=aes256-cts-hmac-sha1-96") ||
+		!strings.Contains(human, `→ alice`) || !strings.Contains(human, `"Alice A."`) || strings.Contains(human, "mallory") {
+		t.Errorf("audit --principal ALICE:\n%s", human)
+	}
+}
+
+// TestAuditFilters runs the filters on a log of known events.
+func TestAuditFilters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	a, err := audit.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 12, 0, 0, 0, time.UTC) }
+	events := []audit.Event{
+		{Time: day(1), Type: "as.issued", Client: "alice@EXAMPLE.TEST", Service: "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"},
+		{Time: day(2), Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Service: "HTTP/web.example.test@EXAMPLE.TEST", Reason: "resource-based constrained delegation"},
+		{Time: day(3), Type: "tgs.refused", Client: "bob@OTHER.TEST", Service: "cifs/c.example.test@EXAMPLE.TEST", Code: "KDC_ERR_BADOPTION"},
+		{Time: day(4), Type: "directory.account.set", Actor: "the local domain administrator", Target: "Alice",
+			Changes: []audit.Change{{Field: "disabled", Old: "false", New: "true"}}},
+		{Time: day(5), Type: "directory.delegation.set", Actor: "carol", Target: "c$"},
+	}
+	for _, e := range events {
+		a.Emit(e)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []int // indexes of the events printed
+	}{
+		{nil, []int{0, 1, 2, 3, 4}},
+		{[]string{"--since", "2026-01-03"}, []int{2, 3, 4}},
+		{[]string{"--since", "2026-01-03T12:00:00Z"}, []int{2, 3, 4}},
+		{[]string{"--since", "2026-01-03T12:00:01Z"}, []int{3, 4}},
+		{[]string{"--since", "1h"}, nil},
+		{[]string{"--principal", "alice"}, []int{0, 1, 3}},
+		{[]string{"--principal", "Alice@example.test"}, []int{0, 1, 3}},
+		{[]string{"--principal", "alice@OTHER.TEST"}, []int{3}}, // the target names no realm
+		{[]string{"--principal", "bob"}, []int{2}},
+		{[]string{"--principal", "bob@EXAMPLE.TEST"}, nil},
+		{[]string{"--principal", "http/WEB.example.test"}, []int{1}},
+		{[]string{"--principal", "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"}, []int{0}},
+		{[]string{"--principal", "carol", "--principal", "bob"}, []int{2, 4}},
+		{[]string{"--type", "tgs"}, []int{1, 2}},
+		{[]string{"--type", "directory"}, []int{3, 4}},
+		{[]string{"--type", "tgs.refused,as.issued"}, []int{0, 2}},
+		{[]string{"--type", "tg"}, nil},
+		{[]string{"--type", "directory", "--principal", "alice", "--since", "2026-01-02"}, []int{3}},
+	} {
+		args := append([]string{"audit", "--file", path, "--json"}, tc.args...)
+		out := ok(t, "", args...)
+		var got []int
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if l == "" {
+				continue
+			}
+			ev, err := audit.ParseLine([]byte(l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, int(ev.Seq-1))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("hop audit %v: events %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	human := ok(t, "", "audit", "--file", path, "--type", "directory.account")
+	want := `2026-01-04T12:00:00Z  directory.account.set  the local domain administrator → Alice  changes: disabled "false" → "true"  (seq 4)` + "\n"
+	if human != want {
+		t.Errorf("human output:\n%q\nwant\n%q", human, want)
+	}
+	fails(t, 2, "--since", "", "audit", "--file", path, "--since", "last tuesday")
+	fails(t, 2, "not both", "", "audit", "--file", path, "--dir", "/tmp")
+	fails(t, 1, "no such file", "", "audit", "--file", path+".missing")
+}
+
+func TestAuditVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "audit.log")
+	a, _ := audit.OpenFile(log)
+	for i := range 5 {
+		a.Emit(audit.Event{Time: time.Now(), Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Reason: itoa(i)})
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := ok(t, "", "audit", "verify", "--dir", dir); out != "audit log OK: 5 events, seq 1..5\n" {
+		t.Errorf("verify: %q", out)
+	}
+	lines := fileLines(t, log)
+	write := func(ls []string) {
+		os.WriteFile(log, []byte(strings.Join(ls, "\n")+"\n"), 0o600)
+	}
+	edited := append([]string(nil), lines...)
+	edited[1] = strings.Replace(edited[1], "alice", "mallory", 1)
+	write(edited)
+	fails(t, 1, "audit log verification FAILED: "+log+": line 2 (seq 2): edited — its hash does not match line 3's prev", "", "audit", "verify", log)
+	write(append(append([]string(nil), lines[:2]...), lines[3:]...))
+	fails(t, 1, "line 3 (seq 4): seq jumps from 2 to 4: line(s) deleted", "", "audit", "verify", "--dir", dir)
+	write(lines[:3])
+	fails(t, 1, "the log ends at seq 3 but the head records seq 5: the last lines were deleted", "", "audit", "verify", "--dir", dir)
+	os.Remove(log + ".head")
+	write([]string{`{"time":"2025-01-01T00:00:00Z","type":"as.issued"}`})
+	fails(t, 1, "audit log not chained: "+log+": its 1 line(s) were written by a hop that did not chain its log", "", "audit", "verify", "--dir", dir)
+	if out, _, _ := hop(t, "", "audit", "verify", "--help"); !strings.Contains(out, "Usage: hop audit verify") {
+		t.Errorf("verify --help: %q", out)
+	}
+}
+
+// TestAuditFollow: --follow prints events as they are written, across a
+// rotation, until the context ends.
+func TestAuditFollow(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "audit.log")
+	w, _ := audit.OpenFile(log)
+	defer w.Close()
+	w.Emit(audit.Event{Time: time.Now(), Type: "first", Client: "alice@EXAMPLE.TEST"})
+	w.Flush()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"audit", "--dir", dir, "--follow", "--principal", "alice"}, strings.NewReader(""), &out, &errOut)
+	}()
+	waitFor := func(s string) {
+		t.Helper()
+		for !strings.Contains(out.String(), s) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("timed out waiting for %q; output:\n%s%s", s, out.String(), errOut.String())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	waitFor("first")
+	w.Emit(audit.Event{Time: time.Now(), Type: "second", Client: "alice@EXAMPLE.TEST"})
+	w.Emit(audit.Event{Time: time.Now(), Type: "ignored", Client: "bob@EXAMPLE.TEST"})
+	w.Flush()
+	waitFor("second")
+	os.Rename(log, log+".1")
+	w.Emit(audit.Event{Time: time.Now(), Type: "third", Client: "alice@EXAMPLE.TEST"})
+	w.Flush()
+	waitFor("third")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("hop audit --follow: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("hop audit --follow did not stop when its context ended")
+	}
+	if strings.Contains(out.String(), "ignored") {
+		t.Errorf("--principal alice printed bob's event:\n%s", out.String())
+	}
+	if _, err := audit.Verify(log+".1", log); err != nil {
+		t.Error(err)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"hop/audit"
+	"hop/directory"
+	"hop/directory/bolt"
+)
+
+func domainBackupCommand() *command {
+	return &command{
+		name:    "backup",
+		summary: "write the domain (directory and master key) to a backup file",
+		usage:   "domain backup [--dir DIR] -o FILE|-",
+		help: `Writes one file holding the directory database — copied in a single read
+transaction, so it is consistent even while the KDC and other hop commands
+run — and the master key that seals its keys, with a header (format version,
+realm, time) and a SHA-256 checksum. Before writing, the copy is checked: the
+master key opens it and every account's keys decrypt. A backup written to a
+FILE is read back and checked again before it replaces FILE.
+
+THE BACKUP IS AS SECRET AS THE MASTER KEY: whoever reads it can decrypt every
+account's keys and impersonate every user and service of the domain. It is
+written with mode 0600. Keep it encrypted and away from the domain's host,
+e.g.:  hop domain backup -o - | age -r RECIPIENT > domain.backup.age
+
+The audit log is not part of the backup.`,
+		run: runDomainBackup,
+	}
+}
+
+func domainRestoreCommand() *command {
+	return &command{
+		name:    "restore",
+		summary: "restore the domain from a backup file",
+		usage:   "domain restore [--dir DIR] [--force] FILE|-",
+		help: `Reads a backup written by hop domain backup ("-" = standard input) and
+checks it completely before touching DIR: its checksum, that its database
+opens, that its master key opens the directory and decrypts every account's
+keys, and that the directory's realm is the one its header names.
+
+If DIR already holds a domain, restore refuses unless --force is given. With
+--force, DIR/directory.db (and DIR/master.key, if the backup's differs) are
+replaced atomically, each by a rename; the replaced files are kept as
+directory.db.before-restore and master.key.before-restore (replacing older
+ones). A running KDC serves the restored directory from its next request
+when the master key is unchanged (a backup of this same domain); when it
+changed, restart the KDC. The audit log is not rolled back: the restore is
+recorded in it.`,
+		run: runDomainRestore,
+	}
+}
+
+func runDomainBackup(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	out := fs.String("o", "", "write the backup to `FILE` (mode 0600; \"-\" = standard output)")
+	fs.StringVar(out, "output", "", "the same as -o")
+	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usagef("%s: -o FILE is required (\"-\" writes to standard output)", c.path)
+	}
+	if err := checkDomainFiles(*dir); err != nil {
+		return err
+	}
+	st, err := bolt.Open(filepath.Join(*dir, dbFile), bolt.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keyPath := filepath.Join(*dir, masterFile)
+	now := time.Now()
+	var info *bolt.BackupInfo
+	if *out == "-" {
+		if info, err = st.Backup(ctx, keyPath, e.stdout, now); err != nil {
+			return err
+		}
+	} else if info, err = writeBackupFile(ctx, st, keyPath, *dir, *out, now); err != nil {
+		return err
+	}
+	where := *out
+	if where == "-" {
+		where = "standard output"
+	}
+	auditDomainEvent(e, *dir, audit.Event{Time: now, Type: "domain.backup", Actor: directory.LocalAdmin.String(), Target: string(info.Realm),
+		Reason: fmt.Sprintf("backup (directory and master key) written to %s, sha256 %s", where, info.Checksum)})
+	msg := fmt.Sprintf("Backed up %s (%d accounts, %d groups) to %s.\nIt holds the master key: keep it as secret as %s.\n",
+		info.Realm, info.Accounts, info.Groups, where, keyPath)
+	if *out == "-" {
+		fmt.Fprint(e.stderr, msg)
+	} else {
+		fmt.Fprint(e.stdout, msg)
+	}
+	return nil
+}
+
+// writeBackupFile writes the backup to a temporary file beside out, reads
+// it back to check it, and renames it over out.
+func writeBackupFile(ctx context.Context, st *bolt.Store, keyPath, dir, out string, now time.Time) (_ *bolt.BackupInfo, err error) {
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	info, err := st.Backup(ctx, keyPath, f, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	// The check unpacks the master key: do it in the domain's own folder.
+	if _, err := bolt.CheckBackup(ctx, f, dir); err != nil {
+		return nil, fmt.Errorf("the backup written does not check out (nothing was replaced): %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return nil, fmt.Errorf("write the backup: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return info, nil
+}
+
+func runDomainRestore(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	dir := fs.String("dir", e.defaultDir(), "the folder to restore the domain into")
+	force := fs.Bool("force", false, "replace the domain already in DIR (its files are kept as *.before-restore)")
+	pos, err := parse(e, fs, c, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	var in io.Reader = e.stdin
+	if pos[0] != "-" {
+		f, err := os.Open(pos[0])
+		if err != nil {
+			return fmt.Errorf("open the backup: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	res, err := bolt.Restore(ctx, in, filepath.Join(*dir, dbFile), filepath.Join(*dir, masterFile), bolt.RestoreOptions{Force: *force})
+	if errors.Is(err, bolt.ErrDomainInPlace) {
+		kdc := ""
+		if _, serr := os.Stat(filepath.Join(*dir, kdcState)); serr == nil {
+			kdc = " and a KDC is serving it"
+		}
+		return fmt.Errorf("the backup checks out (realm %s, %d accounts, taken %s), but %s already holds a domain%s; nothing was changed. To replace it, run again with --force (the current files are kept as *.before-restore)",
+			res.Info.Realm, res.Info.Accounts, res.Info.Created.Format(time.RFC3339), *dir, kdc)
+	}
+	if err != nil {
+		return fmt.Errorf("nothing was restored: %w", err)
+	}
+	reason := fmt.Sprintf("restored from %s (backup of %s, sha256 %s)", pos[0], res.Info.Created.Format(time.RFC3339), res.Info.Checksum)
+	if res.Replaced {
+		reason += "; the replaced files are kept as *.before-restore"
+	}
+	auditDomainEvent(e, *dir, audit.Event{Time: time.Now(), Type: "domain.restore", Actor: directory.LocalAdmin.String(), Target: string(res.Info.Realm), Reason: reason})
+	fmt.Fprintf(e.stdout, "Restored %s (%d accounts, %d groups; backup taken %s) into %s.\n",
+		res.Info.Realm, res.Info.Accounts, res.Info.Groups, res.Info.Created.Format(time.RFC3339), *dir)
+	switch {
+	case res.KeyChanged:
+		fmt.Fprintf(e.stdout, "The master key changed: restart any KDC serving %s. The previous files are %s.before-restore and %s.before-restore.\n", *dir, dbFile, masterFile)
+	case res.Replaced:
+		fmt.Fprintf(e.stdout, "A running KDC serves the restored directory from its next request. The previous directory is %s.before-restore.\n", dbFile)
+	}
+	return nil
+}
+
+// auditDomainEvent records a backup or restore in DIR/audit.log. The
+// operation is done by then, so a failure is reported, not returned.
+func auditDomainEvent(e *env, dir string, ev audit.Event) {
+	log, err := audit.Open(filepath.Join(dir, auditFile), audit.Options{})
+	if err == nil {
+		log.Emit(ev)
+		err = log.Close()
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "hop: warning: the %s was not recorded in the audit log: %v\n", ev.Type, err)
+	}
+}
