@@ -2,14 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"hop/admin"
 	"hop/directory"
 	"hop/krb5"
 )
@@ -19,24 +20,24 @@ func accountCommand() *command {
 		name:    "account",
 		summary: "manage users, computers and service accounts",
 		subs: []*command{
-			{name: "add", summary: "add a user account", usage: "account add NAME [--dir DIR] [--password-file FILE | --random-key] [--upn UPN] [--description TEXT] [--allow-rc4] [--json]",
+			{name: "add", summary: "add a user account", usage: "account add NAME [--dir DIR | --server URL] [--password-file FILE | --random-key] [--upn UPN] [--description TEXT] [--allow-rc4] [--json]",
 				help: `NAME is the account name (sAMAccountName), which is also its principal
 (NAME@REALM). The password is asked at the terminal, read from the first line
 of a non-terminal standard input, or from --password-file ("-" = stdin).`,
 				run: runAccountAdd(directory.KindUser)},
 			{name: "add-computer", summary: "add a computer account (b.example.test → b$ with host SPNs)",
-				usage: "account add-computer FQDN [--dir DIR] [--password-file FILE | --random-key] [--spn SPN]... [--json]",
+				usage: "account add-computer FQDN [--dir DIR | --server URL] [--password-file FILE | --random-key] [--spn SPN]... [--json]",
 				help: `Creates the computer account NAME$ for host FQDN, with the SPNs
 host/FQDN and host/NAME, and random keys unless --password-file is given.
 Export its keys for the host with: hop keytab export NAME$ -o FILE`,
 				run: runAccountAdd(directory.KindComputer)},
 			{name: "add-service", summary: "add a service account with SPNs",
-				usage: "account add-service NAME --spn SPN [--spn SPN]... [--dir DIR] [--password-file FILE | --random-key] [--json]",
+				usage: "account add-service NAME --spn SPN [--spn SPN]... [--dir DIR | --server URL] [--password-file FILE | --random-key] [--json]",
 				run:   runAccountAdd(directory.KindService)},
-			{name: "list", summary: "list accounts", usage: "account list [--dir DIR] [--kind user|computer|service] [--json]", run: runAccountList},
-			{name: "show", summary: "show one account", usage: "account show NAME [--dir DIR] [--json]", run: runAccountShow},
+			{name: "list", summary: "list accounts", usage: "account list [--dir DIR | --server URL] [--kind user|computer|service] [--json]", run: runAccountList},
+			{name: "show", summary: "show one account", usage: "account show NAME [--dir DIR | --server URL] [--json]", run: runAccountShow},
 			{name: "set", summary: "change an account's settings",
-				usage: "account set NAME [--dir DIR] [--description T] [--upn U] [--expires TIME|never] [--password-expires TIME|never] [--preauth-required=BOOL] [--allow-rc4=BOOL] [--max-ticket-life D] [--max-renew-life D] [--unlock] [delegation flags]",
+				usage: "account set NAME [--dir DIR | --server URL] [--description T] [--upn U] [--expires TIME|never] [--password-expires TIME|never] [--preauth-required=BOOL] [--allow-rc4=BOOL] [--max-ticket-life D] [--max-renew-life D] [--unlock] [delegation flags]",
 				help: `TIME is RFC 3339 (2027-01-31T00:00:00Z) or a date (2027-01-31), or
 "never". Changes reach a running KDC at its next request.
 
@@ -49,11 +50,11 @@ the account's managers (--managed-by) too. "none" clears a list; with
 =false to clear (--sensitive=false). The KDC applies a change at its next
 request; hop delegation explain says what a setting allows.`,
 				run: runAccountSet},
-			{name: "disable", summary: "disable an account (its tickets stop working at the next TGS request)", usage: "account disable NAME [--dir DIR]", run: runAccountEnable(false)},
-			{name: "enable", summary: "enable a disabled account", usage: "account enable NAME [--dir DIR]", run: runAccountEnable(true)},
-			{name: "delete", summary: "delete an account", usage: "account delete NAME [--dir DIR]", run: runAccountDelete},
+			{name: "disable", summary: "disable an account (its tickets stop working at the next TGS request)", usage: "account disable NAME [--dir DIR | --server URL]", run: runAccountEnable(false)},
+			{name: "enable", summary: "enable a disabled account", usage: "account enable NAME [--dir DIR | --server URL]", run: runAccountEnable(true)},
+			{name: "delete", summary: "delete an account", usage: "account delete NAME [--dir DIR | --server URL]", run: runAccountDelete},
 			{name: "passwd", summary: "set an account's password or give it new random keys (increments its kvno)",
-				usage: "account passwd NAME [--dir DIR] [--password-file FILE | --random-key]",
+				usage: "account passwd NAME [--dir DIR | --server URL] [--password-file FILE | --random-key]",
 				help: `Sets new keys; the key version number (kvno) increases by one and the
 previous keys are kept so that tickets issued under them stay valid until they
 expire. For krbtgt this is the krbtgt key rotation. After changing a service's
@@ -66,7 +67,7 @@ keys, export a new keytab for it.`,
 func runAccountAdd(kind directory.Kind) func(context.Context, *env, *command, []string) error {
 	return func(ctx context.Context, e *env, c *command, args []string) error {
 		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+		tgt := e.targetFlags(fs)
 		pwFile := fs.String("password-file", "", "read the password from `FILE` (- for standard input)")
 		random := fs.Bool("random-key", kind == directory.KindComputer, "give the account random keys instead of a password")
 		upn := fs.String("upn", "", "user principal name, e.g. alice@example.test")
@@ -92,45 +93,33 @@ func runAccountAdd(kind directory.Kind) func(context.Context, *env, *command, []
 			}
 			*random = false // the computer default yields to an explicit password
 		}
-		a := &directory.Account{Kind: kind, Name: pos[0], UPN: *upn, Description: *desc, AllowRC4: *rc4, SPNs: spns}
+		n := admin.NewAccount{Kind: kind.String(), Name: pos[0], UPN: *upn, Description: *desc, AllowRC4: *rc4, SPNs: spns, RandomKey: *random}
 		if kind == directory.KindComputer {
-			fqdn := strings.ToLower(strings.TrimSuffix(pos[0], "."))
-			short, _, _ := strings.Cut(fqdn, ".")
-			if short == "" || strings.HasSuffix(short, "$") {
-				return usagef("%s: give the computer's host name, e.g. b.example.test (the account b$ is derived from it)", c.path)
+			if _, _, err := admin.ComputerName(pos[0]); err != nil {
+				return usagef("%s: %v", c.path, err)
 			}
-			a.Name = short + "$"
-			a.DNSHostName = fqdn
-			extra := a.SPNs
-			a.SPNs = []string{"host/" + fqdn}
-			if short != fqdn {
-				a.SPNs = append(a.SPNs, "host/"+short)
-			}
-			a.SPNs = append(a.SPNs, extra...)
 		}
-		if kind == directory.KindService && len(a.SPNs) == 0 {
+		if kind == directory.KindService && len(n.SPNs) == 0 {
 			return usagef("%s: a service account needs at least one --spn (e.g. --spn HTTP/web.example.test)", c.path)
 		}
-		d, dom, done, err := openDomain(ctx, *dir)
+		svc, done, err := e.service(ctx, tgt)
 		if err != nil {
 			return err
 		}
 		defer done()
-		if _, err := d.Account(ctx, a.Name); err == nil {
-			return fmt.Errorf("account %q already exists; see hop account show %s", a.Name, a.Name)
+		if !*random {
+			if n.Password, err = e.readPassword(*pwFile, "Password for "+pos[0]+": ", true); err != nil {
+				return err
+			}
 		}
-		keys, err := e.newKeys(dom.Realm, a.Name, *pwFile, *random, a.AllowRC4)
-		if err != nil {
-			return err
-		}
-		created, err := d.CreateAccount(ctx, a, keys)
+		created, err := svc.CreateAccount(ctx, n)
 		if err != nil {
 			return err
 		}
 		if *asJSON {
-			return printJSON(e.stdout, accountView(dom, created, nil))
+			return printJSON(e.stdout, created)
 		}
-		fmt.Fprintf(e.stdout, "Created %s %s (%s, RID %d, kvno %d).\n", created.Kind, created.Name, created.Principal(dom.Realm), created.RID, created.KVNO)
+		fmt.Fprintf(e.stdout, "Created %s %s (%s, RID %d, kvno %d).\n", created.Kind, created.Name, created.Principal, created.RID, created.KVNO)
 		if len(created.SPNs) > 0 {
 			fmt.Fprintf(e.stdout, "SPNs: %s\n", strings.Join(created.SPNs, ", "))
 		}
@@ -141,179 +130,57 @@ func runAccountAdd(kind directory.Kind) func(context.Context, *env, *command, []
 	}
 }
 
-// newKeys makes an account's keys from a password (file, terminal or stdin)
-// or at random.
-func (e *env) newKeys(realm krb5.Realm, name, pwFile string, random, rc4 bool) ([]directory.Key, error) {
-	if random {
-		return randomKeys(accountETypes(rc4))
-	}
-	pw, err := e.readPassword(pwFile, "Password for "+name+"@"+string(realm)+": ", true)
-	if err != nil {
-		return nil, err
-	}
-	return passwordKeys(realm, name, pw, accountETypes(rc4))
-}
-
-type keyJSON struct {
-	EType string `json:"etype"`
-	KVNO  uint32 `json:"kvno"`
-	Salt  string `json:"salt,omitempty"`
-}
-
-type accountJSON struct {
-	Name            string          `json:"name"`
-	Kind            string          `json:"kind"`
-	Principal       string          `json:"principal"`
-	RID             uint32          `json:"rid"`
-	SID             string          `json:"sid"`
-	SPNs            []string        `json:"spns"`
-	UPN             string          `json:"upn,omitempty"`
-	DNSHostName     string          `json:"dns_host_name,omitempty"`
-	Description     string          `json:"description,omitempty"`
-	Disabled        bool            `json:"disabled"`
-	Locked          bool            `json:"locked"`
-	LockedUntil     *time.Time      `json:"locked_until,omitempty"`
-	BadPwdCount     int             `json:"bad_password_count"`
-	Expires         *time.Time      `json:"expires,omitempty"`
-	PasswordLastSet *time.Time      `json:"password_last_set,omitempty"`
-	PasswordExpires *time.Time      `json:"password_expires,omitempty"`
-	PreauthRequired bool            `json:"preauth_required"`
-	AllowRC4        bool            `json:"allow_rc4"`
-	MaxTicketLife   string          `json:"max_ticket_life,omitempty"`
-	MaxRenewLife    string          `json:"max_renew_life,omitempty"`
-	KVNO            uint32          `json:"kvno"`
-	Keys            []keyJSON       `json:"keys"`
-	OldKeys         []keyJSON       `json:"old_keys,omitempty"`
-	Groups          []string        `json:"groups,omitempty"`
-	Delegation      *delegationJSON `json:"delegation,omitempty"`
-	Created         time.Time       `json:"created"`
-	Modified        time.Time       `json:"modified"`
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func optDuration(d time.Duration) string {
-	if d == 0 {
-		return ""
-	}
-	return d.String()
-}
-
-func keyViews(keys []directory.Key) []keyJSON {
-	out := make([]keyJSON, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, keyJSON{EType: k.EncType.String(), KVNO: k.KVNO, Salt: k.Salt})
-	}
-	return out
-}
-
-func accountView(dom *directory.Domain, a *directory.Account, groups []string) accountJSON {
-	now := time.Now()
-	v := accountJSON{
-		Name: a.Name, Kind: a.Kind.String(), Principal: a.Principal(dom.Realm).String(), RID: a.RID,
-		SID: a.SID(dom.SID).String(), SPNs: append([]string{}, a.SPNs...), UPN: a.UPN, DNSHostName: a.DNSHostName,
-		Description: a.Description, Disabled: a.Disabled, Locked: a.IsLocked(now), BadPwdCount: a.BadPwdCount,
-		Expires: optTime(a.Expires), PasswordLastSet: optTime(a.PasswordLastSet), PasswordExpires: optTime(a.PasswordExpires),
-		PreauthRequired: !a.NoPreauthRequired, AllowRC4: a.AllowRC4,
-		MaxTicketLife: optDuration(a.MaxTicketLife), MaxRenewLife: optDuration(a.MaxRenewLife),
-		KVNO: a.KVNO, Keys: keyViews(a.Keys), OldKeys: keyViews(a.OldKeys), Groups: groups,
-		Created: a.Created.UTC(), Modified: a.Modified.UTC(),
-	}
-	if v.Locked {
-		v.LockedUntil = optTime(a.LockedUntil)
-	}
-	return v
-}
-
 func runAccountList(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	kind := fs.String("kind", "", "only accounts of this kind: user, computer or service")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	var want directory.Kind
 	if *kind != "" {
-		k, err := directory.ParseKind(*kind)
-		if err != nil {
+		if _, err := directory.ParseKind(*kind); err != nil {
 			return usagef("%s: %v", c.path, err)
 		}
-		want = k
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	accts, err := d.Accounts(ctx)
+	views, err := svc.Accounts(ctx, *kind)
 	if err != nil {
 		return err
-	}
-	views := []accountJSON{}
-	for _, a := range accts {
-		if *kind != "" && a.Kind != want {
-			continue
-		}
-		views = append(views, accountView(dom, a, nil))
 	}
 	if *asJSON {
 		return printJSON(e.stdout, views)
 	}
+	now := time.Now()
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tRID\tKVNO\tSTATE\tSPNS")
 	for _, v := range views {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, v.Kind, v.RID, v.KVNO, stateOf(v), strings.Join(v.SPNs, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", v.Name, v.Kind, v.RID, v.KVNO, v.State(now), strings.Join(v.SPNs, ","))
 	}
 	return tw.Flush()
 }
 
-func stateOf(v accountJSON) string {
-	switch {
-	case v.Disabled:
-		return "disabled"
-	case v.Locked:
-		return "locked"
-	case v.Expires != nil && v.Expires.Before(time.Now()):
-		return "expired"
-	}
-	return "enabled"
-}
-
 func runAccountShow(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := d.Account(ctx, pos[0])
+	v, err := svc.Account(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	snap, err := d.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	var groups []string
-	for _, g := range snap.GroupsOf(a.Name) {
-		groups = append(groups, g.Name)
-	}
-	v := accountView(dom, a, groups)
-	dv := delegationView(snap, a)
-	v.Delegation = &dv
 	if *asJSON {
 		return printJSON(e.stdout, v)
 	}
@@ -321,14 +188,15 @@ func runAccountShow(ctx context.Context, e *env, c *command, args []string) erro
 	return nil
 }
 
-func writeAccount(w io.Writer, v accountJSON) {
+func writeAccount(w io.Writer, v *admin.Account) {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	row := func(k, val string) { fmt.Fprintf(tw, "%s:\t%s\n", k, val) }
 	row("name", v.Name)
 	row("kind", v.Kind)
 	row("principal", v.Principal)
 	row("sid", v.SID)
-	row("state", stateOf(v))
+	row("state", v.State(time.Now()))
+	row("revision", fmt.Sprint(v.Revision))
 	if v.Locked && v.LockedUntil != nil {
 		row("locked until", v.LockedUntil.Format(time.RFC3339))
 	}
@@ -376,6 +244,9 @@ func writeAccount(w io.Writer, v accountJSON) {
 			row("pac", "none in its tickets (no-auth-data-required)")
 		}
 	}
+	if len(v.SSHHostKeys) > 0 {
+		row("ssh host keys", fmt.Sprintf("%d registered (hop known-hosts prints them)", len(v.SSHHostKeys)))
+	}
 	row("failed logons", fmt.Sprint(v.BadPwdCount))
 	row("created", v.Created.Format(time.RFC3339))
 	row("modified", v.Modified.Format(time.RFC3339))
@@ -390,7 +261,7 @@ func orNone(l []string) string {
 }
 
 // delegationSummary says in words what may be delegated from and of the account.
-func delegationSummary(d *delegationJSON) string {
+func delegationSummary(d *admin.Delegation) string {
 	var parts []string
 	if d.TrustedForDelegation {
 		parts = append(parts, "unconstrained (trusted for delegation)")
@@ -420,23 +291,9 @@ func timeOrNever(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-// parseTimeOrNever accepts RFC 3339, a date, or "never" (zero time).
-func parseTimeOrNever(s string) (time.Time, error) {
-	if s == "never" || s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t.UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2027-01-31T00:00:00Z), a date (2027-01-31) or never", s)
-}
-
 func runAccountSet(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	desc := fs.String("description", "", "free text")
 	upn := fs.String("upn", "", "user principal name (empty clears it)")
 	expires := fs.String("expires", "", "when the account expires (`TIME` or never)")
@@ -446,6 +303,7 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 	maxLife := fs.Duration("max-ticket-life", 0, "cap this account's ticket lifetime (0 = domain policy)")
 	maxRenew := fs.Duration("max-renew-life", 0, "cap this account's renewable lifetime (0 = domain policy)")
 	unlock := fs.Bool("unlock", false, "clear a lockout and the failed-logon count")
+	rev := fs.Uint64("revision", 0, "change only if the account's revision is still `N` (as account show prints it)")
 	var deleg delegationFlags
 	deleg.register(fs)
 	asJSON := fs.Bool("json", false, "print the account as JSON afterwards")
@@ -455,113 +313,81 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	delete(set, "dir")
-	delete(set, "json")
+	for _, f := range []string{"dir", "server", "json", "revision"} {
+		delete(set, f)
+	}
 	if len(set) == 0 {
 		return usagef("%s: nothing to change; give at least one setting (see --help)", c.path)
 	}
-	dchange := deleg.change(set)
-	for _, f := range []string{"trusted-for-delegation", "protocol-transition", "allowed-to-delegate-to", "allowed-to-act", "sensitive", "no-auth-data-required", "managed-by"} {
-		delete(set, f)
-	}
-	var exp, pwExp time.Time
-	if set["expires"] {
-		if exp, err = parseTimeOrNever(*expires); err != nil {
-			return usagef("%s: --expires: %v", c.path, err)
+	ch := deleg.change(set)
+	str := func(name string, v *string) *string {
+		if !set[name] {
+			return nil
 		}
+		return v
 	}
-	if set["password-expires"] {
-		if pwExp, err = parseTimeOrNever(*pwExpires); err != nil {
-			return usagef("%s: --password-expires: %v", c.path, err)
+	boolean := func(name string, v *bool) *bool {
+		if !set[name] {
+			return nil
+		}
+		return v
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"expires", expires}, {"password-expires", pwExpires}} {
+		if set[f.name] {
+			if _, err := admin.ParseTime(*f.v); err != nil {
+				return usagef("%s: --%s: %v", c.path, f.name, err)
+			}
 		}
 	}
 	if *maxLife < 0 || *maxRenew < 0 {
 		return usagef("%s: lifetimes cannot be negative", c.path)
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	ch.Description = str("description", desc)
+	ch.UPN = str("upn", upn)
+	ch.Expires = str("expires", expires)
+	ch.PasswordExpires = str("password-expires", pwExpires)
+	ch.PreauthRequired = boolean("preauth-required", preauth)
+	ch.AllowRC4 = boolean("allow-rc4", rc4)
+	if set["max-ticket-life"] {
+		d := admin.Duration(*maxLife)
+		ch.MaxTicketLife = &d
+	}
+	if set["max-renew-life"] {
+		d := admin.Duration(*maxRenew)
+		ch.MaxRenewLife = &d
+	}
+	ch.Unlock = *unlock
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := d.Account(ctx, pos[0])
+	a, err := svc.UpdateAccount(ctx, pos[0], *rev, ch)
 	if err != nil {
 		return err
 	}
-	if !dchange.IsZero() {
-		// The local command line acts as the domain administrator.
-		if a, err = d.SetDelegation(ctx, directory.LocalAdmin, pos[0], dchange); err != nil {
-			return err
-		}
-	}
-	if len(set) > 0 {
-		a, err = d.UpdateAccount(ctx, pos[0], func(a *directory.Account) error {
-			if set["description"] {
-				a.Description = *desc
-			}
-			if set["upn"] {
-				a.UPN = *upn
-			}
-			if set["expires"] {
-				a.Expires = exp
-			}
-			if set["password-expires"] {
-				a.PasswordExpires = pwExp
-			}
-			if set["preauth-required"] {
-				a.NoPreauthRequired = !*preauth
-			}
-			if set["allow-rc4"] {
-				a.AllowRC4 = *rc4
-			}
-			if set["max-ticket-life"] {
-				a.MaxTicketLife = *maxLife
-			}
-			if set["max-renew-life"] {
-				a.MaxRenewLife = *maxRenew
-			}
-			if *unlock {
-				a.LockedUntil = time.Time{}
-				a.BadPwdCount = 0
-				a.BadPwdTime = time.Time{}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if dchange.AllowedToDelegateTo != nil {
-		if snap, err := d.Snapshot(ctx); err == nil {
-			if unknown := snap.UnknownSPNs(*dchange.AllowedToDelegateTo); len(unknown) > 0 {
-				fmt.Fprintf(e.stderr, "Note: no account has the SPN %s yet; delegation to it will work once one does.\n", strings.Join(unknown, ", "))
-			}
+	if ch.AllowedToDelegateTo != nil {
+		if a.Delegation != nil && len(a.Delegation.UnknownSPNs) > 0 {
+			fmt.Fprintf(e.stderr, "Note: no account has the SPN %s yet; delegation to it will work once one does.\n", strings.Join(a.Delegation.UnknownSPNs, ", "))
 		}
 	}
 	if *asJSON {
-		dom, err := d.Domain(ctx)
-		if err != nil {
-			return err
-		}
-		return printJSON(e.stdout, accountView(dom, a, nil))
+		return printJSON(e.stdout, a)
 	}
-	fmt.Fprintf(e.stdout, "Updated %s.\n", a.Name)
-	if set["allow-rc4"] && *rc4 {
-		if _, ok := a.KeyFor(krb5.RC4HMAC, 0); !ok {
-			fmt.Fprintf(e.stdout, "Note: %s has no RC4 key yet; set its password (hop account passwd %s) to create one.\n", a.Name, a.Name)
-		}
+	fmt.Fprintf(e.stdout, "Updated %s (revision %d).\n", a.Name, a.Revision)
+	if set["allow-rc4"] && *rc4 && !slices.ContainsFunc(a.Keys, func(k admin.Key) bool { return k.EType == krb5.RC4HMAC.String() }) {
+		fmt.Fprintf(e.stdout, "Note: %s has no RC4 key yet; set its password (hop account passwd %s) to create one.\n", a.Name, a.Name)
 	}
 	return nil
 }
 
 func runAccountEnable(enable bool) func(context.Context, *env, *command, []string) error {
-	return dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
-		a, err := d.UpdateAccount(ctx, pos[0], func(a *directory.Account) error {
-			if a.RID == 502 && enable {
-				return errors.New("krbtgt stays disabled as a client, as in Active Directory; it still issues tickets")
-			}
-			a.Disabled = !enable
-			return nil
-		})
+	return serviceAction(1, func(ctx context.Context, e *env, svc admin.Service, pos []string) error {
+		disabled := !enable
+		a, err := svc.UpdateAccount(ctx, pos[0], 0, admin.AccountChange{Disabled: &disabled})
 		if err != nil {
 			return err
 		}
@@ -574,8 +400,8 @@ func runAccountEnable(enable bool) func(context.Context, *env, *command, []strin
 	})
 }
 
-var runAccountDelete = dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
-	if err := d.DeleteAccount(ctx, pos[0]); err != nil {
+var runAccountDelete = serviceAction(1, func(ctx context.Context, e *env, svc admin.Service, pos []string) error {
+	if err := svc.DeleteAccount(ctx, pos[0], 0); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Deleted account %s.\n", pos[0])
@@ -584,9 +410,10 @@ var runAccountDelete = dirAction(1, func(ctx context.Context, e *env, d *directo
 
 func runAccountPasswd(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-	pwFile := fs.String("password-file", "", "read the password from `FILE` (- for standard input)")
+	tgt := e.targetFlags(fs)
+	pwFile := fs.String("password-file", "", "read the new password from `FILE` (- for standard input)")
 	random := fs.Bool("random-key", false, "set new random keys instead of a password")
+	change := fs.Bool("change", false, "change your own password: asks for the current one first (the first line of standard input when it is not a terminal)")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
@@ -594,28 +421,40 @@ func runAccountPasswd(ctx context.Context, e *env, c *command, args []string) er
 	if *pwFile != "" && *random {
 		return usagef("%s: give either --password-file or --random-key, not both", c.path)
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	if *change && *random {
+		return usagef("%s: --change sets a password, not random keys", c.path)
+	}
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := d.Account(ctx, pos[0])
-	if err != nil {
-		return err
+	var a *admin.Account
+	if *random {
+		k, err := svc.AccountKeys(ctx, pos[0], 0, admin.KeysRequest{Rotate: true})
+		if err != nil {
+			return err
+		}
+		clear(k.Keys)
+		if a, err = svc.Account(ctx, pos[0]); err != nil {
+			return err
+		}
+	} else {
+		var pc admin.PasswordChange
+		if *change {
+			if pc.Old, err = e.readPassword("", "Current password for "+pos[0]+": ", false); err != nil {
+				return err
+			}
+		}
+		if pc.New, err = e.readPassword(*pwFile, "New password for "+pos[0]+": ", true); err != nil {
+			return err
+		}
+		if a, err = svc.SetPassword(ctx, pos[0], 0, pc); err != nil {
+			return err
+		}
 	}
-	if a.RID == 502 && !*random {
-		return usagef("%s: krbtgt only takes random keys: hop account passwd krbtgt --random-key", c.path)
-	}
-	keys, err := e.newKeys(dom.Realm, a.Name, *pwFile, *random, a.AllowRC4)
-	if err != nil {
-		return err
-	}
-	kvno, err := d.SetKeys(ctx, a.Name, keys)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "New keys for %s (kvno %d); the previous keys stay valid for tickets already issued.\n", a.Name, kvno)
-	if a.Kind != directory.KindUser {
+	fmt.Fprintf(e.stdout, "New keys for %s (kvno %d); the previous keys stay valid for tickets already issued.\n", a.Name, a.KVNO)
+	if a.Kind != directory.KindUser.String() {
 		fmt.Fprintf(e.stdout, "Export a new keytab: hop keytab export %s -o FILE\n", a.Name)
 	}
 	return nil

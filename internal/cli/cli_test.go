@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"hop/admin"
 	"hop/krb5"
 	"hop/krb5/keytab"
 )
@@ -54,7 +55,7 @@ func TestDomainAndAccounts(t *testing.T) {
 			t.Errorf("%s: %v mode %v, want 0600", f, err, st.Mode().Perm())
 		}
 	}
-	var dom domainJSON
+	var dom admin.Domain
 	if err := json.Unmarshal([]byte(ok(t, "", "domain", "show", "--dir", dir, "--json")), &dom); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestDomainAndAccounts(t *testing.T) {
 	ok(t, "", "account", "add-service", "svc-web", "--spn", "HTTP/web.example.test", "--random-key", "--dir", dir)
 	fails(t, 1, `already belongs to account "svc-web"`, "", "spn", "add", "b$", "http/WEB.example.test", "--dir", dir)
 
-	var b accountJSON
+	var b admin.Account
 	if err := json.Unmarshal([]byte(ok(t, "", "account", "show", "b$", "--dir", dir, "--json")), &b); err != nil {
 		t.Fatal(err)
 	}
@@ -157,9 +158,9 @@ func TestDelegationSettings(t *testing.T) {
 	for _, h := range []string{"b", "b2", "b3", "c"} {
 		ok(t, "", "account", "add-computer", h+".example.test", "--dir", dir)
 	}
-	show := func(name string) delegationJSON {
+	show := func(name string) admin.Delegation {
 		t.Helper()
-		var v accountJSON
+		var v admin.Account
 		if err := json.Unmarshal([]byte(ok(t, "", "account", "show", name, "--dir", dir, "--json")), &v); err != nil {
 			t.Fatal(err)
 		}

@@ -8,25 +8,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"hop/admin"
 )
 
 func clientConfigCommand() *command {
 	return &command{
 		name:    "client-config",
 		summary: "print a krb5.conf for clients of this realm (MIT and Heimdal)",
-		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]...",
+		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL]",
 		help: `Prints a krb5.conf naming this realm and its KDCs. Without --kdc, the
 addresses a running "hop kdc" on this directory listens on are used, else
-127.0.0.1:88. Use it with: hop client-config > krb5.conf; export KRB5_CONFIG=$PWD/krb5.conf`,
+127.0.0.1:88; so are its kpasswd address and its admin API's URL, with the
+pin of the admin server's TLS key in a [hop] section (hop's commands read it;
+MIT and Heimdal ignore it). Use it with: hop client-config > krb5.conf; export KRB5_CONFIG=$PWD/krb5.conf`,
 		run: runClientConfig,
 	}
 }
 
 // kdcStateJSON is what a running hop kdc records in DIR/kdc.json.
 type kdcStateJSON struct {
-	PID    int      `json:"pid"`
-	Realm  string   `json:"realm"`
-	Listen []string `json:"listen"`
+	PID      int      `json:"pid"`
+	Realm    string   `json:"realm"`
+	Listen   []string `json:"listen"`
+	Kpasswd  string   `json:"kpasswd,omitempty"`
+	AdminURL string   `json:"admin_url,omitempty"`
+	AdminPin string   `json:"admin_tls_pin,omitempty"`
 }
 
 func runClientConfig(ctx context.Context, e *env, c *command, args []string) error {
@@ -34,6 +42,8 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
 	var kdcs stringList
 	fs.Var(&kdcs, "kdc", "a KDC address `HOST:PORT` (repeatable)")
+	adminURL := fs.String("admin-url", "", "the admin server's `URL` (default: the running hop kdc's)")
+	kpasswdAddr := fs.String("kpasswd", "", "the kpasswd server `HOST:PORT` (default: the running hop kdc's)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
@@ -42,12 +52,23 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 		return err
 	}
 	defer done()
+	var st kdcStateJSON
+	if b, err := os.ReadFile(filepath.Join(*dir, kdcState)); err == nil {
+		json.Unmarshal(b, &st)
+	}
 	if len(kdcs) == 0 {
-		if b, err := os.ReadFile(filepath.Join(*dir, kdcState)); err == nil {
-			var st kdcStateJSON
-			if json.Unmarshal(b, &st) == nil {
-				kdcs = st.Listen
-			}
+		kdcs = st.Listen
+	}
+	if *adminURL == "" {
+		*adminURL = st.AdminURL
+	}
+	if *kpasswdAddr == "" {
+		*kpasswdAddr = st.Kpasswd
+	}
+	pin := st.AdminPin
+	if pin == "" && strings.HasPrefix(*adminURL, "https:") {
+		if c, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), nil, time.Now()); err == nil {
+			pin = admin.Pin(c.Leaf)
 		}
 	}
 	if len(kdcs) == 0 {
@@ -62,7 +83,17 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	for _, k := range kdcs {
 		fmt.Fprintf(&b, "\t\tkdc = %s\n", k)
 	}
+	if *kpasswdAddr != "" {
+		// MIT tries TCP then UDP; Heimdal needs tcp/ for TCP.
+		fmt.Fprintf(&b, "\t\tkpasswd_server = %s\n\t\tkpasswd_server = tcp/%s\n", *kpasswdAddr, *kpasswdAddr)
+	}
 	fmt.Fprintf(&b, "\t}\n\n[domain_realm]\n\t.%s = %s\n\t%s = %s\n", lower, realm, lower, realm)
+	if *adminURL != "" {
+		fmt.Fprintf(&b, "\n# hop's own settings; MIT and Heimdal ignore this section.\n[hop]\n\tadmin_url = %s\n", *adminURL)
+		if pin != "" {
+			fmt.Fprintf(&b, "\tadmin_tls_pin = %s\n", pin)
+		}
+	}
 	_, err = fmt.Fprint(e.stdout, b.String())
 	return err
 }

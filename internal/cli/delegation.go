@@ -4,7 +4,7 @@ import (
 	"flag"
 	"strings"
 
-	"hop/directory"
+	"hop/admin"
 )
 
 // delegationFlags are hop account set's delegation settings (issue 3; the
@@ -24,9 +24,9 @@ func (v *delegationFlags) register(fs *flag.FlagSet) {
 	fs.Var(&v.managedBy, "managed-by", "the `PRINCIPALS` that manage this account and may set its --allowed-to-act; none clears (Domain Admins only)")
 }
 
-// change turns the flags that were given (set) into a directory change.
-func (v *delegationFlags) change(set map[string]bool) directory.DelegationChange {
-	var c directory.DelegationChange
+// change turns the flags that were given (set) into an account change.
+func (v *delegationFlags) change(set map[string]bool) admin.AccountChange {
+	var c admin.AccountChange
 	boolFlag := func(name string, val bool) *bool {
 		if !set[name] {
 			return nil
@@ -46,7 +46,7 @@ func (v *delegationFlags) change(set map[string]bool) directory.DelegationChange
 		return &out
 	}
 	c.TrustedForDelegation = boolFlag("trusted-for-delegation", v.trusted)
-	c.TrustedToAuthForDelegation = boolFlag("protocol-transition", v.protocolTransition)
+	c.ProtocolTransition = boolFlag("protocol-transition", v.protocolTransition)
 	c.Sensitive = boolFlag("sensitive", v.sensitive)
 	c.NoAuthDataRequired = boolFlag("no-auth-data-required", v.noAuthData)
 	c.AllowedToDelegateTo = list("allowed-to-delegate-to", v.delegateTo)
@@ -70,29 +70,4 @@ func (v *delegationFlags) change(set map[string]bool) directory.DelegationChange
 		}
 	}
 	return c
-}
-
-// delegationJSON is how account show presents the settings.
-type delegationJSON struct {
-	TrustedForDelegation bool     `json:"trusted_for_delegation"`
-	ProtocolTransition   bool     `json:"protocol_transition"`
-	AllowedToDelegateTo  []string `json:"allowed_to_delegate_to"`
-	AllowedToAct         []string `json:"allowed_to_act"`
-	Sensitive            bool     `json:"sensitive"`
-	ProtectedUsers       bool     `json:"protected_users"`
-	NoAuthDataRequired   bool     `json:"no_auth_data_required"`
-	ManagedBy            []string `json:"managed_by"`
-}
-
-func delegationView(snap *directory.Snapshot, a *directory.Account) delegationJSON {
-	return delegationJSON{
-		TrustedForDelegation: a.TrustedForDelegation,
-		ProtocolTransition:   a.TrustedToAuthForDelegation,
-		AllowedToDelegateTo:  append([]string{}, a.AllowedToDelegateTo...),
-		AllowedToAct:         append([]string{}, snap.NamesOf(a.AllowedToActOnBehalfOf)...),
-		Sensitive:            a.Sensitive,
-		ProtectedUsers:       snap.InProtectedUsers(a.Name),
-		NoAuthDataRequired:   a.NoAuthDataRequired,
-		ManagedBy:            append([]string{}, snap.NamesOf(a.ManagedBy)...),
-	}
 }

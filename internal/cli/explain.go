@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
-	"hop/kdc"
 )
 
 func delegationCommand() *command {
@@ -14,7 +12,7 @@ func delegationCommand() *command {
 		summary: "explain delegation decisions",
 		subs: []*command{
 			{name: "explain", summary: "say whether a service may reach a target on a user's behalf, and why",
-				usage: "delegation explain --user USER --service ACCOUNT|SPN --target SPN [--s4u2self] [--dir DIR] [--json]",
+				usage: "delegation explain --user USER --service ACCOUNT|SPN --target SPN [--s4u2self] [--dir DIR | --server URL] [--json]",
 				help: `Runs the KDC's own decision code on the directory as it is now and prints
 every check in order, the rule that decided, and what to change. --s4u2self
 asks about protocol transition (the service obtains the user's ticket itself,
@@ -28,7 +26,7 @@ service with Kerberos. Example, the seed's second hop:
 
 func runExplain(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	user := fs.String("user", "", "the user whose identity is delegated")
 	service := fs.String("service", "", "the service that delegates (the second host's account or SPN)")
 	target := fs.String("target", "", "the SPN it wants to reach")
@@ -40,16 +38,12 @@ func runExplain(ctx context.Context, e *env, c *command, args []string) error {
 	if *user == "" || *service == "" || *target == "" {
 		return usagef("%s: --user, --service and --target are required", c.path)
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	snap, err := d.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	x, err := kdc.Explain(snap, *user, *service, *target, *s4u)
+	x, err := svc.Explain(ctx, *user, *service, *target, *s4u)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"hop/directory"
+	"hop/admin"
 )
 
 func groupCommand() *command {
@@ -15,43 +15,39 @@ func groupCommand() *command {
 		name:    "group",
 		summary: "manage groups and their (nested) members",
 		subs: []*command{
-			{name: "list", summary: "list groups", usage: "group list [--dir DIR] [--json]", run: runGroupList},
-			{name: "show", summary: "show a group and its members", usage: "group show GROUP [--dir DIR] [--json]", run: runGroupShow},
-			{name: "create", summary: "create a group", usage: "group create GROUP [--description TEXT] [--dir DIR]", run: runGroupCreate},
-			{name: "delete", summary: "delete a group", usage: "group delete GROUP [--dir DIR]", run: runGroupDelete},
-			{name: "add-member", summary: "add an account or group to a group", usage: "group add-member GROUP MEMBER [--dir DIR]", run: runGroupMember(true)},
-			{name: "remove-member", summary: "remove a member from a group", usage: "group remove-member GROUP MEMBER [--dir DIR]", run: runGroupMember(false)},
+			{name: "list", summary: "list groups", usage: "group list [--dir DIR | --server URL] [--json]", run: runGroupList},
+			{name: "show", summary: "show a group and its members", usage: "group show GROUP [--dir DIR | --server URL] [--json]", run: runGroupShow},
+			{name: "create", summary: "create a group", usage: "group create GROUP [--description TEXT] [--dir DIR | --server URL]", run: runGroupCreate},
+			{name: "delete", summary: "delete a group", usage: "group delete GROUP [--dir DIR | --server URL]", run: runGroupDelete},
+			{name: "add-member", summary: "add an account or group to a group", usage: "group add-member GROUP MEMBER [--dir DIR | --server URL]",
+				help: `Members of privileged groups (Domain Admins, Protected Users, …) are
+changed by Domain Admins only; other groups also by their managers
+(hop group set-managers).`,
+				run: runGroupMember(true)},
+			{name: "remove-member", summary: "remove a member from a group", usage: "group remove-member GROUP MEMBER [--dir DIR | --server URL]", run: runGroupMember(false)},
+			{name: "set-managers", summary: "set who may change a group's members (Domain Admins only)",
+				usage: "group set-managers GROUP PRINCIPALS|none [--dir DIR | --server URL]",
+				help:  `PRINCIPALS is a comma-separated list of accounts and groups; "none" clears it.`,
+				run:   runGroupManagers},
 		},
 	}
 }
 
-type groupJSON struct {
-	Name        string   `json:"name"`
-	RID         uint32   `json:"rid"`
-	SID         string   `json:"sid"`
-	Description string   `json:"description,omitempty"`
-	Members     []string `json:"members"`
-}
-
 func runGroupList(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	groups, err := d.Groups(ctx)
+	views, err := svc.Groups(ctx)
 	if err != nil {
 		return err
-	}
-	views := []groupJSON{}
-	for _, g := range groups {
-		views = append(views, groupJSON{Name: g.Name, RID: g.RID, SID: g.SID(dom.SID).String(), Description: g.Description, Members: append([]string{}, g.Members...)})
 	}
 	if *asJSON {
 		return printJSON(e.stdout, views)
@@ -66,43 +62,46 @@ func runGroupList(ctx context.Context, e *env, c *command, args []string) error 
 
 func runGroupShow(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	g, err := d.Group(ctx, pos[0])
+	v, err := svc.Group(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	v := groupJSON{Name: g.Name, RID: g.RID, SID: g.SID(dom.SID).String(), Description: g.Description, Members: append([]string{}, g.Members...)}
 	if *asJSON {
 		return printJSON(e.stdout, v)
 	}
-	fmt.Fprintf(e.stdout, "name:        %s\nsid:         %s\ndescription: %s\nmembers:     %s\n", v.Name, v.SID, v.Description, strings.Join(v.Members, ", "))
+	fmt.Fprintf(e.stdout, "name:        %s\nsid:         %s\nrevision:    %d\ndescription: %s\nmembers:     %s\nmanaged by:  %s\n",
+		v.Name, v.SID, v.Revision, v.Description, strings.Join(v.Members, ", "), orNone(v.ManagedBy))
+	if v.Privileged {
+		fmt.Fprintln(e.stdout, "privileged:  yes (only Domain Admins change its members)")
+	}
 	return nil
 }
 
 func runGroupCreate(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	desc := fs.String("description", "", "free text")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	d, done, err := openDirectory(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	g, err := d.CreateGroup(ctx, pos[0], *desc)
+	g, err := svc.CreateGroup(ctx, admin.NewGroup{Name: pos[0], Description: *desc})
 	if err != nil {
 		return err
 	}
@@ -110,8 +109,8 @@ func runGroupCreate(ctx context.Context, e *env, c *command, args []string) erro
 	return nil
 }
 
-var runGroupDelete = dirAction(1, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
-	if err := d.DeleteGroup(ctx, pos[0]); err != nil {
+var runGroupDelete = serviceAction(1, func(ctx context.Context, e *env, svc admin.Service, pos []string) error {
+	if err := svc.DeleteGroup(ctx, pos[0], 0); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Deleted group %s.\n", pos[0])
@@ -119,18 +118,33 @@ var runGroupDelete = dirAction(1, func(ctx context.Context, e *env, d *directory
 })
 
 func runGroupMember(add bool) func(context.Context, *env, *command, []string) error {
-	return dirAction(2, func(ctx context.Context, e *env, d *directory.Directory, pos []string) error {
+	return serviceAction(2, func(ctx context.Context, e *env, svc admin.Service, pos []string) error {
 		if add {
-			if err := d.AddMember(ctx, pos[0], pos[1]); err != nil {
+			if _, err := svc.AddMember(ctx, pos[0], 0, pos[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "Added %s to %s.\n", pos[1], pos[0])
 			return nil
 		}
-		if err := d.RemoveMember(ctx, pos[0], pos[1]); err != nil {
+		if _, err := svc.RemoveMember(ctx, pos[0], 0, pos[1]); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "Removed %s from %s.\n", pos[1], pos[0])
 		return nil
 	})
 }
+
+var runGroupManagers = serviceAction(2, func(ctx context.Context, e *env, svc admin.Service, pos []string) error {
+	var managers []string
+	for _, m := range strings.Split(pos[1], ",") {
+		if m = strings.TrimSpace(m); m != "" && !strings.EqualFold(m, "none") {
+			managers = append(managers, m)
+		}
+	}
+	g, err := svc.SetGroupManagers(ctx, pos[0], 0, managers)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Managers of %s: %s.\n", g.Name, orNone(g.ManagedBy))
+	return nil
+})

@@ -22,12 +22,26 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--audit-log FILE] [--max-udp-reply N] [--log-level debug|info|warn|error]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level debug|info|warn|error]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
 restart. Every ticket and refusal is written to the audit log (default
-DIR/audit.log, JSON lines; SIGHUP reopens it after rotation). Stop it with
+DIR/audit.log, hash-chained JSON lines shared with hop's other commands; see
+hop audit).
+
+kpasswd (RFC 3244 password change, UDP and TCP; MIT's and Heimdal's kpasswd)
+is served on --kpasswd-listen, by default on the first --listen host's port 464
+when the KDC uses port 88.
+
+--admin-listen serves the admin API (HTTPS with Kerberos "Negotiate"
+authentication; hop's commands use it with --server URL, curl with
+--negotiate -u :). --admin-name is the host name clients use (the SPN
+HTTP/NAME, held by the service account hop-admin, which is created if needed;
+default: this machine's host name). The TLS certificate is made on first use
+(DIR/admin-tls.crt and .key) and trusted by clients through the key pin that
+hop client-config writes into krb5.conf. After logrotate renames the log, the KDC continues the chain in
+the new file at its next write (SIGHUP makes it do so at once). Stop it with
 Ctrl-C or SIGTERM.`,
 		run: runKDC,
 	}
@@ -41,6 +55,8 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
 	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	var side sideServices
+	side.register(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
@@ -53,11 +69,11 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
-	d, dom, done, err := openDomain(ctx, *dir)
-	if err != nil {
+	if err := checkDomainFiles(*dir); err != nil {
 		return err
 	}
-	defer done()
+	// One audit sink for the KDC's tickets and the directory changes it
+	// makes (lockouts), so that both are in one chain.
 	var sink audit.Sink
 	switch *auditPath {
 	case "-":
@@ -67,7 +83,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 		if p == "" {
 			p = filepath.Join(*dir, auditFile)
 		}
-		f, err := audit.OpenFile(p)
+		f, err := audit.Open(p, audit.Options{Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -89,6 +105,15 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 				}
 			}
 		}()
+	}
+	d, done, err := openDirectoryAudited(ctx, *dir, sink)
+	if err != nil {
+		return err
+	}
+	defer done()
+	dom, err := d.Domain(ctx)
+	if err != nil {
+		return err
 	}
 	k, err := kdc.New(kdc.Config{Directory: d, Audit: sink, Logger: logger, MaxUDPReply: *maxUDP})
 	if err != nil {
@@ -139,6 +164,19 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	st := kdcStateJSON{PID: os.Getpid(), Realm: string(dom.Realm), Listen: bound}
 	failed := firstErr
 	mu.Unlock()
+	if failed == nil {
+		auditLog := *auditPath
+		if auditLog == "" {
+			auditLog = filepath.Join(*dir, auditFile)
+		} else if auditLog == "-" {
+			auditLog = ""
+		}
+		if err := side.start(ctx, &wg, sideConfig{dir: d, folder: *dir, sink: sink, logger: logger, auditLog: auditLog, kdcListen: bound}, &st); err != nil {
+			cancel()
+			wg.Wait()
+			return err
+		}
+	}
 	statePath := filepath.Join(*dir, kdcState)
 	if failed == nil {
 		if b, err := json.Marshal(st); err == nil {

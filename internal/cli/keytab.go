@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
-	"hop/directory"
+	"hop/admin"
 	"hop/krb5"
 	"hop/krb5/keytab"
 )
@@ -18,7 +20,7 @@ func keytabCommand() *command {
 		summary: "export an account's keys to an MIT keytab",
 		subs: []*command{
 			{name: "export", summary: "write a keytab for an account and its SPNs",
-				usage: "keytab export ACCOUNT -o FILE [--dir DIR] [--current-only] [--json]",
+				usage: "keytab export ACCOUNT -o FILE [--dir DIR | --server URL] [--current-only] [--json]",
 				help: `Writes an MIT keytab (version 2, mode 0600) with an entry per key type for
 the account's own principal (e.g. b$@REALM) and for each of its SPNs
 (host/b.example.test@REALM, ...). Keys of the previous kvno are included too, so
@@ -31,10 +33,11 @@ leaves them out. FILE is replaced.`,
 
 func runKeytabExport(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	out := fs.String("o", "", "the keytab `FILE` to write")
 	fs.StringVar(out, "output", "", "same as -o")
 	currentOnly := fs.Bool("current-only", false, "only the current kvno's keys")
+	rotate := fs.Bool("rotate", false, "give the account new random keys first (its kvno increases); what managers of the account may do")
 	asJSON := fs.Bool("json", false, "print the entries written as JSON")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
@@ -43,18 +46,21 @@ func runKeytabExport(ctx context.Context, e *env, c *command, args []string) err
 	if *out == "" {
 		return usagef("%s: give the output file with -o FILE", c.path)
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	a, err := d.Account(ctx, pos[0])
+	keys, err := svc.AccountKeys(ctx, pos[0], 0, admin.KeysRequest{Rotate: *rotate})
 	if err != nil {
 		return err
 	}
-	kt := keytabFor(dom.Realm, a, !*currentOnly, time.Now())
+	kt, err := keytabOf(keys, !*currentOnly, time.Now())
+	if err != nil {
+		return err
+	}
 	if len(kt.Entries) == 0 {
-		return fmt.Errorf("account %s has no keys to export; give it keys with hop account passwd %s --random-key", a.Name, a.Name)
+		return fmt.Errorf("account %s has no keys to export; give it keys with hop account passwd %s --random-key", keys.Account, keys.Account)
 	}
 	if err := kt.Save(*out); err != nil {
 		return err
@@ -71,32 +77,33 @@ func runKeytabExport(ctx context.Context, e *env, c *command, args []string) err
 		}
 		return printJSON(e.stdout, rows)
 	}
-	principals := []string{a.Principal(dom.Realm).String()}
-	for _, s := range a.SPNs {
-		principals = append(principals, s+"@"+string(dom.Realm))
+	var principals []string
+	for _, en := range kt.Entries {
+		if p := en.Principal.String(); !slices.Contains(principals, p) {
+			principals = append(principals, p)
+		}
 	}
-	fmt.Fprintf(e.stdout, "Wrote %d keys (kvno %d) for %s to %s.\n", len(kt.Entries), a.KVNO, strings.Join(principals, ", "), *out)
+	fmt.Fprintf(e.stdout, "Wrote %d keys (kvno %d) for %s to %s.\n", len(kt.Entries), keys.KVNO, strings.Join(principals, ", "), *out)
 	return nil
 }
 
-// keytabFor lists an account's keys under its own principal and each SPN.
-func keytabFor(realm krb5.Realm, a *directory.Account, withOld bool, now time.Time) *keytab.Keytab {
-	names := []krb5.PrincipalName{krb5.NewName(krb5.NTPrincipal, a.Name)}
-	for _, s := range a.SPNs {
-		names = append(names, krb5.NewName(krb5.NTPrincipal, strings.Split(s, "/")...))
-	}
-	keys := a.Keys
-	if withOld {
-		keys = append(append([]directory.Key(nil), a.Keys...), a.OldKeys...)
-	}
+// keytabOf makes a keytab of keys, with the previous kvnos' keys too when
+// withOld. It clears the key material it was given.
+func keytabOf(keys *admin.Keys, withOld bool, now time.Time) (*keytab.Keytab, error) {
 	kt := &keytab.Keytab{}
-	for _, n := range names {
-		for _, k := range keys {
-			kt.Entries = append(kt.Entries, keytab.Entry{
-				Principal: krb5.Principal{Name: n, Realm: realm},
-				Timestamp: now, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material(),
-			})
+	for i := range keys.Keys {
+		k := &keys.Keys[i]
+		if !withOld && k.KVNO != keys.KVNO {
+			continue
 		}
+		p, err := krb5.ParsePrincipal(k.Principal)
+		if err != nil {
+			return nil, fmt.Errorf("the server sent a key for %q: %v", k.Principal, err)
+		}
+		kt.Entries = append(kt.Entries, keytab.Entry{
+			Principal: p, Timestamp: now, KVNO: k.KVNO, EncType: krb5.EncType(k.EType), Key: bytes.Clone(k.Material),
+		})
+		clear(k.Material)
 	}
-	return kt
+	return kt, nil
 }

@@ -1,0 +1,265 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"hop/admin"
+	"hop/directory"
+	"hop/internal/testrealm"
+	"hop/krb5/spnego"
+	"hop/krb5/tickets"
+)
+
+// apiLab is a test domain with the admin API served over HTTP with
+// Kerberos, reachable as http://admin.example.test:PORT.
+type apiLab struct {
+	*testrealm.Lab
+	url  string
+	addr string
+}
+
+func startAPI(t *testing.T) *apiLab {
+	t.Helper()
+	l := testrealm.Start(t)
+	s := &admin.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+		var out []json.RawMessage
+		for _, e := range l.Audit.Events() {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+		return out, nil
+	}}
+	ctx := context.Background()
+	if err := s.EnsureSPNs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Handler(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return &apiLab{Lab: l, url: "http://admin.example.test:" + port, addr: srv.Listener.Addr().String()}
+}
+
+// transport dials the test server whatever host the URL names.
+func (a *apiLab) transport() *http.Transport {
+	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, a.addr)
+	}}
+}
+
+// as returns a client authenticated as user (with password pw).
+func (a *apiLab) as(t *testing.T, user, pw string) *admin.Client {
+	t.Helper()
+	src := &tickets.Source{Config: a.Config, CCache: a.Login(t, user, pw)}
+	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: &spnego.Transport{Base: a.transport(), Credential: src.ServiceTicket, Preemptive: true}}}
+}
+
+func (a *apiLab) anonymous() *admin.Client {
+	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: a.transport()}}
+}
+
+func status(err error) int {
+	if err == nil {
+		return 200
+	}
+	var e *admin.Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return -1
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestAuthorizationOverHTTP is the table: who may do what, over
+// HTTP with real Kerberos tickets.
+func TestAuthorizationOverHTTP(t *testing.T) {
+	l := startAPI(t)
+	ctx := context.Background()
+	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
+		l.AddUser(t, u, u+"-pw-0123456")
+	}
+	root := &admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}
+	for _, h := range []string{"c.example.test", "d.example.test"} {
+		if _, err := root.CreateAccount(ctx, admin.NewAccount{Kind: "computer", Name: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.CreateGroup(ctx, admin.NewGroup{Name: "d-admins"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range [][2]string{{"Domain Admins", "da"}, {"d-admins", "gmgr"}} {
+		if _, err := root.AddMember(ctx, m[0], 0, m[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.UpdateAccount(ctx, "c$", 0, admin.AccountChange{ManagedBy: &[]string{"mgr"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.UpdateAccount(ctx, "d$", 0, admin.AccountChange{ManagedBy: &[]string{"d-admins"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.CreateGroup(ctx, admin.NewGroup{Name: "helpdesk"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.SetGroupManagers(ctx, "helpdesk", 0, []string{"mgr"}); err != nil {
+		t.Fatal(err)
+	}
+
+	clients := map[string]*admin.Client{"anonymous": l.anonymous()}
+	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
+		clients[u] = l.as(t, u, u+"-pw-0123456")
+	}
+	type op func(c *admin.Client) error
+	rbcd := func(acct string) op {
+		return func(c *admin.Client) error {
+			_, err := c.UpdateAccount(ctx, acct, 0, admin.AccountChange{AllowedToActAdd: []string{"bob"}})
+			return err
+		}
+	}
+	set := func(acct string, ch admin.AccountChange) op {
+		return func(c *admin.Client) error { _, err := c.UpdateAccount(ctx, acct, 0, ch); return err }
+	}
+	addSPN := func(acct, spn string) op {
+		return func(c *admin.Client) error { _, err := c.AddSPN(ctx, acct, 0, spn); return err }
+	}
+	reset := func(acct string) op {
+		return func(c *admin.Client) error {
+			_, err := c.SetPassword(ctx, acct, 0, admin.PasswordChange{New: "New-password-42"})
+			return err
+		}
+	}
+	rotate := func(acct string) op {
+		return func(c *admin.Client) error {
+			_, err := c.AccountKeys(ctx, acct, 0, admin.KeysRequest{Rotate: true})
+			return err
+		}
+	}
+	member := func(group, m string) op {
+		return func(c *admin.Client) error { _, err := c.AddMember(ctx, group, 0, m); return err }
+	}
+	whoami := func(c *admin.Client) error { _, err := c.Whoami(ctx); return err }
+	show := func(c *admin.Client) error { _, err := c.Account(ctx, "c$"); return err }
+	create := func(name string) op {
+		return func(c *admin.Client) error {
+			_, err := c.CreateAccount(ctx, admin.NewAccount{Kind: "user", Name: name, Password: "Pw-of-" + name + "-123"})
+			return err
+		}
+	}
+	audit := func(c *admin.Client) error { _, err := c.Audit(ctx, admin.AuditQuery{}); return err }
+	token := func(c *admin.Client) error {
+		_, err := c.CreateJoinToken(ctx, admin.JoinTokenRequest{Host: "e.example.test"})
+		return err
+	}
+
+	for _, tc := range []struct {
+		who, what string
+		do        op
+		want      int
+		msg       string // in the error message
+	}{
+		{"anonymous", "whoami", whoami, 401, "Kerberos"},
+		{"anonymous", "show", show, 401, ""},
+		{"bob", "whoami", whoami, 200, ""},
+		{"bob", "show an account", show, 200, ""},
+		{"bob", "create a user", create("eve"), 403, "Domain Admins"},
+		{"bob", "RBCD on c$", rbcd("c$"), 403, "managers of c$"},
+		{"bob", "SPN on c$", addSPN("c$", "cifs/c.example.test"), 403, ""},
+		{"bob", "reset alice's password", reset("carol"), 403, ""},
+		{"bob", "join Domain Admins", member("Domain Admins", "bob"), 403, "Domain Admins"},
+		{"bob", "join helpdesk", member("helpdesk", "bob"), 403, "helpdesk"},
+		{"bob", "create a join token", token, 403, ""},
+		{"bob", "read the audit log", audit, 403, "Domain Admins"},
+		{"mgr", "RBCD on c$ (its manager)", rbcd("c$"), 200, ""},
+		{"mgr", "SPN on c$", addSPN("c$", "cifs/c.example.test"), 200, ""},
+		{"mgr", "rotate c$'s keys", rotate("c$"), 200, ""},
+		{"mgr", "reset c$'s password", reset("c$"), 200, ""},
+		{"mgr", "unconstrained on c$", set("c$", admin.AccountChange{TrustedForDelegation: ptr(true)}), 403, "Domain Admins"},
+		{"mgr", "KCD on c$", set("c$", admin.AccountChange{AllowedToDelegateTo: &[]string{"cifs/d.example.test"}}), 403, ""},
+		{"mgr", "protocol transition on c$", set("c$", admin.AccountChange{ProtocolTransition: ptr(true)}), 403, ""},
+		{"mgr", "managers of c$", set("c$", admin.AccountChange{ManagedBy: &[]string{"mgr", "bob"}}), 403, ""},
+		{"mgr", "disable c$", set("c$", admin.AccountChange{Disabled: ptr(true)}), 403, ""},
+		{"mgr", "RBCD on d$ (not its manager)", rbcd("d$"), 403, ""},
+		{"mgr", "add to helpdesk (its manager)", member("helpdesk", "bob"), 200, ""},
+		{"gmgr", "RBCD on d$ (manager through d-admins)", rbcd("d$"), 200, ""},
+		{"gmgr", "SPN on d$", addSPN("d$", "cifs/d.example.test"), 200, ""},
+		{"gmgr", "SPN taken by c$", addSPN("d$", "cifs/c.example.test"), 409, "c$"},
+		{"da", "unconstrained on c$", set("c$", admin.AccountChange{TrustedForDelegation: ptr(true)}), 200, ""},
+		{"da", "create a user", create("eve"), 200, ""},
+		{"da", "add bob to Domain Admins", member("Domain Admins", "eve"), 200, ""},
+		{"da", "read the audit log", audit, 200, ""},
+		{"da", "create a join token", token, 200, ""},
+	} {
+		t.Run(tc.who+" "+tc.what, func(t *testing.T) {
+			err := tc.do(clients[tc.who])
+			if got := status(err); got != tc.want {
+				t.Fatalf("status %d (%v), want %d", got, err, tc.want)
+			}
+			if tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)) {
+				t.Errorf("message %q does not name %q", err, tc.msg)
+			}
+		})
+	}
+
+	// Users change their own password with the old one, and only theirs.
+	carol := clients["carol"]
+	if _, err := carol.SetPassword(ctx, "carol", 0, admin.PasswordChange{Old: "wrong", New: "Carol-new-pw-1"}); status(err) != 403 && status(err) != 400 {
+		t.Errorf("a wrong old password: %v", err)
+	}
+	if _, err := carol.SetPassword(ctx, "carol", 0, admin.PasswordChange{Old: "carol-pw-0123456", New: "short"}); status(err) != 422 || !strings.Contains(err.Error(), "at least") {
+		t.Errorf("a short password: %v", err)
+	}
+	if _, err := carol.SetPassword(ctx, "carol", 0, admin.PasswordChange{Old: "carol-pw-0123456", New: "Carol-new-pw-1"}); err != nil {
+		t.Errorf("own password change: %v", err)
+	}
+	if _, err := carol.SetPassword(ctx, "bob", 0, admin.PasswordChange{Old: "bob-pw-0123456", New: "Bob-new-pw-123"}); status(err) != 403 {
+		t.Errorf("changing bob's password as carol: %v", err)
+	}
+}
+
+func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
+	l := startAPI(t)
+	ctx := context.Background()
+	l.AddUser(t, "da", "da-pw-0123456")
+	if _, err := (&admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}).AddMember(ctx, "Domain Admins", 0, "da"); err != nil {
+		t.Fatal(err)
+	}
+	c := l.as(t, "da", "da-pw-0123456")
+	a, err := c.Account(ctx, "da")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.UpdateAccount(ctx, "da", a.Revision, admin.AccountChange{Description: ptr("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Revision <= a.Revision {
+		t.Fatalf("revision %d → %d", a.Revision, first.Revision)
+	}
+	// A second writer still holding the old revision is refused, and
+	// nothing of its change is written.
+	_, err = c.UpdateAccount(ctx, "da", a.Revision, admin.AccountChange{Description: ptr("two"), Sensitive: ptr(true)})
+	if status(err) != 409 || !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), "read it again") {
+		t.Fatalf("stale write: %v", err)
+	}
+	now, err := c.Account(ctx, "da")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Description != "one" || now.Delegation.Sensitive || now.Revision != first.Revision {
+		t.Fatalf("after the refused write: %+v", now)
+	}
+}

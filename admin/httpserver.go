@@ -1,0 +1,152 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"hop/directory"
+	"hop/directory/dirkeytab"
+	"hop/krb5"
+	"hop/krb5/gssapi"
+	"hop/krb5/service"
+	"hop/krb5/spnego"
+)
+
+// ServiceAccount holds the admin server's HTTP/ SPNs unless another
+// account already does.
+const ServiceAccount = "hop-admin"
+
+// HTTPServer is the admin API as hop kdc serves it: Kerberos (SPNEGO)
+// authentication with the keys of the HTTP/<name> SPNs from the directory,
+// then a Handler acting for the authenticated account.
+type HTTPServer struct {
+	Dir *directory.Directory
+	// Names are the server's host names; it accepts tickets for
+	// HTTP/<name>@REALM.
+	Names []string
+	// AuditLog reads the audit log for GET /v1/audit (nil: none).
+	AuditLog func(ctx context.Context, q AuditQuery) ([]json.RawMessage, error)
+	Logger   *slog.Logger
+}
+
+func (s *HTTPServer) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// EnsureSPNs makes sure an account holds HTTP/<name> for every name,
+// creating the hop-admin service account (random keys) when none does.
+func (s *HTTPServer) EnsureSPNs(ctx context.Context) error {
+	if len(s.Names) == 0 {
+		return errors.New("admin: the server needs a host name (hop kdc --admin-name)")
+	}
+	snap, err := s.Dir.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	realm := snap.Domain().Realm
+	var missing []string
+	for _, n := range s.Names {
+		if _, ok := snap.Lookup(krb5.NewName(krb5.NTSrvHst, "HTTP", n), realm); !ok {
+			missing = append(missing, "HTTP/"+n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	x := s.Dir.As(directory.LocalAdmin)
+	if _, ok := snap.Account(ServiceAccount); !ok {
+		keys, err := directory.RandomKeys(directory.DefaultETypes(false), nil)
+		if err != nil {
+			return err
+		}
+		_, err = x.CreateAccount(ctx, &directory.Account{Name: ServiceAccount, Kind: directory.KindService, SPNs: missing,
+			Description: "hop's admin API (HTTP/ SPNs of hop kdc --admin-name)"}, keys)
+		if err == nil {
+			s.logger().Info("created the admin API's service account", "account", ServiceAccount, "spns", strings.Join(missing, ","))
+		}
+		return err
+	}
+	for _, spn := range missing {
+		if _, err := x.AddSPN(ctx, ServiceAccount, spn, 0); err != nil {
+			return err
+		}
+		s.logger().Info("added an SPN to the admin API's service account", "account", ServiceAccount, "spn", spn)
+	}
+	return nil
+}
+
+// serves reports whether p is one of the server's HTTP/<name>@realm.
+func (s *HTTPServer) serves(p krb5.Principal, realm krb5.Realm) bool {
+	if !p.Realm.Equal(realm) || len(p.Name.Components) != 2 || !strings.EqualFold(p.Name.Components[0], "HTTP") {
+		return false
+	}
+	return slices.ContainsFunc(s.Names, func(n string) bool { return strings.EqualFold(n, p.Name.Components[1]) })
+}
+
+// Handler returns the API with SPNEGO in front, except for token joins,
+// which carry their own proof.
+func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
+	dom, err := s.Dir.Domain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	realm := dom.Realm
+	acc := &service.Acceptor{
+		Keys:         dirkeytab.New(s.Dir, s.serves),
+		AcceptServer: func(p krb5.Principal) bool { return s.serves(p, realm) },
+		MaxSkew:      dom.Policy.WithDefaults().ClockSkew,
+	}
+	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc}, Fail: writeAuthFailure}
+	h := &Handler{
+		ServiceFor: s.serviceFor,
+		Anonymous:  &Local{Dir: s.Dir},
+		Logger:     s.Logger,
+	}
+	authed := auth.Wrap(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsAnonymousJoin(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	}), nil
+}
+
+// serviceFor maps an authenticated request to the Local acting for the
+// account of its Kerberos client.
+func (s *HTTPServer) serviceFor(r *http.Request) (Service, error) {
+	id, ok := spnego.Identity(r.Context())
+	if !ok {
+		return nil, newError(http.StatusUnauthorized, kindUnauthenticated, "authenticate with Kerberos (Negotiate)")
+	}
+	snap, err := s.Dir.Snapshot(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	a, ok := snap.Lookup(id.Client.Name, id.Client.Realm)
+	if !ok || !id.Client.Realm.Equal(snap.Domain().Realm) {
+		return nil, newError(http.StatusForbidden, "forbidden", fmt.Sprintf("%s is not an account of %s", id.Client, snap.Domain().Realm))
+	}
+	return &Local{Dir: s.Dir, Actor: directory.Actor{Name: a.Name}, Principal: id.Client.String(), AuditLog: s.AuditLog}, nil
+}
+
+// writeAuthFailure answers a request that failed Kerberos authentication
+// with the API's JSON error.
+func writeAuthFailure(w http.ResponseWriter, r *http.Request, status int, err error) {
+	msg := "authenticate with Kerberos: get a ticket (kinit or hop login) and use a Negotiate-capable client (hop --server, curl --negotiate -u :)"
+	if !errors.Is(err, spnego.ErrNoAuthorization) {
+		msg = "Kerberos authentication failed: " + err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"error": Error{Status: status, Kind: kindUnauthenticated, Message: msg}})
+}

@@ -1,0 +1,90 @@
+package admin
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPinnedTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	pair, missing, err := LoadOrCreateCert(certFile, keyFile, []string{"kdc.example.test", "127.0.0.1"}, time.Now())
+	if err != nil || len(missing) != 0 {
+		t.Fatal(err, missing)
+	}
+	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", st.Mode(), err)
+	}
+	// A second load keeps the same key, and reports names it lacks.
+	again, missing, err := LoadOrCreateCert(certFile, keyFile, []string{"kdc.example.test", "other.example.test"}, time.Now())
+	if err != nil || len(missing) != 1 || missing[0] != "other.example.test" {
+		t.Fatal(err, missing)
+	}
+	if Pin(again.Leaf) != Pin(pair.Leaf) {
+		t.Fatal("reloading changed the key")
+	}
+
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes below
+	srv.StartTLS()
+	defer srv.Close()
+
+	get := func(pin string) error {
+		cfg, err := PinnedTLSConfig(pin)
+		if err != nil {
+			return err
+		}
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
+		resp, err := c.Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := get(Pin(pair.Leaf)); err != nil {
+		t.Fatalf("the pinned key was refused: %v", err)
+	}
+	// The pin is computed independently here from the PEM on disk.
+	b, _ := os.ReadFile(certFile)
+	blk, _ := pem.Decode(b)
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil || Pin(cert) != Pin(pair.Leaf) {
+		t.Fatal("pin of the file differs", err)
+	}
+	other, _, err := GenerateCert([]string{"kdc.example.test"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ = pem.Decode(other)
+	oc, _ := x509.ParseCertificate(blk.Bytes)
+	if err := get(Pin(oc)); err == nil || !strings.Contains(err.Error(), "not the pinned one") {
+		t.Fatalf("another key was accepted: %v", err)
+	}
+	for _, bad := range []string{"", "sha256//", "sha256//!!!", "md5//AAAA", "sha256//" + strings.Repeat("A", 40)} {
+		if _, err := PinnedTLSConfig(bad); err == nil {
+			t.Errorf("pin %q accepted", bad)
+		}
+	}
+}
+
+func TestLoadOrCreateCertRefusesHalfAPair(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "admin.crt"), filepath.Join(dir, "admin.key")
+	if err := os.WriteFile(certFile, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateCert(certFile, keyFile, []string{"a"}, time.Now()); err == nil || !strings.Contains(err.Error(), "only one of") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"hop/admin"
+	"hop/audit"
+	"hop/directory"
+	"hop/krb5/config"
+	"hop/krb5/spnego"
+	"hop/krb5/tickets"
+)
+
+// Where a directory command acts: the domain in a local folder (--dir, as
+// the domain administrator) or an admin server (--server, as the caller's
+// Kerberos identity). See (*env).service.
+type target struct {
+	dir    *string
+	server *string
+	fs     *flag.FlagSet
+}
+
+// targetFlags adds --dir and --server to fs.
+func (e *env) targetFlags(fs *flag.FlagSet) *target {
+	return &target{
+		fs:     fs,
+		dir:    fs.String("dir", e.defaultDir(), "the folder that holds the domain (acts as the domain administrator)"),
+		server: fs.String("server", "", "the admin server's `URL` (default: admin_url in krb5.conf's [hop] section); acts with your Kerberos ticket"),
+	}
+}
+
+func (t *target) given(name string) bool {
+	found := false
+	t.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+// service opens what t names. Without --server or --dir: the domain in
+// $HOP_DIR or the default folder if there is one, else the admin server of
+// krb5.conf's [hop] admin_url.
+func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), error) {
+	if t.given("server") && t.given("dir") {
+		return nil, nil, usagef("give either --server or --dir, not both")
+	}
+	if t.given("server") {
+		return e.remote(*t.server)
+	}
+	local := t.given("dir") || e.getenv("HOP_DIR") != ""
+	if !local {
+		if _, err := os.Stat(filepath.Join(*t.dir, masterFile)); err == nil {
+			local = true
+		}
+	}
+	if !local {
+		cfg, err := e.krb5Config()
+		if err != nil {
+			return nil, nil, err
+		}
+		if u, ok := cfg.Hop("admin_url"); ok {
+			return e.remote(u)
+		}
+	}
+	d, done, err := openDirectory(ctx, *t.dir)
+	if err != nil {
+		if !local {
+			err = fmt.Errorf("%w; or, to administer a domain over the network, give --server URL (or admin_url in krb5.conf's [hop] section, as hop client-config writes it)", err)
+		}
+		return nil, nil, err
+	}
+	return &admin.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: auditReader(filepath.Join(*t.dir, auditFile))}, done, nil
+}
+
+func (e *env) krb5Config() (*config.Config, error) {
+	return config.Load(e.getenv)
+}
+
+// remote returns a client of the admin server at rawURL that authenticates
+// with the caller's Kerberos tickets (SPNEGO, service HTTP/host) and, for
+// https, trusts the server by the key pinned in krb5.conf (admin_tls_pin)
+// or else by the system's roots.
+func (e *env) remote(rawURL string) (admin.Service, func(), error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, nil, usagef("--server %q is not an admin server URL: give http(s)://HOST:PORT", rawURL)
+	}
+	cfg, err := e.krb5Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if u.Scheme == "https" {
+		realm, _ := cfg.DefaultRealm()
+		if pin, ok := cfg.HopRealm(realm, "admin_tls_pin"); ok {
+			tls, err := admin.PinnedTLSConfig(pin)
+			if err != nil {
+				return nil, nil, err
+			}
+			tr.TLSClientConfig = tls
+		}
+	}
+	src := &tickets.Source{Config: cfg, Getenv: e.getenv}
+	hc := &http.Client{Transport: negotiateTransport(tr, src), Timeout: 60 * time.Second}
+	return &admin.Client{URL: strings.TrimRight(u.String(), "/"), HTTP: hc}, func() { tr.CloseIdleConnections() }, nil
+}
+
+// negotiateTransport authenticates requests over base with the caller's
+// tickets from src (SPNEGO, RFC 4559), from the first request on.
+func negotiateTransport(base http.RoundTripper, src *tickets.Source) http.RoundTripper {
+	return &spnego.Transport{Base: base, Credential: src.ServiceTicket, Preemptive: true}
+}
+
+// auditReader reads the audit log at path for admin.Local.Audit: the
+// newest q.Limit events that match q, oldest first, as written.
+func auditReader(path string) func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+	return func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+		var principals, types []string
+		if q.Principal != "" {
+			principals = []string{q.Principal}
+		}
+		if q.Type != "" {
+			types = []string{q.Type}
+		}
+		if q.Limit <= 0 {
+			q.Limit = admin.DefaultAuditLimit
+		}
+		keep := eventFilter(q.Since, principals, types)
+		out := []json.RawMessage{}
+		err := audit.Tail(ctx, path, audit.TailOptions{}, func(line []byte) error {
+			ev, err := audit.ParseLine(line)
+			if err != nil || !keep(&ev) {
+				return nil
+			}
+			if len(out) == q.Limit {
+				out = out[1:]
+			}
+			out = append(out, json.RawMessage(bytes.Clone(line)))
+			return nil
+		})
+		if errors.Is(err, os.ErrNotExist) {
+			return out, nil
+		}
+		return out, err
+	}
+}
+
+// serviceAction makes the run function of a command that takes npos
+// positional arguments, --dir and --server, and acts on the service.
+func serviceAction(npos int, do func(ctx context.Context, e *env, svc admin.Service, pos []string) error) func(context.Context, *env, *command, []string) error {
+	return func(ctx context.Context, e *env, c *command, args []string) error {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		tgt := e.targetFlags(fs)
+		pos, err := parse(e, fs, c, args, npos, npos)
+		if err != nil {
+			return err
+		}
+		svc, done, err := e.service(ctx, tgt)
+		if err != nil {
+			return err
+		}
+		defer done()
+		return do(ctx, e, svc, pos)
+	}
+}

@@ -1,0 +1,196 @@
+// Package tickets gives hop's client commands the user's Kerberos
+// tickets the way MIT's library does: from the default credential cache
+// (KRB5CCNAME, krb5.conf's default_ccache_name, /tmp/krb5cc_UID), asking
+// the realm's KDCs (krb5.conf [realms]) for a service ticket with the
+// ticket-granting ticket found there, and keeping the new ticket in the
+// cache, so that MIT's klist shows it and the next command reuses it.
+//
+// Only FILE caches are supported; the error for another type says so.
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/client"
+	"hop/krb5/config"
+	"hop/krb5/crypto"
+	"hop/krb5/wire"
+)
+
+// MinRemaining is how long a cached ticket must still be valid to be used:
+// a ticket about to expire is replaced rather than sent.
+const MinRemaining = time.Minute
+
+// Source finds and gets a user's tickets.
+type Source struct {
+	// Config is krb5.conf; nil = config.Load(os.Getenv).
+	Config *config.Config
+	// CCache is the credential cache file; "" = the default one.
+	CCache string
+	// Timeout bounds each KDC exchange; 0 = 5 seconds.
+	Timeout time.Duration
+	// Getenv reads KRB5CCNAME and KRB5_CONFIG; nil = os.Getenv.
+	Getenv func(string) string
+	Now    func() time.Time
+}
+
+func (s *Source) getenv(k string) string {
+	if s.Getenv != nil {
+		return s.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (s *Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Source) config() (*config.Config, error) {
+	if s.Config != nil {
+		return s.Config, nil
+	}
+	c, err := config.Load(s.getenv)
+	if err != nil {
+		return nil, err
+	}
+	s.Config = c
+	return c, nil
+}
+
+// Path returns the credential cache file in use.
+func (s *Source) Path() (string, error) {
+	if s.CCache != "" {
+		return s.CCache, nil
+	}
+	cfg, err := s.config()
+	if err != nil {
+		return "", err
+	}
+	name, err := cfg.CCacheName(s.getenv, os.Getuid())
+	if err != nil {
+		return "", err
+	}
+	p, err := name.Path()
+	if err != nil {
+		return "", fmt.Errorf("the credential cache %s is not a file, and hop reads only FILE caches: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit again (%v)", name, os.Getuid(), err)
+	}
+	return p, nil
+}
+
+// ErrNoTicket means the cache holds no usable ticket-granting ticket.
+var ErrNoTicket = errors.New("tickets: no usable ticket-granting ticket")
+
+// ServiceTicket returns a ticket for service (e.g. HTTP/kdc.example.test)
+// in the realm of the cache's principal: the cached one if it is valid for
+// at least MinRemaining, else a new one from a KDC, which it also stores
+// in the cache.
+func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) (*client.Credential, error) {
+	path, err := s.Path()
+	if err != nil {
+		return nil, err
+	}
+	cache, err := ccache.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: there is no credential cache %s; get a ticket with kinit (or hop login)", ErrNoTicket, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	user := cache.Default
+	realm := user.Realm
+	now := s.now()
+	target := krb5.Principal{Name: service, Realm: realm}
+	if c, ok := cache.Find(target); ok && c.EndTime.Sub(now) >= MinRemaining && !c.StartTime.After(now) {
+		if cred, err := fromCache(c); err == nil {
+			return cred, nil
+		}
+	}
+	tgtName := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", string(realm)), Realm: realm}
+	tc, ok := cache.Find(tgtName)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("%w in %s for %s: get one with kinit %s (or hop login)", ErrNoTicket, path, user, user)
+	case !tc.EndTime.After(now):
+		return nil, fmt.Errorf("%w: the ticket of %s expired at %s: run kinit %s (or hop login) again", ErrNoTicket, user, tc.EndTime.Local().Format(time.DateTime), user)
+	}
+	tgt, err := fromCache(tc)
+	if err != nil {
+		return nil, fmt.Errorf("the ticket-granting ticket in %s: %w", path, err)
+	}
+	cfg, err := s.config()
+	if err != nil {
+		return nil, err
+	}
+	kdcs, err := cfg.KDCs(string(realm))
+	if err != nil {
+		return nil, err
+	}
+	if len(kdcs) == 0 {
+		return nil, fmt.Errorf("krb5.conf names no KDC for realm %s: add one under [realms] (hop client-config prints a krb5.conf)", realm)
+	}
+	var errs []error
+	for _, addr := range kdcs {
+		conn := client.Dial(addr, client.UDPThenTCP, s.Timeout)
+		cred, err := conn.ServiceTicket(ctx, tgt, &client.Request{Service: service, Realm: realm, Options: krb5.OptCanonicalize, Now: s.Now})
+		conn.Close()
+		if err == nil {
+			cache.Add(toCache(cred))
+			if err := cache.Save(path); err != nil {
+				return nil, fmt.Errorf("keeping the new ticket in %s: %w", path, err)
+			}
+			return cred, nil
+		}
+		var kerr *client.Error
+		if errors.As(err, &kerr) {
+			if kerr.Code == krb5.KDCErrSPrincipalUnknown {
+				return nil, fmt.Errorf("the KDC of %s knows no service %s: check the server's name (%v)", realm, service, err)
+			}
+			return nil, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+	}
+	return nil, fmt.Errorf("no KDC of realm %s answered: %w", realm, errors.Join(errs...))
+}
+
+func fromCache(c *ccache.Credential) (*client.Credential, error) {
+	t, err := wire.ParseTicket(c.Ticket)
+	if err != nil {
+		return nil, err
+	}
+	k, err := crypto.NewKey(c.KeyType, c.Key)
+	if err != nil {
+		return nil, err
+	}
+	return &client.Credential{
+		Client: c.Client, Server: c.Server, Ticket: *t, SessionKey: k, Flags: c.Flags,
+		AuthTime: c.AuthTime, StartTime: c.StartTime, EndTime: c.EndTime, RenewTill: c.RenewTill,
+	}, nil
+}
+
+func toCache(c *client.Credential) ccache.Credential {
+	raw := c.Ticket.Raw
+	if len(raw) == 0 {
+		raw, _ = c.Ticket.Marshal()
+	}
+	return ccache.Credential{
+		Client: c.Client, Server: c.Server, KeyType: c.SessionKey.EncType(), Key: c.SessionKey.Material(),
+		AuthTime: c.AuthTime, StartTime: c.StartTime, EndTime: c.EndTime, RenewTill: c.RenewTill,
+		Flags: c.Flags, Ticket: raw,
+	}
+}
+
+// HostService returns the service name service/host for a URL's host (no
+// port, lower case), as MIT does with dns_canonicalize_hostname=false.
+func HostService(service, host string) krb5.PrincipalName {
+	return krb5.NewName(krb5.NTSrvHst, service, strings.ToLower(strings.TrimSuffix(host, ".")))
+}
