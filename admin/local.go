@@ -179,6 +179,11 @@ func (l *Local) CreateAccount(ctx context.Context, n NewAccount) (*Account, erro
 	if random == (n.Password != "") {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "give either a password or random keys for " + spec.Name + ", not both or neither"}
 	}
+	if n.Password != "" {
+		if err := l.Dir.CheckNewPassword(ctx, n.Password); err != nil {
+			return nil, err
+		}
+	}
 	keys, err := l.keys(ctx, spec.Name, n.Password, n.AllowRC4)
 	if err != nil {
 		return nil, err

@@ -499,3 +499,17 @@ func (x *Acting) ChangePassword(ctx context.Context, name, old, new string) (*Ac
 		return out.withoutSecrets(), nil
 	}
 }
+
+// CheckNewPassword applies the domain's password rules that do not depend
+// on an account's history (length, text) to pw: for an account about to
+// be created with a password. The error is [ErrPolicy] or [ErrInvalid].
+func (d *Directory) CheckNewPassword(ctx context.Context, pw string) error {
+	if err := checkPasswordText(pw); err != nil {
+		return err
+	}
+	dom, err := d.Domain(ctx)
+	if err != nil {
+		return err
+	}
+	return checkMinLength(dom.Policy, pw)
+}

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"hop/admin"
 	"hop/audit"
 )
 
@@ -17,7 +20,7 @@ func auditCommand() *command {
 	return &command{
 		name:    "audit",
 		summary: "read, follow and verify the audit log",
-		usage:   "audit [--dir DIR | --file FILE] [--since TIME|DURATION] [--principal P]... [--type T]... [--follow] [--json]\n       hop audit verify [--dir DIR] [FILE...]",
+		usage:   "audit [--dir DIR | --file FILE | --server URL [--limit N]] [--since TIME|DURATION] [--principal P]... [--type T]... [--follow] [--json]\n       hop audit verify [--dir DIR] [FILE...]",
 		help: `Prints the audit log (DIR/audit.log): every ticket issued or refused
 (client, service, etype, flags, the delegation rule or refusal reason) and
 every directory change (who, what, each field's old and new value; never a
@@ -68,11 +71,16 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	fs.Var(&types, "type", "only events of type `T` or of its subtypes (T.…)")
 	follow := fs.Bool("follow", false, "keep printing new events until interrupted")
 	asJSON := fs.Bool("json", false, "print the log's JSON lines as they are")
+	server := fs.String("server", "", "read the log of the admin server at `URL` (Domain Admins; newest --limit events, no --follow)")
+	limit := fs.Int("limit", admin.DefaultAuditLimit, "with --server: at most `N` events, the newest")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["server"] {
+		return remoteAudit(ctx, e, c, *server, *since, principals, types, *limit, *follow, *asJSON)
+	}
 	if set["dir"] && set["file"] {
 		return usagef("%s: give --dir or --file, not both", c.path)
 	}
@@ -278,4 +286,54 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// remoteAudit is hop audit --server: the admin API's GET /v1/audit, which
+// takes one principal and one type.
+func remoteAudit(ctx context.Context, e *env, c *command, server, since string, principals, types []string, limit int, follow, asJSON bool) error {
+	if follow {
+		return usagef("%s: --follow reads a local log; with --server, run the command again (or follow on the KDC's host)", c.path)
+	}
+	if len(principals) > 1 || len(types) > 1 {
+		return usagef("%s: with --server, give at most one --principal and one --type", c.path)
+	}
+	q := admin.AuditQuery{Limit: limit}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			return usagef("%s: --since: %v", c.path, err)
+		}
+		q.Since = t
+	}
+	if len(principals) == 1 {
+		q.Principal = principals[0]
+	}
+	if len(types) == 1 {
+		q.Type = types[0]
+	}
+	svc, done, err := e.remote(server)
+	if err != nil {
+		return err
+	}
+	defer done()
+	lines, err := svc.Audit(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		if asJSON {
+			var b bytes.Buffer
+			if err := json.Compact(&b, l); err != nil {
+				return fmt.Errorf("the server sent an audit line that is not JSON: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "%s\n", b.Bytes())
+			continue
+		}
+		ev, err := audit.ParseLine(l)
+		if err != nil {
+			return fmt.Errorf("the server sent an audit line that does not decode: %w", err)
+		}
+		fmt.Fprintln(e.stdout, formatEvent(&ev))
+	}
+	return nil
 }

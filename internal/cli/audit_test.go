@@ -64,7 +64,7 @@ func TestAuditOfCommandsAndKDCShareOneChain(t *testing.T) {
 	if err := kdc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir)
 	kdc.Emit(audit.Event{Time: time.Now(), Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Service: "host/b.example.test@EXAMPLE.TEST", EType: "aes256-cts-hmac-sha1-96"})
 	if err := kdc.Flush(); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 
 func TestDomainBackupRestore(t *testing.T) {
 	dir := newTestDomain(t)
-	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir)
 	var accounts []json.RawMessage
 	if err := json.Unmarshal([]byte(ok(t, "", "account", "list", "--dir", dir, "--json")), &accounts); err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestDomainBackupRestore(t *testing.T) {
 		t.Errorf("backup folder holds %d files, want only the backup", len(ents))
 	}
 
-	ok(t, "Bob-1\n", "account", "add", "bob", "--dir", dir)
+	ok(t, "Bob-pw-1\n", "account", "add", "bob", "--dir", dir)
 	fails(t, 1, "already holds a domain", "", "domain", "restore", "--dir", dir, bak)
 	ok(t, "", "account", "show", "bob", "--dir", dir)
 
@@ -93,10 +93,10 @@ func TestDomainBackupRestore(t *testing.T) {
 // and, from its next request, serves the restored directory.
 func TestRestoreUnderRunningKDC(t *testing.T) {
 	dir := newTestDomain(t)
-	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir)
 	bak := filepath.Join(t.TempDir(), "hop.bak")
 	ok(t, "", "domain", "backup", "--dir", dir, "-o", bak)
-	ok(t, "Bob-1\n", "account", "add", "bob", "--dir", dir)
+	ok(t, "Bob-pw-1\n", "account", "add", "bob", "--dir", dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -127,16 +127,16 @@ func TestRestoreUnderRunningKDC(t *testing.T) {
 		_, _, err := c.Login(ctx, &client.Request{Client: krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, name), Realm: "EXAMPLE.TEST"}}, pw)
 		return err
 	}
-	if err := login("bob", "Bob-1"); err != nil {
+	if err := login("bob", "Bob-pw-1"); err != nil {
 		t.Fatalf("bob before the restore: %v", err)
 	}
 	ok(t, "", "domain", "restore", "--dir", dir, "--force", bak)
-	err := login("bob", "Bob-1")
+	err := login("bob", "Bob-pw-1")
 	var ke *client.Error
 	if !errors.As(err, &ke) || ke.Code != krb5.KDCErrCPrincipalUnknown {
 		t.Errorf("bob after the restore: %v, want KDC_ERR_C_PRINCIPAL_UNKNOWN", err)
 	}
-	if err := login("alice", "Alice-1"); err != nil {
+	if err := login("alice", "Alice-pw-1"); err != nil {
 		t.Errorf("alice after the restore: %v", err)
 	}
 	cancel()

@@ -78,6 +78,8 @@ func root() *command {
 			groupCommand(),
 			spnCommand(),
 			keytabCommand(),
+			hostCommand(),
+			knownHostsCommand(),
 			delegationCommand(),
 			clientConfigCommand(),
 			benchCommand(),

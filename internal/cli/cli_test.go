@@ -64,8 +64,8 @@ func TestDomainAndAccounts(t *testing.T) {
 	}
 
 	// Flags may follow positional arguments.
-	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir, "--upn", "alice@example.test")
-	fails(t, 1, "already exists", "Alice-1\n", "account", "add", "ALICE", "--dir", dir)
+	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir, "--upn", "alice@example.test")
+	fails(t, 1, "already exists", "Alice-pw-1\n", "account", "add", "ALICE", "--dir", dir)
 	fails(t, 1, "", "x\n", "account", "add", "bad/name", "--dir", dir)
 	ok(t, "", "account", "add-computer", "b.example.test", "--dir", dir)
 	fails(t, 2, "needs at least one --spn", "", "account", "add-service", "svc", "--random-key", "--dir", dir)
@@ -154,7 +154,7 @@ func TestHelpAndUsage(t *testing.T) {
 func TestDelegationSettings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
 	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
-	ok(t, "Alice-1\n", "account", "add", "alice", "--dir", dir)
+	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir)
 	for _, h := range []string{"b", "b2", "b3", "c"} {
 		ok(t, "", "account", "add-computer", h+".example.test", "--dir", dir)
 	}
@@ -209,4 +209,27 @@ func TestDelegationSettings(t *testing.T) {
 	if d := show("c$"); !d.NoAuthDataRequired || strings.Join(d.ManagedBy, ",") != "b$" {
 		t.Errorf("c$ = %+v", d)
 	}
+}
+
+func TestPasswordPolicyFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	ok(t, "", "domain", "set", "--dir", dir, "--min-password-length", "12", "--password-history", "0", "--machine-account-quota", "2")
+	var dom admin.Domain
+	if err := json.Unmarshal([]byte(ok(t, "", "domain", "show", "--dir", dir, "--json")), &dom); err != nil {
+		t.Fatal(err)
+	}
+	if dom.Policy.MinPasswordLength != 12 || dom.Policy.PasswordHistory > 0 || dom.Policy.MachineAccountQuota != 2 {
+		t.Fatalf("policy = %+v", dom.Policy)
+	}
+	if out := ok(t, "", "domain", "show", "--dir", dir); !strings.Contains(out, "password history: off") {
+		t.Errorf("domain show:\n%s", out)
+	}
+	fails(t, 1, "at least 12", "Short-pw-1\n", "account", "add", "carol", "--dir", dir)
+	ok(t, "Long-enough-pw-1\n", "account", "add", "carol", "--dir", dir)
+	// With the history off, a password may come back.
+	ok(t, "Long-enough-pw-1\n", "account", "passwd", "carol", "--dir", dir)
+	ok(t, "", "domain", "set", "--dir", dir, "--password-history", "5")
+	fails(t, 1, "used before", "Long-enough-pw-1\n", "account", "passwd", "carol", "--dir", dir)
+	fails(t, 2, "cannot be negative", "", "domain", "set", "--dir", dir, "--min-password-length", "-1")
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"hop/admin"
+	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
 	"hop/krb5"
@@ -19,18 +21,21 @@ func domainCommand() *command {
 		summary: "create and configure the domain (realm, policy)",
 		subs: []*command{
 			{name: "init", summary: "create a new domain in a directory folder",
-				usage: "domain init --dir DIR --realm REALM [--admin-password-file FILE]",
+				usage: "domain init --dir DIR --realm REALM [--admin-password-file FILE] [--admin-name HOST]...",
 				help: `Creates the domain's directory (DIR/directory.db) and its master key
 (DIR/master.key, like MIT's stash; both 0600), with the accounts Administrator
 (RID 500, whose password you give), krbtgt (502, random keys) and Guest, and
 the groups Domain Admins, Domain Users, Domain Computers, Domain Controllers
 and Protected Users. The password is asked at the terminal unless
---admin-password-file is given ("-" reads standard input).`,
+--admin-password-file is given ("-" reads standard input). It also makes the
+admin API's self-signed TLS certificate (DIR/admin-tls.crt and .key) for
+--admin-name and this host's name; clients trust it by the pin of its key,
+which hop client-config writes into krb5.conf.`,
 				run: runDomainInit},
 			{name: "show", summary: "show the realm, domain SID and policy",
-				usage: "domain show [--dir DIR] [--json]", run: runDomainShow},
-			{name: "set", summary: "change the domain policy (lifetimes, clock skew, lockout)",
-				usage: "domain set [--dir DIR] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D]",
+				usage: "domain show [--dir DIR | --server URL] [--json]", run: runDomainShow},
+			{name: "set", summary: "change the domain policy (lifetimes, clock skew, lockout, passwords, machine quota)",
+				usage: "domain set [--dir DIR | --server URL] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D] [--protected-users-tgt-life D] [--min-password-length N] [--password-history N] [--machine-account-quota N]",
 				help: `Durations are Go durations (10h, 30m, 168h). Lockout is off while
 --lockout-threshold is 0 (the default): then failed pre-authentications are
 only audited. With a threshold N, N failures within --lockout-window lock the
@@ -48,6 +53,8 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 	realm := fs.String("realm", "", "the realm name, e.g. EXAMPLE.TEST (stored in upper case)")
 	pwFile := fs.String("admin-password-file", "", "read Administrator's password from `FILE` (- for standard input)")
 	asJSON := fs.Bool("json", false, "print the new domain as JSON")
+	var adminNames stringList
+	fs.Var(&adminNames, "admin-name", "a host `NAME` of the admin API, for its TLS certificate (repeatable; default: this host's name)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
@@ -65,11 +72,11 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 	if err != nil {
 		return err
 	}
-	adminKeys, err := passwordKeys(r, "Administrator", pw, defaultETypes)
+	adminKeys, err := directory.PasswordKeys(r, directory.NameAdministrator, pw, directory.DefaultETypes(false))
 	if err != nil {
 		return err
 	}
-	tgtKeys, err := randomKeys(defaultETypes)
+	tgtKeys, err := directory.RandomKeys(directory.DefaultETypes(false), nil)
 	if err != nil {
 		return err
 	}
@@ -90,11 +97,31 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		return err
 	}
 	defer st.Close()
-	d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{})
+	log, err := audit.Open(filepath.Join(*dir, auditFile), audit.Options{})
 	if err != nil {
 		st.Close()
 		os.Remove(mkPath)
 		os.Remove(filepath.Join(*dir, dbFile))
+		return err
+	}
+	defer log.Close()
+	d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{Audit: log})
+	if err != nil {
+		st.Close()
+		os.Remove(mkPath)
+		os.Remove(filepath.Join(*dir, dbFile))
+		return err
+	}
+	// The admin API's TLS certificate, which clients pin (hop
+	// client-config prints the pin).
+	names := []string(adminNames)
+	if len(names) == 0 {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			names = []string{h}
+		}
+	}
+	names = append(names, "localhost", "127.0.0.1")
+	if _, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), names, time.Now()); err != nil {
 		return err
 	}
 	dom, err := d.Domain(ctx)
@@ -102,56 +129,28 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.stdout, domainView(dom))
+		return printJSON(e.stdout, admin.DomainView(dom))
 	}
 	fmt.Fprintf(e.stdout, "Created domain %s (SID %s) in %s.\nNext: hop kdc --dir %s --listen 127.0.0.1:88\n", dom.Realm, dom.SID, *dir, *dir)
 	return nil
 }
 
-type domainJSON struct {
-	Realm   string     `json:"realm"`
-	SID     string     `json:"sid"`
-	NetBIOS string     `json:"netbios_name"`
-	Created time.Time  `json:"created"`
-	Policy  policyJSON `json:"policy"`
-}
-
-type policyJSON struct {
-	MaxTicketLife         string `json:"max_ticket_life"`
-	MaxRenewLife          string `json:"max_renew_life"`
-	ClockSkew             string `json:"clock_skew"`
-	LockoutThreshold      int    `json:"lockout_threshold"`
-	LockoutWindow         string `json:"lockout_window"`
-	LockoutDuration       string `json:"lockout_duration"`
-	ProtectedUsersTGTLife string `json:"protected_users_tgt_life"`
-}
-
-func domainView(d *directory.Domain) domainJSON {
-	p := d.Policy.WithDefaults()
-	return domainJSON{
-		Realm: string(d.Realm), SID: d.SID.String(), NetBIOS: d.NetBIOSName, Created: d.Created,
-		Policy: policyJSON{
-			MaxTicketLife: p.MaxTicketLife.String(), MaxRenewLife: p.MaxRenewLife.String(),
-			ClockSkew: p.ClockSkew.String(), LockoutThreshold: p.LockoutThreshold,
-			LockoutWindow: p.LockoutWindow.String(), LockoutDuration: p.LockoutDuration.String(),
-			ProtectedUsersTGTLife: p.ProtectedUsersTGTLife.String(),
-		},
-	}
-}
-
 func runDomainShow(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
+	tgt := e.targetFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	_, dom, done, err := openDomain(ctx, *dir)
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	v := domainView(dom)
+	v, err := svc.Domain(ctx)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		return printJSON(e.stdout, v)
 	}
@@ -159,59 +158,83 @@ func runDomainShow(ctx context.Context, e *env, c *command, args []string) error
 	if v.Policy.LockoutThreshold > 0 {
 		lockout = fmt.Sprintf("%d failures within %s lock for %s", v.Policy.LockoutThreshold, v.Policy.LockoutWindow, v.Policy.LockoutDuration)
 	}
-	fmt.Fprintf(e.stdout, "realm:           %s\nsid:             %s\nnetbios name:    %s\ncreated:         %s\nmax ticket life: %s\nmax renew life:  %s\nclock skew:      %s\nlockout:         %s\n",
-		v.Realm, v.SID, v.NetBIOS, v.Created.UTC().Format(time.RFC3339), v.Policy.MaxTicketLife, v.Policy.MaxRenewLife, v.Policy.ClockSkew, lockout)
+	history := fmt.Sprintf("the last %d passwords", v.Policy.PasswordHistory)
+	if v.Policy.PasswordHistory <= 0 {
+		history = "off"
+	}
+	quota := fmt.Sprintf("%d computers per account", v.Policy.MachineAccountQuota)
+	if v.Policy.MachineAccountQuota == 0 {
+		quota = "0 (only Domain Admins and join tokens create computers)"
+	}
+	fmt.Fprintf(e.stdout, "realm:            %s\nsid:              %s\nnetbios name:     %s\ncreated:          %s\nmax ticket life:  %s\nmax renew life:   %s\nclock skew:       %s\nlockout:          %s\nmin password len: %d\npassword history: %s\nmachine quota:    %s\n",
+		v.Realm, v.SID, v.NetBIOS, v.Created.UTC().Format(time.RFC3339), v.Policy.MaxTicketLife, v.Policy.MaxRenewLife, v.Policy.ClockSkew, lockout,
+		v.Policy.MinPasswordLength, history, quota)
 	return nil
 }
 
 func runDomainSet(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet("set", flag.ContinueOnError)
-	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-	maxLife := fs.Duration("max-ticket-life", 0, "longest ticket lifetime")
-	maxRenew := fs.Duration("max-renew-life", 0, "longest renewable lifetime")
-	skew := fs.Duration("clock-skew", 0, "largest accepted clock difference")
-	threshold := fs.Int("lockout-threshold", -1, "failed pre-authentications that lock an account (0 = lockout off)")
-	window := fs.Duration("lockout-window", 0, "the window in which failures are counted")
-	duration := fs.Duration("lockout-duration", 0, "how long a locked account stays locked")
+	tgt := e.targetFlags(fs)
+	var p admin.PolicyChange
+	durs := map[string]**admin.Duration{
+		"max-ticket-life": &p.MaxTicketLife, "max-renew-life": &p.MaxRenewLife, "clock-skew": &p.ClockSkew,
+		"lockout-window": &p.LockoutWindow, "lockout-duration": &p.LockoutDuration, "protected-users-tgt-life": &p.ProtectedUsersTGTLife,
+	}
+	durFlags := map[string]*time.Duration{}
+	for name, usage := range map[string]string{
+		"max-ticket-life": "longest ticket lifetime", "max-renew-life": "longest renewable lifetime",
+		"clock-skew": "largest accepted clock difference", "lockout-window": "the window in which failures are counted",
+		"lockout-duration": "how long a locked account stays locked", "protected-users-tgt-life": "TGT lifetime of Protected Users (default 4h)",
+	} {
+		durFlags[name] = fs.Duration(name, 0, usage)
+	}
+	ints := map[string]**int{
+		"lockout-threshold": &p.LockoutThreshold, "min-password-length": &p.MinPasswordLength,
+		"password-history": &p.PasswordHistory, "machine-account-quota": &p.MachineAccountQuota,
+	}
+	intFlags := map[string]*int{}
+	for name, usage := range map[string]string{
+		"lockout-threshold":     "failed pre-authentications that lock an account (0 = lockout off)",
+		"min-password-length":   "fewest characters of a new password (default 8)",
+		"password-history":      "how many previous passwords an account may not reuse (default 24; 0 = off)",
+		"machine-account-quota": "how many computer accounts any user may create (default 0: only Domain Admins and join tokens; AD's 10 invites RBCD abuse)",
+	} {
+		intFlags[name] = fs.Int(name, 0, usage)
+	}
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if len(set) == 0 || (len(set) == 1 && set["dir"]) {
+	changed := 0
+	fs.Visit(func(f *flag.Flag) {
+		if d, ok := durFlags[f.Name]; ok {
+			v := admin.Duration(*d)
+			*durs[f.Name] = &v
+			changed++
+		}
+		if n, ok := intFlags[f.Name]; ok {
+			v := *n
+			*ints[f.Name] = &v
+			changed++
+		}
+	})
+	if changed == 0 {
 		return usagef("hop domain set: nothing to change; give at least one policy flag (see --help)")
 	}
-	d, dom, done, err := openDomain(ctx, *dir)
+	for _, n := range []**int{&p.LockoutThreshold, &p.MinPasswordLength, &p.MachineAccountQuota, &p.PasswordHistory} {
+		if *n != nil && **n < 0 {
+			return usagef("hop domain set: counts cannot be negative")
+		}
+	}
+	if p.PasswordHistory != nil && *p.PasswordHistory == 0 {
+		off := directory.NoPasswordHistory
+		p.PasswordHistory = &off
+	}
+	svc, done, err := e.service(ctx, tgt)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p := dom.Policy
-	if set["max-ticket-life"] {
-		p.MaxTicketLife = *maxLife
-	}
-	if set["max-renew-life"] {
-		p.MaxRenewLife = *maxRenew
-	}
-	if set["clock-skew"] {
-		p.ClockSkew = *skew
-	}
-	if set["lockout-threshold"] {
-		if *threshold < 0 {
-			return usagef("hop domain set: --lockout-threshold must be 0 (off) or more")
-		}
-		p.LockoutThreshold = *threshold
-	}
-	if set["lockout-window"] {
-		p.LockoutWindow = *window
-	}
-	if set["lockout-duration"] {
-		p.LockoutDuration = *duration
-	}
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	if err := d.SetPolicy(ctx, p); err != nil {
+	if _, err := svc.SetPolicy(ctx, p); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "Policy updated; a running KDC applies it to its next request.")

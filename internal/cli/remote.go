@@ -90,6 +90,28 @@ func (e *env) krb5Config() (*config.Config, error) {
 // https, trusts the server by the key pinned in krb5.conf (admin_tls_pin)
 // or else by the system's roots.
 func (e *env) remote(rawURL string) (admin.Service, func(), error) {
+	return e.remoteClient(rawURL, true)
+}
+
+// anonymous returns a client of t's admin server that does not
+// authenticate (token joins): --server, else krb5.conf's admin_url.
+func (e *env) anonymous(ctx context.Context, t *target) (admin.Service, func(), error) {
+	u := *t.server
+	if !t.given("server") {
+		cfg, err := e.krb5Config()
+		if err != nil {
+			return nil, nil, err
+		}
+		v, ok := cfg.Hop("admin_url")
+		if !ok {
+			return nil, nil, usagef("a join with a token goes to the admin server: give --server URL (or admin_url in krb5.conf's [hop] section)")
+		}
+		u = v
+	}
+	return e.remoteClient(u, false)
+}
+
+func (e *env) remoteClient(rawURL string, negotiate bool) (admin.Service, func(), error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, nil, usagef("--server %q is not an admin server URL: give http(s)://HOST:PORT", rawURL)
@@ -109,8 +131,11 @@ func (e *env) remote(rawURL string) (admin.Service, func(), error) {
 			tr.TLSClientConfig = tls
 		}
 	}
-	src := &tickets.Source{Config: cfg, Getenv: e.getenv}
-	hc := &http.Client{Transport: negotiateTransport(tr, src), Timeout: 60 * time.Second}
+	var rt http.RoundTripper = tr
+	if negotiate {
+		rt = negotiateTransport(tr, &tickets.Source{Config: cfg, Getenv: e.getenv})
+	}
+	hc := &http.Client{Transport: rt, Timeout: 60 * time.Second}
 	return &admin.Client{URL: strings.TrimRight(u.String(), "/"), HTTP: hc}, func() { tr.CloseIdleConnections() }, nil
 }
 

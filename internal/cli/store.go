@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +16,6 @@ import (
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
-	"hop/krb5"
-	"hop/krb5/crypto"
 )
 
 // Files in a hop directory folder.
@@ -113,48 +110,6 @@ func openDomain(ctx context.Context, dir string) (*directory.Directory, *directo
 	return d, dom, done, nil
 }
 
-// defaultETypes are the key types hop creates for every account.
-var defaultETypes = []krb5.EncType{
-	krb5.AES256CTSHMACSHA384192, krb5.AES128CTSHMACSHA256128,
-	krb5.AES256CTSHMACSHA196, krb5.AES128CTSHMACSHA196,
-}
-
-func accountETypes(allowRC4 bool) []krb5.EncType {
-	if allowRC4 {
-		return append(append([]krb5.EncType(nil), defaultETypes...), krb5.RC4HMAC)
-	}
-	return defaultETypes
-}
-
-// passwordKeys derives an account's keys from its password, salted with the
-// account's principal name (RFC 4120 §4 default salt).
-func passwordKeys(realm krb5.Realm, name, password string, etypes []krb5.EncType) ([]directory.Key, error) {
-	p := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, name), Realm: realm}
-	salt := crypto.DefaultSalt(p)
-	keys := make([]directory.Key, 0, len(etypes))
-	for _, e := range etypes {
-		k, err := crypto.StringToKey(e, password, salt, nil)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, directory.NewKeyMaterial(e, salt, k.Material()))
-	}
-	return keys, nil
-}
-
-// randomKeys makes random keys (for computers, krbtgt and --random-key).
-func randomKeys(etypes []krb5.EncType) ([]directory.Key, error) {
-	keys := make([]directory.Key, 0, len(etypes))
-	for _, e := range etypes {
-		k, err := crypto.RandomKey(e, nil)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, directory.NewKeyMaterial(e, "", k.Material()))
-	}
-	return keys, nil
-}
-
 // MaxPasswordLen bounds a password (AD allows 256 characters).
 const MaxPasswordLen = 256
 
@@ -233,23 +188,4 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// dirAction makes the run function of a command that takes npos positional
-// arguments and --dir, and acts on the opened directory.
-func dirAction(npos int, do func(ctx context.Context, e *env, d *directory.Directory, pos []string) error) func(context.Context, *env, *command, []string) error {
-	return func(ctx context.Context, e *env, c *command, args []string) error {
-		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-		dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-		pos, err := parse(e, fs, c, args, npos, npos)
-		if err != nil {
-			return err
-		}
-		d, done, err := openDirectory(ctx, *dir)
-		if err != nil {
-			return err
-		}
-		defer done()
-		return do(ctx, e, d, pos)
-	}
 }
