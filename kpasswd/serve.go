@@ -2,13 +2,10 @@ package kpasswd
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"io"
 	"net"
-	"sync"
 	"time"
+
+	"hop/krb5/serve"
 )
 
 // Transport limits.
@@ -25,6 +22,36 @@ const (
 	udpWorkers = 4
 )
 
+// transport returns the UDP and TCP transport (RFC 3244 §2: one message
+// per datagram; over TCP each message preceded by its length in four
+// bytes, big-endian, as RFC 4120 §7.2.2 for the KDC).
+func (s *Server) transport() *serve.Server {
+	return &serve.Server{
+		Name: "kpasswd",
+		Handle: func(ctx context.Context, msg []byte, addr string, _ bool) []byte {
+			return s.Handle(ctx, msg, addr)
+		},
+		MaxMessage:   MaxMessageSize,
+		Refuse:       s.refuseLength,
+		MaxTCPConns:  MaxTCPConns,
+		IdleTimeout:  TCPIdleTimeout,
+		WriteTimeout: tcpWriteTimeout,
+		UDPWorkers:   udpWorkers,
+		Logger:       s.log,
+	}
+}
+
+// refuseLength answers a TCP length prefix that cannot be a request.
+func (s *Server) refuseLength(ctx context.Context, n uint32, peer string) []byte {
+	r := &request{addr: peer}
+	if snap, err := s.Directory.Snapshot(ctx); err == nil {
+		r.realm = snap.Domain().Realm
+	}
+	ref := refuse(Malformed, "a message of %d bytes cannot be a request: the 16-bit length field allows at most %d", n, MaxMessageSize)
+	s.emit(r, Result{Code: Malformed, Message: ref.msg})
+	return s.errorReply(r, ref)
+}
+
 // ListenAndServe serves on UDP and TCP at addr ("127.0.0.1:464") until ctx
 // is done. ready, if non-nil, is called with the bound addresses once both
 // sockets listen; with port 0 both get the same port.
@@ -32,27 +59,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	pc, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		return fmt.Errorf("kpasswd: listen udp %s: %w", addr, err)
-	}
-	tcpAddr := pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("kpasswd: listen tcp %s: %w", tcpAddr, err)
-	}
-	if ready != nil {
-		ready(pc.LocalAddr(), ln.Addr())
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- s.ServeUDP(ctx, pc.(*net.UDPConn)) }()
-	go func() { errc <- s.ServeTCP(ctx, ln) }()
-	err = <-errc
-	if err2 := <-errc; err == nil {
-		err = err2
-	}
-	return err
+	s.init()
+	return s.transport().ListenAndServe(ctx, addr, ready)
 }
 
 // ServeUDP answers requests arriving on conn until ctx is done, then closes
@@ -62,139 +70,15 @@ func (s *Server) ServeUDP(ctx context.Context, conn *net.UDPConn) error {
 		return err
 	}
 	s.init()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	var wg sync.WaitGroup
-	errc := make(chan error, udpWorkers)
-	for range udpWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, MaxMessageSize+1)
-			for {
-				n, from, err := conn.ReadFromUDPAddrPort(buf)
-				if err != nil {
-					if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-						errc <- nil
-						return
-					}
-					var ne net.Error
-					if errors.As(err, &ne) && ne.Timeout() {
-						continue
-					}
-					errc <- fmt.Errorf("kpasswd: udp read: %w", err)
-					conn.Close()
-					return
-				}
-				reply := s.Handle(ctx, buf[:n], from.String())
-				if reply != nil {
-					if _, err := conn.WriteToUDPAddrPort(reply, from); err != nil {
-						s.log.Debug("kpasswd: udp write", "to", from, "err", err)
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.transport().ServeUDP(ctx, conn)
 }
 
 // ServeTCP answers requests on connections accepted from ln until ctx is
-// done, then closes ln. Each message is preceded by its length in four
-// bytes, big-endian (RFC 3244 §2, as RFC 4120 §7.2.2 for the KDC); a
-// connection may carry several requests.
+// done, then closes ln; a connection may carry several requests.
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	s.init()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	sem := make(chan struct{}, MaxTCPConns)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		c, err := ln.Accept()
-		if err != nil {
-			<-sem
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("kpasswd: accept: %w", err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.serveConn(ctx, c)
-		}()
-	}
-}
-
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	defer c.Close()
-	peer := c.RemoteAddr().String()
-	var hdr [4]byte
-	buf := make([]byte, 0, 4096)
-	for {
-		// One deadline covers the length and the message: a peer that
-		// trickles bytes is cut off like an idle one.
-		c.SetReadDeadline(time.Now().Add(TCPIdleTimeout))
-		if _, err := io.ReadFull(c, hdr[:]); err != nil {
-			return
-		}
-		n := binary.BigEndian.Uint32(hdr[:])
-		if n == 0 || n > MaxMessageSize {
-			// Never allocate what the peer asks for: answer and hang up.
-			r := &request{addr: peer}
-			if snap, err := s.Directory.Snapshot(ctx); err == nil {
-				r.realm = snap.Domain().Realm
-			}
-			ref := refuse(Malformed, "a message of %d bytes cannot be a request: the 16-bit length field allows at most %d", n, MaxMessageSize)
-			s.emit(r, Result{Code: Malformed, Message: ref.msg})
-			s.writeTCP(c, s.errorReply(r, ref))
-			return
-		}
-		if cap(buf) < int(n) {
-			buf = make([]byte, n)
-		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(c, buf); err != nil {
-			return
-		}
-		reply := s.Handle(ctx, buf, peer)
-		if reply == nil || !s.writeTCP(c, reply) {
-			return
-		}
-	}
-}
-
-func (s *Server) writeTCP(c net.Conn, msg []byte) bool {
-	if msg == nil {
-		return false
-	}
-	out := make([]byte, 4+len(msg))
-	binary.BigEndian.PutUint32(out, uint32(len(msg)))
-	copy(out[4:], msg)
-	c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
-	_, err := c.Write(out)
-	return err == nil
+	return s.transport().ServeTCP(ctx, ln)
 }
