@@ -42,9 +42,23 @@ func GenerateCert(hosts []string, now time.Time) (certPEM, keyPEM []byte, err er
 	if err != nil {
 		return nil, nil, fmt.Errorf("admin: generating the TLS key: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	certPEM, err = selfSigned(key, hosts, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("admin: %w", err)
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
+}
+
+// selfSigned makes a self-signed certificate of key for hosts (DNS names
+// or IP addresses), in PEM.
+func selfSigned(key *ecdsa.PrivateKey, hosts []string, now time.Time) ([]byte, error) {
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
@@ -65,20 +79,17 @@ func GenerateCert(hosts []string, now time.Time) (certPEM, keyPEM []byte, err er
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("admin: creating the certificate: %w", err)
+		return nil, fmt.Errorf("admin: creating the certificate: %w", err)
 	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("admin: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 // LoadOrCreateCert loads the certificate and key in certFile and keyFile,
 // creating them (key 0600) for hosts when neither exists. A certificate
-// that lacks one of hosts is kept, and the missing names are returned so
-// the caller can warn.
+// that lacks one of hosts is issued again with the same key for its names
+// and the missing ones, so that clients checking names accept it and the
+// pin of the key stays valid; the missing names are returned only when
+// that cannot be done (a key hop did not make).
 func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (tls.Certificate, []string, error) {
 	_, errC := os.Stat(certFile)
 	_, errK := os.Stat(keyFile)
@@ -117,7 +128,46 @@ func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (
 			missing = append(missing, h)
 		}
 	}
-	return pair, missing, nil
+	if len(missing) == 0 || len(hosts) == 0 {
+		return pair, nil, nil
+	}
+	// Re-issue the certificate for the old names and the missing ones with
+	// the same key: the pin, which names the key, stays valid.
+	key, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return pair, missing, nil
+	}
+	names := append(append([]string(nil), leaf.DNSNames...), missing...)
+	for _, ip := range leaf.IPAddresses {
+		names = append(names, ip.String())
+	}
+	certPEM, err := selfSigned(key, names, now)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	blk, _ := pem.Decode(certPEM)
+	leaf, err = x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("admin: %w", err)
+	}
+	if err := replaceFile(certFile, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	return tls.Certificate{Certificate: [][]byte{blk.Bytes}, PrivateKey: key, Leaf: leaf}, nil, nil
+}
+
+// replaceFile writes b to path through a temporary file and a rename.
+func replaceFile(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".new"
+	os.Remove(tmp)
+	if err := writeNew(tmp, b, mode); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("admin: %w", err)
+	}
+	return nil
 }
 
 func writeNew(path string, b []byte, mode os.FileMode) error {

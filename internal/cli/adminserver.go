@@ -73,7 +73,9 @@ func (s *adminServer) start(ctx context.Context, addr string) error {
 	if s.useTLS {
 		hosts := append([]string(nil), s.names...)
 		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
-			hosts = append(hosts, host)
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
 		}
 		pair, missing, err := admin.LoadOrCreateCert(filepath.Join(s.folder, adminCertFile), filepath.Join(s.folder, adminKeyFile), hosts, time.Now())
 		if err != nil {

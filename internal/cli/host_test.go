@@ -196,13 +196,14 @@ func TestHostJoinWithTokenAndRemoteCommands(t *testing.T) {
 	t.Setenv("KRB5CCNAME", "FILE:"+r.kinit(t, "Administrator", "Admin-pw-1"))
 	ok(t, "Bob-pw-1234\n", "account", "add", "bob", "--server", r.state.AdminURL)
 	// The KDC writes its audit log at least every audit.FlushInterval.
-	out = ""
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if out = ok(t, "", "audit", "--dir", dir, "--principal", "bob", "--type", "directory"); strings.Contains(out, "Administrator") {
-			break
-		}
+	created := func(out string) bool {
+		return strings.Contains(out, "directory.account.create") && strings.Contains(out, "Administrator")
 	}
-	if !strings.Contains(out, "Administrator") || !strings.Contains(out, "bob") {
+	out = ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && !created(out); time.Sleep(50 * time.Millisecond) {
+		out = ok(t, "", "audit", "--dir", dir, "--principal", "bob", "--type", "directory")
+	}
+	if !created(out) {
 		t.Errorf("the remote change is not audited with its actor:\n%s", out)
 	}
 	// Domain Admins read it over the network too.

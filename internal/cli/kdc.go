@@ -183,7 +183,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 			if err := os.WriteFile(statePath, b, 0o600); err != nil {
 				logger.Warn("cannot record the listening addresses", "file", statePath, "err", err)
 			}
-			defer os.Remove(statePath)
+			defer removeOwnState(statePath, st.PID)
 		}
 	}
 	wg.Wait()
@@ -207,4 +207,17 @@ func (a *auditWriter) Emit(ev audit.Event) {
 	a.mu.Lock()
 	a.enc.Encode(ev)
 	a.mu.Unlock()
+}
+
+// removeOwnState removes the state file at path if it still describes the
+// process pid: another hop kdc on the same folder may have replaced it.
+func removeOwnState(path string, pid int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var st kdcStateJSON
+	if json.Unmarshal(b, &st) == nil && st.PID == pid {
+		os.Remove(path)
+	}
 }

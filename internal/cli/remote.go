@@ -73,7 +73,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 	}
 	d, done, err := openDirectory(ctx, *t.dir)
 	if err != nil {
-		if !local {
+		if !t.given("dir") {
 			err = fmt.Errorf("%w; or, to administer a domain over the network, give --server URL (or admin_url in krb5.conf's [hop] section, as hop client-config writes it)", err)
 		}
 		return nil, nil, err
