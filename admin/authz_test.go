@@ -214,6 +214,19 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		})
 	}
 
+	// Every refusal is audited, the audit log's own included.
+	denied := map[string]bool{}
+	for _, e := range l.Audit.Events() {
+		if e.Type == "directory.denied" {
+			denied[e.Actor+" "+strings.SplitN(e.Reason, ":", 2)[0]] = true
+		}
+	}
+	for _, want := range []string{"bob audit.read", "bob account.create", "mgr account.delegation.set"} {
+		if !denied[want] {
+			t.Errorf("no denial event %q among %v", want, denied)
+		}
+	}
+
 	// Users change their own password with the old one, and only theirs.
 	carol := clients["carol"]
 	if _, err := carol.SetPassword(ctx, "carol", 0, admin.PasswordChange{Old: "wrong", New: "Carol-new-pw-1"}); status(err) != 403 && status(err) != 400 {

@@ -557,12 +557,8 @@ func (l *Local) HostKeys(ctx context.Context, host string) ([]string, error) {
 
 // Audit reads the audit log (Domain Admins).
 func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]json.RawMessage, error) {
-	admin, err := l.as().IsDomainAdmin(ctx)
-	if err != nil {
+	if err := l.as().MayReadAudit(ctx); err != nil {
 		return nil, err
-	}
-	if !admin {
-		return nil, &directory.Error{Kind: directory.ErrAccessDenied, Msg: l.Actor.String() + " may not read the audit log: only Domain Admins may"}
 	}
 	if l.AuditLog == nil {
 		return nil, &directory.Error{Kind: directory.ErrNotFound, Msg: "this server keeps no audit log it can read"}

@@ -445,3 +445,11 @@ func (x *Acting) IsDomainAdmin(ctx context.Context) (bool, error) {
 	})
 	return admin, err
 }
+
+// MayReadAudit checks that the actor may read the audit log: Domain Admins
+// only. A refusal is audited like any other.
+func (x *Acting) MayReadAudit(ctx context.Context) error {
+	return x.read(ctx, "audit.read", "the audit log", false, func(z *authz, ev *event) error {
+		return z.needAdmin("read the audit log")
+	})
+}
