@@ -40,6 +40,12 @@ func (u *usageError) Error() string { return u.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
+// silentFailure ends a run with exit status 1 and prints nothing (hop
+// tickets --check, like klist -s); its text is for callers of Run.
+type silentFailure struct{ msg string }
+
+func (s *silentFailure) Error() string { return s.msg }
+
 // errHelpShown ends a run after --help was printed.
 var errHelpShown = errors.New("help shown")
 
@@ -57,6 +63,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func ExitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
+	}
+	var quiet *silentFailure
+	if errors.As(err, &quiet) {
+		return 1
 	}
 	var u *usageError
 	if errors.As(err, &u) {
@@ -80,10 +90,12 @@ func root() *command {
 			keytabCommand(),
 			hostCommand(),
 			knownHostsCommand(),
+			execCommand(), shellCommand(), endpointsCommand(),
 			delegationCommand(),
 			clientConfigCommand(),
 			benchCommand(),
 			auditCommand(),
+			loginCommand(), ticketsCommand(), logoutCommand(),
 		},
 	}
 }

@@ -5,7 +5,17 @@
 // ticket-granting ticket found there, and keeping the new ticket in the
 // cache, so that MIT's klist shows it and the next command reuses it.
 //
-// Only FILE caches are supported; the error for another type says so.
+// It also does what kinit, klist and kdestroy do (hop login, hop tickets,
+// hop logout): Source.Login gets a ticket-granting ticket with a password
+// or a keytab key (an AS exchange with PA-ENC-TIMESTAMP, RFC 4120 §3.1 and
+// §5.2.7.2), trying each KDC of the realm over UDP and then TCP (§7.2.1),
+// and writes a fresh cache in MIT's format; its errors (*LoginError) say in
+// one line what to do. Source.List describes a cache as klist -f -e does,
+// the ticket's own encryption type read from its enc-part (§5.3), and
+// Source.Destroy unlinks it.
+//
+// FILE and DIR caches are supported (DIR: the collection's primary cache);
+// the error for another type says what to set instead.
 package tickets
 
 import (
@@ -67,24 +77,44 @@ func (s *Source) config() (*config.Config, error) {
 	return c, nil
 }
 
-// Path returns the credential cache file in use.
-func (s *Source) Path() (string, error) {
+// Name returns the credential cache in use: CCache when set (a path, or
+// "FILE:path", "DIR:dir", "DIR::path"), else the default one as MIT finds
+// it (KRB5CCNAME, default_ccache_name, FILE:/tmp/krb5cc_UID).
+func (s *Source) Name() (config.CCache, error) {
 	if s.CCache != "" {
-		return s.CCache, nil
+		if strings.HasPrefix(s.CCache, "/") {
+			return config.CCache{Type: "FILE", Residual: s.CCache}, nil
+		}
+		return config.ParseCCacheName(s.CCache)
 	}
 	cfg, err := s.config()
 	if err != nil {
-		return "", err
+		return config.CCache{}, err
 	}
-	name, err := cfg.CCacheName(s.getenv, os.Getuid())
+	return cfg.CCacheName(s.getenv, os.Getuid())
+}
+
+// Path returns the file that holds the credential cache in use (for a
+// DIR collection, its primary cache).
+func (s *Source) Path() (string, error) {
+	name, err := s.Name()
 	if err != nil {
 		return "", err
 	}
 	p, err := name.Path()
 	if err != nil {
-		return "", fmt.Errorf("the credential cache %s is not a file, and hop reads only FILE caches: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit again (%v)", name, os.Getuid(), err)
+		return "", fmt.Errorf("the credential cache %s is neither a FILE nor a DIR cache, the kinds hop reads: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit (or hop login) again (%v)", name, os.Getuid(), err)
 	}
 	return p, nil
+}
+
+// displayName is the cache's name as klist prints it: FILE:path, or
+// DIR::path for a cache of a DIR collection.
+func displayName(name config.CCache, path string) string {
+	if name.Type == "DIR" {
+		return "DIR::" + path
+	}
+	return "FILE:" + path
 }
 
 // ErrNoTicket means the cache holds no usable ticket-granting ticket.
