@@ -40,11 +40,38 @@ func (u *usageError) Error() string { return u.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-// silentFailure ends a run with exit status 1 and prints nothing (hop
-// tickets --check, like klist -s); its text is for callers of Run.
-type silentFailure struct{ msg string }
+// exitError ends hop with a given exit status, printing err if it is not
+// nil (the status of a remote command, which printed its own errors).
+type exitError struct {
+	code int
+	err  error
+}
 
-func (s *silentFailure) Error() string { return s.msg }
+func (x *exitError) Error() string {
+	if x.err == nil {
+		return fmt.Sprintf("exit status %d", x.code)
+	}
+	return x.err.Error()
+}
+
+func (x *exitError) Unwrap() error { return x.err }
+
+// ExitStatus is the status hop exits with.
+func (x *exitError) ExitStatus() int { return x.code }
+
+// exitStatus is ExitCode's rule for errors that carry their own exit
+// status (hop exec returns the remote command's): it prints the error, if
+// there is one to print, and returns the status.
+func exitStatus(err error, stderr io.Writer) (int, bool) {
+	var x *exitError
+	if !errors.As(err, &x) {
+		return 0, false
+	}
+	if x.err != nil {
+		fmt.Fprintln(stderr, "hop:", x.err)
+	}
+	return x.code, true
+}
 
 // errHelpShown ends a run after --help was printed.
 var errHelpShown = errors.New("help shown")
@@ -64,9 +91,8 @@ func ExitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	var quiet *silentFailure
-	if errors.As(err, &quiet) {
-		return 1
+	if code, ok := exitStatus(err, stderr); ok {
+		return code
 	}
 	var u *usageError
 	if errors.As(err, &u) {
@@ -84,6 +110,7 @@ func root() *command {
 		subs: []*command{
 			domainCommand(),
 			kdcCommand(),
+			agentCommand(),
 			accountCommand(),
 			groupCommand(),
 			spnCommand(),

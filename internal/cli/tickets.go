@@ -69,7 +69,8 @@ type ccConfigRow struct {
 }
 
 // errNoValidTicket ends hop tickets --check without a valid ticket.
-var errNoValidTicket = &silentFailure{"no valid ticket-granting ticket: run hop login"}
+// Like klist -s it prints nothing: the exit status says it.
+var errNoValidTicket = &exitError{code: 1}
 
 func runTickets(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)

@@ -1,0 +1,485 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"hop/krb5"
+	"hop/krb5/gssapi"
+)
+
+func TestExecOutputAndExitStatus(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	r := run(t, c, "echo out; echo err >&2; exit 3", "", nil)
+	if r.stdout != "out\n" || r.stderr != "err\n" || r.status != 3 {
+		t.Fatalf("got %+v", r)
+	}
+	r = run(t, c, "id -un; pwd", "", nil)
+	home := "/"
+	if u, err := lookupLocalUser(f.alice); err == nil {
+		home = homeOrRoot(u.Home)
+	}
+	if r.stdout != f.alice+"\n"+home+"\n" || r.status != 0 {
+		t.Fatalf("id/pwd: got %+v, want %s in %s", r, f.alice, home)
+	}
+	// stdin is forwarded, and its EOF closes the child's stdin.
+	r = run(t, c, "cat; echo done", "hello\nworld\n", nil)
+	if r.stdout != "hello\nworld\ndone\n" {
+		t.Fatalf("cat: got %+v", r)
+	}
+	// Audit: start and end with the principal, the account, the endpoint.
+	var starts, ends int
+	for _, e := range f.events.Events() {
+		switch e.Type {
+		case "session.start":
+			starts++
+			if e.Client != "alice@EXAMPLE.TEST" || e.Actor != f.alice || e.Target != "default" || e.Service != "host/b.example.test@EXAMPLE.TEST" || e.Addr == "" {
+				t.Errorf("session.start %+v", e)
+			}
+		case "session.end":
+			ends++
+			if strings.HasPrefix(e.Reason, "echo out") && e.Reason != "echo out; echo err >&2; exit 3; exit 3" {
+				t.Errorf("session.end reason %q", e.Reason)
+			}
+		}
+	}
+	if starts != 3 || ends != 3 {
+		t.Errorf("%d session.start and %d session.end events, want 3 each", starts, ends)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	var refused []string
+	r := run(t, c, "env", "", func(s *ssh.Session) {
+		for _, kv := range [][2]string{{"LANG", "C.UTF-8"}, {"LC_ALL", "C"}, {"HOP_TRACE", "1"}, {"FOO", "bar"}, {"LD_PRELOAD", "/tmp/x.so"}, {"PATH", "/tmp"}, {"HOP_CLIENT", "root@EVIL"}, {"TERM", "vt100"}} {
+			if err := s.Setenv(kv[0], kv[1]); err != nil {
+				refused = append(refused, kv[0])
+			}
+		}
+	})
+	if want := []string{"FOO", "LD_PRELOAD", "PATH", "HOP_CLIENT"}; !slices.Equal(refused, want) {
+		t.Errorf("refused %v, want %v", refused, want)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "PWD", "SHLVL", "_", "OLDPWD":
+			continue // the shell's own
+		}
+		got[k] = v
+	}
+	u, err := lookupLocalUser(f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"HOME": u.Home, "USER": f.alice, "LOGNAME": f.alice, "SHELL": u.Shell, "PATH": DefaultPath,
+		"LANG": "C.UTF-8", "LC_ALL": "C", "HOP_TRACE": "1",
+		"HOP_CLIENT": "alice@EXAMPLE.TEST", "HOP_ENDPOINT": "default",
+	}
+	id := got["HOP_SESSION_ID"]
+	delete(got, "HOP_SESSION_ID")
+	if len(id) != 16 {
+		t.Errorf("HOP_SESSION_ID %q", id)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("environment\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestRefusedUserGetsTheReason(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.dial(t, "bob", &gssClient{cred: f.ticket(t, "bob", bobPW)})
+	if r.err == nil {
+		t.Fatal("bob logged on")
+	}
+	want := "bob is not in b-remote-users or b-admins; ask a domain admin to add them (hop group add-member b-remote-users bob)"
+	if !strings.Contains(r.banner, want) {
+		t.Errorf("banner %q, want %q", r.banner, want)
+	}
+	ev := f.eventsOf("logon.refused")
+	if len(ev) != 1 || ev[0].Client != "bob@EXAMPLE.TEST" || !strings.Contains(ev[0].Reason, want) {
+		t.Errorf("audit %+v", ev)
+	}
+	// Adding bob to the group lets him in (membership comes from the PAC).
+	if err := f.lab.Dir.AddMember(context.Background(), "b-remote-users", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.dial(t, "bob", &gssClient{cred: f.ticket(t, "bob", bobPW)}); r.err == nil {
+		t.Error("bob, now in the group, logged on as his own local account, which does not exist")
+	} else if os.Geteuid() == 0 && !strings.Contains(r.banner, "maps to the local account bob, which does not exist") {
+		t.Errorf("banner %q", r.banner)
+	}
+}
+
+func TestSSHUserMustBeTheAuthenticatedOne(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.dial(t, "root", &gssClient{cred: f.ticket(t, "alice", alicePW)})
+	if r.err == nil || !strings.Contains(r.banner, `you authenticated as alice@EXAMPLE.TEST but asked to log on as "root"`) {
+		t.Fatalf("err %v banner %q", r.err, r.banner)
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	ok, reply, err := c.SendRequest(EndpointsRequest, true, nil)
+	if err != nil || !ok {
+		t.Fatalf("endpoints@hop: %v %v", ok, err)
+	}
+	var infos []EndpointInfo
+	if err := json.Unmarshal(reply, &infos); err != nil {
+		t.Fatal(err)
+	}
+	want := []EndpointInfo{
+		{Name: "admins", Type: "default", Allowed: false},
+		{Name: "backup", Type: "runas", Allowed: true, RunAs: f.svc},
+		{Name: "default", Type: "default", Allowed: true},
+	}
+	if fmt.Sprint(infos) != fmt.Sprint(want) {
+		t.Errorf("endpoints\n got %+v\nwant %+v", infos, want)
+	}
+	var raw []map[string]any
+	json.Unmarshal(reply, &raw)
+	if _, ok := raw[1]["run_as"]; !ok || raw[1]["allowed"] != true {
+		t.Errorf("JSON field names: %s", reply)
+	}
+
+	for _, tc := range []struct {
+		endpoint string
+		want     string
+	}{
+		{"nope", `b.example.test has no endpoint "nope"; endpoints you may use: backup, default`},
+		{"admins", "you may not use the endpoint admins on b.example.test (for b-admins); endpoints you may use: backup, default"},
+	} {
+		r := run(t, c, "echo should-not-run", "", func(s *ssh.Session) {
+			ok, err := s.SendRequest(EndpointRequest, true, sshString(tc.endpoint))
+			if err != nil || ok {
+				t.Errorf("endpoint@hop %s: %v %v", tc.endpoint, ok, err)
+			}
+		})
+		if r.status != ExitRefused || r.stdout != "" || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%s: got %+v, want stderr %q", tc.endpoint, r, tc.want)
+		}
+	}
+	r := run(t, c, "echo $HOP_ENDPOINT", "", func(s *ssh.Session) {
+		if ok, err := s.SendRequest(EndpointRequest, true, sshString("default")); !ok || err != nil {
+			t.Errorf("endpoint@hop default: %v %v", ok, err)
+		}
+	})
+	if r.stdout != "default\n" {
+		t.Errorf("got %+v", r)
+	}
+}
+
+func TestRunAsEndpoint(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	r := run(t, c, "id -un; echo $HOP_CLIENT $HOP_ENDPOINT $KRB5CCNAME $KRB5_CLIENT_KTNAME $USER", "", func(s *ssh.Session) {
+		if ok, err := s.SendRequest(EndpointRequest, true, sshString("backup")); !ok || err != nil {
+			t.Fatalf("endpoint@hop backup: %v %v", ok, err)
+		}
+	})
+	want := f.svc + "\nalice@EXAMPLE.TEST backup MEMORY: /etc/hop/svc-backup.keytab " + f.svc + "\n"
+	if r.stdout != want || r.status != 0 {
+		t.Fatalf("got %+v, want %q", r, want)
+	}
+	ev := f.eventsOf("session.start")
+	if len(ev) != 1 || ev[0].Actor != f.svc || ev[0].Client != "alice@EXAMPLE.TEST" || ev[0].Target != "backup" {
+		t.Errorf("audit %+v", ev)
+	}
+}
+
+// TestLabModeRunAs: an agent that is not root runs every session as
+// itself; a runas endpoint naming another account is refused.
+func TestLabModeRunAs(t *testing.T) {
+	self, err := currentUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) {
+		c.Endpoints["self"] = &Endpoint{Type: TypeRunAs, RunAs: self.Name}
+		c.Endpoints["other"] = &Endpoint{Type: TypeRunAs, RunAs: "svc-elsewhere"}
+	}})
+	f.agent.isRoot = false
+	f.agent.self = self
+	c := f.login(t)
+	for _, tc := range []struct {
+		endpoint, want, stderr string
+		status                 int
+	}{
+		{"default", self.Name + "\n", "", 0},
+		{"self", self.Name + "\n", "", 0},
+		{"other", "", "the endpoint other runs sessions as svc-elsewhere, but the hop agent on b.example.test runs as " + self.Name + ", not root", ExitRefused},
+	} {
+		r := run(t, c, "id -un", "", func(s *ssh.Session) { s.SendRequest(EndpointRequest, true, sshString(tc.endpoint)) })
+		if r.stdout != tc.want || r.status != tc.status || !strings.Contains(r.stderr, tc.stderr) {
+			t.Errorf("%s: got %+v", tc.endpoint, r)
+		}
+	}
+}
+
+func TestSignalsAndExitSignal(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, _ := s.StdoutPipe()
+	if err := s.Start("trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.05; done"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, _ := out.Read(buf)
+	if string(buf[:n]) != "ready\n" {
+		t.Fatalf("read %q", buf[:n])
+	}
+	s.Signal(ssh.SIGUSR1)
+	n, _ = out.Read(buf)
+	if string(buf[:n]) != "got-usr1\n" {
+		t.Fatalf("after USR1 read %q", buf[:n])
+	}
+	s.Signal(ssh.SIGKILL)
+	err = s.Wait()
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.Signal() != "KILL" {
+		t.Fatalf("wait: %v", err)
+	}
+	if ev := f.eventsOf("session.end"); len(ev) != 1 || !strings.HasSuffix(ev[0].Reason, "; signal KILL") {
+		t.Errorf("audit %+v", ev)
+	}
+}
+
+func TestPtyShell(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.RequestPty("xterm-test", 24, 80, ssh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := s.StdinPipe()
+	var out syncBuffer
+	s.Stdout = &out
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(in, "echo T=$TERM-$((6*7))\n")
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(out.String(), "T=xterm-test-42") }) {
+		t.Fatalf("output %q", out.String())
+	}
+	if err := s.WindowChange(50, 132); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(in, "stty size; tty; exit 4\n")
+	err = s.Wait()
+	var ee *ssh.ExitError
+	if !errors.As(err, &ee) || ee.ExitStatus() != 4 {
+		t.Fatalf("wait: %v; output %q", err, out.String())
+	}
+	if !strings.Contains(out.String(), "50 132") || !strings.Contains(out.String(), "/dev/pts/") {
+		t.Fatalf("output %q", out.String())
+	}
+	if ev := f.eventsOf("session.start"); len(ev) != 1 || ev[0].Reason != "pty" {
+		t.Errorf("audit %+v", ev)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	f := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) { c.IdleTimeout = Duration(300 * time.Millisecond) }})
+	c := f.login(t)
+	start := time.Now()
+	r := run(t, c, "sleep 30", "", nil)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the idle session lasted %v", d)
+	}
+	if !strings.Contains(r.stderr, "idle for 300ms") || r.signal != "HUP" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+// TestDisconnectKillsTheProcessTree drops the TCP connection under a
+// session running two sleeps and checks both die.
+func TestDisconnectKillsTheProcessTree(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	r := f.dial(t, "alice", &gssClient{cred: f.ticket(t, "alice", alicePW)})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	marker := fmt.Sprintf("%d.%06d", 300, time.Now().Nanosecond()/1000)
+	s, err := r.client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(fmt.Sprintf("sh -c 'sleep %s & sleep %s'", marker, marker)); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return len(liveWithArg(marker)) == 2 }) {
+		t.Fatalf("the sleeps did not start: %v", liveWithArg(marker))
+	}
+	r.nc.Close()
+	if !waitFor(KillDelay+5*time.Second, func() bool { return len(liveWithArg(marker)) == 0 }) {
+		t.Fatalf("processes survived the disconnect: %v", liveWithArg(marker))
+	}
+}
+
+// liveWithArg lists the live (not zombie) processes with arg in argv.
+func liveWithArg(arg string) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || !slices.Contains(strings.Split(string(b), "\x00"), arg) {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join(d, "stat"))
+		if err != nil {
+			continue
+		}
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+			continue
+		}
+		out = append(out, filepath.Base(d))
+	}
+	return out
+}
+
+func TestKerberosRefusals(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	cred := f.ticket(t, "alice", alicePW)
+	for _, tc := range []struct {
+		name string
+		g    *gssClient
+		code krb5.ErrorCode
+	}{
+		{"skew", &gssClient{cred: cred, now: func() time.Time { return time.Now().Add(10 * time.Minute) }}, krb5.KRBAPErrSkew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.dial(t, "alice", tc.g)
+			var ke *gssapi.KRBError
+			if r.err == nil || !errors.As(tc.g.err, &ke) || ke.Msg.ErrorCode != tc.code {
+				t.Fatalf("err %v, acceptor's answer %v; want %v", r.err, tc.g.err, tc.code)
+			}
+		})
+	}
+	// A replayed AP-REQ is refused.
+	first := &gssClient{cred: cred}
+	if r := f.dial(t, "alice", first); r.err != nil {
+		t.Fatal(r.err)
+	}
+	replay := &gssClient{cred: cred, replay: first.sent}
+	r := f.dial(t, "alice", replay)
+	var ke *gssapi.KRBError
+	if r.err == nil || !errors.As(replay.err, &ke) || ke.Msg.ErrorCode != krb5.KRBAPErrRepeat {
+		t.Fatalf("replay: err %v, answer %v", r.err, replay.err)
+	}
+	codes := map[string]bool{}
+	for _, e := range f.eventsOf("logon.refused") {
+		codes[e.Code] = true
+	}
+	if !codes[krb5.KRBAPErrSkew.String()] || !codes[krb5.KRBAPErrRepeat.String()] {
+		t.Errorf("audited codes %v", codes)
+	}
+}
+
+// TestExpiredTicket runs the agent's clock 11 hours ahead along with
+// the client's: the authenticator is fresh, the ticket has expired.
+func TestExpiredTicket(t *testing.T) {
+	later := func() time.Time { return time.Now().Add(11 * time.Hour) }
+	f := newFixture(t, fixtureOptions{now: later, resolver: staticResolver(nil)})
+	g := &gssClient{cred: f.ticket(t, "alice", alicePW), now: later}
+	r := f.dial(t, "alice", g)
+	var ke *gssapi.KRBError
+	if r.err == nil || !errors.As(g.err, &ke) || ke.Msg.ErrorCode != krb5.KRBAPErrTktExpired {
+		t.Fatalf("err %v, answer %v", r.err, g.err)
+	}
+	if ev := f.eventsOf("logon.refused"); len(ev) != 1 || !strings.Contains(ev[0].Reason, "your ticket expired: run hop login") {
+		t.Errorf("audit %+v", ev)
+	}
+}
+
+// staticResolver resolves from a map, or fails for every name when nil.
+type staticResolver map[string]string
+
+func (s staticResolver) GroupSID(ctx context.Context, name string) (string, error) {
+	if v, ok := s[name]; ok {
+		return v, nil
+	}
+	return "", errors.New("the admin server is down")
+}
+
+func TestGroupCacheAndSIDs(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.login(t)
+	b, err := os.ReadFile(filepath.Join(f.cfg.StateDir, groupCacheFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := groupSID(t, f, "b-remote-users")
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil || m["b-remote-users"] != sid {
+		t.Fatalf("cache %s, want b-remote-users = %s", b, sid)
+	}
+	// A second agent with the admin server down starts from the cache.
+	f.agent.Close()
+	f.start(t, fixtureOptions{resolver: staticResolver(nil)})
+	f.login(t)
+	// Groups named by SID need no resolution at all.
+	f2 := newFixture(t, fixtureOptions{noAdmin: true, mutate: func(f *fixture, c *Config) {
+		c.AdminURL = ""
+		c.LogonGroups = []string{groupSID(t, f, "b-remote-users")}
+		c.Endpoints = nil
+	}})
+	f2.login(t)
+}
+
+func groupSID(t *testing.T, f *fixture, name string) string {
+	t.Helper()
+	g, err := f.lab.Dir.Group(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := f.lab.Dir.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.SID(snap.Domain().SID).String()
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

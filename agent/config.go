@@ -1,0 +1,495 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"hop/directory"
+	"hop/krb5"
+)
+
+// Defaults of the agent configuration.
+const (
+	DefaultIdleTimeout    = 30 * time.Minute
+	DefaultMaxSessions    = 64
+	DefaultMaxConnections = 128
+	DefaultMaxAuthTries   = 6
+	DefaultClockSkew      = 5 * time.Minute
+	DefaultPath           = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	DefaultListen         = "0.0.0.0:22"
+	DefaultKeytab         = "/etc/krb5.keytab"
+	DefaultHostKey        = "/etc/hop/ssh_host_ed25519_key"
+	DefaultStateDir       = "/var/lib/hop-agent"
+	DefaultAuditLog       = "/var/log/hop/agent-audit.log"
+	DefaultTranscriptDir  = "/var/log/hop/transcripts"
+
+	// MaxSessionsPerConnection bounds the session channels open at once on
+	// one SSH connection (OpenSSH's MaxSessions default).
+	MaxSessionsPerConnection = 10
+	// HandshakeTimeout bounds the SSH key exchange and authentication.
+	HandshakeTimeout = 10 * time.Second
+	// maxConfigSize bounds the configuration file read.
+	maxConfigSize = 1 << 20
+)
+
+// Endpoint types.
+const (
+	TypeDefault = "default"
+	TypeRunAs   = "runas"
+	TypeJEA     = "jea"
+)
+
+// DefaultEndpoint is the endpoint of sessions that name none.
+const DefaultEndpoint = "default"
+
+// Duration is a time.Duration written as a Go duration string ("30m").
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write e.g. \"30m\" or \"1h\")", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is the agent's configuration (hop agent --config FILE). Zero
+// values are the defaults Validate fills in.
+type Config struct {
+	// Host is the host's fully qualified name; the agent accepts tickets
+	// for host/<Host>@Realm only.
+	Host string `toml:"host"`
+	// Realm defaults to krb5.conf's default_realm.
+	Realm string `toml:"realm"`
+	// Listen are the addresses served (default 0.0.0.0:22).
+	Listen []string `toml:"listen"`
+	// Keytab holds host/<Host>'s keys (default /etc/krb5.keytab).
+	Keytab string `toml:"keytab"`
+	// HostKey is the SSH host key (ed25519, PEM), generated if missing;
+	// HostKey+".pub" is written next to it.
+	HostKey string `toml:"host_key"`
+	// StateDir keeps the group cache (default /var/lib/hop-agent).
+	StateDir string `toml:"state_dir"`
+	// AuditLog is the hash-chained audit log (default
+	// /var/log/hop/agent-audit.log).
+	AuditLog string `toml:"audit_log"`
+	// TranscriptDir holds JEA transcripts.
+	TranscriptDir string `toml:"transcript_dir"`
+	// LogonGroups and AdminGroups may log on: group names (resolved
+	// through the admin API) or SID strings.
+	LogonGroups []string `toml:"logon_groups"`
+	AdminGroups []string `toml:"admin_groups"`
+	// IdleTimeout closes a session without channel data either way.
+	IdleTimeout Duration `toml:"idle_timeout"`
+	// MaxSessions bounds the sessions running at once on the agent.
+	MaxSessions int `toml:"max_sessions"`
+	// MaxConnections bounds the SSH connections open at once.
+	MaxConnections int `toml:"max_connections"`
+	// MaxAuthTries bounds the authentication attempts per connection.
+	MaxAuthTries int `toml:"max_auth_tries"`
+	// ClockSkew is the clock skew allowed in authenticators (default 5m).
+	ClockSkew Duration `toml:"clock_skew"`
+	// Path is the fixed PATH of sessions.
+	Path string `toml:"path"`
+	// Krb5Conf is the krb5.conf to read (default: KRB5_CONFIG or
+	// /etc/krb5.conf) for the default realm, the KDCs and the admin API.
+	Krb5Conf string `toml:"krb5_conf"`
+	// AdminURL is the admin API that resolves group names (default:
+	// krb5.conf's [hop] admin_url).
+	AdminURL string `toml:"admin_url"`
+	// UserMap maps a principal ("carol@EXAMPLE.TEST") or a user name
+	// ("carol") to a local account; default: the principal's user part.
+	UserMap map[string]string `toml:"user_map"`
+
+	// Endpoints are the session configurations by name; "default" always
+	// exists.
+	Endpoints map[string]*Endpoint `toml:"-"`
+}
+
+// Endpoint is one session configuration.
+type Endpoint struct {
+	Name string
+	// Type is TypeDefault, TypeRunAs or TypeJEA.
+	Type string
+	// Groups may use the endpoint (default: the logon and admin groups).
+	Groups []string
+	// RunAs is the local account of runas and JEA sessions.
+	RunAs string
+	// Keytab is the RunAs account's keytab (runas).
+	Keytab string
+
+	jea *jeaEndpoint // TypeJEA only
+}
+
+// rawConfig is the file's shape: Config's keys plus the endpoint tables,
+// decoded by type later.
+type rawConfig struct {
+	Config
+	Endpoints map[string]toml.Primitive `toml:"endpoints"`
+}
+
+type endpointHeader struct {
+	Type string `toml:"type"`
+}
+
+type defaultEndpointTOML struct {
+	Type   string   `toml:"type"`
+	Groups []string `toml:"groups"`
+}
+
+type runAsEndpointTOML struct {
+	Type   string   `toml:"type"`
+	Groups []string `toml:"groups"`
+	RunAs  string   `toml:"run_as"`
+	Keytab string   `toml:"keytab"`
+}
+
+// LoadConfig reads and validates the configuration file at path. Unknown
+// keys are errors that name the key and its line.
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("agent: read %s: %w", path, err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes a configuration (TOML) and validates it.
+func ParseConfig(b []byte) (*Config, error) {
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("agent: configuration larger than %d bytes", maxConfigSize)
+	}
+	var raw rawConfig
+	md, err := toml.Decode(string(b), &raw)
+	if err != nil {
+		return nil, fmt.Errorf("agent: configuration: %v", err)
+	}
+	c := raw.Config
+	c.Endpoints = map[string]*Endpoint{}
+	names := make([]string, 0, len(raw.Endpoints))
+	for name := range raw.Endpoints {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		prim := raw.Endpoints[name]
+		var h endpointHeader
+		if err := md.PrimitiveDecode(prim, &h); err != nil {
+			return nil, fmt.Errorf("agent: endpoint %q: %v", name, err)
+		}
+		e := &Endpoint{Name: name, Type: h.Type}
+		switch h.Type {
+		case TypeDefault:
+			var d defaultEndpointTOML
+			if err := md.PrimitiveDecode(prim, &d); err != nil {
+				return nil, fmt.Errorf("agent: endpoint %q: %v", name, err)
+			}
+			e.Groups = d.Groups
+		case TypeRunAs:
+			var r runAsEndpointTOML
+			if err := md.PrimitiveDecode(prim, &r); err != nil {
+				return nil, fmt.Errorf("agent: endpoint %q: %v", name, err)
+			}
+			e.Groups, e.RunAs, e.Keytab = r.Groups, r.RunAs, r.Keytab
+		case TypeJEA:
+			j, err := decodeJEA(md, prim, name)
+			if err != nil {
+				return nil, fmt.Errorf("agent: endpoint %q: %w", name, err)
+			}
+			e.jea = j
+			e.RunAs = j.runAs()
+		case "":
+			return nil, fmt.Errorf("agent: endpoint %q has no type: write type = \"default\", \"runas\" or \"jea\"%s", name, lineOf(b, "endpoints."+name))
+		default:
+			return nil, fmt.Errorf("agent: endpoint %q has type %q: want \"default\", \"runas\" or \"jea\"%s", name, h.Type, lineOf(b, "endpoints."+name+".type"))
+		}
+		c.Endpoints[name] = e
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var msgs []string
+		for _, k := range und {
+			msgs = append(msgs, fmt.Sprintf("unknown key %q%s", k.String(), lineOf(b, k.String())))
+		}
+		return nil, fmt.Errorf("agent: configuration: %s", strings.Join(msgs, "; "))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// lineOf returns " on line N" for the line that defines the dotted key,
+// found by following the table headers ([a.b], [[a.b]]) and the keys of
+// the text, or "" if it cannot tell.
+func lineOf(b []byte, key string) string {
+	want := splitKey(key)
+	var table []string
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		s := strings.TrimSpace(string(line))
+		if s == "" || s[0] == '#' {
+			continue
+		}
+		if s[0] == '[' {
+			h := strings.Trim(strings.SplitN(s, "#", 2)[0], " \t")
+			h = strings.TrimSpace(strings.Trim(h, "[]"))
+			table = splitKey(h)
+			if slices.Equal(table, want) {
+				return fmt.Sprintf(" on line %d", i+1)
+			}
+			continue
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			continue
+		}
+		full := append(slices.Clone(table), splitKey(strings.TrimSpace(s[:eq]))...)
+		if len(full) >= len(want) && slices.Equal(full[:len(want)], want) {
+			return fmt.Sprintf(" on line %d", i+1)
+		}
+	}
+	return ""
+}
+
+// splitKey splits a dotted TOML key, honouring quotes.
+func splitKey(k string) []string {
+	var (
+		out   []string
+		cur   strings.Builder
+		quote byte
+	)
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '.':
+			out = append(out, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		case c == ' ' || c == '\t':
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	return append(out, strings.TrimSpace(cur.String()))
+}
+
+// Validate fills in defaults and checks the configuration.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	c.Host = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(c.Host)), ".")
+	switch {
+	case c.Host == "":
+		bad("host is missing: give the host's fully qualified name, e.g. host = \"b.example.test\" (the SPN is host/<host>)")
+	case !validHostName(c.Host):
+		bad("host %q is not a DNS name", c.Host)
+	}
+	if c.Realm != "" {
+		c.Realm = strings.ToUpper(c.Realm)
+	}
+	if len(c.Listen) == 0 {
+		c.Listen = []string{DefaultListen}
+	}
+	for _, l := range c.Listen {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("listen %q is not ADDR:PORT (e.g. \"0.0.0.0:22\" or \"127.0.0.2:2222\")", l)
+		}
+	}
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.Keytab, DefaultKeytab)
+	def(&c.HostKey, DefaultHostKey)
+	def(&c.StateDir, DefaultStateDir)
+	def(&c.AuditLog, DefaultAuditLog)
+	def(&c.TranscriptDir, DefaultTranscriptDir)
+	def(&c.Path, DefaultPath)
+	for _, p := range []struct{ key, v string }{{"keytab", c.Keytab}, {"host_key", c.HostKey}, {"state_dir", c.StateDir}, {"audit_log", c.AuditLog}, {"transcript_dir", c.TranscriptDir}} {
+		if !filepath.IsAbs(p.v) {
+			bad("%s %q must be an absolute path", p.key, p.v)
+		}
+	}
+	for _, dir := range filepath.SplitList(c.Path) {
+		if !filepath.IsAbs(dir) {
+			bad("path %q: %q is not an absolute directory (a relative PATH entry runs programs from the session's working directory)", c.Path, dir)
+		}
+	}
+	if len(c.LogonGroups)+len(c.AdminGroups) == 0 {
+		bad("logon_groups and admin_groups are both empty: nobody could log on; name the groups, e.g. logon_groups = [\"b-remote-users\"], admin_groups = [\"b-admins\"]")
+	}
+	for _, g := range append(slices.Clone(c.LogonGroups), c.AdminGroups...) {
+		if err := checkGroupRef(g); err != nil {
+			bad("%v", err)
+		}
+	}
+	if c.IdleTimeout < 0 {
+		bad("idle_timeout must not be negative")
+	} else if c.IdleTimeout == 0 {
+		c.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	if c.ClockSkew < 0 {
+		bad("clock_skew must not be negative")
+	} else if c.ClockSkew == 0 {
+		c.ClockSkew = Duration(DefaultClockSkew)
+	}
+	for _, n := range []struct {
+		key string
+		v   *int
+		def int
+	}{{"max_sessions", &c.MaxSessions, DefaultMaxSessions}, {"max_connections", &c.MaxConnections, DefaultMaxConnections}, {"max_auth_tries", &c.MaxAuthTries, DefaultMaxAuthTries}} {
+		switch {
+		case *n.v < 0:
+			bad("%s must not be negative", n.key)
+		case *n.v == 0:
+			*n.v = n.def
+		}
+	}
+	for k, v := range c.UserMap {
+		if !validUserName(v) {
+			bad("user_map: %q maps to %q, which is not a local user name", k, v)
+		}
+	}
+	if c.Endpoints == nil {
+		c.Endpoints = map[string]*Endpoint{}
+	}
+	if _, ok := c.Endpoints[DefaultEndpoint]; !ok {
+		c.Endpoints[DefaultEndpoint] = &Endpoint{Name: DefaultEndpoint, Type: TypeDefault}
+	}
+	names := make([]string, 0, len(c.Endpoints))
+	for n := range c.Endpoints {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		e := c.Endpoints[n]
+		e.Name = n
+		if !validEndpointName(n) {
+			bad("endpoint %q: names are letters, digits, '-', '_' and '.'", n)
+		}
+		if n == DefaultEndpoint && e.Type != TypeDefault {
+			bad("endpoint %q must have type \"default\"", n)
+		}
+		for _, g := range e.Groups {
+			if err := checkGroupRef(g); err != nil {
+				bad("endpoint %q: %v", n, err)
+			}
+		}
+		switch e.Type {
+		case TypeDefault:
+		case TypeRunAs:
+			if e.RunAs == "" || !validUserName(e.RunAs) {
+				bad("endpoint %q (runas) needs run_as, the local account sessions run as", n)
+			}
+			if e.Keytab != "" && !filepath.IsAbs(e.Keytab) {
+				bad("endpoint %q: keytab %q must be an absolute path", n, e.Keytab)
+			}
+		case TypeJEA:
+			if e.jea == nil {
+				bad("endpoint %q (jea) has no policy", n)
+			} else if e.RunAs == "" || !validUserName(e.RunAs) {
+				bad("endpoint %q (jea) needs run_as, the local account its commands run as", n)
+			}
+		default:
+			bad("endpoint %q has type %q: want \"default\", \"runas\" or \"jea\"", n, e.Type)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("agent: configuration: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// SPN is the service principal the agent accepts tickets for.
+func (c *Config) SPN() krb5.Principal {
+	return krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", c.Host), Realm: krb5.Realm(c.Realm)}
+}
+
+// checkGroupRef checks a group named in the configuration: a SID string
+// or a group name.
+func checkGroupRef(g string) error {
+	if isSIDRef(g) {
+		if _, err := directory.ParseSID(g); err != nil {
+			return fmt.Errorf("group %q: %v", g, err)
+		}
+		return nil
+	}
+	if g == "" || len(g) > 256 || strings.ContainsAny(g, "/\\\x00\n") {
+		return fmt.Errorf("group %q is neither a group name nor a SID", g)
+	}
+	return nil
+}
+
+func isSIDRef(g string) bool { return len(g) > 2 && (g[0] == 'S' || g[0] == 's') && g[1] == '-' }
+
+func validHostName(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validUserName accepts POSIX-portable user names (and the '$' of machine
+// accounts at the end).
+func validUserName(u string) bool {
+	if u == "" || len(u) > 64 || u[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || (c == '$' && i == len(u)-1)) {
+			return false
+		}
+	}
+	return true
+}
+
+func validEndpointName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,62 @@
+// Package agent is the hop agent: the SSH server (RFC 4251-4254, through
+// golang.org/x/crypto/ssh) that runs on every host and gives users remote
+// sessions authenticated with Kerberos — hop's counterpart of PowerShell
+// Remoting's WinRM listener and session configurations.
+//
+// # Authentication
+//
+// The only user authentication method is gssapi-with-mic (RFC 4462 §3)
+// with the Kerberos V5 mechanism (RFC 4121), implemented by hop's
+// krb5/gssapi: the acceptor takes AP-REQs for host/<fqdn>@REALM only, with
+// the host keytab (read again when it changes), checks the clock skew and a
+// replay cache shared by all connections, verifies the PAC's server
+// signature ([MS-PAC] §2.8.1), and answers with an AP-REP (mutual
+// authentication). The MIC over the SSH session identifier (RFC 4462 §3.5)
+// binds the authentication to the connection. A refused AP-REQ is answered
+// with a KRB-ERROR token (RFC 4121 §4.1) carrying the error code, which the
+// initiator reports (KRB_AP_ERR_TKT_EXPIRED, KRB_AP_ERR_SKEW, …). Each
+// connection gets its own GSSAPIServer; the handshake is bounded by
+// HandshakeTimeout and Config.MaxAuthTries, connections by
+// Config.MaxConnections.
+//
+// # Who may log on
+//
+// The principal's groups come from the PAC's KERB_VALIDATION_INFO
+// ([MS-PAC] §2.5: group RIDs under the logon domain SID, extra SIDs and
+// resource groups; hop's KDC lists nested groups). A principal in one of
+// logon_groups or admin_groups may log on; configured group names are
+// resolved to SIDs through the admin API (GET /v1/groups/NAME) as the host
+// (host/<fqdn> with the keytab), at start and every ResolveInterval, and
+// the last good mapping is kept in the state directory. SID strings need no
+// resolution. A refusal is sent as an SSH banner (RFC 4252 §5.4) that says
+// what to do, and audited ("logon.refused"). The principal maps to a local
+// account ([user_map], default the user part of the name); an agent that is
+// not root runs every session as its own account.
+//
+// # Sessions (RFC 4254 §6)
+//
+// A "session" channel accepts "pty-req", "window-change", "env" (LANG,
+// LC_*, TERM and HOP_* only), "exec", "shell", "signal" (forwarded to the
+// process group) and hop's "endpoint@hop" (EndpointRequest), which chooses
+// the endpoint; the global request "endpoints@hop" (EndpointsRequest)
+// returns the JSON of []EndpointInfo. A session ends with "exit-status" or
+// "exit-signal" (§6.10). Endpoints: "default" (the mapped account's login
+// shell, or /bin/sh -c COMMAND), "runas" (the same as a configured account,
+// with KRB5_CLIENT_KTNAME and KRB5CCNAME=MEMORY:) and "jea" (package jea:
+// commands checked against role capabilities and executed without a shell,
+// with a transcript). The environment is fixed: HOME, USER, LOGNAME, SHELL,
+// PATH (Config.Path), TERM with a pty, LANG/LC_*/HOP_* from the client,
+// HOP_SESSION_ID, HOP_CLIENT and HOP_ENDPOINT.
+//
+// Every session's process leads its own process group (a new session with
+// a pty). When the client disconnects, closes the channel or stays idle
+// for Config.IdleTimeout, and when the process exits leaving children, the
+// agent sends the group SIGHUP and SIGTERM, then SIGKILL after KillDelay.
+// Sessions are bounded per connection (MaxSessionsPerConnection) and per
+// agent (Config.MaxSessions). Every session start, end and refusal and
+// every JEA command is audited in the KDC's hash-chained format
+// (hop/audit).
+//
+// All decoders of channel request payloads bound their input and never
+// panic (FuzzChannelRequest).
+package agent

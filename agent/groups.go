@@ -1,0 +1,258 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"hop/directory"
+	"hop/pac"
+)
+
+// ResolveInterval is how often group names are resolved again.
+const ResolveInterval = 5 * time.Minute
+
+// groupCacheFile is the last good name → SID mapping, in the state dir.
+const groupCacheFile = "groups.json"
+
+// maxGroupCache bounds the cache file read.
+const maxGroupCache = 4 << 20
+
+// GroupResolver finds the SID of a directory group by name (the admin
+// API's GET /v1/groups/NAME).
+type GroupResolver interface {
+	GroupSID(ctx context.Context, name string) (string, error)
+}
+
+// groups maps the group names of the configuration to SIDs, refreshing
+// them every ResolveInterval and keeping the last good mapping in the
+// state dir, so that the agent starts while the admin server is down.
+type groups struct {
+	resolver GroupResolver
+	cache    string // the cache file, "" for none
+	logger   *slog.Logger
+
+	mu    sync.Mutex
+	names map[string]string // folded name → SID string; "" = unresolved
+}
+
+func newGroups(r GroupResolver, stateDir string, logger *slog.Logger) *groups {
+	g := &groups{resolver: r, logger: logger, names: map[string]string{}}
+	if stateDir != "" {
+		g.cache = filepath.Join(stateDir, groupCacheFile)
+	}
+	return g
+}
+
+func fold(s string) string { return strings.ToLower(s) }
+
+// load reads the cache file.
+func (g *groups) load() error {
+	if g.cache == "" {
+		return nil
+	}
+	b, err := os.ReadFile(g.cache)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("agent: group cache: %w", err)
+	}
+	if len(b) > maxGroupCache {
+		return fmt.Errorf("agent: group cache %s is larger than %d bytes", g.cache, maxGroupCache)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("agent: group cache %s: %v", g.cache, err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for k, v := range m {
+		if _, err := directory.ParseSID(v); err != nil {
+			continue
+		}
+		if g.names[fold(k)] == "" {
+			g.names[fold(k)] = v
+		}
+	}
+	return nil
+}
+
+func (g *groups) save() error {
+	if g.cache == "" {
+		return nil
+	}
+	g.mu.Lock()
+	m := map[string]string{}
+	for k, v := range g.names {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	g.mu.Unlock()
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(g.cache), 0o700); err != nil {
+		return fmt.Errorf("agent: state dir: %w", err)
+	}
+	tmp := g.cache + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("agent: group cache: %w", err)
+	}
+	return os.Rename(tmp, g.cache)
+}
+
+// add registers names to resolve (SID strings are skipped).
+func (g *groups) add(names ...string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, n := range names {
+		if !isSIDRef(n) {
+			if _, ok := g.names[fold(n)]; !ok {
+				g.names[fold(n)] = ""
+			}
+		}
+	}
+}
+
+// refresh resolves every registered name. A name the server does not
+// resolve keeps its cached SID. It returns the names left unresolved.
+func (g *groups) refresh(ctx context.Context) (unresolved []string, err error) {
+	g.mu.Lock()
+	names := make([]string, 0, len(g.names))
+	for k := range g.names {
+		names = append(names, k)
+	}
+	g.mu.Unlock()
+	sort.Strings(names)
+	var errs []error
+	changed := false
+	for _, n := range names {
+		sid, rerr := g.resolve(ctx, n)
+		if rerr != nil {
+			errs = append(errs, fmt.Errorf("group %s: %w", n, rerr))
+			g.mu.Lock()
+			if g.names[n] == "" {
+				unresolved = append(unresolved, n)
+			}
+			g.mu.Unlock()
+			continue
+		}
+		g.mu.Lock()
+		if g.names[n] != sid {
+			g.names[n], changed = sid, true
+		}
+		g.mu.Unlock()
+	}
+	if changed {
+		if serr := g.save(); serr != nil {
+			errs = append(errs, serr)
+		}
+	}
+	return unresolved, errors.Join(errs...)
+}
+
+func (g *groups) resolve(ctx context.Context, name string) (string, error) {
+	if g.resolver == nil {
+		return "", errors.New("no admin API to resolve group names (set admin_url, or name groups by SID)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	sid, err := g.resolver.GroupSID(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := directory.ParseSID(sid); err != nil {
+		return "", fmt.Errorf("the admin API gave %q for its SID: %v", sid, err)
+	}
+	return sid, nil
+}
+
+// sid returns the SID of a configured group reference (a SID string or
+// a name), and whether it is known. A name not registered before is
+// registered and resolved now.
+func (g *groups) sid(ctx context.Context, ref string) (directory.SID, bool) {
+	if isSIDRef(ref) {
+		s, err := directory.ParseSID(ref)
+		return s, err == nil
+	}
+	g.mu.Lock()
+	v, known := g.names[fold(ref)]
+	g.mu.Unlock()
+	if !known {
+		g.add(ref)
+		if s, err := g.resolve(ctx, fold(ref)); err == nil {
+			g.mu.Lock()
+			g.names[fold(ref)] = s
+			g.mu.Unlock()
+			if err := g.save(); err != nil {
+				g.logger.Warn("cannot keep the group cache", "err", err)
+			}
+			v = s
+		} else {
+			g.logger.Warn("cannot resolve a group name", "group", ref, "err", err)
+		}
+	}
+	if v == "" {
+		return directory.SID{}, false
+	}
+	s, err := directory.ParseSID(v)
+	return s, err == nil
+}
+
+// run refreshes the names every interval until ctx ends.
+func (g *groups) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if un, err := g.refresh(ctx); err != nil && ctx.Err() == nil {
+				g.logger.Warn("resolving group names", "err", err, "unresolved", strings.Join(un, ","))
+			}
+		}
+	}
+}
+
+// pacSIDs are the SIDs a PAC's LOGON_INFO gives its client: the user,
+// the primary group, every group (hop's KDC lists nested ones), the
+// extra SIDs and the resource groups ([MS-PAC] §2.5).
+func pacSIDs(v *pac.ValidationInfo) map[directory.SID]bool {
+	m := map[directory.SID]bool{}
+	if v == nil {
+		return m
+	}
+	dom := v.LogonDomainID
+	if !dom.IsZero() {
+		if v.UserID != 0 {
+			m[dom.Append(v.UserID)] = true
+		}
+		if v.PrimaryGroupID != 0 {
+			m[dom.Append(v.PrimaryGroupID)] = true
+		}
+		for _, gm := range v.Groups {
+			m[dom.Append(gm.RID)] = true
+		}
+	}
+	for _, x := range v.ExtraSIDs {
+		m[x.SID] = true
+	}
+	if v.ResourceGroupDomainSID != nil {
+		for _, gm := range v.ResourceGroups {
+			m[v.ResourceGroupDomainSID.Append(gm.RID)] = true
+		}
+	}
+	return m
+}

@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// jeaFixture is an agent with the JEA endpoint "ops": alice (in
+// backup-operators) may run /usr/bin/echo hello|world [NAME].
+func jeaFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) {
+		conf := fmt.Sprintf(`host = "b.example.test"
+logon_groups = ["g"]
+[endpoints.ops]
+type = "jea"
+run_as = %q
+[[endpoints.ops.roles]]
+groups = ["backup-operators"]
+[[endpoints.ops.roles.commands]]
+path = "/usr/bin/echo"
+args = [ { values = ["hello", "world"] }, { regex = "[a-z]+", optional = true, name = "NAME" } ]
+[[endpoints.ops.roles]]
+groups = ["b-admins"]
+[[endpoints.ops.roles.commands]]
+path = "/usr/bin/id"
+`, f.svc)
+		parsed, err := ParseConfig([]byte(conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Endpoints["ops"] = parsed.Endpoints["ops"]
+	}})
+}
+
+func TestJEAEndpoint(t *testing.T) {
+	f := jeaFixture(t)
+	c := f.login(t)
+	onOps := func(s *ssh.Session) {
+		if ok, err := s.SendRequest(EndpointRequest, true, sshString("ops")); !ok || err != nil {
+			t.Fatalf("endpoint@hop ops: %v %v", ok, err)
+		}
+	}
+	for _, tc := range []struct {
+		name, command, stdout, stderr string
+		status                        int
+	}{
+		{"help", "help", "  echo hello|world [NAME]\n", "", 0},
+		{"base name", "echo hello", "hello\n", "", 0},
+		{"full path and optional arg", "/usr/bin/echo world abc", "world abc\n", "", 0},
+		{"quoted", "echo 'hello'", "hello\n", "", 0},
+		{"semicolon", "echo hello; id", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"command substitution", "echo $(id)", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"backticks", "echo hello `id`", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"pipe", "echo hello | id", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"extra argument", "echo hello abc def", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"value not allowed", "echo goodbye", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"path trick", "/usr/bin/../bin/echo hello", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"other role's command", "id", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"a shell", "sh -c id", "", "echo hello|world [NAME]", ExitNotAllowed},
+		{"unterminated quote", "echo 'hello", "", "echo hello|world [NAME]", ExitNotAllowed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, c, tc.command, "", onOps)
+			if !strings.Contains(r.stdout, tc.stdout) || (tc.stdout == "" && r.stdout != "") || !strings.Contains(r.stderr, tc.stderr) || r.status != tc.status {
+				t.Errorf("got %+v", r)
+			}
+		})
+	}
+	// No shell on a JEA endpoint.
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	onOps(s)
+	var errb strings.Builder
+	s.Stderr = &errb
+	s.Shell()
+	err = s.Wait()
+	if ee, ok := err.(*ssh.ExitError); !ok || ee.ExitStatus() != ExitRefused || !strings.Contains(errb.String(), "ops is a restricted endpoint: run one of its commands with hop exec b.example.test --config ops -- COMMAND") {
+		t.Errorf("shell: %v %q", err, errb.String())
+	}
+
+	// endpoints@hop shows alice the commands of her role only.
+	ok, reply, _ := c.SendRequest(EndpointsRequest, true, nil)
+	if !ok || !strings.Contains(string(reply), `{"name":"ops","type":"jea","allowed":true,"run_as":"`+f.svc+`","commands":["echo hello|world [NAME]"]}`) {
+		t.Errorf("endpoints: %s", reply)
+	}
+
+	// Audit and transcripts name the real user.
+	var allowed, refused int
+	for _, e := range f.eventsOf("jea.command") {
+		if e.Client != "alice@EXAMPLE.TEST" || e.Target != "ops" {
+			t.Errorf("event %+v", e)
+		}
+		switch e.Code {
+		case "allowed":
+			allowed++
+		case "refused":
+			refused++
+		}
+	}
+	if allowed != 3 || refused != 10 {
+		t.Errorf("%d allowed and %d refused jea.command events, want 3 and 10", allowed, refused)
+	}
+	files, _ := filepath.Glob(filepath.Join(f.cfg.TranscriptDir, "*.jsonl"))
+	var all strings.Builder
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		all.Write(b)
+	}
+	for _, want := range []string{`"user":"alice@EXAMPLE.TEST"`, `"command":"/usr/bin/echo world abc"`, `"data":"world abc\n"`, `"argv":["echo","hello;","id"]`} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("transcripts lack %s:\n%s", want, all.String())
+		}
+	}
+}

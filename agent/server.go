@@ -1,0 +1,549 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"hop/audit"
+	"hop/directory"
+	"hop/krb5"
+	"hop/krb5/config"
+	"hop/krb5/gssapi"
+	"hop/krb5/service"
+)
+
+// Options are the agent's collaborators; zero values are the defaults.
+type Options struct {
+	// Logger receives operational messages (default: discard).
+	Logger *slog.Logger
+	// Audit receives the audit events (default: an audit.File at
+	// Config.AuditLog, closed by Close).
+	Audit audit.Sink
+	// Krb5 is krb5.conf (default: Config.Krb5Conf, else KRB5_CONFIG or
+	// /etc/krb5.conf), for the default realm, the KDCs and admin_url.
+	Krb5 *config.Config
+	// Resolver resolves group names (default: the admin API, as the host).
+	Resolver GroupResolver
+	// Now and Rand default to time.Now and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Agent is the hop agent: an SSH server that authenticates users with
+// Kerberos (gssapi-with-mic) and runs their sessions.
+type Agent struct {
+	cfg        *Config
+	logger     *slog.Logger
+	audit      audit.Sink
+	closeAudit func() error
+	now        func() time.Time
+	rand       io.Reader
+	signer     ssh.Signer
+	spn        krb5.Principal
+	gss        *gssapi.Acceptor
+	groups     *groups
+
+	self   *localUser // the agent's own account
+	isRoot bool
+
+	sessions chan struct{} // a token per running session (max_sessions)
+	conns    chan struct{} // a token per open connection (max_connections)
+
+	mu        sync.Mutex
+	listeners map[net.Listener]bool
+	open      map[*conn]bool
+	closed    bool
+	wg        sync.WaitGroup
+	stop      context.CancelFunc
+	bg        context.Context
+}
+
+// New prepares an agent: it loads the host key (generating it if
+// missing), the keytab and the group cache, and resolves the group names
+// of the configuration (a failure is logged: the cache or SIDs serve).
+func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, logger: o.Logger, audit: o.Audit, now: o.Now, rand: o.Rand,
+		listeners: map[net.Listener]bool{}, open: map[*conn]bool{}}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.rand == nil {
+		a.rand = rand.Reader
+	}
+	k5 := o.Krb5
+	if k5 == nil && (cfg.Realm == "" || o.Resolver == nil) {
+		var err error
+		if cfg.Krb5Conf != "" {
+			k5, err = config.LoadFiles(cfg.Krb5Conf)
+		} else {
+			k5, err = config.Load(os.Getenv)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("agent: krb5.conf: %w", err)
+		}
+	}
+	if cfg.Realm == "" {
+		r, ok := k5.DefaultRealm()
+		if !ok {
+			return nil, errors.New("agent: no realm: set realm in the agent configuration or default_realm in krb5.conf")
+		}
+		cfg.Realm = strings.ToUpper(r)
+	}
+	a.spn = cfg.SPN()
+	kt := &hostKeytab{path: cfg.Keytab}
+	if _, err := kt.clientKey(a.spn); err != nil {
+		return nil, err
+	}
+	signer, err := LoadOrCreateHostKey(cfg.HostKey, a.rand)
+	if err != nil {
+		return nil, err
+	}
+	a.signer = signer
+	a.gss = &gssapi.Acceptor{Rand: a.rand, Service: &service.Acceptor{
+		Keys: kt, AcceptServer: acceptHost(a.spn), MaxSkew: time.Duration(cfg.ClockSkew),
+		Replay: service.NewReplayCache(time.Duration(cfg.ClockSkew)), Now: a.now, Rand: a.rand,
+	}}
+	if a.self, err = currentUser(); err != nil {
+		return nil, err
+	}
+	a.isRoot = os.Geteuid() == 0
+	for _, e := range sortedEndpoints(cfg) {
+		if e.jea != nil {
+			for _, w := range e.jea.warnings {
+				a.logger.Warn("JEA endpoint may allow more than intended", "endpoint", e.Name, "warning", w.String())
+			}
+		}
+	}
+	if !a.isRoot {
+		for _, e := range sortedEndpoints(cfg) {
+			if e.RunAs != "" && e.RunAs != a.self.Name {
+				a.logger.Warn("the agent is not root: this endpoint's sessions cannot run as its run_as account and will be refused",
+					"endpoint", e.Name, "run_as", e.RunAs, "agent_user", a.self.Name)
+			}
+		}
+	}
+
+	resolver := o.Resolver
+	if resolver == nil {
+		url := cfg.AdminURL
+		if url == "" && k5 != nil {
+			url, _ = k5.HopRealm(cfg.Realm, "admin_url")
+		}
+		if url != "" {
+			var kdcs []string
+			var pin string
+			if k5 != nil {
+				kdcs, _ = k5.KDCs(cfg.Realm)
+				pin, _ = k5.HopRealm(cfg.Realm, "admin_tls_pin")
+			}
+			creds := &hostCredentials{keytab: kt, principal: a.spn, kdcs: kdcs, now: a.now}
+			if resolver, err = newAdminResolver(url, pin, creds); err != nil {
+				return nil, err
+			}
+		}
+	}
+	a.groups = newGroups(resolver, cfg.StateDir, a.logger)
+	if err := a.groups.load(); err != nil {
+		a.logger.Warn("ignoring the group cache", "err", err)
+	}
+	a.groups.add(cfg.LogonGroups...)
+	a.groups.add(cfg.AdminGroups...)
+	for _, e := range cfg.Endpoints {
+		a.groups.add(e.Groups...)
+		a.groups.add(e.jeaGroups()...)
+	}
+	if un, err := a.groups.refresh(ctx); err != nil {
+		a.logger.Warn("cannot resolve group names now; using the cached ones", "err", err, "unresolved", strings.Join(un, ","))
+	}
+
+	if a.audit == nil {
+		f, err := audit.Open(cfg.AuditLog, audit.Options{Logger: a.logger})
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		a.audit, a.closeAudit = f, f.Close
+	}
+	a.sessions = make(chan struct{}, cfg.MaxSessions)
+	a.conns = make(chan struct{}, cfg.MaxConnections)
+	a.bg, a.stop = context.WithCancel(context.Background())
+	go a.groups.run(a.bg, ResolveInterval)
+	return a, nil
+}
+
+// PublicKey is the agent's SSH host key.
+func (a *Agent) PublicKey() ssh.PublicKey { return a.signer.PublicKey() }
+
+// Run listens on the configured addresses, calls ready with the bound
+// addresses, and serves until ctx ends; then it closes everything (see
+// Close).
+func (a *Agent) Run(ctx context.Context, ready func([]net.Addr)) error {
+	var ls []net.Listener
+	for _, addr := range a.cfg.Listen {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			if errors.Is(err, os.ErrPermission) {
+				err = fmt.Errorf("%w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", err)
+			}
+			return fmt.Errorf("agent: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	var addrs []net.Addr
+	errc := make(chan error, len(ls))
+	for _, l := range ls {
+		addrs = append(addrs, l.Addr())
+		a.logger.Info("hop agent listening", "addr", l.Addr().String(), "spn", a.spn.String(),
+			"host_key", ssh.FingerprintSHA256(a.signer.PublicKey()))
+		go func() { errc <- a.Serve(l) }()
+	}
+	if ready != nil {
+		ready(addrs)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	return errors.Join(err, a.Close())
+}
+
+// Serve accepts connections on l until l or the agent is closed.
+func (a *Agent) Serve(l net.Listener) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		l.Close()
+		return errors.New("agent: closed")
+	}
+	a.listeners[l] = true
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.listeners, l)
+		a.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			a.mu.Lock()
+			closed := a.closed || !a.listeners[l]
+			a.mu.Unlock()
+			if closed || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("agent: accept: %w", err)
+		}
+		delay = 0
+		select {
+		case a.conns <- struct{}{}:
+		default:
+			a.logger.Warn("too many connections; refusing one", "addr", nc.RemoteAddr().String(), "max_connections", a.cfg.MaxConnections)
+			nc.Close()
+			continue
+		}
+		c := &conn{agent: a, nc: nc, addr: nc.RemoteAddr().String(), sessions: map[*session]bool{}}
+		a.mu.Lock()
+		if a.closed {
+			a.mu.Unlock()
+			nc.Close()
+			<-a.conns
+			return nil
+		}
+		a.open[c] = true
+		a.wg.Add(1)
+		a.mu.Unlock()
+		go func() {
+			defer a.wg.Done()
+			defer func() { <-a.conns }()
+			c.serve()
+			a.mu.Lock()
+			delete(a.open, c)
+			a.mu.Unlock()
+		}()
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// Close stops the listeners, closes every connection, tears every
+// session's processes down and waits for them, then closes the audit log
+// it opened.
+func (a *Agent) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	for l := range a.listeners {
+		l.Close()
+	}
+	a.listeners = map[net.Listener]bool{}
+	conns := make([]*conn, 0, len(a.open))
+	for c := range a.open {
+		conns = append(conns, c)
+	}
+	a.mu.Unlock()
+	a.stop()
+	for _, c := range conns {
+		c.close()
+	}
+	a.wg.Wait()
+	if a.closeAudit != nil {
+		return a.closeAudit()
+	}
+	return nil
+}
+
+// conn is one SSH connection.
+type conn struct {
+	agent *Agent
+	nc    net.Conn
+	addr  string
+
+	mu       sync.Mutex
+	gss      *gssapi.Context // the authenticated context
+	id       *identity       // set by allowLogin
+	sc       *ssh.ServerConn
+	sessions map[*session]bool
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+// identity is who a connection authenticated as and what it may do.
+type identity struct {
+	Principal krb5.Principal
+	SIDs      map[directory.SID]bool
+	Local     string // the mapped local account name
+	Admin     bool   // in an admin group
+}
+
+func (c *conn) serve() {
+	a := c.agent
+	defer c.nc.Close()
+	cfg := &ssh.ServerConfig{
+		MaxAuthTries:  a.cfg.MaxAuthTries,
+		ServerVersion: "SSH-2.0-hop-agent",
+		GSSAPIWithMICConfig: &ssh.GSSAPIWithMICConfig{
+			AllowLogin: c.allowLogin,
+			Server:     &gssServer{c: c},
+		},
+	}
+	cfg.AddHostKey(a.signer)
+	c.nc.SetDeadline(a.now().Add(HandshakeTimeout))
+	sc, chans, reqs, err := ssh.NewServerConn(c.nc, cfg)
+	if err != nil {
+		a.logger.Debug("ssh handshake failed", "addr", c.addr, "err", err)
+		return
+	}
+	c.nc.SetDeadline(time.Time{})
+	c.mu.Lock()
+	c.sc = sc
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		sc.Close()
+	}
+	a.logger.Info("logon", "client", c.id.Principal.String(), "local", c.id.Local, "addr", c.addr)
+	go c.globalRequests(reqs)
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			nch.Reject(ssh.UnknownChannelType, "the hop agent offers session channels only")
+			continue
+		}
+		c.mu.Lock()
+		n, closing := len(c.sessions), c.closing
+		c.mu.Unlock()
+		if closing {
+			nch.Reject(ssh.ResourceShortage, "the agent is shutting down")
+			continue
+		}
+		if n >= MaxSessionsPerConnection {
+			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("at most %d sessions per connection", MaxSessionsPerConnection))
+			continue
+		}
+		select {
+		case a.sessions <- struct{}{}:
+		default:
+			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("the agent runs its maximum of %d sessions; try later", a.cfg.MaxSessions))
+			a.emit(audit.Event{Type: "session.refused", Client: c.id.Principal.String(), Addr: c.addr, Reason: "max_sessions reached"})
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			<-a.sessions
+			continue
+		}
+		s := newSession(c, ch)
+		c.mu.Lock()
+		c.sessions[s] = true
+		c.wg.Add(1)
+		c.mu.Unlock()
+		go func() {
+			defer c.wg.Done()
+			defer func() { <-a.sessions }()
+			s.serve(creqs)
+			c.mu.Lock()
+			delete(c.sessions, s)
+			c.mu.Unlock()
+		}()
+	}
+	// The connection is gone: every session's channel is closed, and the
+	// sessions tear their processes down.
+	c.wg.Wait()
+}
+
+// close ends the connection (agent shutdown).
+func (c *conn) close() {
+	c.mu.Lock()
+	c.closing = true
+	sc := c.sc
+	c.mu.Unlock()
+	if sc != nil {
+		sc.Close()
+	} else {
+		c.nc.Close()
+	}
+}
+
+func (c *conn) globalRequests(reqs <-chan *ssh.Request) {
+	for r := range reqs {
+		switch r.Type {
+		case EndpointsRequest:
+			b, err := json.Marshal(c.agent.endpointInfos(c.id))
+			r.Reply(err == nil, b)
+		default:
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+		}
+	}
+}
+
+// refuse audits and logs a refused logon.
+func (c *conn) refuse(client, code, reason string) {
+	a := c.agent
+	a.emit(audit.Event{Type: "logon.refused", Client: client, Service: a.spn.String(), Addr: c.addr, Code: code, Reason: reason})
+	a.logger.Info("logon refused", "client", client, "addr", c.addr, "reason", reason)
+}
+
+// allowLogin decides whether the authenticated principal may log on:
+// it must be in a logon or admin group (from the PAC) and map to a local
+// account. The reason of a refusal goes to the client as a banner.
+func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissions, error) {
+	a := c.agent
+	c.mu.Lock()
+	ctx := c.gss
+	c.mu.Unlock()
+	if ctx == nil || ctx.Client().String() != srcName {
+		return nil, errors.New("agent: no authenticated context")
+	}
+	p := ctx.Client()
+	deny := func(msg string) (*ssh.Permissions, error) {
+		c.refuse(p.String(), "", msg)
+		return nil, &ssh.BannerError{Err: errors.New("agent: " + msg), Message: "hop agent on " + a.cfg.Host + ": " + msg + "\r\n"}
+	}
+	if x := ctx.Accepted(); x.PAC == nil || x.PAC.LogonInfo == nil {
+		return deny(fmt.Sprintf("refused %s: the ticket carries no PAC: the service account has no-auth-data-required (a domain admin can clear it on the account of host/%s)", p, a.cfg.Host))
+	}
+	sids := pacSIDs(ctx.Accepted().PAC.LogonInfo)
+	id := &identity{Principal: p, SIDs: sids}
+	logon := a.memberOfAny(sids, a.cfg.LogonGroups)
+	id.Admin = a.memberOfAny(sids, a.cfg.AdminGroups)
+	if !logon && !id.Admin {
+		user := userPart(p)
+		groups := strings.Join(append(slices.Clone(a.cfg.LogonGroups), a.cfg.AdminGroups...), " or ")
+		add := "b-remote-users"
+		if len(a.cfg.LogonGroups) > 0 {
+			add = a.cfg.LogonGroups[0]
+		} else if len(a.cfg.AdminGroups) > 0 {
+			add = a.cfg.AdminGroups[0]
+		}
+		return deny(fmt.Sprintf("%s is not in %s; ask a domain admin to add them (hop group add-member %s %s)", user, groups, add, user))
+	}
+	id.Local = a.cfg.mapUser(p)
+	if a.isRoot {
+		u, err := lookupLocalUser(id.Local)
+		if err != nil {
+			return deny(fmt.Sprintf("%s maps to the local account %s, which does not exist on %s; create it or map %s to another account ([user_map] in the agent configuration)", p, id.Local, a.cfg.Host, p))
+		}
+		if noLogin(u.Shell) {
+			return deny(fmt.Sprintf("the local account %s has the shell %s, which refuses logons", id.Local, u.Shell))
+		}
+	} else {
+		id.Local = a.self.Name
+	}
+	if u := meta.User(); u != userPart(p) && u != p.String() && u != id.Local && u != a.cfg.mapUser(p) {
+		return deny(fmt.Sprintf("you authenticated as %s but asked to log on as %q; use your own name (%s) as the SSH user", p, u, userPart(p)))
+	}
+	c.mu.Lock()
+	c.id = id
+	c.mu.Unlock()
+	return &ssh.Permissions{Extensions: map[string]string{"hop-principal": p.String(), "hop-local": id.Local}}, nil
+}
+
+// memberOfAny reports whether sids holds one of the groups refs.
+func (a *Agent) memberOfAny(sids map[directory.SID]bool, refs []string) bool {
+	for _, g := range refs {
+		if a.member(sids, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// member reports whether sids holds the group ref (a name or a SID). A
+// name that cannot be resolved matches nobody.
+func (a *Agent) member(sids map[directory.SID]bool, ref string) bool {
+	s, ok := a.groups.sid(a.bg, ref)
+	return ok && sids[s]
+}
+
+func (a *Agent) emit(e audit.Event) {
+	if e.Time.IsZero() {
+		e.Time = a.now()
+	}
+	a.audit.Emit(e)
+}
+
+// newSessionID returns a random session identifier.
+func (a *Agent) newSessionID() string {
+	var b [8]byte
+	if _, err := io.ReadFull(a.rand, b[:]); err != nil {
+		return fmt.Sprintf("%x", a.now().UnixNano())
+	}
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,483 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/crypto/ssh"
+
+	"hop/audit"
+)
+
+// Exit statuses the agent reports for sessions it did not run.
+const (
+	// ExitRefused: the session could not start (unknown or refused
+	// endpoint, missing account…); the reason is on stderr.
+	ExitRefused = 255
+	// ExitNotAllowed: a JEA endpoint refused the command.
+	ExitNotAllowed = 126
+)
+
+// outputDrain bounds how long output is still forwarded after the
+// session's process exited (a background child may hold the pipe).
+const outputDrain = time.Second
+
+// session is one "session" channel (RFC 4254 §6).
+type session struct {
+	c  *conn
+	a  *Agent
+	ch ssh.Channel
+	id string
+
+	mu          sync.Mutex
+	endpoint    *Endpoint
+	endpointErr string
+	env         map[string]string
+	pty         *ptyRequest
+	started     bool
+	proc        *process
+	ended       bool
+	gone        bool // the channel is closed: nothing may start
+
+	last atomic.Int64 // time of the last channel data, Unix nanoseconds
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newSession(c *conn, ch ssh.Channel) *session {
+	s := &session{c: c, a: c.agent, ch: ch, id: c.agent.newSessionID(), env: map[string]string{}, done: make(chan struct{})}
+	s.touch()
+	return s
+}
+
+func (s *session) touch() { s.last.Store(s.a.now().UnixNano()) }
+
+// serve handles the channel's requests until the channel closes, then
+// tears the process group down.
+func (s *session) serve(reqs <-chan *ssh.Request) {
+	s.wg.Add(1)
+	go s.idleWatch()
+	for req := range reqs {
+		s.handle(req)
+	}
+	// The client closed the channel or the connection is gone.
+	s.mu.Lock()
+	p := s.proc
+	s.gone = true
+	s.mu.Unlock()
+	if p != nil {
+		p.teardown()
+	}
+	close(s.done)
+	s.wg.Wait()
+	s.ch.Close()
+}
+
+func (s *session) reply(req *ssh.Request, ok bool) {
+	if req.WantReply {
+		req.Reply(ok, nil)
+	}
+}
+
+func (s *session) handle(req *ssh.Request) {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	switch req.Type {
+	case "pty-req":
+		p, err := parsePtyRequest(req.Payload)
+		if err != nil || started {
+			s.reply(req, false)
+			return
+		}
+		s.mu.Lock()
+		s.pty = p
+		s.mu.Unlock()
+		s.reply(req, true)
+	case "env":
+		e, err := parseEnvRequest(req.Payload)
+		s.mu.Lock()
+		ok := err == nil && !started && acceptedEnv(e.Name) && (len(s.env) < maxEnvVars || s.env[e.Name] != "")
+		if ok {
+			s.env[e.Name] = e.Value
+		}
+		s.mu.Unlock()
+		s.reply(req, ok)
+	case EndpointRequest:
+		name, err := parseString(req.Payload, maxEndpointName, EndpointRequest)
+		if err != nil || started {
+			s.reply(req, false)
+			return
+		}
+		e, why := s.a.chooseEndpoint(s.c.id, name)
+		s.mu.Lock()
+		s.endpoint, s.endpointErr = e, why
+		s.mu.Unlock()
+		if e == nil {
+			s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: name, Reason: why})
+		}
+		s.reply(req, e != nil)
+	case "exec", "shell":
+		var command string
+		if req.Type == "exec" {
+			var err error
+			if command, err = parseString(req.Payload, maxCommandLen, "exec"); err != nil {
+				s.reply(req, false)
+				return
+			}
+		} else if len(req.Payload) != 0 {
+			s.reply(req, false)
+			return
+		}
+		s.mu.Lock()
+		if s.started {
+			s.mu.Unlock()
+			s.reply(req, false)
+			return
+		}
+		s.started = true
+		s.mu.Unlock()
+		s.reply(req, true)
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.run(req.Type, command)
+		}()
+	case "window-change":
+		w, err := parseWindowChange(req.Payload)
+		s.mu.Lock()
+		p := s.proc
+		s.mu.Unlock()
+		if err == nil && p != nil && p.ptmx != nil {
+			err = pty.Setsize(p.ptmx, &pty.Winsize{Rows: uint16(w.Rows), Cols: uint16(w.Cols), X: uint16(w.XPix), Y: uint16(w.YPix)})
+		}
+		s.reply(req, err == nil)
+	case "signal":
+		name, err := parseString(req.Payload, 32, "signal")
+		sig, known := signals[name]
+		s.mu.Lock()
+		p := s.proc
+		s.mu.Unlock()
+		if err == nil && known && p != nil {
+			p.signal(sig)
+		}
+		s.reply(req, err == nil && known && p != nil)
+	default:
+		s.reply(req, false)
+	}
+}
+
+// idleWatch closes the session after IdleTimeout without channel data.
+func (s *session) idleWatch() {
+	defer s.wg.Done()
+	idle := time.Duration(s.a.cfg.IdleTimeout)
+	tick := min(max(idle/4, 10*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		starting := s.started && s.proc == nil && !s.ended
+		s.mu.Unlock()
+		if starting || s.a.now().Sub(time.Unix(0, s.last.Load())) < idle {
+			continue
+		}
+		fmt.Fprintf(s.ch.Stderr(), "hop agent: the session was idle for %v; closing it\r\n", idle)
+		s.a.logger.Info("session idle; closing it", "session", s.id, "client", s.c.id.Principal.String())
+		s.mu.Lock()
+		p := s.proc
+		s.mu.Unlock()
+		if p != nil {
+			go p.teardown()
+		} else {
+			s.ch.Close()
+		}
+		return
+	}
+}
+
+// run starts the session's program for an "exec" or "shell" request and
+// reports how it ended.
+func (s *session) run(kind, command string) {
+	s.mu.Lock()
+	e, why := s.endpoint, s.endpointErr
+	s.mu.Unlock()
+	if why != "" {
+		s.fail(ExitRefused, why)
+		return
+	}
+	if e == nil {
+		e = s.a.cfg.Endpoints[DefaultEndpoint]
+		if !s.a.mayUse(s.c.id, e) {
+			_, why := s.a.chooseEndpoint(s.c.id, DefaultEndpoint)
+			s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: DefaultEndpoint, Reason: why})
+			s.fail(ExitRefused, why+"; choose one with hop exec --config NAME")
+			return
+		}
+	}
+	if e.Type == TypeJEA {
+		s.runJEA(e, kind, command)
+		return
+	}
+	s.runInteractive(e, kind, command)
+}
+
+// fail ends a session that runs nothing: a one-line message on stderr,
+// then the exit status.
+func (s *session) fail(status int, msg string) {
+	fmt.Fprintf(s.ch.Stderr(), "hop: %s\r\n", msg)
+	s.finish(exitStatusPayload(uint32(status)))
+}
+
+// finish sends EOF, the exit request and closes the channel.
+func (s *session) finish(exit []byte) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.mu.Unlock()
+	s.ch.CloseWrite()
+	name := "exit-status"
+	if len(exit) != 4 {
+		name = "exit-signal"
+	}
+	s.ch.SendRequest(name, false, exit)
+	s.ch.Close()
+}
+
+// account returns the local account a default or runas session runs as,
+// or why it cannot.
+func (s *session) account(e *Endpoint) (*localUser, string) {
+	a := s.a
+	name := s.c.id.Local
+	if e.Type == TypeRunAs || e.Type == TypeJEA {
+		name = e.RunAs
+	}
+	if !a.isRoot {
+		if name != a.self.Name && (e.Type == TypeRunAs || e.Type == TypeJEA) {
+			return nil, fmt.Sprintf("the endpoint %s runs sessions as %s, but the hop agent on %s runs as %s, not root: it can only run sessions as %s (set run_as = %q, or run the agent as root)",
+				e.Name, name, a.cfg.Host, a.self.Name, a.self.Name, a.self.Name)
+		}
+		return a.self, ""
+	}
+	u, err := lookupLocalUser(name)
+	if err != nil {
+		return nil, fmt.Sprintf("the local account %s (endpoint %s) does not exist on %s", name, e.Name, a.cfg.Host)
+	}
+	return u, ""
+}
+
+// baseEnv is the fixed environment of default and runas sessions.
+func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool) []string {
+	env := map[string]string{
+		"HOME": u.Home, "USER": u.Name, "LOGNAME": u.Name, "SHELL": u.Shell,
+		"PATH": s.a.cfg.Path,
+	}
+	s.mu.Lock()
+	for k, v := range s.env {
+		if k != "TERM" {
+			env[k] = v
+		}
+	}
+	if withPty {
+		term := s.pty.Term
+		if term == "" {
+			term = s.env["TERM"]
+		}
+		if term == "" {
+			term = "dumb"
+		}
+		env["TERM"] = term
+	}
+	s.mu.Unlock()
+	if e.Type == TypeRunAs {
+		if e.Keytab != "" {
+			env["KRB5_CLIENT_KTNAME"] = e.Keytab
+		}
+		env["KRB5CCNAME"] = "MEMORY:"
+	}
+	env["HOP_SESSION_ID"] = s.id
+	env["HOP_CLIENT"] = s.c.id.Principal.String()
+	env["HOP_ENDPOINT"] = e.Name
+	return sortedEnv(env)
+}
+
+func sortedEnv(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runInteractive runs a default or runas session: the account's login
+// shell, or sh -c COMMAND.
+func (s *session) runInteractive(e *Endpoint, kind, command string) {
+	a := s.a
+	u, why := s.account(e)
+	if why != "" {
+		s.refused(e, why)
+		return
+	}
+	if noLogin(u.Shell) {
+		s.refused(e, fmt.Sprintf("the local account %s has the shell %s, which refuses logons", u.Name, u.Shell))
+		return
+	}
+	s.mu.Lock()
+	withPty := s.pty != nil
+	ptyReq := s.pty
+	s.mu.Unlock()
+	spec := procSpec{Env: s.baseEnv(e, u, withPty), Dir: homeOrRoot(u.Home), Pty: ptyReq}
+	if a.isRoot {
+		spec.User = u
+	}
+	reason := command
+	if kind == "shell" {
+		spec.Path, spec.Argv = u.Shell, []string{"-" + filepath.Base(u.Shell)}
+		reason = "shell"
+		if withPty {
+			reason = "pty"
+		}
+	} else {
+		spec.Path, spec.Argv = "/bin/sh", []string{"sh", "-c", command}
+	}
+	s.execute(e, u, spec, reason, nil)
+}
+
+// refused ends a session that may not start, with an audit event.
+func (s *session) refused(e *Endpoint, why string) {
+	s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: e.Name, Reason: why})
+	s.fail(ExitRefused, why)
+}
+
+func homeOrRoot(home string) string {
+	if fi, err := os.Stat(home); err == nil && fi.IsDir() {
+		return home
+	}
+	return "/"
+}
+
+// execute starts spec, forwards its I/O, and reports its end. tap, when
+// set, sees the output (JEA transcripts) and the exit.
+func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason string, tap *outputTap) (status int) {
+	a := s.a
+	start := audit.Event{Type: "session.start", Client: s.c.id.Principal.String(), Service: a.spn.String(), Addr: s.c.addr,
+		Actor: u.Name, Target: e.Name, Reason: reason, Flags: "session=" + s.id}
+	p, err := startProcess(spec)
+	if err != nil {
+		s.refused(e, err.Error())
+		return ExitRefused
+	}
+	s.mu.Lock()
+	s.proc = p
+	gone := s.gone
+	s.mu.Unlock()
+	if gone {
+		go p.teardown()
+	}
+	s.touch()
+	a.emit(start)
+	a.logger.Info("session started", "session", s.id, "client", start.Client, "local", u.Name, "endpoint", e.Name, "what", reason)
+
+	var out sync.WaitGroup
+	if p.ptmx != nil {
+		go func() { io.Copy(p.ptmx, &activityReader{s, s.ch}) }()
+		out.Add(1)
+		go func() { defer out.Done(); io.Copy(s.ch, &activityReader{s, tap.wrap("stdout", p.ptmx)}) }()
+	} else {
+		go func() {
+			io.Copy(p.stdin, &activityReader{s, s.ch})
+			p.stdin.Close()
+		}()
+		out.Add(2)
+		go func() { defer out.Done(); io.Copy(s.ch, &activityReader{s, tap.wrap("stdout", p.stdout)}) }()
+		go func() { defer out.Done(); io.Copy(s.ch.Stderr(), &activityReader{s, tap.wrap("stderr", p.stderr)}) }()
+	}
+	<-p.exited
+	drained := make(chan struct{})
+	go func() { out.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(outputDrain):
+	}
+	// What the leader left behind goes with the session.
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); p.teardown(); p.closeIO() }()
+
+	code, sig, core := p.exitInfo()
+	end := start
+	end.Type, end.Time = "session.end", time.Time{}
+	var exit []byte
+	if sig != 0 {
+		end.Reason = reason + "; signal " + signalName(sig)
+		exit = exitSignalPayload(signalName(sig), core, "")
+		status = 128 + int(sig)
+	} else {
+		end.Reason = fmt.Sprintf("%s; exit %d", reason, code)
+		exit = exitStatusPayload(uint32(code))
+		status = code
+	}
+	if tap != nil && tap.exit != nil {
+		tap.exit(status)
+	}
+	a.emit(end)
+	a.logger.Info("session ended", "session", s.id, "client", start.Client, "status", strings.TrimPrefix(end.Reason, reason+"; "))
+	s.finish(exit)
+	return status
+}
+
+// activityReader records channel data for the idle timeout.
+type activityReader struct {
+	s *session
+	r io.Reader
+}
+
+func (r *activityReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.s.touch()
+	}
+	return n, err
+}
+
+// outputTap copies a process's output to a recorder (JEA transcripts).
+type outputTap struct {
+	output func(stream string, p []byte)
+	exit   func(status int)
+}
+
+func (t *outputTap) wrap(stream string, r io.Reader) io.Reader {
+	if t == nil || t.output == nil {
+		return r
+	}
+	return &tapReader{r: r, stream: stream, f: t.output}
+}
+
+type tapReader struct {
+	r      io.Reader
+	stream string
+	f      func(string, []byte)
+}
+
+func (t *tapReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.f(t.stream, p[:n])
+	}
+	return n, err
+}

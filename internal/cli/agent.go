@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"net"
+	"strings"
+
+	"hop/agent"
+)
+
+func agentCommand() *command {
+	return &command{
+		name:    "agent",
+		summary: "run the hop agent: remote sessions over SSH with Kerberos (hop exec/shell, OpenSSH with GSSAPI)",
+		usage:   "agent --config FILE [--log-level debug|info|warn|error]",
+		help: `Serves SSH on the configuration's listen addresses. Users authenticate
+with Kerberos only (gssapi-with-mic: a ticket for host/<host> from kinit or
+hop login); members of logon_groups or admin_groups may log on. Sessions
+run as the user's mapped local account (as the agent's own account when it
+is not root), or as an endpoint's account (runas), or run only the commands
+a JEA endpoint allows. Every session and JEA command is audited.
+
+The SSH host key (ed25519) is generated on first start if missing; register
+its .pub with hop host join --ssh-key so that clients can check it.
+
+Configuration (TOML; unknown keys are errors):
+
+  host = "b.example.test"          # the SPN is host/<host>; keys from keytab
+  listen = ["0.0.0.0:22"]
+  keytab = "/etc/krb5.keytab"
+  host_key = "/etc/hop/ssh_host_ed25519_key"
+  state_dir = "/var/lib/hop-agent"
+  audit_log = "/var/log/hop/agent-audit.log"
+  transcript_dir = "/var/log/hop/transcripts"
+  logon_groups = ["b-remote-users"]  # names (resolved with the admin API) or SIDs
+  admin_groups = ["b-admins"]
+  idle_timeout = "30m"
+  max_sessions = 64
+  [user_map]
+  "carol@EXAMPLE.TEST" = "cjones"
+  [endpoints.backup]
+  type = "runas"
+  run_as = "svc-backup"
+  keytab = "/etc/hop/svc-backup.keytab"
+  groups = ["backup-operators"]
+
+Also: realm, path, clock_skew, max_connections, max_auth_tries, krb5_conf,
+admin_url; JEA endpoints (type = "jea", run_as, [[endpoints.NAME.roles]]).
+Stop it with Ctrl-C or SIGTERM: it closes its listeners and ends every
+session's processes.`,
+		run: runAgent,
+	}
+}
+
+func runAgent(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	confPath := fs.String("config", "/etc/hop/agent.toml", "the agent configuration `FILE` (TOML)")
+	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("%s: --log-level: %v", c.path, err)
+	}
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := agent.LoadConfig(*confPath)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(ctx, cfg, agent.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	err = a.Run(ctx, func(addrs []net.Addr) {
+		var s []string
+		for _, a := range addrs {
+			s = append(s, a.String())
+		}
+		logger.Info("hop agent ready", "host", cfg.Host, "listen", strings.Join(s, ","))
+	})
+	if err != nil {
+		return err
+	}
+	logger.Info("hop agent stopped")
+	return nil
+}

@@ -1,0 +1,453 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"hop/krb5/config"
+	"hop/krb5/tickets"
+	"hop/remote"
+)
+
+// maxExecHosts bounds the hosts of one hop exec.
+const maxExecHosts = 1024
+
+func execCommand() *command {
+	return &command{
+		name:    "exec",
+		summary: "run a command on hosts through their hop agent (Invoke-Command)",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
+(hop login or kinit), after checking that the host's SSH key is the one it
+registered in the directory when it joined (or the one in --known-hosts FILE,
+as hop known-hosts writes it). With one host, standard input is forwarded,
+output is streamed as is and hop's exit status is the command's (128+N for
+signal N). With several, they run concurrently (--parallel at a time), every
+output line is prefixed with "HOST: ", and the exit status is 0 if all
+succeeded, else 1, with a summary of the failures on standard error.
+
+--config names an endpoint (session configuration) of the agent: default,
+or a RunAs or JEA endpoint (hop endpoints HOST lists them; in a JEA endpoint,
+COMMAND help lists what you may run). HOST may be HOST:PORT; the port is
+otherwise --port, else agent_port in krb5.conf's [hop] section, else 22. The
+address to connect to may be set per host in krb5.conf:
+  [hop]
+      agent_address = {
+          b.example.test = 127.0.0.2:2222
+      }`,
+		run: runExec,
+	}
+}
+
+func shellCommand() *command {
+	return &command{
+		name:    "shell",
+		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
+		usage:   "shell HOST [--config ENDPOINT] [--port N] [--known-hosts FILE]",
+		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
+mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
+and the terminal is restored when the shell ends. Authentication and host
+checks are those of hop exec.`,
+		run: runShell,
+	}
+}
+
+func endpointsCommand() *command {
+	return &command{
+		name:    "endpoints",
+		summary: "list a host's endpoints (session configurations) and which you may use",
+		usage:   "endpoints HOST [--json] [--port N] [--known-hosts FILE]",
+		help: `Lists the endpoints of HOST's agent: name, type (default, runas, jea),
+whether you may use it, and the local account its sessions run as. For the
+JEA endpoints you may use, the commands your groups allow follow.`,
+		run: runEndpoints,
+	}
+}
+
+// remoteFlags are the connection flags of exec, shell and endpoints.
+type remoteFlags struct {
+	fs         *flag.FlagSet
+	port       *int
+	knownHosts *string
+}
+
+func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
+	return &remoteFlags{
+		fs:         fs,
+		port:       fs.Int("port", 0, "the agents' TCP `PORT` (default: agent_port in krb5.conf's [hop] section, else 22)"),
+		knownHosts: fs.String("known-hosts", "", "check host keys against this known_hosts `FILE` (hop known-hosts writes one) instead of the directory"),
+	}
+}
+
+// dialer connects to agents with the user's tickets.
+type dialer struct {
+	cfg      *config.Config
+	src      *tickets.Source
+	port     int
+	known    string
+	hostKeys remote.HostKeySource // from the directory, when known is ""
+	stderr   io.Writer
+	done     func()
+}
+
+// newDialer prepares connections: krb5.conf, the ticket source, the port,
+// and where host keys come from.
+func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
+	cfg, err := e.krb5Config()
+	if err != nil {
+		return nil, err
+	}
+	realm, _ := cfg.DefaultRealm()
+	d := &dialer{cfg: cfg, src: &tickets.Source{Config: cfg, Getenv: e.getenv}, known: *rf.knownHosts, stderr: e.stderr, done: func() {}}
+	d.port = *rf.port
+	if d.port == 0 {
+		if v, ok := cfg.HopRealm(realm, "agent_port"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 || n > 65535 {
+				return nil, fmt.Errorf("agent_port %q in krb5.conf's [hop] section is not a port number", v)
+			}
+			d.port = n
+		}
+	}
+	if rf.port != nil && (*rf.port < 0 || *rf.port > 65535) {
+		return nil, usagef("--port %d is not a port number", *rf.port)
+	}
+	if d.known == "" {
+		u, ok := cfg.HopRealm(realm, "admin_url")
+		if !ok {
+			return nil, usagef("hop checks SSH host keys against the directory: set admin_url in krb5.conf's [hop] section (hop client-config writes it), or give --known-hosts FILE (hop known-hosts > FILE)")
+		}
+		svc, done, err := e.remote(u)
+		if err != nil {
+			return nil, err
+		}
+		d.hostKeys, d.done = remote.DirectoryHostKeys{Directory: svc}, done
+	}
+	return d, nil
+}
+
+// options returns the Options of a connection to host (HOST or HOST:PORT).
+func (d *dialer) options(host string) (remote.Options, error) {
+	fqdn, port, err := remote.SplitHost(host)
+	if err != nil {
+		return remote.Options{}, err
+	}
+	if port == 0 {
+		port = d.port
+	}
+	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr}
+	if d.known != "" {
+		p := port
+		if p == 0 {
+			p = remote.DefaultPort
+		}
+		o.HostKeys = remote.KnownHostsFile{Path: d.known, Port: p}
+	}
+	if a, ok := d.cfg.Value(config.HopSection, "agent_address", fqdn); ok {
+		o.Address = a
+	}
+	return o, nil
+}
+
+func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
+	o, err := d.options(host)
+	if err != nil {
+		return nil, err
+	}
+	return remote.Dial(ctx, host, o)
+}
+
+func runExec(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	endpoint := fs.String("config", remote.DefaultEndpoint, "the `ENDPOINT` (session configuration) to run in")
+	parallel := fs.Int("parallel", 16, "how many hosts to run on at a time")
+	pos, err := parse(e, fs, c, args, 2, -1)
+	if err != nil {
+		return err
+	}
+	if *parallel < 1 {
+		return usagef("--parallel must be at least 1")
+	}
+	var hosts []string
+	seen := map[string]bool{}
+	for _, h := range strings.Split(pos[0], ",") {
+		if h = strings.TrimSpace(h); h != "" && !seen[strings.ToLower(h)] {
+			seen[strings.ToLower(h)] = true
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 || len(hosts) > maxExecHosts {
+		return usagef("give between 1 and %d hosts (HOST[,HOST...])", maxExecHosts)
+	}
+	for _, h := range hosts {
+		if _, _, err := remote.SplitHost(h); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	cmd := strings.Join(pos[1:], " ")
+	d, err := e.newDialer(rf)
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	if len(hosts) == 1 {
+		return execOne(ctx, e, d, hosts[0], cmd, *endpoint)
+	}
+	return execMany(ctx, e, d, hosts, cmd, *endpoint, *parallel)
+}
+
+// execOne runs cmd on one host with standard input forwarded and returns
+// its exit status.
+func execOne(ctx context.Context, e *env, d *dialer, host, cmd, endpoint string) error {
+	conn, err := d.dial(ctx, host)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	code, err := conn.Run(ctx, cmd, endpoint, e.stdin, e.stdout, e.stderr)
+	var ee *remote.EndpointError
+	if errors.As(err, &ee) && ee.Explained {
+		err = nil // the agent said which endpoints there are
+	}
+	if code == 0 && err == nil {
+		return nil
+	}
+	if code == 0 {
+		code = 1
+	}
+	return &exitError{code: code, err: err}
+}
+
+// execMany runs cmd on hosts, at most parallel at a time, with output lines
+// prefixed by host.
+func execMany(ctx context.Context, e *env, d *dialer, hosts []string, cmd, endpoint string, parallel int) error {
+	out := &lockedWriter{w: e.stdout}
+	errOut := &lockedWriter{w: e.stderr}
+	type result struct {
+		code int
+		err  error
+	}
+	results := make([]result, len(hosts))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			name, _, _ := remote.SplitHost(h)
+			stdout := &prefixWriter{w: out, prefix: name + ": "}
+			stderr := &prefixWriter{w: errOut, prefix: name + ": "}
+			code, err := 255, error(nil)
+			conn, err := d.dial(ctx, h)
+			if err == nil {
+				code, err = conn.Run(ctx, cmd, endpoint, nil, stdout, stderr)
+				conn.Close()
+			}
+			stdout.Flush()
+			stderr.Flush()
+			var ee *remote.EndpointError
+			if errors.As(err, &ee) && ee.Explained {
+				err = nil
+			}
+			if err != nil {
+				errOut.Write([]byte("hop: " + err.Error() + "\n"))
+			}
+			results[i] = result{code, err}
+		}()
+	}
+	wg.Wait()
+	var failed []string
+	for i, r := range results {
+		switch {
+		case r.err != nil && r.code == 255:
+			failed = append(failed, hosts[i])
+		case r.code != 0:
+			failed = append(failed, fmt.Sprintf("%s (exit %d)", hosts[i], r.code))
+		case r.err != nil:
+			failed = append(failed, hosts[i])
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &exitError{code: 1, err: fmt.Errorf("%d of %d hosts failed: %s", len(failed), len(hosts), strings.Join(failed, ", "))}
+}
+
+// lockedWriter serializes writes from several hosts.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// maxLine bounds the partial line a prefixWriter holds: a longer line is
+// written in pieces, each prefixed.
+const maxLine = 64 << 10
+
+// prefixWriter writes whole lines, each prefixed, to w, so that the lines
+// of concurrent hosts never interleave within a line.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.buf = append(p.buf, b...)
+			if len(p.buf) >= maxLine {
+				if err := p.emit(p.buf, true); err != nil {
+					return 0, err
+				}
+				p.buf = p.buf[:0]
+			}
+			break
+		}
+		line := b[:i+1]
+		if len(p.buf) > 0 {
+			line = append(p.buf, line...)
+		}
+		if err := p.emit(line, false); err != nil {
+			return 0, err
+		}
+		p.buf = p.buf[:0]
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (p *prefixWriter) emit(line []byte, addNewline bool) error {
+	out := make([]byte, 0, len(p.prefix)+len(line)+1)
+	out = append(append(out, p.prefix...), line...)
+	if addNewline {
+		out = append(out, '\n')
+	}
+	_, err := p.w.Write(out)
+	return err
+}
+
+// Flush writes a final line that did not end with a newline.
+func (p *prefixWriter) Flush() {
+	if len(p.buf) > 0 {
+		p.emit(p.buf, true)
+		p.buf = p.buf[:0]
+	}
+}
+
+func runShell(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	endpoint := fs.String("config", remote.DefaultEndpoint, "the `ENDPOINT` (session configuration) to open the shell in")
+	pos, err := parse(e, fs, c, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	tty, ok := e.stdin.(*os.File)
+	if !ok {
+		return fmt.Errorf("hop shell needs a terminal on standard input: run a command with hop exec instead")
+	}
+	d, err := e.newDialer(rf)
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	conn, err := d.dial(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	code, err := conn.Shell(ctx, *endpoint, tty)
+	var ee *remote.EndpointError
+	if errors.As(err, &ee) && ee.Explained {
+		err = nil
+	}
+	if code == 0 && err == nil {
+		return nil
+	}
+	if code == 0 {
+		code = 1
+	}
+	return &exitError{code: code, err: err}
+}
+
+func runEndpoints(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	rf := addRemoteFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parse(e, fs, c, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	d, err := e.newDialer(rf)
+	if err != nil {
+		return err
+	}
+	defer d.done()
+	conn, err := d.dial(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	eps, err := conn.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if eps == nil {
+			eps = []remote.EndpointInfo{}
+		}
+		b, err := json.MarshalIndent(eps, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\n", b)
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tALLOWED\tRUN AS")
+	for _, ep := range eps {
+		runAs := ep.RunAs
+		if runAs == "" {
+			runAs = "(your account)"
+		}
+		allowed := "no"
+		if ep.Allowed {
+			allowed = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ep.Name, ep.Type, allowed, runAs)
+	}
+	tw.Flush()
+	for _, ep := range eps {
+		if ep.Type == "jea" && ep.Allowed {
+			fmt.Fprintf(e.stdout, "\n%s: the commands you may run (hop exec %s --config %s -- COMMAND):\n", ep.Name, conn.Host(), ep.Name)
+			if len(ep.Commands) == 0 {
+				fmt.Fprintln(e.stdout, "  (none)")
+			}
+			for _, l := range ep.Commands {
+				fmt.Fprintf(e.stdout, "  %s\n", l)
+			}
+		}
+	}
+	return nil
+}

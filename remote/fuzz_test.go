@@ -1,0 +1,77 @@
+package remote
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+const fuzzKnownHosts = "b.example.test,b ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDu2mMqR8Q3qFJX8nqv4aBg3n9tN6Y1nGZ8rQYk3Gv1T root@b\n"
+
+// FuzzKnownHosts feeds known_hosts files from disk (untrusted text) to the
+// parser: no panic, and every key it returns appears in the input.
+func FuzzKnownHosts(f *testing.F) {
+	f.Add([]byte(fuzzKnownHosts), "b.example.test", 22)
+	f.Add([]byte("@revoked * "+strings.TrimPrefix(fuzzKnownHosts, "b.example.test,b ")), "b.example.test", 0)
+	f.Add([]byte("|1|c2FsdA==|aGFzaA== ssh-ed25519 AAAA\n[b.example.test]:2222,!c* ssh-rsa AAAA"), "b.example.test", 2222)
+	f.Add([]byte("*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?*?x ssh-ed25519 AAAA"), strings.Repeat("a", 200), 1)
+	f.Fuzz(func(t *testing.T, data []byte, host string, port int) {
+		keys := parseKnownHosts(data, host, port)
+		if len(keys) > MaxHostKeys {
+			t.Fatalf("%d keys", len(keys))
+		}
+	})
+}
+
+// FuzzDecodeEndpoints feeds endpoints@hop replies (sent by the agent) to
+// the decoder: no panic, bounded output, printable strings.
+func FuzzDecodeEndpoints(f *testing.F) {
+	f.Add([]byte(`[{"name":"default","type":"default","allowed":true,"run_as":"","commands":null}]`))
+	f.Add([]byte(`[{"name":"dns-ops","type":"jea","allowed":true,"run_as":"hop-dns","commands":["/usr/sbin/rndc reload|status [NAME]"]}]`))
+	f.Add([]byte(`[{"name":"x\u001b]0;owned\u0007","commands":["\r\n"]}]`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		eps, err := DecodeEndpoints(b)
+		if err != nil {
+			return
+		}
+		if len(eps) > MaxEndpoints {
+			t.Fatalf("%d endpoints", len(eps))
+		}
+		for _, e := range eps {
+			for _, s := range append([]string{e.Name, e.Type, e.RunAs}, e.Commands...) {
+				if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+					t.Fatalf("unprintable %q", s)
+				}
+			}
+		}
+	})
+}
+
+// FuzzBannerText: an agent's banner becomes one printable, bounded line.
+func FuzzBannerText(f *testing.F) {
+	f.Add("alice is not in b-remote-users or b-admins\r\n", "")
+	f.Add("\x1b[2J\x00line\nbreak", strings.Repeat("é", 400))
+	f.Fuzz(func(t *testing.T, a, b string) {
+		s := bannerText([]string{a, b})
+		if strings.ContainsAny(s, "\r\n") || !utf8.ValidString(s) || len(s) > maxReason+2 {
+			t.Fatalf("bannerText = %q", s)
+		}
+	})
+}
+
+func TestWildcard(t *testing.T) {
+	for _, tc := range []struct {
+		p, s string
+		ok   bool
+	}{
+		{"*", "", true}, {"*", "abc", true}, {"a*c", "abbbc", true}, {"a*c", "abcd", false},
+		{"?.example.test", "b.example.test", true}, {"?.example.test", "bb.example.test", false},
+		{"*.example.test", "example.test", false}, {"b*b*b", "bxbxxb", true}, {"", "", true}, {"", "a", false},
+	} {
+		if got := wildcard(tc.p, tc.s); got != tc.ok {
+			t.Errorf("wildcard(%q, %q) = %v", tc.p, tc.s, got)
+		}
+	}
+}

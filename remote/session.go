@@ -1,0 +1,332 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"unicode"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+)
+
+// DefaultEndpoint is the endpoint of a session that names none.
+const DefaultEndpoint = "default"
+
+// Channel and global request types of hop's session protocol.
+const (
+	endpointRequest  = "endpoint@hop"
+	endpointsRequest = "endpoints@hop"
+)
+
+// EndpointError is the error of a session whose endpoint the agent refused:
+// it does not exist, or the user may not use it.
+type EndpointError struct {
+	Host, Endpoint string
+	// Explained says that the agent wrote its own explanation (the
+	// endpoints the user may use) to the session's standard error.
+	Explained bool
+}
+
+func (e *EndpointError) Error() string {
+	return fmt.Sprintf("%s: the endpoint %q does not exist there or you may not use it: hop endpoints %s lists yours", e.Host, e.Endpoint, e.Host)
+}
+
+// Is makes errors.Is(err, ErrEndpoint) true.
+func (e *EndpointError) Is(target error) bool { return target == ErrEndpoint }
+
+// SignalError is the error of a command that a signal ended (RFC 4254
+// §6.10 exit-signal).
+type SignalError struct {
+	Host   string
+	Signal string // without "SIG": "TERM", "KILL"
+	Core   bool
+	Msg    string // the agent's message, if any
+}
+
+func (e *SignalError) Error() string {
+	s := fmt.Sprintf("%s: the command was killed by signal SIG%s", e.Host, e.Signal)
+	if e.Msg != "" {
+		s += " (" + e.Msg + ")"
+	}
+	return s
+}
+
+// signalNumbers are the signal numbers of RFC 4254 §6.10's names as Linux
+// numbers them, for the 128+N exit status shells report.
+var signalNumbers = map[string]int{
+	"ABRT": 6, "ALRM": 14, "FPE": 8, "HUP": 1, "ILL": 4, "INT": 2, "KILL": 9,
+	"PIPE": 13, "QUIT": 3, "SEGV": 11, "TERM": 15, "USR1": 10, "USR2": 12,
+}
+
+// session opens a session channel and selects the endpoint. refused
+// reports an endpoint the agent refused; the exec or shell request then
+// fails with the agent's explanation.
+func (c *Conn) session(endpoint string) (*ssh.Session, bool, error) {
+	s, err := c.client.NewSession()
+	if err != nil {
+		return nil, false, &Error{Host: c.host, Msg: "the agent refused a new session: " + err.Error(), Err: err}
+	}
+	if endpoint == "" || endpoint == DefaultEndpoint {
+		return s, false, nil
+	}
+	ok, err := s.SendRequest(endpointRequest, true, ssh.Marshal(struct{ Name string }{endpoint}))
+	if err != nil {
+		s.Close()
+		return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
+	}
+	return s, !ok, nil
+}
+
+// countWriter counts what goes through to w.
+type countWriter struct {
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return c.w.Write(p)
+}
+
+// Run runs cmd on the host in endpoint ("" or "default": the default
+// endpoint) with stdin, stdout and stderr streamed, and returns its exit
+// status. A command killed by signal N gives 128+N and a *SignalError; a
+// refused endpoint gives 255 and an *EndpointError. Cancelling ctx closes
+// the session, which makes the agent end the command.
+func (c *Conn) Run(ctx context.Context, cmd, endpoint string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	s, refused, err := c.session(endpoint)
+	if err != nil {
+		return 255, err
+	}
+	defer s.Close()
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	errs := &countWriter{w: stderr}
+	s.Stdin, s.Stdout, s.Stderr = stdin, stdout, errs
+	if err := s.Start(cmd); err != nil {
+		return 255, &Error{Host: c.host, Msg: "the agent refused to run the command: " + err.Error(), Err: err}
+	}
+	return c.wait(ctx, s, endpoint, refused, errs)
+}
+
+// wait waits for the session's end and maps it to an exit status.
+func (c *Conn) wait(ctx context.Context, s *ssh.Session, endpoint string, refused bool, errs *countWriter) (int, error) {
+	done := make(chan error, 1)
+	go func() { done <- s.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		s.Close()
+		<-done
+		return 255, &Error{Host: c.host, Msg: "interrupted: the session was closed, which ends the remote command", Err: ctx.Err()}
+	}
+	status, err := c.exitStatus(err)
+	if refused {
+		if status == 0 {
+			status = 255
+		}
+		return status, &EndpointError{Host: c.host, Endpoint: endpoint, Explained: errs != nil && errs.n.Load() > 0}
+	}
+	return status, err
+}
+
+func (c *Conn) exitStatus(err error) (int, error) {
+	var exit *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &exit):
+		if exit.Signal() == "" {
+			return exit.ExitStatus(), nil
+		}
+		name := printable(exit.Signal(), 16)
+		status := 128
+		if n, ok := signalNumbers[name]; ok {
+			status += n
+		}
+		return status, &SignalError{Host: c.host, Signal: name, Msg: printable(exit.Msg(), maxReason)}
+	case errors.As(err, &missing):
+		return 255, &Error{Host: c.host, Msg: "the session ended without the command's exit status (the agent stopped or the connection broke)", Err: err}
+	}
+	return 255, &Error{Host: c.host, Msg: "the session failed: " + err.Error(), Err: err}
+}
+
+// Shell opens an interactive shell in endpoint on a pseudo-terminal (RFC
+// 4254 §6.2) named by $TERM and of term's size, with term in raw mode so
+// that Ctrl-C and Ctrl-D reach the remote side, and window-change requests
+// (§6.7) on SIGWINCH. term is restored on every path. It returns the
+// shell's exit status as Run does.
+func (c *Conn) Shell(ctx context.Context, endpoint string, tty *os.File) (int, error) {
+	fd := int(tty.Fd())
+	if !term.IsTerminal(fd) {
+		return 255, &Error{Host: c.host, Msg: "hop shell needs a terminal: run a command with hop exec instead"}
+	}
+	w, h, err := term.GetSize(fd)
+	if err != nil {
+		w, h = 80, 24
+	}
+	s, refused, err := c.session(endpoint)
+	if err != nil {
+		return 255, err
+	}
+	defer s.Close()
+	name := os.Getenv("TERM")
+	if name == "" {
+		name = "dumb"
+	}
+	modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 38400, ssh.TTY_OP_OSPEED: 38400}
+	if err := s.RequestPty(name, h, w, modes); err != nil {
+		return 255, &Error{Host: c.host, Msg: "the agent refused a terminal: " + err.Error(), Err: err}
+	}
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
+
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return 255, &Error{Host: c.host, Msg: "cannot put the terminal in raw mode: " + err.Error(), Err: err}
+	}
+	defer term.Restore(fd, old)
+
+	errs := &countWriter{w: tty}
+	s.Stdin, s.Stdout, s.Stderr = tty, tty, errs
+	if err := s.Shell(); err != nil {
+		return 255, &Error{Host: c.host, Msg: "the agent refused a shell: " + err.Error(), Err: err}
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-winch:
+				if nw, nh, err := term.GetSize(fd); err == nil && (nw != w || nh != h) {
+					w, h = nw, nh
+					s.WindowChange(h, w)
+				}
+			}
+		}
+	}()
+	return c.wait(ctx, s, endpoint, refused, errs)
+}
+
+// MaxEndpointsReply bounds the agent's answer to endpoints@hop, and
+// MaxEndpoints and MaxCommands what it may list.
+const (
+	MaxEndpointsReply = 1 << 20
+	MaxEndpoints      = 1024
+	MaxCommands       = 4096
+)
+
+// EndpointInfo describes an endpoint of a host for the user who asks: the
+// JSON the agent answers endpoints@hop with.
+type EndpointInfo struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"` // "default", "runas" or "jea"
+	Allowed bool   `json:"allowed"`
+	RunAs   string `json:"run_as,omitempty"` // the local account sessions run as; "" for default: the user's own
+	// Commands are the help lines of the JEA commands the user may run.
+	Commands []string `json:"commands,omitempty"`
+}
+
+// Endpoints asks the agent which endpoints the host has and which of them
+// the user may use (global request endpoints@hop).
+func (c *Conn) Endpoints(ctx context.Context) ([]EndpointInfo, error) {
+	type reply struct {
+		ok      bool
+		payload []byte
+		err     error
+	}
+	ch := make(chan reply, 1)
+	go func() {
+		ok, p, err := c.client.SendRequest(endpointsRequest, true, nil)
+		ch <- reply{ok, p, err}
+	}()
+	var r reply
+	select {
+	case r = <-ch:
+	case <-ctx.Done():
+		return nil, &Error{Host: c.host, Msg: "interrupted", Err: ctx.Err()}
+	}
+	if r.err != nil {
+		return nil, &Error{Host: c.host, Msg: "the connection ended: " + r.err.Error(), Err: r.err}
+	}
+	if !r.ok {
+		return nil, &Error{Host: c.host, Msg: "the agent does not list endpoints (endpoints@hop): is it a hop agent?"}
+	}
+	eps, err := DecodeEndpoints(r.payload)
+	if err != nil {
+		return nil, &Error{Host: c.host, Msg: err.Error(), Err: err}
+	}
+	return eps, nil
+}
+
+// DecodeEndpoints decodes an endpoints@hop reply. Its strings come from the
+// host: control characters are removed so that printing them is safe.
+func DecodeEndpoints(b []byte) ([]EndpointInfo, error) {
+	if len(b) > MaxEndpointsReply {
+		return nil, fmt.Errorf("remote: the endpoints@hop reply is %d bytes, more than %d", len(b), MaxEndpointsReply)
+	}
+	var eps []EndpointInfo
+	if err := json.Unmarshal(b, &eps); err != nil {
+		return nil, fmt.Errorf("remote: the endpoints@hop reply is not a JSON list of endpoints: %v", err)
+	}
+	if len(eps) > MaxEndpoints {
+		return nil, fmt.Errorf("remote: the endpoints@hop reply lists %d endpoints, more than %d", len(eps), MaxEndpoints)
+	}
+	n := 0
+	for i := range eps {
+		e := &eps[i]
+		if e.Name == "" {
+			return nil, fmt.Errorf("remote: the endpoints@hop reply has an endpoint without a name")
+		}
+		if n += len(e.Commands); n > MaxCommands {
+			return nil, fmt.Errorf("remote: the endpoints@hop reply lists more than %d commands", MaxCommands)
+		}
+		e.Name, e.Type, e.RunAs = printable(e.Name, 256), printable(e.Type, 64), printable(e.RunAs, 256)
+		for j, l := range e.Commands {
+			e.Commands[j] = printable(l, 4096)
+		}
+	}
+	return eps, nil
+}
+
+// printable returns s without control or invalid characters, at most max
+// bytes long (cut at a character boundary).
+func printable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' {
+			return ' '
+		}
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		i := max
+		for i > 0 && !utf8RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return s
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
