@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/agent"
 	"hop/krb5/keytab"
 )
 
@@ -28,14 +29,17 @@ func hostCommand() *command {
 		summary: "join hosts to the domain",
 		subs: []*command{
 			{name: "join", summary: "join this host: create its computer account, write its keytab, register its SSH host keys",
-				usage: "host join --name FQDN [--server URL | --dir DIR] [--token TOKEN | --token-file FILE] [--keytab FILE] [--ssh-key FILE]... [--json]",
+				usage: "host join --name FQDN [--server URL | --dir DIR] [--token TOKEN | --token-file FILE] [--keytab FILE] [--ssh-key FILE]... [--agent-config FILE] [--json]",
 				help: `Run on the host that joins. It creates the computer account NAME$ for
 FQDN (b.example.test → b$, with the SPNs host/b.example.test and host/b) or,
 if the host joined before, gives the account new keys ("re-join"), and writes
 them to the keytab (default /etc/krb5.keytab, mode 0600; the previous keys are
 kept there too, so that tickets issued before stay usable). The host's SSH
 public keys (default /etc/ssh/ssh_host_*_key.pub) are registered in the
-directory, where hop's remoting client and hop known-hosts find them.
+directory, where hop's remoting client and hop known-hosts find them. With
+--agent-config /etc/hop/agent.toml, the host name, the keytab path and the
+SSH host key are the hop agent's (its key is made now if it has none), so
+that the agent can start right after the join.
 
 Who may join: a Domain Admin or the account's managers with their Kerberos
 ticket, or anyone holding a one-time join token (hop host token create), which
@@ -104,9 +108,28 @@ func runHostJoin(ctx context.Context, e *env, c *command, args []string) error {
 	ktPath := fs.String("keytab", DefaultKeytab, "the keytab `FILE` to write")
 	var sshKeys stringList
 	fs.Var(&sshKeys, "ssh-key", "an SSH public key `FILE` to register (repeatable; default /etc/ssh/ssh_host_*_key.pub)")
+	agentConfig := fs.String("agent-config", "", "the hop agent's configuration `FILE`: join as its host, write its keytab, and register its SSH host key (made now if missing)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
+	}
+	if *agentConfig != "" {
+		cfg, err := agent.LoadConfig(*agentConfig)
+		if err != nil {
+			return err
+		}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		if *name == "" {
+			*name = cfg.Host
+		}
+		if !given["keytab"] {
+			*ktPath = cfg.Keytab
+		}
+		if _, err := agent.LoadOrCreateHostKey(cfg.HostKey, nil); err != nil {
+			return err
+		}
+		sshKeys = append(sshKeys, cfg.HostKey+".pub")
 	}
 	if *name == "" {
 		return usagef("%s: give this host's DNS name with --name (e.g. --name b.example.test)", c.path)

@@ -211,3 +211,39 @@ func TestHostJoinWithTokenAndRemoteCommands(t *testing.T) {
 		t.Errorf("hop audit --server:\n%s", out)
 	}
 }
+
+// hop host join --agent-config joins as the agent's host, writes the
+// agent's keytab and registers its SSH host key, made on the spot.
+func TestHostJoinForAgent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	ad := t.TempDir()
+	conf := filepath.Join(ad, "agent.toml")
+	if err := os.WriteFile(conf, []byte(`host = "c.example.test"
+realm = "EXAMPLE.TEST"
+listen = ["127.0.0.1:0"]
+keytab = "`+filepath.Join(ad, "krb5.keytab")+`"
+host_key = "`+filepath.Join(ad, "host_key")+`"
+state_dir = "`+filepath.Join(ad, "state")+`"
+audit_log = "`+filepath.Join(ad, "audit.log")+`"
+transcript_dir = "`+filepath.Join(ad, "tr")+`"
+logon_groups = ["S-1-5-21-1-2-3-1100"]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := ok(t, "", "host", "join", "--agent-config", conf, "--dir", dir)
+	if !strings.Contains(out, "as c$") || !strings.Contains(out, "1 SSH host key") {
+		t.Fatalf("join:\n%s", out)
+	}
+	pub, err := os.ReadFile(filepath.Join(ad, "host_key.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(pub))
+	if kh := ok(t, "", "known-hosts", "c.example.test", "--dir", dir); !strings.Contains(kh, fields[0]+" "+fields[1]) {
+		t.Fatalf("known-hosts does not hold the agent's key:\n%s", kh)
+	}
+	if _, err := keytab.Load(filepath.Join(ad, "krb5.keytab")); err != nil {
+		t.Fatal(err)
+	}
+}
