@@ -216,6 +216,13 @@ func execOne(ctx context.Context, e *env, d *dialer, host, cmd, endpoint string)
 	}
 	defer conn.Close()
 	code, err := conn.Run(ctx, cmd, endpoint, e.stdin, e.stdout, e.stderr)
+	return remoteExit(code, err)
+}
+
+// remoteExit turns a remote command's status and error into hop's exit:
+// the command's status, the error printed unless the agent already
+// explained it (a refused endpoint).
+func remoteExit(code int, err error) error {
 	var ee *remote.EndpointError
 	if errors.As(err, &ee) && ee.Explained {
 		err = nil // the agent said which endpoints there are
@@ -377,18 +384,7 @@ func runShell(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	code, err := conn.Shell(ctx, *endpoint, tty)
-	var ee *remote.EndpointError
-	if errors.As(err, &ee) && ee.Explained {
-		err = nil
-	}
-	if code == 0 && err == nil {
-		return nil
-	}
-	if code == 0 {
-		code = 1
-	}
-	return &exitError{code: code, err: err}
+	return remoteExit(conn.Shell(ctx, *endpoint, tty))
 }
 
 func runEndpoints(ctx context.Context, e *env, c *command, args []string) error {
