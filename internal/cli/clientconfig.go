@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ func clientConfigCommand() *command {
 	return &command{
 		name:    "client-config",
 		summary: "print a krb5.conf for clients of this realm (MIT and Heimdal)",
-		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL]",
+		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL] [--agent-address FQDN=ADDR:PORT]...",
 		help: `Prints a krb5.conf naming this realm and its KDCs. Without --kdc, the
 addresses a running "hop kdc" on this directory listens on are used, else
 127.0.0.1:88; so are its kpasswd address and its admin API's URL, with the
@@ -44,6 +45,8 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	fs.Var(&kdcs, "kdc", "a KDC address `HOST:PORT` (repeatable)")
 	adminURL := fs.String("admin-url", "", "the admin server's `URL` (default: the running hop kdc's)")
 	kpasswdAddr := fs.String("kpasswd", "", "the kpasswd server `HOST:PORT` (default: the running hop kdc's)")
+	var agentAddrs stringList
+	fs.Var(&agentAddrs, "agent-address", "where hop exec connects for a host, `FQDN=ADDR:PORT` (repeatable; for hosts whose names do not resolve)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
@@ -88,10 +91,27 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 		fmt.Fprintf(&b, "\t\tkpasswd_server = %s\n\t\tkpasswd_server = tcp/%s\n", *kpasswdAddr, *kpasswdAddr)
 	}
 	fmt.Fprintf(&b, "\t}\n\n[domain_realm]\n\t.%s = %s\n\t%s = %s\n", lower, realm, lower, realm)
-	if *adminURL != "" {
-		fmt.Fprintf(&b, "\n# hop's own settings; MIT and Heimdal ignore this section.\n[hop]\n\tadmin_url = %s\n", *adminURL)
+	for _, a := range agentAddrs {
+		host, addr, ok := strings.Cut(a, "=")
+		if _, _, err := net.SplitHostPort(addr); !ok || host == "" || err != nil {
+			return usagef("%s: --agent-address %q: want FQDN=ADDR:PORT, e.g. b.example.test=127.0.0.2:2222", c.path, a)
+		}
+	}
+	if *adminURL != "" || len(agentAddrs) > 0 {
+		fmt.Fprintf(&b, "\n# hop's own settings; MIT and Heimdal ignore this section.\n[hop]\n")
+		if *adminURL != "" {
+			fmt.Fprintf(&b, "\tadmin_url = %s\n", *adminURL)
+		}
 		if pin != "" {
 			fmt.Fprintf(&b, "\tadmin_tls_pin = %s\n", pin)
+		}
+		if len(agentAddrs) > 0 {
+			fmt.Fprintf(&b, "\tagent_address = {\n")
+			for _, a := range agentAddrs {
+				host, addr, _ := strings.Cut(a, "=")
+				fmt.Fprintf(&b, "\t\t%s = %s\n", strings.ToLower(host), addr)
+			}
+			fmt.Fprintf(&b, "\t}\n")
 		}
 	}
 	_, err = fmt.Fprint(e.stdout, b.String())

@@ -94,7 +94,7 @@ func runHostTokenCreate(ctx context.Context, e *env, c *command, args []string) 
 		return printJSON(e.stdout, tok)
 	}
 	fmt.Fprintf(e.stdout, "%s\n", tok.Token)
-	fmt.Fprintf(e.stderr, "One-time join token for %s, valid until %s. On that host run:\n  hop host join --name %s --token-file FILE (FILE holding the token)\n",
+	fmt.Fprintf(e.stderr, "One-time join token for %s, valid until %s. On that host run:\n  hop host join --name %s --token-file FILE --server ADMIN_URL (FILE holding the token; --server may be left out where krb5.conf names admin_url)\n",
 		tok.Host, tok.Expires.Local().Format(time.RFC3339), tok.Host)
 	return nil
 }
