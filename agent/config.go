@@ -371,10 +371,20 @@ func (c *Config) Validate() error {
 			*n.v = n.def
 		}
 	}
-	for k, v := range c.UserMap {
-		if !validUserName(v) {
+	mapKeys := make([]string, 0, len(c.UserMap))
+	for k := range c.UserMap {
+		mapKeys = append(mapKeys, k)
+	}
+	sort.Strings(mapKeys)
+	folded := map[string]string{}
+	for _, k := range mapKeys {
+		if v := c.UserMap[k]; !validUserName(v) {
 			bad("user_map: %q maps to %q, which is not a local user name", k, v)
 		}
+		if prev, dup := folded[strings.ToLower(k)]; dup && strings.Contains(k, "@") {
+			bad("user_map: %q and %q name the same principal (principals are compared ignoring case)", prev, k)
+		}
+		folded[strings.ToLower(k)] = k
 	}
 	if c.Endpoints == nil {
 		c.Endpoints = map[string]*Endpoint{}

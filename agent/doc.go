@@ -30,8 +30,12 @@
 // the last good mapping is kept in the state directory. SID strings need no
 // resolution. A refusal is sent as an SSH banner (RFC 4252 §5.4) that says
 // what to do, and audited ("logon.refused"). The principal maps to a local
-// account ([user_map], default the user part of the name); an agent that is
-// not root runs every session as its own account.
+// account ([user_map] by principal or account name; default the account's
+// name: the single component of a plain principal of the agent's realm,
+// the PAC's account name for an alias such as an SPN or UPN). Principals
+// of other realms, and default mappings that land on root or a system
+// account (uid below login.defs' UID_MIN), need an explicit [user_map]
+// entry. An agent that is not root runs every session as its own account.
 //
 // # Sessions (RFC 4254 §6)
 //
@@ -41,7 +45,8 @@
 // the endpoint; the global request "endpoints@hop" (EndpointsRequest)
 // returns the JSON of []EndpointInfo. A session ends with "exit-status" or
 // "exit-signal" (§6.10). Endpoints: "default" (the mapped account's login
-// shell, or /bin/sh -c COMMAND), "runas" (the same as a configured account,
+// shell, interactive or with -c COMMAND as sshd runs it, so that a
+// restricted login shell stays in force), "runas" (the same as a configured account,
 // with KRB5_CLIENT_KTNAME and KRB5CCNAME=MEMORY:) and "jea" (package jea:
 // commands checked against role capabilities and executed without a shell,
 // with a transcript). The environment is fixed: HOME, USER, LOGNAME, SHELL,

@@ -363,7 +363,8 @@ func (c *conn) serve() {
 		},
 	}
 	cfg.AddHostKey(a.signer)
-	c.nc.SetDeadline(a.now().Add(HandshakeTimeout))
+	// A deadline is wall-clock time, whatever clock Kerberos is given.
+	c.nc.SetDeadline(time.Now().Add(HandshakeTimeout))
 	sc, chans, reqs, err := ssh.NewServerConn(c.nc, cfg)
 	if err != nil {
 		a.logger.Debug("ssh handshake failed", "addr", c.addr, "err", err)
@@ -494,19 +495,27 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 		}
 		return deny(fmt.Sprintf("%s is not in %s; ask a domain admin to add them (hop group add-member %s %s)", user, groups, add, user))
 	}
-	id.Local = a.cfg.mapUser(p)
+	pacName := ctx.Accepted().PAC.LogonInfo.EffectiveName
+	local, explicit := a.cfg.mapUser(p, pacName)
 	if a.isRoot {
-		u, err := lookupLocalUser(id.Local)
+		if local == "" {
+			return deny(fmt.Sprintf("%s is not a user of %s (a principal of another realm, or not the account's own name): a local account is chosen for it only by an entry in [user_map] of the agent configuration", p, a.cfg.Realm))
+		}
+		u, err := lookupLocalUser(local)
 		if err != nil {
-			return deny(fmt.Sprintf("%s maps to the local account %s, which does not exist on %s; create it or map %s to another account ([user_map] in the agent configuration)", p, id.Local, a.cfg.Host, p))
+			return deny(fmt.Sprintf("%s maps to the local account %s, which does not exist on %s; create it or map %s to another account ([user_map] in the agent configuration)", p, local, a.cfg.Host, p))
+		}
+		if !explicit && systemAccount(u) {
+			return deny(fmt.Sprintf("%s would log on as the local account %s (uid %d), which is root or a system account: that needs an explicit entry in [user_map] of the agent configuration", p, local, u.UID))
 		}
 		if noLogin(u.Shell) {
-			return deny(fmt.Sprintf("the local account %s has the shell %s, which refuses logons", id.Local, u.Shell))
+			return deny(fmt.Sprintf("the local account %s has the shell %s, which refuses logons", local, u.Shell))
 		}
+		id.Local = local
 	} else {
 		id.Local = a.self.Name
 	}
-	if u := meta.User(); u != userPart(p) && u != p.String() && u != id.Local && u != a.cfg.mapUser(p) {
+	if u := meta.User(); u != userPart(p) && u != p.String() && u != id.Local && (local == "" || u != local) {
 		return deny(fmt.Sprintf("you authenticated as %s but asked to log on as %q; use your own name (%s) as the SSH user", p, u, userPart(p)))
 	}
 	c.mu.Lock()

@@ -37,15 +37,16 @@ type session struct {
 	ch ssh.Channel
 	id string
 
-	mu          sync.Mutex
-	endpoint    *Endpoint
-	endpointErr string
-	env         map[string]string
-	pty         *ptyRequest
-	started     bool
-	proc        *process
-	ended       bool
-	gone        bool // the channel is closed: nothing may start
+	mu           sync.Mutex
+	endpoint     *Endpoint
+	endpointErr  string
+	endpointReqs int // endpoint@hop requests received
+	env          map[string]string
+	pty          *ptyRequest
+	started      bool
+	proc         *process
+	ended        bool
+	gone         bool // the channel is closed: nothing may start
 
 	last atomic.Int64 // time of the last channel data, Unix nanoseconds
 	done chan struct{}
@@ -113,7 +114,16 @@ func (s *session) handle(req *ssh.Request) {
 		s.reply(req, ok)
 	case EndpointRequest:
 		name, err := parseString(req.Payload, maxEndpointName, EndpointRequest)
-		if err != nil || started {
+		s.mu.Lock()
+		s.endpointReqs++
+		over := s.endpointReqs > maxEndpointRequests
+		if over && !started {
+			s.endpoint, s.endpointErr = nil, fmt.Sprintf("more than %d endpoint@hop requests in one session", maxEndpointRequests)
+		}
+		s.mu.Unlock()
+		if err != nil || started || over {
+			// Past the bound, nothing is audited: a client cannot fill
+			// the audit log with refusals.
 			s.reply(req, false)
 			return
 		}
@@ -326,7 +336,7 @@ func sortedEnv(m map[string]string) []string {
 }
 
 // runInteractive runs a default or runas session: the account's login
-// shell, or sh -c COMMAND.
+// shell, interactive or with -c COMMAND.
 func (s *session) runInteractive(e *Endpoint, kind, command string) {
 	a := s.a
 	u, why := s.account(e)
@@ -354,7 +364,10 @@ func (s *session) runInteractive(e *Endpoint, kind, command string) {
 			reason = "pty"
 		}
 	} else {
-		spec.Path, spec.Argv = "/bin/sh", []string{"sh", "-c", command}
+		// As sshd does: the login shell runs the command, so that an
+		// account with a restricted shell (git-shell, rbash, a menu)
+		// stays restricted.
+		spec.Path, spec.Argv = u.Shell, []string{filepath.Base(u.Shell), "-c", command}
 	}
 	s.execute(e, u, spec, reason, nil)
 }

@@ -3,9 +3,11 @@ package agent
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -98,21 +100,89 @@ func noLogin(shell string) bool {
 	return false
 }
 
-// mapUser returns the local account name of principal p: the user_map
-// entry for the principal, else for its user part, else the user part.
-func (c *Config) mapUser(p krb5.Principal) string {
-	user := userPart(p)
-	for k, v := range c.UserMap {
-		if strings.EqualFold(k, p.String()) {
-			return v
+// mapUser returns the local account name of principal p, whose PAC names
+// the directory account pacName (KERB_VALIDATION_INFO's EffectiveName, ""
+// if none), and whether [user_map] chose it: the entry for the principal
+// (any realm), else the entry for its account name, else the account name
+// itself. It returns "" when p has no account name (see accountName) and
+// no entry of its own: a principal of another realm, or one that is not
+// plainly a user's name, is never mapped by default.
+func (c *Config) mapUser(p krb5.Principal, pacName string) (local string, explicit bool) {
+	full := p.String()
+	keys := make([]string, 0, len(c.UserMap))
+	for k := range c.UserMap {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.Contains(k, "@") && strings.EqualFold(k, full) {
+			return c.UserMap[k], true
 		}
 	}
-	for k, v := range c.UserMap {
-		if !strings.Contains(k, "@") && k == user {
-			return v
+	name := c.accountName(p, pacName)
+	if name == "" {
+		return "", false
+	}
+	if v, ok := c.UserMap[name]; ok {
+		return v, true
+	}
+	return name, false
+}
+
+// accountName is the directory account principal p authenticates, for
+// user_map name keys and the default mapping: the single component of a
+// plain user principal of the agent's realm (alice@EXAMPLE.TEST), or, when
+// the ticket names the account another way — by one of its SPNs
+// (postgres/db.example.test), a UPN or enterprise name, another case — the
+// PAC's account name (its sAMAccountName), never the alias's first
+// component. "" for a principal of another realm, and for an alias
+// without a PAC account name.
+func (c *Config) accountName(p krb5.Principal, pacName string) string {
+	if !p.Realm.Equal(krb5.Realm(c.Realm)) {
+		return ""
+	}
+	plain := ""
+	if len(p.Name.Components) == 1 && !strings.Contains(p.Name.Components[0], "@") {
+		plain = p.Name.Components[0]
+	}
+	if pacName == "" || strings.EqualFold(pacName, plain) {
+		return plain
+	}
+	return pacName
+}
+
+// systemAccount reports whether u is root or a system account (a uid
+// below UID_MIN of login.defs, default 1000): an account a principal
+// reaches only through an explicit [user_map] entry, never by having the
+// same name (a domain account "root", "postgres" or "backup").
+func systemAccount(u *localUser) bool {
+	return u.UID == 0 || u.UID < uidMin()
+}
+
+// loginDefsFile is where UID_MIN is read.
+var loginDefsFile = "/etc/login.defs"
+
+// defaultUIDMin is UID_MIN when login.defs does not set it.
+const defaultUIDMin = 1000
+
+// uidMin returns login.defs' UID_MIN, the first uid of ordinary users.
+func uidMin() uint32 {
+	f, err := os.Open(loginDefsFile)
+	if err != nil {
+		return defaultUIDMin
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "UID_MIN" {
+			if n, err := strconv.ParseUint(fields[1], 10, 32); err == nil && n > 0 {
+				return uint32(n)
+			}
+			break
 		}
 	}
-	return user
+	return defaultUIDMin
 }
 
 // userPart is a principal's first component without an enterprise

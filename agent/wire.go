@@ -29,6 +29,8 @@ const (
 	maxTermModes    = 4 << 10
 	maxWindowDim    = 10000
 	maxEndpointName = 64
+	// maxEndpointRequests bounds the endpoint@hop requests of a session.
+	maxEndpointRequests = 8
 )
 
 var errPayload = errors.New("agent: malformed channel request payload")
@@ -97,7 +99,7 @@ func parsePtyRequest(b []byte) (*ptyRequest, error) {
 	if !printable(p.Term) {
 		return nil, fmt.Errorf("%w: pty-req terminal type %q", errPayload, p.Term)
 	}
-	if p.Cols > maxWindowDim || p.Rows > maxWindowDim || p.XPix > 1<<16 || p.YPix > 1<<16 {
+	if p.Cols > maxWindowDim || p.Rows > maxWindowDim || p.XPix > 0xffff || p.YPix > 0xffff {
 		return nil, fmt.Errorf("%w: pty-req window %dx%d", errPayload, p.Cols, p.Rows)
 	}
 	return &p, nil
@@ -114,7 +116,7 @@ func parseWindowChange(b []byte) (*windowChange, error) {
 	if ok != [4]bool{true, true, true, true} || !r.done() {
 		return nil, fmt.Errorf("%w: window-change", errPayload)
 	}
-	if w.Cols > maxWindowDim || w.Rows > maxWindowDim || w.XPix > 1<<16 || w.YPix > 1<<16 {
+	if w.Cols > maxWindowDim || w.Rows > maxWindowDim || w.XPix > 0xffff || w.YPix > 0xffff {
 		return nil, fmt.Errorf("%w: window %dx%d", errPayload, w.Cols, w.Rows)
 	}
 	return &w, nil

@@ -43,7 +43,9 @@ type Options struct {
 	// (0: DefaultTimeout).
 	Timeout time.Duration
 	// Stderr receives the agent's banners when the login succeeds (nil:
-	// discarded). A banner sent with a refusal becomes Dial's error.
+	// discarded), without control characters (a banner is the host's
+	// text: it must not drive the user's terminal). A banner sent with a
+	// refusal becomes Dial's error.
 	Stderr io.Writer
 	// DialContext opens the TCP connection (nil: a net.Dialer).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -158,7 +160,10 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 		BannerCallback: func(msg string) error {
 			mu.Lock()
 			defer mu.Unlock()
-			if len(banners) < 16 {
+			if len(banners) < maxBanners {
+				if len(msg) > maxBannerLen {
+					msg = msg[:maxBannerLen]
+				}
 				banners = append(banners, msg)
 			}
 			return nil
@@ -187,7 +192,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	nc.SetDeadline(time.Time{})
 	if o.Stderr != nil {
 		for _, b := range banners {
-			io.WriteString(o.Stderr, b)
+			io.WriteString(o.Stderr, bannerLines(b))
 		}
 	}
 	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs)}, nil

@@ -22,12 +22,20 @@ type Error struct {
 	Err  error
 }
 
+// Error returns the message on one printable line: Msg may quote what
+// the host or the network sent (a disconnect reason, a channel
+// rejection), which must not reach the user's terminal as control
+// characters.
 func (e *Error) Error() string {
-	if e.Host == "" {
-		return e.Msg
+	s := e.Msg
+	if e.Host != "" {
+		s = e.Host + ": " + e.Msg
 	}
-	return e.Host + ": " + e.Msg
+	return printable(s, maxErrorLen)
 }
+
+// maxErrorLen bounds an Error's message.
+const maxErrorLen = 4096
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -115,6 +123,28 @@ func handshakeError(host, addr string, banners []string, err error) error {
 
 // maxReason bounds the refusal text taken from a banner.
 const maxReason = 512
+
+// Bounds on the banners Dial keeps: how many, and the bytes of each.
+const (
+	maxBanners   = 16
+	maxBannerLen = 4096
+)
+
+// bannerLines makes a banner the host sent with a successful login safe
+// to print: its lines (CR LF, LF or CR ended), each without control or
+// invalid characters, each ended by a newline.
+func bannerLines(banner string) string {
+	banner = strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(banner)
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(banner, "\n") {
+		if l == "" {
+			continue
+		}
+		b.WriteString(printable(strings.TrimSuffix(l, "\n"), maxBannerLen))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
 
 // bannerText makes the agent's banners one printable line.
 func bannerText(banners []string) string {

@@ -75,3 +75,20 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBannerLines: a banner printed after a successful login keeps no
+// control character but the newlines that end its lines.
+func FuzzBannerLines(f *testing.F) {
+	f.Add("Welcome to b.example.test\r\n")
+	f.Add("\x1b]0;owned\x07\x1b[2J\r\n\u202e\x00\x7f\rbye")
+	f.Add(strings.Repeat("\n", 100))
+	f.Fuzz(func(t *testing.T, banner string) {
+		s := bannerLines(banner)
+		if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return r != '\n' && !unicode.IsPrint(r) }) >= 0 {
+			t.Fatalf("bannerLines(%q) = %q", banner, s)
+		}
+		if s != "" && !strings.HasSuffix(s, "\n") {
+			t.Fatalf("bannerLines(%q) = %q: not newline-terminated", banner, s)
+		}
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -126,6 +128,9 @@ func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
 		u, ok := cfg.HopRealm(realm, "admin_url")
 		if !ok {
 			return nil, usagef("hop checks SSH host keys against the directory: set admin_url in krb5.conf's [hop] section (hop client-config writes it), or give --known-hosts FILE (hop known-hosts > FILE)")
+		}
+		if err := authenticatedURL(u); err != nil {
+			return nil, err
 		}
 		svc, done, err := e.remote(u)
 		if err != nil {
@@ -446,4 +451,23 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		}
 	}
 	return nil
+}
+
+// authenticatedURL refuses an admin URL whose replies could be forged in
+// transit: SPNEGO authenticates the request, not the reply, so host keys
+// read over plain HTTP from another machine prove nothing (a man in the
+// middle could substitute its own key and relay the Kerberos exchange).
+func authenticatedURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("admin_url %q in krb5.conf is not a URL: %v", raw, err)
+	}
+	if u.Scheme == "https" {
+		return nil
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("admin_url %s is plain HTTP: SSH host keys read from it could be forged in transit; use the admin server's https URL with admin_tls_pin (hop client-config writes both), or give --known-hosts FILE", raw)
 }

@@ -263,3 +263,19 @@ func TestShellOnAPTY(t *testing.T) {
 }
 
 var _ = remote.DefaultEndpoint
+
+func TestHostKeysNeedAnAuthenticatedAdminURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://kdc.example.test:8749": true,
+		"http://127.0.0.1:8749":         true,
+		"http://localhost:8749":         true,
+		"http://[::1]:8749":             true,
+		"http://kdc.example.test:8749":  false,
+		"http://192.0.2.7:8749":         false,
+	} {
+		err := authenticatedURL(raw)
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "--known-hosts")) {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+}

@@ -51,6 +51,9 @@ type Config struct {
 	// RefusedEndpointMessage is written to stderr by an exec or shell after
 	// a refused endpoint@hop (then exit status 255).
 	RefusedEndpointMessage string
+	// Banner, if set, is sent as an SSH banner (RFC 4252 §5.4) before
+	// authentication.
+	Banner string
 }
 
 // Server is a running test server.
@@ -213,6 +216,9 @@ func (s *Server) serve(c net.Conn) {
 				return &ssh.Permissions{}, nil
 			},
 		},
+	}
+	if s.cfg.Banner != "" {
+		cfg.BannerCallback = func(ssh.ConnMetadata) string { return s.cfg.Banner }
 	}
 	cfg.AddHostKey(s.signer)
 	sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
