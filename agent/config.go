@@ -24,14 +24,20 @@ const (
 	DefaultMaxSessions    = 64
 	DefaultMaxConnections = 128
 	DefaultMaxAuthTries   = 6
-	DefaultClockSkew      = 5 * time.Minute
-	DefaultPath           = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	DefaultListen         = "0.0.0.0:22"
-	DefaultKeytab         = "/etc/krb5.keytab"
-	DefaultHostKey        = "/etc/hop/ssh_host_ed25519_key"
-	DefaultStateDir       = "/var/lib/hop-agent"
-	DefaultAuditLog       = "/var/log/hop/agent-audit.log"
-	DefaultTranscriptDir  = "/var/log/hop/transcripts"
+	// DefaultMaxStartups is max_startups when the configuration leaves it
+	// out (at most half of max_connections).
+	DefaultMaxStartups = 32
+	// DefaultMaxStartupsPerSource is max_startups_per_source when the
+	// configuration leaves it out (at most max_startups).
+	DefaultMaxStartupsPerSource = 10
+	DefaultClockSkew            = 5 * time.Minute
+	DefaultPath                 = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	DefaultListen               = "0.0.0.0:22"
+	DefaultKeytab               = "/etc/krb5.keytab"
+	DefaultHostKey              = "/etc/hop/ssh_host_ed25519_key"
+	DefaultStateDir             = "/var/lib/hop-agent"
+	DefaultAuditLog             = "/var/log/hop/agent-audit.log"
+	DefaultTranscriptDir        = "/var/log/hop/transcripts"
 
 	// MaxSessionsPerConnection bounds the session channels open at once on
 	// one SSH connection (OpenSSH's MaxSessions default).
@@ -97,8 +103,29 @@ type Config struct {
 	MaxSessions int `toml:"max_sessions"`
 	// MaxConnections bounds the SSH connections open at once.
 	MaxConnections int `toml:"max_connections"`
+	// MaxStartups bounds the connections that have not authenticated yet
+	// (key exchange and gssapi-with-mic in progress), as OpenSSH's
+	// MaxStartups does: a new connection beyond it is closed at once, so
+	// that clients that connect and never authenticate cannot hold every
+	// connection slot for HandshakeTimeout and lock everyone out. It must
+	// be below MaxConnections (default: DefaultMaxStartups, at most half
+	// of MaxConnections).
+	MaxStartups int `toml:"max_startups"`
+	// MaxStartupsPerSource bounds the unauthenticated connections from one
+	// source address (default DefaultMaxStartupsPerSource, at most
+	// MaxStartups).
+	MaxStartupsPerSource int `toml:"max_startups_per_source"`
 	// MaxAuthTries bounds the authentication attempts per connection.
 	MaxAuthTries int `toml:"max_auth_tries"`
+	// RefuseServiceAsserted refuses logons with tickets whose PAC carries
+	// the SID S-1-18-2 (SERVICE_ASSERTED_IDENTITY): tickets a service got
+	// in the user's name by protocol transition (S4U2Self, then S4U2Proxy
+	// to host/<Host>) without the user taking part. Default false: allowed,
+	// as Windows allows them, and recorded in the session.start audit
+	// event. Set it when no service is meant to open sessions in users'
+	// names: any service trusted for protocol transition to host/<Host>
+	// could otherwise log on here as anyone it chooses.
+	RefuseServiceAsserted bool `toml:"refuse_service_asserted"`
 	// ClockSkew is the clock skew allowed in authenticators (default 5m).
 	ClockSkew Duration `toml:"clock_skew"`
 	// Path is the fixed PATH of sessions.
@@ -370,6 +397,22 @@ func (c *Config) Validate() error {
 		case *n.v == 0:
 			*n.v = n.def
 		}
+	}
+	switch {
+	case c.MaxStartups < 0:
+		bad("max_startups must not be negative")
+	case c.MaxStartups == 0:
+		c.MaxStartups = max(1, min(DefaultMaxStartups, c.MaxConnections/2))
+	case c.MaxConnections > 1 && c.MaxStartups >= c.MaxConnections:
+		bad("max_startups (%d) must be below max_connections (%d): unauthenticated connections must not be able to take every connection slot", c.MaxStartups, c.MaxConnections)
+	}
+	switch {
+	case c.MaxStartupsPerSource < 0:
+		bad("max_startups_per_source must not be negative")
+	case c.MaxStartupsPerSource == 0:
+		c.MaxStartupsPerSource = max(1, min(DefaultMaxStartupsPerSource, c.MaxStartups))
+	case c.MaxStartups > 0 && c.MaxStartupsPerSource > c.MaxStartups:
+		bad("max_startups_per_source (%d) must not exceed max_startups (%d)", c.MaxStartupsPerSource, c.MaxStartups)
 	}
 	mapKeys := make([]string, 0, len(c.UserMap))
 	for k := range c.UserMap {

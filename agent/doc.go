@@ -17,7 +17,26 @@
 // initiator reports (KRB_AP_ERR_TKT_EXPIRED, KRB_AP_ERR_SKEW, …). Each
 // connection gets its own GSSAPIServer; the handshake is bounded by
 // HandshakeTimeout and Config.MaxAuthTries, connections by
-// Config.MaxConnections.
+// Config.MaxConnections. Connections that have not authenticated yet are
+// bounded apart, below MaxConnections, as OpenSSH's MaxStartups does:
+// max_startups in all and max_startups_per_source from one address; one
+// beyond either bound is closed at once, and the refusals are logged and
+// audited ("connection.refused") at most once per 10 s, so that clients
+// that connect and never authenticate cannot lock everyone out.
+//
+// A credential the client delegates (a forwarded TGT, RFC 4121 §4.1.1.1)
+// is dropped, its keys zeroed, as soon as the context is accepted: nothing
+// uses it yet; the per-session credential broker of the next issue will
+// take it over.
+//
+// A ticket whose PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2,
+// [MS-SFU] §3.2.5.1.2) was obtained by a service through protocol
+// transition (S4U2Self), not by the user: such logons are allowed, as
+// Windows allows them, and flagged "service-asserted-identity" in the
+// session.start event; refuse_service_asserted refuses them, for hosts
+// where no service should open sessions in users' names (a service
+// trusted for protocol transition to host/<fqdn> could otherwise log on
+// as anyone).
 //
 // # Who may log on
 //
@@ -36,6 +55,10 @@
 // of other realms, and default mappings that land on root or a system
 // account (uid below login.defs' UID_MIN), need an explicit [user_map]
 // entry. An agent that is not root runs every session as its own account.
+// Login shells come from /etc/passwd, else from the name service (getent
+// passwd NAME, /usr/bin/getent run without a shell), so that the nologin
+// or restricted shell of a directory (sssd, LDAP) account holds; an
+// account whose shell cannot be read is refused.
 //
 // # Sessions (RFC 4254 §6)
 //
@@ -57,6 +80,10 @@
 // a pty). When the client disconnects, closes the channel or stays idle
 // for Config.IdleTimeout, and when the process exits leaving children, the
 // agent sends the group SIGHUP and SIGTERM, then SIGKILL after KillDelay.
+// "signal" requests are ignored once the leader has exited (the group's id
+// could be reused), the teardown handles what it left. An agent that is
+// PID 1 (a container's init) makes itself a child subreaper and reaps the
+// orphans sessions leave.
 // Sessions are bounded per connection (MaxSessionsPerConnection) and per
 // agent (Config.MaxSessions). Every session start, end and refusal and
 // every JEA command is audited in the KDC's hash-chained format

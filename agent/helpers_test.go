@@ -223,8 +223,9 @@ func (f *fixture) ticket(t *testing.T, user, pw string) *client.Credential {
 type gssClient struct {
 	cred   *client.Credential
 	now    func() time.Time
-	replay []byte // if set, sent instead of a fresh AP-REQ
-	sent   []byte // the token sent
+	replay []byte             // if set, sent instead of a fresh AP-REQ
+	deleg  *client.Credential // if set, delegated (a forwardable TGT)
+	sent   []byte             // the token sent
 	ctx    *gssapi.Context
 	err    error // the acceptor's refusal
 }
@@ -234,7 +235,12 @@ func (g *gssClient) InitSecContext(target string, token []byte, deleg bool) ([]b
 		if g.ctx != nil {
 			return nil, false, fmt.Errorf("test client: InitSecContext called twice")
 		}
-		ctx, tok, err := gssapi.InitSecContext(g.cred, &gssapi.InitOptions{Flags: gssapi.FlagMutual | gssapi.FlagReplay | gssapi.FlagSequence, Now: g.now})
+		o := &gssapi.InitOptions{Flags: gssapi.FlagMutual | gssapi.FlagReplay | gssapi.FlagSequence, Now: g.now}
+		if g.deleg != nil {
+			o.Flags |= gssapi.FlagDeleg
+			o.Delegate = g.deleg
+		}
+		ctx, tok, err := gssapi.InitSecContext(g.cred, o)
 		if err != nil {
 			return nil, false, err
 		}

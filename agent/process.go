@@ -42,6 +42,13 @@ type process struct {
 	state  *os.ProcessState
 	werr   error
 
+	// mu orders "signal" requests with the leader's exit: once leaderGone
+	// is set they are ignored. It is set while the leader is still an
+	// unreaped zombie, so its pid, the group's id, cannot have been given
+	// to another process before.
+	mu         sync.Mutex
+	leaderGone bool
+
 	tearOnce sync.Once
 }
 
@@ -110,7 +117,7 @@ func startProcess(spec procSpec) (*process, error) {
 		attr.Setpgid = true
 	}
 	cmd.SysProcAttr = attr
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		return fail(fmt.Errorf("agent: start %s: %w", spec.Path, err))
 	}
 	for _, c := range closeAfter {
@@ -118,11 +125,30 @@ func startProcess(spec procSpec) (*process, error) {
 	}
 	p.pgid = cmd.Process.Pid
 	go func() {
+		defer childReaped(p.pgid)
+		waitExited(p.pgid)
+		p.mu.Lock()
+		p.leaderGone = true
+		p.mu.Unlock()
 		p.werr = cmd.Wait()
 		p.state = cmd.ProcessState
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// forward sends sig to the process group for a "signal" request, and
+// reports whether it did: once the session's leader has exited it does
+// not, since the group's id may be reused once the group is empty (the
+// teardown that follows the leader's exit deals with what it left).
+func (p *process) forward(sig syscall.Signal) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leaderGone {
+		return false
+	}
+	p.signal(sig)
+	return true
 }
 
 // signal sends sig to the whole process group.

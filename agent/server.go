@@ -62,6 +62,7 @@ type Agent struct {
 
 	sessions chan struct{} // a token per running session (max_sessions)
 	conns    chan struct{} // a token per open connection (max_connections)
+	startups *startups     // unauthenticated connections (max_startups)
 
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
@@ -185,8 +186,20 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 	}
 	a.sessions = make(chan struct{}, cfg.MaxSessions)
 	a.conns = make(chan struct{}, cfg.MaxConnections)
+	a.startups = newStartups(cfg.MaxStartups, cfg.MaxStartupsPerSource)
 	a.bg, a.stop = context.WithCancel(context.Background())
 	go a.groups.run(a.bg, ResolveInterval)
+	if os.Getpid() == 1 {
+		// The init of a container: orphans of sessions are reparented to
+		// the agent, which must reap them.
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := reapOrphans(a.bg); err != nil {
+				a.logger.Warn("the agent is PID 1 but cannot reap orphaned processes", "err", err)
+			}
+		}()
+	}
 	return a, nil
 }
 
@@ -264,18 +277,30 @@ func (a *Agent) Serve(l net.Listener) error {
 			return fmt.Errorf("agent: accept: %w", err)
 		}
 		delay = 0
+		// Unauthenticated connections are bounded first, and below
+		// max_connections, so that connections that never authenticate
+		// cannot take every slot (OpenSSH's MaxStartups).
+		src := sourceOf(nc.RemoteAddr())
+		if ok, why := a.startups.acquire(src); !ok {
+			a.refuseStartup(nc, src, why)
+			continue
+		}
 		select {
 		case a.conns <- struct{}{}:
 		default:
+			a.startups.release(src)
 			a.logger.Warn("too many connections; refusing one", "addr", nc.RemoteAddr().String(), "max_connections", a.cfg.MaxConnections)
 			nc.Close()
 			continue
 		}
 		c := &conn{agent: a, nc: nc, addr: nc.RemoteAddr().String(), sessions: map[*session]bool{}}
+		var once sync.Once
+		c.authenticated = func() { once.Do(func() { a.startups.release(src) }) }
 		a.mu.Lock()
 		if a.closed {
 			a.mu.Unlock()
 			nc.Close()
+			c.authenticated()
 			<-a.conns
 			return nil
 		}
@@ -285,6 +310,7 @@ func (a *Agent) Serve(l net.Listener) error {
 		go func() {
 			defer a.wg.Done()
 			defer func() { <-a.conns }()
+			defer c.authenticated()
 			c.serve()
 			a.mu.Lock()
 			delete(a.open, c)
@@ -333,6 +359,9 @@ type conn struct {
 	agent *Agent
 	nc    net.Conn
 	addr  string
+	// authenticated gives back the connection's pre-authentication slot
+	// (max_startups); it is called when the handshake ends either way.
+	authenticated func()
 
 	mu       sync.Mutex
 	gss      *gssapi.Context // the authenticated context
@@ -349,7 +378,21 @@ type identity struct {
 	SIDs      map[directory.SID]bool
 	Local     string // the mapped local account name
 	Admin     bool   // in an admin group
+	// ServiceAsserted: the PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2),
+	// the ticket was obtained by protocol transition (S4U2Self).
+	ServiceAsserted bool
 }
+
+// sidServiceAsserted is SERVICE_ASSERTED_IDENTITY ([MS-SFU] §3.2.5.1.2,
+// [MS-DTYP] §2.4.2.4): the KDC adds it to the PAC of a ticket a service
+// obtained in the user's name by S4U2Self, without the user's credentials.
+var sidServiceAsserted = func() directory.SID {
+	s, err := directory.ParseSID("S-1-18-2")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 func (c *conn) serve() {
 	a := c.agent
@@ -366,6 +409,7 @@ func (c *conn) serve() {
 	// A deadline is wall-clock time, whatever clock Kerberos is given.
 	c.nc.SetDeadline(time.Now().Add(HandshakeTimeout))
 	sc, chans, reqs, err := ssh.NewServerConn(c.nc, cfg)
+	c.authenticated()
 	if err != nil {
 		a.logger.Debug("ssh handshake failed", "addr", c.addr, "err", err)
 		return
@@ -378,7 +422,7 @@ func (c *conn) serve() {
 	if closing {
 		sc.Close()
 	}
-	a.logger.Info("logon", "client", c.id.Principal.String(), "local", c.id.Local, "addr", c.addr)
+	a.logger.Info("logon", "client", c.id.Principal.String(), "local", c.id.Local, "addr", c.addr, "service_asserted", c.id.ServiceAsserted)
 	go c.globalRequests(reqs)
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
@@ -495,6 +539,12 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 		}
 		return deny(fmt.Sprintf("%s is not in %s; ask a domain admin to add them (hop group add-member %s %s)", user, groups, add, user))
 	}
+	if sids[sidServiceAsserted] {
+		if a.cfg.RefuseServiceAsserted {
+			return deny(fmt.Sprintf("refused %s: the ticket was obtained by a service through protocol transition (S4U2Self: its PAC carries S-1-18-2, service asserted identity), not by the user, and this host refuses such logons (refuse_service_asserted); log on with your own ticket (hop login)", p))
+		}
+		id.ServiceAsserted = true
+	}
 	pacName := ctx.Accepted().PAC.LogonInfo.EffectiveName
 	local, explicit := a.cfg.mapUser(p, pacName)
 	if a.isRoot {
@@ -502,6 +552,9 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 			return deny(fmt.Sprintf("%s is not a user of %s (a principal of another realm, or not the account's own name): a local account is chosen for it only by an entry in [user_map] of the agent configuration", p, a.cfg.Realm))
 		}
 		u, err := lookupLocalUser(local)
+		if errors.Is(err, errShell) {
+			return deny(fmt.Sprintf("the login shell of the local account %s cannot be read on %s (%v); refused", local, a.cfg.Host, err))
+		}
 		if err != nil {
 			return deny(fmt.Sprintf("%s maps to the local account %s, which does not exist on %s; create it or map %s to another account ([user_map] in the agent configuration)", p, local, a.cfg.Host, p))
 		}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -176,10 +177,7 @@ func (s *session) handle(req *ssh.Request) {
 		s.mu.Lock()
 		p := s.proc
 		s.mu.Unlock()
-		if err == nil && known && p != nil {
-			p.signal(sig)
-		}
-		s.reply(req, err == nil && known && p != nil)
+		s.reply(req, err == nil && known && p != nil && p.forward(sig))
 	default:
 		s.reply(req, false)
 	}
@@ -285,6 +283,9 @@ func (s *session) account(e *Endpoint) (*localUser, string) {
 		return a.self, ""
 	}
 	u, err := lookupLocalUser(name)
+	if errors.Is(err, errShell) {
+		return nil, fmt.Sprintf("the login shell of the local account %s (endpoint %s) cannot be read on %s", name, e.Name, a.cfg.Host)
+	}
 	if err != nil {
 		return nil, fmt.Sprintf("the local account %s (endpoint %s) does not exist on %s", name, e.Name, a.cfg.Host)
 	}
@@ -391,6 +392,11 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	a := s.a
 	start := audit.Event{Type: "session.start", Client: s.c.id.Principal.String(), Service: a.spn.String(), Addr: s.c.addr,
 		Actor: u.Name, Target: e.Name, Reason: reason, Flags: "session=" + s.id}
+	if s.c.id.ServiceAsserted {
+		// The user did not authenticate: a service did, in the user's
+		// name (protocol transition).
+		start.Flags += ",service-asserted-identity"
+	}
 	p, err := startProcess(spec)
 	if err != nil {
 		s.refused(e, err.Error())

@@ -2,14 +2,18 @@ package agent
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"hop/krb5"
 )
@@ -24,8 +28,26 @@ type localUser struct {
 	Shell  string
 }
 
-// passwdFile is where login shells are read (os/user does not give them).
+// passwdFile is where login shells are read first (os/user does not give
+// them).
 var passwdFile = "/etc/passwd"
+
+// getentPath is the getent(1) that looks up the accounts of other NSS
+// sources (sssd, LDAP, winbind): a fixed path, run without a shell.
+const getentPath = "/usr/bin/getent"
+
+// getentTimeout bounds a getent lookup.
+const getentTimeout = 5 * time.Second
+
+// maxPasswdEntry bounds the passwd entry read from getent.
+const maxPasswdEntry = 64 << 10
+
+// lookupPasswdEntry returns name's passwd(5) line from the name service
+// (getent passwd NAME); tests replace it.
+var lookupPasswdEntry = getentPasswd
+
+// errShell marks an account whose login shell cannot be told.
+var errShell = errors.New("agent: the login shell cannot be determined")
 
 // lookupLocalUser finds the account name.
 func lookupLocalUser(name string) (*localUser, error) {
@@ -47,10 +69,23 @@ func currentUser() (*localUser, error) {
 		}
 		return &localUser{Name: strconv.Itoa(os.Getuid()), UID: uint32(os.Getuid()), GID: uint32(os.Getgid()), Home: home, Shell: "/bin/sh"}, nil
 	}
-	return fromOSUser(u)
+	lu, err := fromOSUser(u)
+	if errors.Is(err, errShell) {
+		// The agent's own account (lab mode): its shell is no boundary.
+		lu, err = fromOSUserShell(u, "/bin/sh")
+	}
+	return lu, err
 }
 
 func fromOSUser(u *user.User) (*localUser, error) {
+	shell, err := loginShell(u.Username)
+	if err != nil {
+		return nil, err
+	}
+	return fromOSUserShell(u, shell)
+}
+
+func fromOSUserShell(u *user.User, shell string) (*localUser, error) {
 	uid, err := strconv.ParseUint(u.Uid, 10, 32)
 	if err != nil {
 		return nil, fmt.Errorf("agent: user %s has uid %q", u.Username, u.Uid)
@@ -59,7 +94,7 @@ func fromOSUser(u *user.User) (*localUser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: user %s has gid %q", u.Username, u.Gid)
 	}
-	lu := &localUser{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir, Shell: loginShell(u.Username)}
+	lu := &localUser{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir, Shell: shell}
 	if ids, err := u.GroupIds(); err == nil {
 		for _, s := range ids {
 			if g, err := strconv.ParseUint(s, 10, 32); err == nil {
@@ -70,25 +105,90 @@ func fromOSUser(u *user.User) (*localUser, error) {
 	return lu, nil
 }
 
-// loginShell reads name's shell from the passwd file (default /bin/sh).
-func loginShell(name string) string {
-	f, err := os.Open(passwdFile)
-	if err != nil {
-		return "/bin/sh"
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 4096), 64<<10)
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
-		if len(fields) == 7 && fields[0] == name {
-			if sh := fields[6]; sh != "" && filepath.IsAbs(sh) {
-				return sh
+// loginShell returns name's login shell: from the passwd file, else, for
+// an account of another name service (a directory user of sssd or LDAP),
+// from getent passwd NAME, so that its nologin or restricted shell is
+// honoured. An empty shell is /bin/sh (passwd(5)). An account whose
+// shell cannot be read, or is not an absolute path, is an error
+// (errShell): a session must not run a shell the account does not have.
+func loginShell(name string) (string, error) {
+	if f, err := os.Open(passwdFile); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 4096), 64<<10)
+		for sc.Scan() {
+			if sh, ok := passwdShell(sc.Text(), name); ok {
+				return checkShell(name, sh)
 			}
-			break
 		}
 	}
-	return "/bin/sh"
+	line, err := lookupPasswdEntry(context.Background(), name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", errShell, name, err)
+	}
+	sh, ok := passwdShell(strings.TrimRight(line, "\n"), name)
+	if !ok {
+		return "", fmt.Errorf("%w: %s: the name service has no passwd entry for it", errShell, name)
+	}
+	return checkShell(name, sh)
+}
+
+// passwdShell returns the shell field of line if it is name's passwd
+// entry.
+func passwdShell(line, name string) (string, bool) {
+	fields := strings.Split(line, ":")
+	if len(fields) != 7 || fields[0] != name {
+		return "", false
+	}
+	return fields[6], true
+}
+
+func checkShell(name, sh string) (string, error) {
+	switch {
+	case sh == "":
+		return "/bin/sh", nil
+	case !filepath.IsAbs(sh):
+		return "", fmt.Errorf("%w: %s has the shell %q, not an absolute path", errShell, name, sh)
+	}
+	return sh, nil
+}
+
+// getentPasswd runs getent passwd NAME (no shell, fixed path, bounded in
+// time and output) and returns the first line of its answer.
+func getentPasswd(ctx context.Context, name string) (string, error) {
+	if name == "" || strings.HasPrefix(name, "-") || strings.ContainsAny(name, ":\n\x00") {
+		return "", fmt.Errorf("agent: %q is not a user name", name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, getentTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, getentPath, "passwd", name)
+	cmd.Env = []string{}
+	out := &limitedBuffer{max: maxPasswdEntry}
+	cmd.Stdout = out
+	if err := startChild(cmd); err != nil {
+		return "", fmt.Errorf("agent: %s: %w", getentPath, err)
+	}
+	err := cmd.Wait()
+	childReaped(cmd.Process.Pid)
+	if err != nil {
+		// getent exits 2 for an unknown key.
+		return "", fmt.Errorf("agent: %s passwd %s: %w", getentPath, name, err)
+	}
+	line, _, _ := strings.Cut(out.String(), "\n")
+	return line, nil
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	strings.Builder
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); room > 0 {
+		b.Builder.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // noLogin reports whether shell refuses interactive logins.

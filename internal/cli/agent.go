@@ -46,7 +46,11 @@ Configuration (TOML; unknown keys are errors):
   keytab = "/etc/hop/svc-backup.keytab"
   groups = ["backup-operators"]
 
-Also: realm, path, clock_skew, max_connections, max_auth_tries, krb5_conf,
+Also: realm, path, clock_skew, max_connections, max_auth_tries,
+max_startups (connections not yet authenticated, default 32) and
+max_startups_per_source (per source address, default 10),
+refuse_service_asserted (refuse logons with tickets a service obtained by
+protocol transition, S-1-18-2; default false, as Windows), krb5_conf,
 admin_url; JEA endpoints (type = "jea", run_as, [[endpoints.NAME.roles]]).
 Stop it with Ctrl-C or SIGTERM: it closes its listeners and ends every
 session's processes.`,
