@@ -1,22 +1,16 @@
 package config_test
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"hop/directory"
-	"hop/directory/mem"
+	"hop/internal/testrealm"
 	"hop/internal/thirdparty"
-	"hop/kdc"
-	"hop/krb5"
 	"hop/krb5/config"
-	"hop/krb5/crypto"
 )
 
 const (
@@ -28,52 +22,9 @@ const (
 // returns its address ("127.0.0.1:port", UDP and TCP).
 func startKDC(t *testing.T) string {
 	t.Helper()
-	ctx := context.Background()
-	etypes := []krb5.EncType{krb5.AES256CTSHMACSHA196, krb5.AES128CTSHMACSHA196}
-	keys := func(name, pw string) []directory.Key {
-		salt := crypto.DefaultSalt(krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, name), Realm: realm})
-		var out []directory.Key
-		for _, e := range etypes {
-			k, err := crypto.StringToKey(e, pw, salt, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, directory.NewKeyMaterial(e, salt, k.Material()))
-		}
-		return out
-	}
-	mk, err := directory.NewMasterKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := directory.Init(ctx, mem.New(), mk, realm, keys("Administrator", "Admin-Pass-1"), keys("krbtgt", "krbtgt-random-enough"), directory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser}, keys("alice", alicePW)); err != nil {
-		t.Fatal(err)
-	}
-	k, err := kdc.New(kdc.Config{Directory: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return addr
+	l := testrealm.Start(t)
+	l.AddUser(t, "alice", alicePW)
+	return l.Addr
 }
 
 // clientLibdefaults is the [libdefaults] of thirdparty.Krb5Conf.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -71,15 +72,9 @@ func orDefault[T int | time.Duration](v, d T) T {
 // if non-nil, is called with the bound addresses once both sockets
 // listen; with port 0, TCP takes the port UDP got.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp, tcp net.Addr)) error {
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := s.listen(addr)
 	if err != nil {
-		return fmt.Errorf("%s: listen udp %s: %w", s.Name, addr, err)
-	}
-	tcpAddr := pc.LocalAddr().String()
-	ln, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("%s: listen tcp %s: %w", s.Name, tcpAddr, err)
+		return err
 	}
 	if ready != nil {
 		ready(pc.LocalAddr(), ln.Addr())
@@ -92,6 +87,28 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp
 		err = err2
 	}
 	return err
+}
+
+// listen binds UDP at addr and TCP at the port UDP got. With port 0 the
+// port UDP picked may be taken for TCP: then it tries other ports, a few
+// times.
+func (s *Server) listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: listen udp %s: %w", s.Name, addr, err)
+		}
+		tcpAddr := pc.LocalAddr().String()
+		ln, err := net.Listen("tcp", tcpAddr)
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 9 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("%s: listen tcp %s: %w", s.Name, tcpAddr, err)
+		}
+	}
 }
 
 // ServeUDP answers datagrams arriving on conn until ctx is done, then
