@@ -17,7 +17,6 @@ import (
 	"hop/krb5/client"
 	"hop/krb5/crypto"
 	"hop/krb5/gssapi"
-	"hop/krb5/wire"
 )
 
 // idleConn connects from the source address src and sends nothing; it
@@ -221,27 +220,11 @@ func TestDelegatedCredentialIsDropped(t *testing.T) {
 		c.mu.Unlock()
 	}
 	f.agent.mu.Unlock()
-	if gctx == nil || gctx.Flags()&gssapi.FlagDeleg == 0 || gctx.Delegated() == nil {
+	if gctx == nil || gctx.Flags()&gssapi.FlagDeleg == 0 {
 		t.Fatal("the test delegated nothing")
 	}
-	if d := gctx.Delegated(); len(d.Info) != 0 || len(d.Tickets) != 0 {
+	if d := gctx.Delegated(); d != nil {
 		t.Errorf("the delegated credential is kept: %d tickets", len(d.Tickets))
-	}
-}
-
-func TestDropDelegatedZeroesKeys(t *testing.T) {
-	key := []byte("0123456789abcdef0123456789abcdef")
-	d := &gssapi.DelegatedCredential{Tickets: make([]wire.Ticket, 1), Info: []wire.KRBCredInfo{{Key: wire.EncryptionKey{Type: krb5.AES256CTSHMACSHA196, Value: key}}}}
-	if !dropDelegatedCredential(d) {
-		t.Fatal("dropDelegatedCredential: nothing dropped")
-	}
-	for _, b := range key {
-		if b != 0 {
-			t.Fatalf("the delegated session key was not zeroed: %x", key)
-		}
-	}
-	if d.Info != nil || d.Tickets != nil {
-		t.Error("the delegated tickets are kept")
 	}
 }
 

@@ -282,21 +282,5 @@ func lowerAll(s []string) []string {
 // dropDelegated forgets the credential the client delegated with the
 // context (a forwarded TGT, RFC 4121 §4.1.1.1 delegation option): nothing
 // in the agent uses it yet, and a TGT's session key kept for the whole
-// connection would be worth stealing. Its key material is zeroed and its
-// tickets are dropped; it reports whether there was one.
-func dropDelegated(ctx *gssapi.Context) bool {
-	return dropDelegatedCredential(ctx.Delegated())
-}
-
-func dropDelegatedCredential(d *gssapi.DelegatedCredential) bool {
-	if d == nil {
-		return false
-	}
-	for i := range d.Info {
-		clear(d.Info[i].Key.Value)
-	}
-	clear(d.Info)
-	clear(d.Tickets)
-	d.Info, d.Tickets = nil, nil
-	return true
-}
+// connection would be worth stealing. It reports whether there was one.
+func dropDelegated(ctx *gssapi.Context) bool { return ctx.ForgetDelegated() }

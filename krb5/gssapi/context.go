@@ -116,6 +116,22 @@ func (c *Context) Accepted() *service.Accepted { return c.accepted }
 // Delegated is the credential the initiator delegated, nil if none.
 func (c *Context) Delegated() *DelegatedCredential { return c.deleg }
 
+// ForgetDelegated zeroes the session keys of the credential the initiator
+// delegated and drops it from the context, for an acceptor that does not
+// use it; it reports whether there was one.
+func (c *Context) ForgetDelegated() bool {
+	d := c.deleg
+	if d == nil {
+		return false
+	}
+	for i := range d.Info {
+		clear(d.Info[i].Key.Value)
+	}
+	d.Info, d.Tickets = nil, nil
+	c.deleg = nil
+	return true
+}
+
 // usages returns the sign and seal key usages of tokens sent (mine) or
 // received (!mine) by this side (RFC 4121 §2).
 func (c *Context) usages(mine bool) (sign, seal krb5.KeyUsage) {
