@@ -291,7 +291,15 @@ func TestPtyShell(t *testing.T) {
 	if err := s.WindowChange(50, 132); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(in, "stty size; tty; exit 4\n")
+	// window-change carries no reply: ask until the shell sees the size.
+	if !waitFor(5*time.Second, func() bool {
+		fmt.Fprintf(in, "stty size\n")
+		time.Sleep(50 * time.Millisecond)
+		return strings.Contains(out.String(), "50 132")
+	}) {
+		t.Fatalf("the window size never changed: %q", out.String())
+	}
+	fmt.Fprintf(in, "tty; exit 4\n")
 	err = s.Wait()
 	var ee *ssh.ExitError
 	if !errors.As(err, &ee) || ee.ExitStatus() != 4 {
