@@ -453,3 +453,14 @@ func (x *Acting) MayReadAudit(ctx context.Context) error {
 		return z.needAdmin("read the audit log")
 	})
 }
+
+// store writes a over old, its previous state, and records the change of
+// every field in ev.
+func (z *authz) store(old, a *Account, ev *event) error {
+	if err := z.t.putAccount(a, old); err != nil {
+		return err
+	}
+	var err error
+	ev.changes, err = z.accountChanges(old, a)
+	return err
+}

@@ -275,12 +275,8 @@ func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn f
 		if err := c.validate(); err != nil {
 			return err
 		}
-		if err := z.t.putAccount(c, old); err != nil {
-			return err
-		}
 		out = c
-		ev.changes, err = z.accountChanges(old, c)
-		return err
+		return z.store(old, c, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -393,12 +389,8 @@ func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uin
 		if err := z.t.pushHistory(a, a.Keys, z.dom.Policy.historyLen()); err != nil {
 			return err
 		}
-		if err := z.t.putAccount(a, old); err != nil {
-			return err
-		}
 		out = a
-		ev.changes, err = z.accountChanges(old, a)
-		return err
+		return z.store(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -460,12 +452,8 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 			return invalid("account %q already has %d SPNs, the most allowed", a.Name, maxSPNsPerAccount)
 		}
 		a.Modified = x.d.now()
-		if err := z.t.putAccount(a, old); err != nil {
-			return err
-		}
 		out = a
-		ev.changes, err = z.accountChanges(old, a)
-		return err
+		return z.store(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -506,12 +494,8 @@ func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) 
 		a := old.clone()
 		a.SPNs = slices.Delete(a.SPNs, i, i+1)
 		a.Modified = x.d.now()
-		if err := z.t.putAccount(a, old); err != nil {
-			return err
-		}
 		out = a
-		ev.changes, err = z.accountChanges(old, a)
-		return err
+		return z.store(old, a, ev)
 	})
 	if err != nil {
 		return nil, err

@@ -405,12 +405,8 @@ func (x *Acting) SetPassword(ctx context.Context, name, password string, ifRev u
 			if err != nil {
 				return err
 			}
-			if err := z.t.putAccount(a, old); err != nil {
-				return err
-			}
 			out = a
-			ev.changes, err = z.accountChanges(old, a)
-			return err
+			return z.store(old, a, ev)
 		})
 		if errors.Is(err, errStale) && attempt < 2 {
 			continue
