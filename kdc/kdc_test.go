@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,29 +95,19 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// ":0" picks a free UDP port and TCP takes the same number, which a
-	// TCP socket of another test may hold: try a few ports.
-	var (
-		ctx    context.Context
-		cancel context.CancelFunc
-		addr   string
-		done   chan error
-	)
-	for attempt := 0; addr == ""; attempt++ {
-		ctx, cancel = context.WithCancel(context.Background())
-		ready := make(chan string, 1)
-		done = make(chan error, 1)
-		go func() {
-			done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
-		}()
-		select {
-		case addr = <-ready:
-		case err := <-done:
-			cancel()
-			if attempt == 4 || !errors.Is(err, syscall.EADDRINUSE) {
-				t.Fatal(err)
-			}
-		}
+	// serve.Server finds a port free for both UDP and TCP.
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		cancel()

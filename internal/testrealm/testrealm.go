@@ -7,12 +7,10 @@ package testrealm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"hop/audit"
@@ -70,28 +68,18 @@ func Start(t testing.TB) *Lab {
 		t.Fatal(err)
 	}
 	l := &Lab{Dir: d, KDC: k, Audit: events, TempDir: t.TempDir()}
-	var (
-		cctx   context.Context
-		cancel context.CancelFunc
-		done   chan error
-	)
-	// ":0" picks a free UDP port and TCP takes the same number, which
-	// another socket may hold: try a few ports.
-	for attempt := 0; l.Addr == ""; attempt++ {
-		cctx, cancel = context.WithCancel(context.Background())
-		ready := make(chan string, 1)
-		done = make(chan error, 1)
-		go func() {
-			done <- k.ListenAndServe(cctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
-		}()
-		select {
-		case l.Addr = <-ready:
-		case err := <-done:
-			cancel()
-			if attempt == 4 || !errors.Is(err, syscall.EADDRINUSE) {
-				t.Fatal(err)
-			}
-		}
+	// serve.Server finds a port free for both UDP and TCP.
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- k.ListenAndServe(ctx, "127.0.0.1:0", func(u, _ net.Addr) { ready <- u.String() })
+	}()
+	select {
+	case l.Addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); <-done })
 	l.Krb5Conf = filepath.Join(l.TempDir, "krb5.conf")
