@@ -14,8 +14,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"hop/directory"
 	"hop/krb5"
+	"hop/sid"
 )
 
 // Defaults of the agent configuration.
@@ -488,7 +488,7 @@ func (c *Config) SPN() krb5.Principal {
 // or a group name.
 func checkGroupRef(g string) error {
 	if isSIDRef(g) {
-		if _, err := directory.ParseSID(g); err != nil {
+		if _, err := sid.Parse(g); err != nil {
 			return fmt.Errorf("group %q: %v", g, err)
 		}
 		return nil

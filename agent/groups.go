@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"hop/directory"
 	"hop/pac"
+	"hop/sid"
 )
 
 // ResolveInterval is how often group names are resolved again.
@@ -76,7 +76,7 @@ func (g *groups) load() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, v := range m {
-		if _, err := directory.ParseSID(v); err != nil {
+		if _, err := sid.Parse(v); err != nil {
 			continue
 		}
 		if g.names[fold(k)] == "" {
@@ -168,22 +168,22 @@ func (g *groups) resolve(ctx context.Context, name string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	sid, err := g.resolver.GroupSID(ctx, name)
+	s, err := g.resolver.GroupSID(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	if _, err := directory.ParseSID(sid); err != nil {
-		return "", fmt.Errorf("the admin API gave %q for its SID: %v", sid, err)
+	if _, err := sid.Parse(s); err != nil {
+		return "", fmt.Errorf("the admin API gave %q for its SID: %v", s, err)
 	}
-	return sid, nil
+	return s, nil
 }
 
 // sid returns the SID of a configured group reference (a SID string or
 // a name), and whether it is known. A name not registered before is
 // registered and resolved now.
-func (g *groups) sid(ctx context.Context, ref string) (directory.SID, bool) {
+func (g *groups) sid(ctx context.Context, ref string) (sid.SID, bool) {
 	if isSIDRef(ref) {
-		s, err := directory.ParseSID(ref)
+		s, err := sid.Parse(ref)
 		return s, err == nil
 	}
 	g.mu.Lock()
@@ -204,9 +204,9 @@ func (g *groups) sid(ctx context.Context, ref string) (directory.SID, bool) {
 		}
 	}
 	if v == "" {
-		return directory.SID{}, false
+		return sid.SID{}, false
 	}
-	s, err := directory.ParseSID(v)
+	s, err := sid.Parse(v)
 	return s, err == nil
 }
 
@@ -229,8 +229,8 @@ func (g *groups) run(ctx context.Context, interval time.Duration) {
 // pacSIDs are the SIDs a PAC's LOGON_INFO gives its client: the user,
 // the primary group, every group (hop's KDC lists nested ones), the
 // extra SIDs and the resource groups ([MS-PAC] §2.5).
-func pacSIDs(v *pac.ValidationInfo) map[directory.SID]bool {
-	m := map[directory.SID]bool{}
+func pacSIDs(v *pac.ValidationInfo) map[sid.SID]bool {
+	m := map[sid.SID]bool{}
 	if v == nil {
 		return m
 	}

@@ -19,11 +19,11 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
-	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/config"
 	"hop/krb5/gssapi"
 	"hop/krb5/service"
+	"hop/sid"
 )
 
 // Options are the agent's collaborators; zero values are the defaults.
@@ -375,24 +375,13 @@ type conn struct {
 // identity is who a connection authenticated as and what it may do.
 type identity struct {
 	Principal krb5.Principal
-	SIDs      map[directory.SID]bool
+	SIDs      map[sid.SID]bool
 	Local     string // the mapped local account name
 	Admin     bool   // in an admin group
 	// ServiceAsserted: the PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2),
 	// the ticket was obtained by protocol transition (S4U2Self).
 	ServiceAsserted bool
 }
-
-// sidServiceAsserted is SERVICE_ASSERTED_IDENTITY ([MS-SFU] §3.2.5.1.2,
-// [MS-DTYP] §2.4.2.4): the KDC adds it to the PAC of a ticket a service
-// obtained in the user's name by S4U2Self, without the user's credentials.
-var sidServiceAsserted = func() directory.SID {
-	s, err := directory.ParseSID("S-1-18-2")
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
 
 func (c *conn) serve() {
 	a := c.agent
@@ -539,7 +528,7 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 		}
 		return deny(fmt.Sprintf("%s is not in %s; ask a domain admin to add them (hop group add-member %s %s)", user, groups, add, user))
 	}
-	if sids[sidServiceAsserted] {
+	if sids[sid.ServiceAsserted] {
 		if a.cfg.RefuseServiceAsserted {
 			return deny(fmt.Sprintf("refused %s: the ticket was obtained by a service through protocol transition (S4U2Self: its PAC carries S-1-18-2, service asserted identity), not by the user, and this host refuses such logons (refuse_service_asserted); log on with your own ticket (hop login)", p))
 		}
@@ -578,7 +567,7 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 }
 
 // memberOfAny reports whether sids holds one of the groups refs.
-func (a *Agent) memberOfAny(sids map[directory.SID]bool, refs []string) bool {
+func (a *Agent) memberOfAny(sids map[sid.SID]bool, refs []string) bool {
 	for _, g := range refs {
 		if a.member(sids, g) {
 			return true
@@ -589,7 +578,7 @@ func (a *Agent) memberOfAny(sids map[directory.SID]bool, refs []string) bool {
 
 // member reports whether sids holds the group ref (a name or a SID). A
 // name that cannot be resolved matches nobody.
-func (a *Agent) member(sids map[directory.SID]bool, ref string) bool {
+func (a *Agent) member(sids map[sid.SID]bool, ref string) bool {
 	s, ok := a.groups.sid(a.bg, ref)
 	return ok && sids[s]
 }

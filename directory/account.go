@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/sid"
 )
 
 // Account is a user, computer or service account. Accounts handed out by a
@@ -67,7 +68,7 @@ type Account struct {
 	// (membership counts, transitively) that may delegate to it
 	// (msDS-AllowedToActOnBehalfOfOtherIdentity, [MS-ADA2] §2.210; [MS-SFU]
 	// §3.2.5.2).
-	AllowedToActOnBehalfOf []SID
+	AllowedToActOnBehalfOf []sid.SID
 	// Sensitive is "account is sensitive and cannot be delegated"
 	// (NOT_DELEGATED; DelegationNotAllowed in [MS-KILE] §3.3.5.1): no
 	// delegation of any kind for this account as a client. Membership of
@@ -82,14 +83,14 @@ type Account struct {
 	// write access to a computer object in AD, which its creator holds) —
 	// unless the account is protected ([Snapshot.ProtectedBy]). Only Domain
 	// Admins set it. The creator of a computer account manages it.
-	ManagedBy []SID
+	ManagedBy []sid.SID
 
 	// CreatorSID is the SID of the account that created this one through
 	// [Acting.CreateAccount] or [Directory.JoinHost] (mS-DS-CreatorSID,
 	// [MS-ADA2] §2.376), counted against the creator's
 	// Policy.MachineAccountQuota; zero when the domain administrator on the
 	// directory's host created it.
-	CreatorSID SID
+	CreatorSID sid.SID
 
 	// SSHHostKeys are the host's SSH public keys, registered when it joins
 	// ([Directory.JoinHost]), in authorized_keys form without options or
@@ -127,7 +128,7 @@ func (a *Account) Principal(realm krb5.Realm) krb5.Principal {
 }
 
 // SID returns the account's SID in the domain whose SID is domain.
-func (a *Account) SID(domain SID) SID { return domain.Append(a.RID) }
+func (a *Account) SID(domain sid.SID) sid.SID { return domain.Append(a.RID) }
 
 // KeyFor returns the account's key of type e at kvno (0 = the current kvno).
 // It never returns an rc4-hmac key unless AllowRC4 is set.
@@ -282,13 +283,13 @@ type Group struct {
 	// remove members (AD's managedBy with "Manager can update membership
 	// list"), unless the group is privileged ([Snapshot.ProtectedBy]).
 	// Only Domain Admins set it ([Acting.SetGroupManagers]).
-	ManagedBy []SID
+	ManagedBy []sid.SID
 	// Revision counts the changes to the group, as Account.Revision does.
 	Revision uint64
 }
 
 // SID returns the group's SID in the domain whose SID is domain.
-func (g *Group) SID(domain SID) SID { return domain.Append(g.RID) }
+func (g *Group) SID(domain sid.SID) sid.SID { return domain.Append(g.RID) }
 
 func (g *Group) clone() *Group {
 	c := *g

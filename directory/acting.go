@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"hop/audit"
+	"hop/sid"
 )
 
 // Acting performs the directory's operations for one actor: the
@@ -77,9 +78,9 @@ func (z *authz) who() string {
 }
 
 // actorSID is the actor's SID; zero for LocalAdmin and unknown actors.
-func (z *authz) actorSID() SID {
+func (z *authz) actorSID() sid.SID {
 	if z.r.account == nil {
-		return SID{}
+		return sid.SID{}
 	}
 	return z.r.account.SID(z.dom.SID)
 }
@@ -89,7 +90,7 @@ func (z *authz) isSelf(x *Account) bool { return z.r.account != nil && z.r.accou
 
 // manages reports whether the actor (an enabled account) or one of its
 // groups is in list.
-func (z *authz) manages(list []SID) bool {
+func (z *authz) manages(list []sid.SID) bool {
 	if z.r.why != "" {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hop/sid"
 	"slices"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func (d *Directory) newAccount(spec *Account, keys []Key) (*Account, error) {
 	}
 	c.RID, c.KVNO, c.Keys, c.OldKeys = 0, 1, nil, nil
 	c.BadPwdCount, c.BadPwdTime, c.LockedUntil = 0, time.Time{}, time.Time{}
-	c.CreatorSID, c.Revision, c.history = SID{}, 0, nil
+	c.CreatorSID, c.Revision, c.history = sid.SID{}, 0, nil
 	c.Created, c.Modified = now, now
 	hk, err := normalizeHostKeys(c.SSHHostKeys)
 	if err != nil {
@@ -92,7 +93,7 @@ func (d *Directory) newAccount(spec *Account, keys []Key) (*Account, error) {
 // its creator (zero: the local domain administrator) and makes the creator
 // a manager of a computer, starts its password history and adds it to its
 // primary group.
-func (z *authz) insertAccount(c *Account, creator SID) error {
+func (z *authz) insertAccount(c *Account, creator sid.SID) error {
 	t := z.t
 	if what, err := t.nameTaken(c.Name); err != nil {
 		return err
@@ -107,7 +108,7 @@ func (z *authz) insertAccount(c *Account, creator SID) error {
 	if !creator.IsZero() {
 		c.CreatorSID = creator
 		if c.Kind == KindComputer {
-			c.ManagedBy = []SID{creator}
+			c.ManagedBy = []sid.SID{creator}
 		}
 	}
 	if err := t.pushHistory(c, c.Keys, z.dom.Policy.historyLen()); err != nil {
@@ -173,23 +174,23 @@ func (z *authz) mayCreate(c *Account) error {
 	return nil
 }
 
-// createdComputers counts the computer accounts whose CreatorSID is sid
+// createdComputers counts the computer accounts whose CreatorSID is creator
 // (ms-DS-MachineAccountQuota counts them so, [MS-ADTS] §3.1.1.5.2.1.1).
-func (t *txn) createdComputers(sid SID) (int, error) {
-	if sid.IsZero() {
+func (t *txn) createdComputers(creator sid.SID) (int, error) {
+	if creator.IsZero() {
 		return 0, nil
 	}
 	var h struct {
-		Kind       string `json:"kind"`
-		CreatorSID SID    `json:"creatorSID"`
+		Kind       string  `json:"kind"`
+		CreatorSID sid.SID `json:"creatorSID"`
 	}
 	n := 0
 	err := t.ForEach(bucketAccounts, func(k string, v []byte) error {
-		h.Kind, h.CreatorSID = "", SID{}
+		h.Kind, h.CreatorSID = "", sid.SID{}
 		if err := json.Unmarshal(v, &h); err != nil {
 			return corrupt(bucketAccounts, k, err)
 		}
-		if h.CreatorSID == sid && h.Kind == KindComputer.String() {
+		if h.CreatorSID == creator && h.Kind == KindComputer.String() {
 			n++
 		}
 		return nil

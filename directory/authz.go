@@ -1,5 +1,7 @@
 package directory
 
+import "hop/sid"
+
 // The Snapshot's answers for the KDC's authorization decisions: the SIDs in
 // a PAC, "sensitive" and Protected Users, resource-based delegation. They are
 // computed once when the snapshot is built, so that the per-request calls
@@ -8,8 +10,8 @@ package directory
 // accountAuthz is what the snapshot precomputes for one account.
 type accountAuthz struct {
 	a         *Account
-	sids      []SID // SIDs(): the account, its primary group, its other groups by RID
-	protected bool  // in Protected Users, directly or through nested groups
+	sids      []sid.SID // SIDs(): the account, its primary group, its other groups by RID
+	protected bool      // in Protected Users, directly or through nested groups
 }
 
 // authzOf finds account's accountAuthz. The map holds each account under its
@@ -33,7 +35,7 @@ func (s *Snapshot) indexAuthz(m *membership) {
 			s.accountsByRID[a.RID] = a
 		}
 		groups := m.closure(a.Name, a.PrimaryGroupRID)
-		z := accountAuthz{a: a, sids: make([]SID, 0, 1+len(groups))}
+		z := accountAuthz{a: a, sids: make([]sid.SID, 0, 1+len(groups))}
 		z.sids = append(z.sids, a.SID(s.domain.SID))
 		if _, ok := m.byRID[a.PrimaryGroupRID]; ok {
 			z.sids = append(z.sids, s.domain.SID.Append(a.PrimaryGroupRID))
@@ -56,7 +58,7 @@ func (s *Snapshot) indexAuthz(m *membership) {
 // Domain Computers, ...), then every other group it belongs to, directly or
 // through nested groups, by RID; each SID once. It returns nil for an
 // unknown account. The slice is shared: do not modify it.
-func (s *Snapshot) SIDs(account string) []SID { return s.authzOf(account).sids }
+func (s *Snapshot) SIDs(account string) []sid.SID { return s.authzOf(account).sids }
 
 // InProtectedUsers reports whether account is in Protected Users, directly
 // or through nested groups ([MS-KILE] §3.3.5.1).
@@ -75,10 +77,10 @@ func (s *Snapshot) IsSensitive(account string) bool {
 // resource's AllowedToActOnBehalfOf. It returns the SID of the list that
 // matched, the requester's own before its groups'; false and the zero SID
 // when none does or either account is unknown.
-func (s *Snapshot) AllowedToAct(resource, requester string) (bool, SID) {
+func (s *Snapshot) AllowedToAct(resource, requester string) (bool, sid.SID) {
 	r := s.authzOf(resource).a
 	if r == nil || len(r.AllowedToActOnBehalfOf) == 0 {
-		return false, SID{}
+		return false, sid.SID{}
 	}
 	sids := s.authzOf(requester).sids
 	list := r.AllowedToActOnBehalfOf
@@ -90,11 +92,11 @@ func (s *Snapshot) AllowedToAct(resource, requester string) (bool, SID) {
 			}
 		}
 	}
-	return false, SID{}
+	return false, sid.SID{}
 }
 
 // domainRID returns the RID of sid when sid is a SID of the domain.
-func (s *Snapshot) domainRID(sid SID) (uint32, bool) {
+func (s *Snapshot) domainRID(sid sid.SID) (uint32, bool) {
 	if s.domain == nil || sid.IsZero() {
 		return 0, false
 	}
@@ -103,7 +105,7 @@ func (s *Snapshot) domainRID(sid SID) (uint32, bool) {
 }
 
 // AccountBySID returns the account whose SID is sid.
-func (s *Snapshot) AccountBySID(sid SID) (*Account, bool) {
+func (s *Snapshot) AccountBySID(sid sid.SID) (*Account, bool) {
 	rid, ok := s.domainRID(sid)
 	if !ok {
 		return nil, false
@@ -113,7 +115,7 @@ func (s *Snapshot) AccountBySID(sid SID) (*Account, bool) {
 }
 
 // GroupBySID returns the group whose SID is sid.
-func (s *Snapshot) GroupBySID(sid SID) (*Group, bool) {
+func (s *Snapshot) GroupBySID(sid sid.SID) (*Group, bool) {
 	rid, ok := s.domainRID(sid)
 	if !ok {
 		return nil, false
@@ -124,7 +126,7 @@ func (s *Snapshot) GroupBySID(sid SID) (*Group, bool) {
 
 // NameOf names sid for messages: the name of its account or group, or the
 // SID string when it is neither (a deleted principal, another domain's).
-func (s *Snapshot) NameOf(sid SID) string {
+func (s *Snapshot) NameOf(sid sid.SID) string {
 	if a, ok := s.AccountBySID(sid); ok {
 		return a.Name
 	}
@@ -135,7 +137,7 @@ func (s *Snapshot) NameOf(sid SID) string {
 }
 
 // NamesOf is NameOf of each SID, for showing a delegation list.
-func (s *Snapshot) NamesOf(sids []SID) []string {
+func (s *Snapshot) NamesOf(sids []sid.SID) []string {
 	if len(sids) == 0 {
 		return nil
 	}

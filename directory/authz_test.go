@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hop/directory"
+	"hop/sid"
 )
 
 // authzEnv: alice is in Inner ⊂ Middle ⊂ Outer, and Middle is in Protected
@@ -33,19 +34,19 @@ func TestSnapshotAuthz(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		authzEnv(t, e)
 		dom, _ := e.dir.Domain(ctx)
-		rid := func(r uint32) directory.SID { return dom.SID.Append(r) }
+		rid := func(r uint32) sid.SID { return dom.SID.Append(r) }
 		s := e.snap()
 
 		for _, c := range []struct {
 			name string
-			want []directory.SID
+			want []sid.SID
 		}{
 			// Own SID, primary group, then the others by RID (Protected
 			// Users 525 before the groups created from 1100 on).
-			{"ALICE", append([]directory.SID{e.sidOf("alice"), rid(513), rid(525)}, e.sids("Inner", "Middle", "Outer")...)},
-			{"bob", []directory.SID{e.sidOf("bob"), rid(513)}},
-			{"b$", []directory.SID{e.sidOf("b$"), rid(515), e.sidOf("Web Servers")}},
-			{"Administrator", []directory.SID{rid(500), rid(513), rid(512)}}, // primary group second
+			{"ALICE", append([]sid.SID{e.sidOf("alice"), rid(513), rid(525)}, e.sids("Inner", "Middle", "Outer")...)},
+			{"bob", []sid.SID{e.sidOf("bob"), rid(513)}},
+			{"b$", []sid.SID{e.sidOf("b$"), rid(515), e.sidOf("Web Servers")}},
+			{"Administrator", []sid.SID{rid(500), rid(513), rid(512)}}, // primary group second
 			{"nosuch", nil},
 		} {
 			if got := s.SIDs(c.name); !slices.Equal(got, c.want) {
@@ -86,7 +87,7 @@ func TestSnapshotAuthz(t *testing.T) {
 			{"c$", "nosuch", false, ""},
 		} {
 			ok, via := s.AllowedToAct(c.resource, c.requester)
-			var want directory.SID
+			var want sid.SID
 			if c.via != "" {
 				want = e.sidOf(c.via)
 			}
@@ -101,19 +102,19 @@ func TestSnapshotAuthz(t *testing.T) {
 		if g, ok := s.GroupBySID(rid(525)); !ok || g.Name != "Protected Users" {
 			t.Errorf("GroupBySID(525) = %v, %v", g, ok)
 		}
-		foreign, _ := directory.NewSID(5, 21, 9, 9, 9, e.sidOf("alice").RID())
-		short, _ := directory.NewSID(5, 21)
-		for _, sid := range []directory.SID{rid(525), foreign, short, {}, rid(99999)} {
+		foreign, _ := sid.New(5, 21, 9, 9, 9, e.sidOf("alice").RID())
+		short, _ := sid.New(5, 21)
+		for _, sid := range []sid.SID{rid(525), foreign, short, {}, rid(99999)} {
 			if _, ok := s.AccountBySID(sid); ok {
 				t.Errorf("AccountBySID(%v) found an account", sid)
 			}
 		}
-		for _, sid := range []directory.SID{e.sidOf("alice"), foreign, {}} {
+		for _, sid := range []sid.SID{e.sidOf("alice"), foreign, {}} {
 			if _, ok := s.GroupBySID(sid); ok {
 				t.Errorf("GroupBySID(%v) found a group", sid)
 			}
 		}
-		for sid, want := range map[directory.SID]string{
+		for sid, want := range map[sid.SID]string{
 			e.sidOf("b$"): "b$", rid(513): "Domain Users", foreign: "S-1-5-21-9-9-9-" + fmt.Sprint(foreign.RID()), rid(99999): dom.SID.String() + "-99999",
 		} {
 			if got := s.NameOf(sid); got != want {
@@ -166,7 +167,7 @@ func TestSnapshotAuthzCycle(t *testing.T) {
 	e.setDelegation("c$", directory.DelegationChange{AllowedToAct: listp("g2")})
 	dom, _ := e.dir.Domain(ctx)
 	s := e.snap()
-	want := []directory.SID{e.sidOf("alice"), dom.SID.Append(513), dom.SID.Append(525), dom.SID.Append(2001), dom.SID.Append(2002)}
+	want := []sid.SID{e.sidOf("alice"), dom.SID.Append(513), dom.SID.Append(525), dom.SID.Append(2001), dom.SID.Append(2002)}
 	if got := s.SIDs("alice"); !slices.Equal(got, want) {
 		t.Errorf("SIDs(alice) = %v, want %v", got, want)
 	}

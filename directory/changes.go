@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/sid"
 )
 
 // The fields of audit events for directory changes, rendered as the hop
@@ -42,7 +43,7 @@ func listField(name string, get func(a *Account) []string) accountField {
 }
 
 // sidsField renders a list of SIDs as names.
-func sidsField(name string, get func(a *Account) []SID, names func([]SID) []string) accountField {
+func sidsField(name string, get func(a *Account) []sid.SID, names func([]sid.SID) []string) accountField {
 	return accountField{
 		name:   name,
 		render: func(a *Account) (string, bool) { v := get(a); return strings.Join(names(v), ", "), len(v) == 0 },
@@ -98,7 +99,7 @@ func fingerprints(keys []string) []string {
 // may be nil: a created or a deleted account).
 func (z *authz) accountChanges(old, new *Account) ([]audit.Change, error) {
 	var nameErr error
-	names := func(sids []SID) []string {
+	names := func(sids []sid.SID) []string {
 		n, err := z.sidNames(sids)
 		if err != nil && nameErr == nil {
 			nameErr = err
@@ -130,15 +131,15 @@ func (z *authz) accountChanges(old, new *Account) ([]audit.Change, error) {
 		boolField("trusted-for-delegation", func(a *Account) bool { return a.TrustedForDelegation }),
 		boolField("protocol-transition", func(a *Account) bool { return a.TrustedToAuthForDelegation }),
 		listField("allowed-to-delegate-to", func(a *Account) []string { return a.AllowedToDelegateTo }),
-		sidsField("allowed-to-act", func(a *Account) []SID { return a.AllowedToActOnBehalfOf }, names),
+		sidsField("allowed-to-act", func(a *Account) []sid.SID { return a.AllowedToActOnBehalfOf }, names),
 		boolField("sensitive", func(a *Account) bool { return a.Sensitive }),
 		boolField("no-auth-data-required", func(a *Account) bool { return a.NoAuthDataRequired }),
-		sidsField("managed-by", func(a *Account) []SID { return a.ManagedBy }, names),
-		sidsField("creator", func(a *Account) []SID {
+		sidsField("managed-by", func(a *Account) []sid.SID { return a.ManagedBy }, names),
+		sidsField("creator", func(a *Account) []sid.SID {
 			if a.CreatorSID.IsZero() {
 				return nil
 			}
-			return []SID{a.CreatorSID}
+			return []sid.SID{a.CreatorSID}
 		}, names),
 		{name: "ssh-host-keys", render: func(a *Account) (string, bool) {
 			return strings.Join(fingerprints(a.SSHHostKeys), ", "), len(a.SSHHostKeys) == 0
@@ -248,7 +249,7 @@ func keysReason(a *Account) string {
 // sidNames names sids for audit events as t.names does, cheaply: the
 // actor and the groups are at hand, and the accounts are read (once per
 // transaction) only for a SID that is neither.
-func (z *authz) sidNames(sids []SID) ([]string, error) {
+func (z *authz) sidNames(sids []sid.SID) ([]string, error) {
 	if len(sids) == 0 {
 		return nil, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hop/sid"
 	"slices"
 	"strings"
 	"time"
@@ -208,9 +209,9 @@ func (d *Directory) MayChange(ctx context.Context, actor Actor, account string, 
 // rightsOf is what an actor holds in one transaction.
 type rightsOf struct {
 	admin   bool
-	account *Account // nil for LocalAdmin
-	sids    []SID    // the actor's SID and its groups' SIDs
-	why     string   // why an actor holds no rights at all ("" if it may hold some)
+	account *Account  // nil for LocalAdmin
+	sids    []sid.SID // the actor's SID and its groups' SIDs
+	why     string    // why an actor holds no rights at all ("" if it may hold some)
 }
 
 func (t *txn) rights(actor Actor, dom *Domain) (rightsOf, error) {
@@ -233,7 +234,7 @@ func (t *txn) rights(actor Actor, dom *Domain) (rightsOf, error) {
 	if now := t.d.now(); !a.Expires.IsZero() && !now.Before(a.Expires) {
 		return rightsOf{account: a, why: "account " + a.Name + " expired on " + a.Expires.UTC().Format(time.RFC3339)}, nil
 	}
-	r := rightsOf{account: a, sids: []SID{a.SID(dom.SID)}}
+	r := rightsOf{account: a, sids: []sid.SID{a.SID(dom.SID)}}
 	groups, err := t.closureOf(a.Name, a.PrimaryGroupRID)
 	if err != nil {
 		return rightsOf{}, err
@@ -389,7 +390,7 @@ func (t *txn) membership() (*membership, error) {
 // principal is an account or group as a delegation list names it.
 type principal struct {
 	Name string
-	SID  SID
+	SID  sid.SID
 }
 
 // principalHeader is the part of an account or group record that names it.
@@ -402,7 +403,7 @@ type principalHeader struct {
 // string of one, to the account or group.
 func (t *txn) principal(dom *Domain, name string) (principal, error) {
 	name = strings.TrimSpace(name)
-	if sid, err := ParseSID(name); err == nil {
+	if sid, err := sid.Parse(name); err == nil {
 		n, ok, err := t.nameOfSID(dom, sid)
 		if err != nil {
 			return principal{}, err
@@ -429,7 +430,7 @@ func (t *txn) principal(dom *Domain, name string) (principal, error) {
 }
 
 // nameOfSID finds the account or group whose SID is sid.
-func (t *txn) nameOfSID(dom *Domain, sid SID) (string, bool, error) {
+func (t *txn) nameOfSID(dom *Domain, sid sid.SID) (string, bool, error) {
 	if dom.SID.Append(sid.RID()) != sid {
 		return "", false, nil
 	}
@@ -459,7 +460,7 @@ func (t *txn) nameOfSID(dom *Domain, sid SID) (string, bool, error) {
 
 // names returns the names of sids, for messages: the account or group
 // name, or the SID string of one that no longer exists.
-func (t *txn) names(dom *Domain, sids []SID) ([]string, error) {
+func (t *txn) names(dom *Domain, sids []sid.SID) ([]string, error) {
 	if len(sids) == 0 {
 		return nil, nil
 	}
@@ -490,8 +491,8 @@ func (t *txn) names(dom *Domain, sids []SID) ([]string, error) {
 
 // resolve turns a list of names into SIDs, without duplicates, in the
 // order given.
-func (t *txn) resolve(dom *Domain, names []string) ([]SID, error) {
-	var out []SID
+func (t *txn) resolve(dom *Domain, names []string) ([]sid.SID, error) {
+	var out []sid.SID
 	for _, n := range names {
 		p, err := t.principal(dom, n)
 		if err != nil {
@@ -561,25 +562,25 @@ func (t *txn) applyDelegation(a *Account, c DelegationChange) error {
 		}
 		for _, s := range add {
 			if slices.Contains(a.AllowedToActOnBehalfOf, s) {
-				n, _ := t.names(dom, []SID{s})
+				n, _ := t.names(dom, []sid.SID{s})
 				return exists("%s may already delegate to %s", n[0], a.Name)
 			}
 			a.AllowedToActOnBehalfOf = append(a.AllowedToActOnBehalfOf, s)
 		}
 	}
 	for _, name := range c.AllowedToActRemove {
-		var sid SID
+		var who sid.SID
 		name = strings.TrimSpace(name)
-		if s, err := ParseSID(name); err == nil && slices.Contains(a.AllowedToActOnBehalfOf, s) {
-			sid = s // a SID string matches even when its account is gone
+		if s, err := sid.Parse(name); err == nil && slices.Contains(a.AllowedToActOnBehalfOf, s) {
+			who = s // a SID string matches even when its account is gone
 		} else {
 			p, err := t.principal(dom, name)
 			if err != nil {
 				return err
 			}
-			sid = p.SID
+			who = p.SID
 		}
-		i := slices.Index(a.AllowedToActOnBehalfOf, sid)
+		i := slices.Index(a.AllowedToActOnBehalfOf, who)
 		if i < 0 {
 			has, err := t.names(dom, a.AllowedToActOnBehalfOf)
 			if err != nil {
@@ -654,7 +655,7 @@ func (a *Account) validateDelegation() error {
 	}
 	for _, l := range []struct {
 		what string
-		v    []SID
+		v    []sid.SID
 	}{{"principals allowed to delegate to it", a.AllowedToActOnBehalfOf}, {"managers", a.ManagedBy}} {
 		if len(l.v) > maxPrincipalList {
 			return invalid("account %q has %d %s; at most %d are allowed", a.Name, len(l.v), l.what, maxPrincipalList)

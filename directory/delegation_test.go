@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"hop/directory"
+	"hop/sid"
 )
 
 func boolp(v bool) *bool { return &v }
@@ -20,7 +21,7 @@ func listp(v ...string) *[]string {
 
 // sidOf returns the SID of the account or group named name, computed by the
 // test from the domain SID and the RID in the record.
-func (e *env) sidOf(name string) directory.SID {
+func (e *env) sidOf(name string) sid.SID {
 	e.t.Helper()
 	dom, err := e.dir.Domain(ctx)
 	if err != nil {
@@ -36,8 +37,8 @@ func (e *env) sidOf(name string) directory.SID {
 	return dom.SID.Append(g.RID)
 }
 
-func (e *env) sids(names ...string) []directory.SID {
-	var out []directory.SID
+func (e *env) sids(names ...string) []sid.SID {
+	var out []sid.SID
 	for _, n := range names {
 		out = append(out, e.sidOf(n))
 	}
@@ -278,7 +279,7 @@ func TestDelegationErrors(t *testing.T) {
 func TestDelegationOutsideSetDelegation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.create(&directory.Account{Name: "b$", Kind: directory.KindComputer}, nil)
-		sid := e.sidOf("b$")
+		bSID := e.sidOf("b$")
 		for _, c := range []struct {
 			name string
 			fn   func(a *directory.Account)
@@ -286,10 +287,10 @@ func TestDelegationOutsideSetDelegation(t *testing.T) {
 			{"unconstrained", func(a *directory.Account) { a.TrustedForDelegation = true }},
 			{"protocol transition", func(a *directory.Account) { a.TrustedToAuthForDelegation = true }},
 			{"KCD", func(a *directory.Account) { a.AllowedToDelegateTo = []string{"cifs/c"} }},
-			{"RBCD", func(a *directory.Account) { a.AllowedToActOnBehalfOf = []directory.SID{sid} }},
+			{"RBCD", func(a *directory.Account) { a.AllowedToActOnBehalfOf = []sid.SID{bSID} }},
 			{"sensitive", func(a *directory.Account) { a.Sensitive = true }},
 			{"no PAC", func(a *directory.Account) { a.NoAuthDataRequired = true }},
-			{"managers", func(a *directory.Account) { a.ManagedBy = []directory.SID{sid} }},
+			{"managers", func(a *directory.Account) { a.ManagedBy = []sid.SID{bSID} }},
 			{"primary group", func(a *directory.Account) { a.PrimaryGroupRID = directory.RIDDomainControllers }},
 		} {
 			_, err := e.dir.UpdateAccount(ctx, "Administrator", func(a *directory.Account) error { c.fn(a); return nil })

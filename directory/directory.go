@@ -14,6 +14,7 @@ import (
 
 	"hop/audit"
 	"hop/krb5"
+	"hop/sid"
 )
 
 // Well-known relative identifiers ([MS-DTYP] §2.4.2.4).
@@ -162,7 +163,7 @@ func Init(ctx context.Context, s Store, mk *MasterKey, realm krb5.Realm, admin [
 	for i := range a {
 		a[i] = binary.LittleEndian.Uint32(buf[4*i:])
 	}
-	sid, _ := NewSID(5, 21, a[0], a[1], a[2])
+	sid, _ := sid.New(5, 21, a[0], a[1], a[2])
 	now := d.now()
 	dom := &Domain{Realm: realm, SID: sid, NetBIOSName: netBIOSName(realm), Created: now}
 

@@ -9,6 +9,7 @@ import (
 	"hop/directory"
 	"hop/directory/mem"
 	"hop/krb5"
+	"hop/sid"
 )
 
 func TestInit(t *testing.T) {
@@ -31,7 +32,7 @@ func TestInit(t *testing.T) {
 		if dom.SID.Authority() != 5 || len(subs) != 4 || subs[0] != 21 || !strings.HasPrefix(dom.SID.String(), "S-1-5-21-") {
 			t.Errorf("domain SID %s is not S-1-5-21-a-b-c", dom.SID)
 		}
-		if p, err := directory.ParseSID(dom.SID.String()); err != nil || !p.Equal(dom.SID) {
+		if p, err := sid.Parse(dom.SID.String()); err != nil || !p.Equal(dom.SID) {
 			t.Errorf("domain SID %s does not parse back: %v", dom.SID, err)
 		}
 		if dom.Policy != (directory.Policy{}) {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/sid"
 )
 
 // Host join. A host joins the domain ("hop host join --server URL --name
@@ -55,7 +56,7 @@ var joinTokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // SHA-256 (the record's key).
 type joinTokenRecord struct {
 	Host       string    `json:"host"`                // the FQDN, lower case
-	CreatorSID SID       `json:"creatorSID,omitzero"` // zero: the local domain administrator
+	CreatorSID sid.SID   `json:"creatorSID,omitzero"` // zero: the local domain administrator
 	Creator    string    `json:"creator"`             // the creator's name then, for messages
 	Created    time.Time `json:"created"`
 	Expires    time.Time `json:"expires"`

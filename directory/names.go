@@ -122,8 +122,8 @@ func validateSPN(spn string) error {
 		}
 	}
 	if hasPort {
-		n, err := parseDecimal32(port)
-		if err != nil || n < 1 || n > 65535 {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n < 1 {
 			return bad("the port must be a number from 1 to 65535")
 		}
 	}

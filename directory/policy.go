@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/sid"
 )
 
 // Policy is the domain's Kerberos, account lockout, password and machine
@@ -163,7 +164,7 @@ func (p Policy) Validate() error {
 // Domain is the directory's domain: its realm, SID, NetBIOS name and policy.
 type Domain struct {
 	Realm       krb5.Realm // upper case, e.g. EXAMPLE.TEST
-	SID         SID        // S-1-5-21-a-b-c
+	SID         sid.SID    // S-1-5-21-a-b-c
 	NetBIOSName string     // e.g. EXAMPLE
 	Policy      Policy     // as set; call Policy.WithDefaults for effective values
 	Created     time.Time

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/sid"
 )
 
 // Buckets and meta keys of the store layout. Records are JSON; see doc.go.
@@ -85,17 +86,17 @@ type accountRecord struct {
 	Modified          time.Time     `json:"modified,omitzero"`
 
 	// Delegation (schema 2), named after their AD attributes.
-	TrustedForDelegation       bool     `json:"trustedForDelegation,omitempty"`
-	TrustedToAuthForDelegation bool     `json:"trustedToAuthForDelegation,omitempty"`
-	AllowedToDelegateTo        []string `json:"allowedToDelegateTo,omitempty"`
-	AllowedToActOnBehalfOf     []SID    `json:"allowedToActOnBehalfOfOtherIdentity,omitempty"`
-	NotDelegated               bool     `json:"notDelegated,omitempty"`
-	NoAuthDataRequired         bool     `json:"noAuthDataRequired,omitempty"`
-	ManagedBy                  []SID    `json:"managedBy,omitempty"`
+	TrustedForDelegation       bool      `json:"trustedForDelegation,omitempty"`
+	TrustedToAuthForDelegation bool      `json:"trustedToAuthForDelegation,omitempty"`
+	AllowedToDelegateTo        []string  `json:"allowedToDelegateTo,omitempty"`
+	AllowedToActOnBehalfOf     []sid.SID `json:"allowedToActOnBehalfOfOtherIdentity,omitempty"`
+	NotDelegated               bool      `json:"notDelegated,omitempty"`
+	NoAuthDataRequired         bool      `json:"noAuthDataRequired,omitempty"`
+	ManagedBy                  []sid.SID `json:"managedBy,omitempty"`
 
 	// Schema 3.
 	Revision        uint64          `json:"revision,omitempty"`
-	CreatorSID      SID             `json:"creatorSID,omitzero"`
+	CreatorSID      sid.SID         `json:"creatorSID,omitzero"`
 	SSHHostKeys     []string        `json:"sshHostKeys,omitempty"`
 	PasswordHistory []historyRecord `json:"passwordHistory,omitempty"`
 }
@@ -109,12 +110,12 @@ type historyRecord struct {
 }
 
 type groupRecord struct {
-	Name        string   `json:"name"`
-	RID         uint32   `json:"rid"`
-	Description string   `json:"description,omitempty"`
-	Members     []string `json:"members,omitempty"`
-	ManagedBy   []SID    `json:"managedBy,omitempty"` // schema 3
-	Revision    uint64   `json:"revision,omitempty"`  // schema 3
+	Name        string    `json:"name"`
+	RID         uint32    `json:"rid"`
+	Description string    `json:"description,omitempty"`
+	Members     []string  `json:"members,omitempty"`
+	ManagedBy   []sid.SID `json:"managedBy,omitempty"` // schema 3
+	Revision    uint64    `json:"revision,omitempty"`  // schema 3
 }
 
 type policyRecord struct {
@@ -132,7 +133,7 @@ type policyRecord struct {
 
 type domainRecord struct {
 	Realm       string       `json:"realm"`
-	SID         SID          `json:"sid"`
+	SID         sid.SID      `json:"sid"`
 	NetBIOSName string       `json:"netbiosName"`
 	Policy      policyRecord `json:"policy"`
 	Created     time.Time    `json:"created,omitzero"`
@@ -253,7 +254,7 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 			return fail("an empty or overlong delegation target")
 		}
 	}
-	for _, l := range [][]SID{r.AllowedToActOnBehalfOf, r.ManagedBy} {
+	for _, l := range [][]sid.SID{r.AllowedToActOnBehalfOf, r.ManagedBy} {
 		for _, s := range l {
 			if s.IsZero() {
 				return fail("an empty SID in a delegation list")

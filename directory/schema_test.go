@@ -13,6 +13,7 @@ import (
 	"hop/directory"
 	"hop/directory/mem"
 	"hop/krb5"
+	"hop/sid"
 )
 
 // goldenValue is one stored value of testdata/schema1-store.json: text, or
@@ -142,7 +143,7 @@ func TestSchema1Migration(t *testing.T) {
 				t.Error("group memberships of the schema-1 directory are not seen")
 			}
 			dom := snap.Domain()
-			want := []directory.SID{dom.SID.Append(1100), dom.SID.Append(513), dom.SID.Append(512), dom.SID.Append(1103)}
+			want := []sid.SID{dom.SID.Append(1100), dom.SID.Append(513), dom.SID.Append(512), dom.SID.Append(1103)}
 			if got := snap.SIDs("alice"); !slices.Equal(got, want) {
 				t.Errorf("SIDs(alice) = %v, want %v", got, want)
 			}
@@ -156,8 +157,8 @@ func TestSchema1Migration(t *testing.T) {
 				t.Fatalf("second Open: %v", err)
 			}
 			a, err := again.Account(ctx, "svc-web")
-			if err != nil || !slices.Equal(a.AllowedToActOnBehalfOf, []directory.SID{dom.SID.Append(1101)}) ||
-				!slices.Equal(a.ManagedBy, []directory.SID{dom.SID.Append(1103)}) {
+			if err != nil || !slices.Equal(a.AllowedToActOnBehalfOf, []sid.SID{dom.SID.Append(1101)}) ||
+				!slices.Equal(a.ManagedBy, []sid.SID{dom.SID.Append(1103)}) {
 				t.Errorf("after reopening: %+v, %v", a, err)
 			}
 		})
@@ -248,7 +249,7 @@ func TestSchema2Migration(t *testing.T) {
 			e := &env{t: t, store: s, dir: d, clock: c, mk: mk}
 			snap := e.snap()
 			dom := snap.Domain()
-			sid := func(rid uint32) directory.SID { return dom.SID.Append(rid) }
+			ridSID := func(rid uint32) sid.SID { return dom.SID.Append(rid) }
 
 			// Everything reads as written.
 			alice, _ := snap.Account("alice")
@@ -264,7 +265,7 @@ func TestSchema2Migration(t *testing.T) {
 				t.Errorf("b$ lost its constrained delegation: %+v", b)
 			}
 			cc, _ := snap.Account("c$")
-			if !slices.Equal(cc.AllowedToActOnBehalfOf, []directory.SID{sid(1106)}) || !slices.Equal(cc.ManagedBy, []directory.SID{sid(1101)}) {
+			if !slices.Equal(cc.AllowedToActOnBehalfOf, []sid.SID{ridSID(1106)}) || !slices.Equal(cc.ManagedBy, []sid.SID{ridSID(1101)}) {
 				t.Errorf("c$ lost its RBCD list or managers: %+v", cc)
 			}
 			web, _ := snap.Account("svc-web")
@@ -274,7 +275,7 @@ func TestSchema2Migration(t *testing.T) {
 			if !snap.IsDomainAdmin("alice") || !snap.IsSensitive("bob") || !snap.InProtectedUsers("bob") || snap.IsDomainAdmin("bob") {
 				t.Error("group memberships of the schema-2 directory are not seen")
 			}
-			if ok, via := snap.AllowedToAct("c$", "b$"); !ok || via != sid(1106) {
+			if ok, via := snap.AllowedToAct("c$", "b$"); !ok || via != ridSID(1106) {
 				t.Error("b$ may no longer delegate to c$ through Web Servers")
 			}
 			if p := dom.Policy; p.LockoutThreshold != 5 || p.MaxTicketLife != 8*time.Hour || p.WithDefaults().MinPasswordLength != 8 ||

@@ -9,19 +9,8 @@ import (
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
 	"hop/pac"
+	"hop/sid"
 )
-
-// Asserted-identity SIDs (MS-PAC §2.5, MS-SFU §3.2.5.1.2): how the client
-// proved who it is.
-var sidAuthorityAsserted = mustSID("S-1-18-1")
-
-func mustSID(s string) directory.SID {
-	sid, err := directory.ParseSID(s)
-	if err != nil {
-		panic(err)
-	}
-	return sid
-}
 
 // newPAC builds the PAC of a ticket for client from the directory as it is
 // now: its SID, primary group and every group it is in, transitively
@@ -50,7 +39,7 @@ func (x *exchange) newPAC(client *directory.Account, cname krb5.PrincipalName, a
 	if client.TrustedForDelegation {
 		uac |= pac.UserTrustedForDelegation
 	}
-	sid := client.SID(dom.SID)
+	userSID := client.SID(dom.SID)
 	upn, upnFlags := client.UPN, uint32(0)
 	if upn == "" {
 		upn, upnFlags = client.Name+"@"+strings.ToLower(string(dom.Realm)), pac.UPNConstructed
@@ -70,12 +59,12 @@ func (x *exchange) newPAC(client *directory.Account, cname krb5.PrincipalName, a
 			LogonDomainName:    dom.NetBIOSName,
 			LogonDomainID:      dom.SID,
 			UserAccountControl: uac,
-			ExtraSIDs:          []pac.SIDAndAttributes{{SID: sidAuthorityAsserted, Attributes: pac.GroupDefault}},
+			ExtraSIDs:          []pac.SIDAndAttributes{{SID: sid.AuthenticationAuthorityAsserted, Attributes: pac.GroupDefault}},
 		},
 		ClientInfo: &pac.ClientInfo{ClientID: authTime, Name: strings.Join(cname.Components, "/")},
-		UPNDNSInfo: &pac.UPNDNSInfo{UPN: upn, DNSDomainName: string(dom.Realm), Flags: upnFlags, SAMName: client.Name, SID: &sid},
+		UPNDNSInfo: &pac.UPNDNSInfo{UPN: upn, DNSDomainName: string(dom.Realm), Flags: upnFlags, SAMName: client.Name, SID: &userSID},
 		Attributes: &pac.Attributes{Flags: attrs},
-		Requestor:  &pac.Requestor{SID: sid},
+		Requestor:  &pac.Requestor{SID: userSID},
 	}
 }
 

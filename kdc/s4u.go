@@ -10,12 +10,8 @@ import (
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
 	"hop/pac"
+	"hop/sid"
 )
-
-// sidServiceAsserted is SERVICE_ASSERTED_IDENTITY (S-1-18-2): the identity
-// in an S4U2Self ticket was asserted by a service, not proven by the user
-// (MS-SFU §3.2.5.1.2).
-var sidServiceAsserted = mustSID("S-1-18-2")
 
 // s4uSelf is a decoded S4U2Self request (MS-SFU §3.2.5.1.2).
 type s4uSelf struct {
@@ -167,7 +163,7 @@ func (x *exchange) s4u2self(s *s4uSelf, svc *directory.Account, tgt *wire.EncTic
 		g.flags |= krb5.TktForwardable
 	}
 	p := x.newPAC(user, s.user.Name, authTime, pac.AttrPACWasGivenImplicitly)
-	p.LogonInfo.ExtraSIDs = []pac.SIDAndAttributes{{SID: sidServiceAsserted, Attributes: pac.GroupDefault}}
+	p.LogonInfo.ExtraSIDs = []pac.SIDAndAttributes{{SID: sid.ServiceAsserted, Attributes: pac.GroupDefault}}
 	p.Requestor = nil // PAC_REQUESTOR goes in TGTs only (MS-KILE §3.3.5.6.4.8)
 	g.pac = p
 

@@ -3,8 +3,7 @@ package pac
 import (
 	"encoding/binary"
 	"errors"
-
-	"hop/directory"
+	"hop/sid"
 )
 
 // clientInfoLen is the fixed part of PAC_CLIENT_INFO: ClientId and NameLength.
@@ -143,7 +142,7 @@ func parseUPNDNSInfo(b []byte) (*UPNDNSInfo, error) {
 		return nil, err
 	}
 	if s != nil {
-		sid, err := directory.ParseSIDBytes(s)
+		sid, err := sid.ParseBytes(s)
 		if err != nil {
 			return nil, malformed("UPN_DNS_INFO SID: %v", err)
 		}
@@ -183,7 +182,7 @@ func parseAttributes(b []byte) (*Attributes, error) {
 // parseRequestor decodes PAC_REQUESTOR ([MS-PAC] §2.15): one SID in its
 // binary form.
 func parseRequestor(b []byte) (*Requestor, error) {
-	s, err := directory.ParseSIDBytes(b)
+	s, err := sid.ParseBytes(b)
 	if err != nil {
 		return nil, malformed("PAC_REQUESTOR: %v", err)
 	}

@@ -1,22 +1,21 @@
 package pac
 
 import (
+	"hop/sid"
 	"testing"
 	"time"
-
-	"hop/directory"
 )
 
-func mustSID(t testing.TB, s string) SID {
+func mustSID(t testing.TB, s string) sid.SID {
 	t.Helper()
-	sid, err := directory.ParseSID(s)
+	sid, err := sid.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sid
 }
 
-func sidPtr(t testing.TB, s string) *SID {
+func sidPtr(t testing.TB, s string) *sid.SID {
 	sid := mustSID(t, s)
 	return &sid
 }

@@ -3,10 +3,9 @@ package pac
 import (
 	"encoding/binary"
 	"fmt"
+	"hop/sid"
 	"time"
 	"unicode/utf16"
-
-	"hop/directory"
 )
 
 // This file holds the parts of NDR ([MS-RPCE] §2.2.6, C706 chapter 14) that
@@ -113,7 +112,7 @@ func (w *ndrWriter) stringBody(u ustring, spare int) {
 }
 
 // sid writes an RPC_SID: its conformance (the sub-authority count) first.
-func (w *ndrWriter) sid(s SID) {
+func (w *ndrWriter) sid(s sid.SID) {
 	b := s.Bytes()
 	w.u32(uint32(b[1]))
 	w.b = append(w.b, b...)
@@ -287,24 +286,24 @@ func (r *ndrReader) stringBody(h stringHeader) string {
 }
 
 // sid reads an RPC_SID.
-func (r *ndrReader) sid() SID {
+func (r *ndrReader) sid() sid.SID {
 	n := r.u32()
 	hdr := r.bytes(8)
 	if r.err != nil {
-		return SID{}
+		return sid.SID{}
 	}
 	if hdr[0] != 1 || uint32(hdr[1]) != n || n > maxSubAuths {
 		r.fail("RPC_SID revision %d with %d/%d sub-authorities", hdr[0], hdr[1], n)
-		return SID{}
+		return sid.SID{}
 	}
 	subs := r.bytes(4 * int(n))
 	if r.err != nil {
-		return SID{}
+		return sid.SID{}
 	}
-	s, err := directory.ParseSIDBytes(append(append([]byte(nil), hdr...), subs...))
+	s, err := sid.ParseBytes(append(append([]byte(nil), hdr...), subs...))
 	if err != nil {
 		r.fail("RPC_SID: %v", err)
-		return SID{}
+		return sid.SID{}
 	}
 	return s
 }

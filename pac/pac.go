@@ -8,9 +8,9 @@ import (
 	"slices"
 	"time"
 
-	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/crypto"
+	"hop/sid"
 )
 
 // Buffer types ([MS-PAC] §2.4).
@@ -100,9 +100,6 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// SID is a security identifier, as in the directory.
-type SID = directory.SID
-
 // GroupMembership is a GROUP_MEMBERSHIP ([MS-PAC] §2.2.2): a group's RID in the
 // logon domain (or the resource domain) and its SE_GROUP_* attributes.
 type GroupMembership struct {
@@ -112,7 +109,7 @@ type GroupMembership struct {
 
 // SIDAndAttributes is a KERB_SID_AND_ATTRIBUTES ([MS-PAC] §2.2.1).
 type SIDAndAttributes struct {
-	SID        SID
+	SID        sid.SID
 	Attributes uint32
 }
 
@@ -137,7 +134,7 @@ type ValidationInfo struct {
 	UserFlags uint32
 
 	LogonServer, LogonDomainName string
-	LogonDomainID                SID
+	LogonDomainID                sid.SID
 
 	UserAccountControl uint32
 
@@ -148,7 +145,7 @@ type ValidationInfo struct {
 
 	// ResourceGroupDomainSID and ResourceGroups are the domain-local groups
 	// of the resource domain; ResourceGroups needs ResourceGroupDomainSID.
-	ResourceGroupDomainSID *SID
+	ResourceGroupDomainSID *sid.SID
 	ResourceGroups         []GroupMembership
 }
 
@@ -164,7 +161,7 @@ type UPNDNSInfo struct {
 	UPN, DNSDomainName string
 	Flags              uint32
 	SAMName            string
-	SID                *SID
+	SID                *sid.SID
 }
 
 // Attributes is PAC_ATTRIBUTES_INFO ([MS-PAC] §2.14).
@@ -175,7 +172,7 @@ type Attributes struct {
 // Requestor is PAC_REQUESTOR ([MS-PAC] §2.15): the SID of the client the TGT
 // was issued to.
 type Requestor struct {
-	SID SID
+	SID sid.SID
 }
 
 // DelegationInfo is S4U_DELEGATION_INFO ([MS-PAC] §2.9).

@@ -17,13 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
 	"hop/krb5/keytab"
 	"hop/krb5/wire"
 	"hop/pac"
+	"hop/sid"
 )
 
 // DomainSID is the domain SID of the PACs a Realm issues.
@@ -217,7 +217,7 @@ func (r *Realm) Open(t *wire.Ticket) (*wire.EncTicketPart, *crypto.Key, error) {
 }
 
 func (r *Realm) pac(cl krb5.Principal, auth time.Time) (*pac.PAC, error) {
-	dom, err := directory.ParseSID(DomainSID)
+	dom, err := sid.Parse(DomainSID)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,42 @@
-package directory
+// Package sid is the security identifier of Windows domains ([MS-DTYP]
+// §2.4.2) in its string and binary forms, and the well-known SIDs hop uses.
+// It imports only the standard library, so the PAC codec, the KDC, the
+// directory and the remoting agent share one type without depending on each
+// other.
+package sid
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
+
+// ErrInvalid is wrapped by every error of New, Parse and ParseBytes; the
+// error text says what was wrong with the input.
+var ErrInvalid = errors.New("sid: invalid security identifier")
+
+// Well-known SIDs ([MS-DTYP] §2.4.2.4) that hop's Kerberos code puts in or
+// reads from a PAC ([MS-PAC] §2.2.1, [MS-SFU] §3.2.5.1.2).
+var (
+	// AuthenticationAuthorityAsserted (S-1-18-1) marks an identity the KDC
+	// authenticated from the user's own credentials.
+	AuthenticationAuthorityAsserted = SID{auth: 18, n: 1, sub: [maxSubAuthorities]uint32{1}}
+	// ServiceAsserted (S-1-18-2, SERVICE_ASSERTED_IDENTITY) marks an
+	// identity a service asserted through protocol transition (S4U2Self).
+	ServiceAsserted = SID{auth: 18, n: 1, sub: [maxSubAuthorities]uint32{2}}
+)
+
+// invalidError says what is wrong with a SID and wraps ErrInvalid.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return "sid: " + e.msg }
+func (e *invalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &invalidError{fmt.Sprintf(format, args...)}
+}
 
 // maxSubAuthorities is the most sub-authorities a SID has ([MS-DTYP] §2.4.2).
 const maxSubAuthorities = 15
@@ -18,8 +50,8 @@ type SID struct {
 	sub  [maxSubAuthorities]uint32
 }
 
-// NewSID returns the SID with the given authority and sub-authorities.
-func NewSID(authority uint64, subs ...uint32) (SID, error) {
+// New returns the SID with the given authority and sub-authorities.
+func New(authority uint64, subs ...uint32) (SID, error) {
 	if authority >= 1<<48 {
 		return SID{}, invalid("SID identifier authority %d does not fit in 48 bits", authority)
 	}
@@ -85,10 +117,10 @@ func (s SID) String() string {
 	return string(b)
 }
 
-// ParseSID parses the string form "S-1-<authority>(-<sub-authority>)*"
+// Parse parses the string form "S-1-<authority>(-<sub-authority>)*"
 // ([MS-DTYP] §2.4.2.1). The authority is decimal below 2^32 or hexadecimal
 // "0x" followed by 12 digits.
-func ParseSID(str string) (SID, error) {
+func Parse(str string) (SID, error) {
 	if len(str) > 256 {
 		return SID{}, invalid("SID string is too long (%d bytes)", len(str))
 	}
@@ -169,9 +201,9 @@ func (s SID) Bytes() []byte {
 	return b
 }
 
-// ParseSIDBytes decodes the binary form written by Bytes; b must hold exactly
+// ParseBytes decodes the binary form written by Bytes; b must hold exactly
 // one SID.
-func ParseSIDBytes(b []byte) (SID, error) {
+func ParseBytes(b []byte) (SID, error) {
 	if len(b) < 8 {
 		return SID{}, invalid("binary SID is %d bytes, shorter than its 8-byte header", len(b))
 	}
@@ -210,7 +242,7 @@ func (s *SID) UnmarshalText(b []byte) error {
 		*s = SID{}
 		return nil
 	}
-	v, err := ParseSID(string(b))
+	v, err := Parse(string(b))
 	if err != nil {
 		return err
 	}
