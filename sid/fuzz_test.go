@@ -44,4 +44,3 @@ func FuzzParseBytes(f *testing.F) {
 		}
 	})
 }
-
