@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hop/internal/atomicfile"
 	"math/big"
 	"net"
 	"os"
@@ -156,34 +157,19 @@ func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (
 	return tls.Certificate{Certificate: [][]byte{blk.Bytes}, PrivateKey: key, Leaf: leaf}, nil, nil
 }
 
-// replaceFile writes b to path through a temporary file and a rename.
+// replaceFile writes b to path atomically.
 func replaceFile(path string, b []byte, mode os.FileMode) error {
-	tmp := path + ".new"
-	os.Remove(tmp)
-	if err := writeNew(tmp, b, mode); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("admin: %w", err)
+	if err := atomicfile.WriteFile(path, b, mode); err != nil {
+		return fmt.Errorf("admin: writing %s: %w", path, err)
 	}
 	return nil
 }
 
 func writeNew(path string, b []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return fmt.Errorf("admin: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	if err := atomicfile.WriteNew(path, b, mode); err != nil {
 		return fmt.Errorf("admin: writing %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("admin: writing %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // Pin returns cert's public key pin, "sha256//" + base64(SHA-256(SPKI)).

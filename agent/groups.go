@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"hop/internal/atomicfile"
 	"hop/pac"
 	"hop/sid"
 )
@@ -105,11 +106,10 @@ func (g *groups) save() error {
 	if err := os.MkdirAll(filepath.Dir(g.cache), 0o700); err != nil {
 		return fmt.Errorf("agent: state dir: %w", err)
 	}
-	tmp := g.cache + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.WriteFile(g.cache, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("agent: group cache: %w", err)
 	}
-	return os.Rename(tmp, g.cache)
+	return nil
 }
 
 // add registers names to resolve (SID strings are skipped).

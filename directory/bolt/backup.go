@@ -20,6 +20,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"hop/directory"
+	"hop/internal/atomicfile"
 	"hop/krb5"
 )
 
@@ -268,18 +269,7 @@ func readStash(path string) ([]byte, error) {
 
 // writeNew creates path (mode 0600, not overwriting) with b, synced.
 func writeNew(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("bolt: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := atomicfile.WriteNew(path, b, 0o600); err != nil {
 		return fmt.Errorf("bolt: write %s: %w", path, err)
 	}
 	return nil

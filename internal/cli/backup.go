@@ -13,6 +13,7 @@ import (
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
+	"hop/internal/atomicfile"
 )
 
 func domainBackupCommand() *command {
@@ -106,21 +107,12 @@ func runDomainBackup(ctx context.Context, e *env, c *command, args []string) err
 
 // writeBackupFile writes the backup to a temporary file beside out, reads
 // it back to check it, and renames it over out.
-func writeBackupFile(ctx context.Context, st *bolt.Store, keyPath, dir, out string, now time.Time) (_ *bolt.BackupInfo, err error) {
-	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-")
+func writeBackupFile(ctx context.Context, st *bolt.Store, keyPath, dir, out string, now time.Time) (*bolt.BackupInfo, error) {
+	f, err := atomicfile.Create(out, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("write the backup: %w", err)
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
+	defer f.Abort()
 	info, err := st.Backup(ctx, keyPath, f, now)
 	if err != nil {
 		return nil, err
@@ -135,15 +127,8 @@ func writeBackupFile(ctx context.Context, st *bolt.Store, keyPath, dir, out stri
 	if _, err := bolt.CheckBackup(ctx, f, dir); err != nil {
 		return nil, fmt.Errorf("the backup written does not check out (nothing was replaced): %w", err)
 	}
-	if err := f.Close(); err != nil {
+	if err := f.Commit(); err != nil {
 		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(out)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return info, nil
 }

@@ -1,11 +1,10 @@
 package ccache
 
 import (
-	"errors"
 	"fmt"
+	"hop/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -64,55 +63,8 @@ func (c *Cache) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(p, b); err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o600); err != nil {
 		return fmt.Errorf("ccache: save %s: %w", p, err)
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with data: temporary file (mode 0600),
-// fsync, rename, then fsync of the directory so the rename is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if base == "" {
-		return errors.New("no file name")
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil // the file is in place; a directory we cannot open cannot be synced
-	}
-	defer d.Close()
-	if serr := d.Sync(); serr != nil {
-		return serr
 	}
 	return nil
 }

@@ -1,11 +1,10 @@
 package keytab
 
 import (
-	"errors"
 	"fmt"
+	"hop/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -54,54 +53,8 @@ func (k *Keytab) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filePath(path), b); err != nil {
+	if err := atomicfile.WriteFile(filePath(path), b, 0o600); err != nil {
 		return fmt.Errorf("keytab: save %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeFileAtomic replaces path with data: temporary file (mode 0600),
-// fsync, rename, then fsync of the directory so the rename is durable.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if base == "" {
-		return errors.New("no file name")
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		derr = d.Sync()
-		d.Close()
-		if derr != nil {
-			return derr
-		}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"hop/internal/atomicfile"
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/client"
@@ -443,19 +444,7 @@ func prepareDir(name config.CCache) error {
 	if _, err := os.Lstat(primary); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(dir, ".primary-*")
-	if err != nil {
-		return fmt.Errorf("tickets: credential cache %s: %w", name, err)
-	}
-	_, err = tmp.WriteString("tkt\n")
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), primary)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(primary, []byte("tkt\n"), 0o600); err != nil {
 		return fmt.Errorf("tickets: credential cache %s: write its primary file: %w", name, err)
 	}
 	return nil
