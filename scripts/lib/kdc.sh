@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # Shared by scripts/mit-kdc and scripts/heimdal-kdc: address checks and the
 # client krb5.conf of a throwaway realm. Source it; it defines functions only.
+# The sourcing script sets prog (its name, for messages) first, and reads the
+# HOST, PORT and KDCADDR that check_listen sets.
+# shellcheck disable=SC2034,SC2154
 
 # The AES encryption types of RFC 3962 and RFC 8009, in MIT's default order
 # of preference (internal/thirdparty.Enctypes lists the same).
