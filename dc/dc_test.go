@@ -6,9 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,22 +43,22 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// outFile returns a file for a server's output (an *os.File takes
+// concurrent writes) and a function that reads what was written.
+func outFile(t *testing.T) (*os.File, func() string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, func() string {
+		b, err := os.ReadFile(f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
 }
 
 // run starts a Server for c and returns its state once it is ready, and a
@@ -153,8 +153,8 @@ func TestRunServesAndRecordsItsState(t *testing.T) {
 
 func TestRunAuditStream(t *testing.T) {
 	f := newDomain(t)
-	var events syncBuffer
-	st, stop := run(t, Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, AuditStream: &events})
+	events, written := outFile(t)
+	st, stop := run(t, Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, AuditStream: events})
 	if st.Kpasswd != "" || st.AdminURL != "" {
 		t.Errorf("state %+v: want no kpasswd (port not 88) and no admin API", st)
 	}
@@ -162,15 +162,15 @@ func TestRunAuditStream(t *testing.T) {
 		t.Error("login of an unknown principal succeeded")
 	}
 	stop()
-	if !strings.Contains(events.String(), `"client":"nobody@EXAMPLE.TEST"`) {
-		t.Errorf("stream = %q; want the refusal", events.String())
+	if out := written(); !strings.Contains(out, `"client":"nobody@EXAMPLE.TEST"`) {
+		t.Errorf("stream = %q; want the refusal", out)
 	}
 }
 
 func TestReopenAuditLog(t *testing.T) {
 	f := newDomain(t)
-	var logs syncBuffer
-	srv, err := New(Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	logs, logged := outFile(t)
+	srv, err := New(Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +192,8 @@ func TestReopenAuditLog(t *testing.T) {
 	if _, err := os.Stat(f.AuditLog()); err != nil {
 		t.Errorf("no new log after ReopenAuditLog: %v", err)
 	}
-	if !strings.Contains(logs.String(), "audit log reopened") {
-		t.Errorf("log = %q", logs.String())
+	if out := logged(); !strings.Contains(out, "audit log reopened") {
+		t.Errorf("log = %q", out)
 	}
 	login(t, st.Listen[0], "after", "x")
 	stop()

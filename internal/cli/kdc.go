@@ -42,6 +42,10 @@ Ctrl-C or SIGTERM.`,
 	}
 }
 
+// kdcFlags names the flag of each dc.Config field, for usage errors.
+var kdcFlags = map[string]string{"Folder": "--dir", "Listen": "--listen", "KpasswdListen": "--kpasswd-listen",
+	"AdminListen": "--admin-listen", "MaxUDPReply": "--max-udp-reply"}
+
 func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
@@ -73,12 +77,10 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	srv, err := dc.New(cfg)
 	var ce *dc.ConfigError
 	if errors.As(err, &ce) {
-		flagName := map[string]string{"Folder": "--dir", "Listen": "--listen", "KpasswdListen": "--kpasswd-listen",
-			"AdminListen": "--admin-listen", "AdminNames": "--admin-name", "MaxUDPReply": "--max-udp-reply"}[ce.Field]
 		if ce.Field == "AdminNames" {
 			return usagef("%s: --admin-name needs --admin-listen", c.path)
 		}
-		return usagef("%s: %s %q: %s", c.path, flagName, ce.Value, ce.Want)
+		return usagef("%s: %s %q: %s", c.path, kdcFlags[ce.Field], ce.Value, ce.Want)
 	}
 	if err != nil {
 		return err
