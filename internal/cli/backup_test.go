@@ -146,7 +146,7 @@ func TestRestoreUnderRunningKDC(t *testing.T) {
 		t.Errorf("hop kdc: %v", err)
 	}
 	// The KDC's events and the commands' are one chain.
-	res, err := audit.Verify(filepath.Join(dir, "audit.log"))
+	res, err := audit.Verify(domain.Folder(dir).AuditLog())
 	if err != nil {
 		t.Fatal(err)
 	}
