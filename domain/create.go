@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"hop/admin"
@@ -60,7 +62,7 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 		return nil, err
 	}
 
-	rb, err := newRollback(f)
+	rb, err := newRollback(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +78,7 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 	if err != nil {
 		return nil, err
 	}
-	if err := mk.Save(f.MasterKey()); err != nil {
+	if err := rb.step(func() error { return mk.Save(f.MasterKey()) }, f.MasterKey()); err != nil {
 		return nil, err
 	}
 	// The admin API's TLS certificate, which clients pin (hop
@@ -89,55 +91,53 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 	}
 	names = append(names[:len(names):len(names)], "localhost", "127.0.0.1")
 	cert, key := f.AdminCert()
-	if _, _, err := admin.LoadOrCreateCert(cert, key, names, now()); err != nil {
-		return nil, err
-	}
-	st, err := bolt.Open(f.Directory(), bolt.Options{})
+	err = rb.step(func() error {
+		_, _, err := admin.LoadOrCreateCert(cert, key, names, now())
+		return err
+	}, cert, key)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	log, err := audit.Open(f.AuditLog(), audit.Options{})
-	if err != nil {
-		return nil, err
-	}
-	d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{Audit: log, Now: o.Now, Rand: o.Rand})
-	if err != nil {
-		log.Close()
-		return nil, err
-	}
-	dom, err := d.Domain(ctx)
-	if cerr := log.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("the audit log %s is incomplete: %w", f.AuditLog(), cerr)
-	}
+	var dom *directory.Domain
+	err = rb.step(func() error {
+		st, err := bolt.Open(f.Directory(), bolt.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		log, err := audit.Open(f.AuditLog(), audit.Options{})
+		if err != nil {
+			return err
+		}
+		d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{Audit: log, Now: o.Now, Rand: o.Rand})
+		if err == nil {
+			dom, err = d.Domain(ctx)
+		}
+		if cerr := log.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("the audit log %s is incomplete: %w", f.AuditLog(), cerr)
+		}
+		return err
+	}, f.Directory(), f.AuditLog(), audit.HeadPath(f.AuditLog()))
 	if err != nil {
 		return nil, err
 	}
 	return dom, nil
 }
 
-// rollback removes what Create made in a folder: the folder's files that
-// did not exist before, and the folders it created.
+// rollback removes what Create made: the files its steps created, and the
+// folders it created.
 type rollback struct {
-	files []string // the folder's files that did not exist
+	files []string // the files made, in order
 	dirs  []string // the folders that did not exist, innermost first
 }
 
-func newRollback(f Folder) (*rollback, error) {
-	rb := &rollback{}
-	for _, name := range []string{MasterKeyFile, DirectoryFile, AuditFile, audit.HeadPath(AuditFile), AdminCertFile, AdminKeyFile} {
-		if _, err := os.Lstat(f.Path(name)); errors.Is(err, os.ErrNotExist) {
-			rb.files = append(rb.files, f.Path(name))
-		}
-	}
-	dir, err := filepath.Abs(string(f))
+func newRollback(dir string) (*rollback, error) {
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("domain: %w", err)
 	}
-	for {
-		if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
-			break
-		}
+	rb := &rollback{}
+	for !exists(dir) {
 		rb.dirs = append(rb.dirs, dir)
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -148,8 +148,35 @@ func newRollback(f Folder) (*rollback, error) {
 	return rb, nil
 }
 
+// step runs do, which may create the files paths, and counts as made by
+// Create those of them that did not exist before and do after. When do
+// fails because a file exists, that file is another's: nothing is counted.
+func (rb *rollback) step(do func() error, paths ...string) error {
+	var missing []string
+	for _, p := range paths {
+		if !exists(p) {
+			missing = append(missing, p)
+		}
+	}
+	err := do()
+	if errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range missing {
+		if exists(p) {
+			rb.files = append(rb.files, p)
+		}
+	}
+	return err
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
 func (rb *rollback) undo() {
-	for _, p := range rb.files {
+	for _, p := range slices.Backward(rb.files) {
 		os.Remove(p)
 	}
 	for _, d := range rb.dirs {
