@@ -70,6 +70,15 @@ type BackupInfo struct {
 	Accounts, Groups int
 }
 
+// The names of the copies of the database and the master key stash in the
+// private temporary folders of Backup and Restore. They are not the domain
+// folder's file names (package domain owns those, and gives them to
+// Restore as paths).
+const (
+	copyDBName  = "db.copy"
+	copyKeyName = "key.copy"
+)
+
 // ErrDomainInPlace is returned (wrapped) by Restore when the destination
 // already holds a domain and RestoreOptions.Force is not set.
 var ErrDomainInPlace = errors.New("bolt: a domain is already in place")
@@ -179,7 +188,7 @@ func (s *Store) Backup(ctx context.Context, keyPath string, w io.Writer, now tim
 		return nil, fmt.Errorf("bolt: backup: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	dbCopy, keyCopy := filepath.Join(tmp, "directory.db"), filepath.Join(tmp, "master.key")
+	dbCopy, keyCopy := filepath.Join(tmp, copyDBName), filepath.Join(tmp, copyKeyName)
 
 	stash, err := readStash(keyPath)
 	if err != nil {
@@ -333,7 +342,7 @@ func extract(ctx context.Context, r io.Reader, dir string) (_ *extracted, err er
 	if err != nil {
 		return nil, fmt.Errorf("bolt: restore: %w", err)
 	}
-	x := &extracted{dir: tmp, db: filepath.Join(tmp, "directory.db"), key: filepath.Join(tmp, "master.key")}
+	x := &extracted{dir: tmp, db: filepath.Join(tmp, copyDBName), key: filepath.Join(tmp, copyKeyName)}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(tmp)

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"hop/admin"
 	"hop/audit"
+	"hop/domain"
 )
 
 func auditCommand() *command {
@@ -86,7 +86,7 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	path := *file
 	if path == "" {
-		path = filepath.Join(*dir, auditFile)
+		path = domain.Folder(*dir).AuditLog()
 	}
 	var from time.Time
 	if *since != "" {
@@ -96,7 +96,7 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 		}
 		from = t
 	}
-	match := eventFilter(from, principals, types)
+	match := audit.Query{Since: from, Principals: principals, Types: types}.Matcher()
 	n := 0
 	err := audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
 		n++
@@ -129,7 +129,7 @@ func runAuditVerify(_ context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	if len(files) == 0 {
-		files = []string{filepath.Join(*dir, auditFile)}
+		files = []string{domain.Folder(*dir).AuditLog()}
 	}
 	res, err := audit.Verify(files...)
 	var ce *audit.ChainError
@@ -165,72 +165,6 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is neither a time (2026-01-02T15:04:05Z, 2026-01-02) nor a duration (90m, 24h, 7d)", s)
-}
-
-// eventFilter makes the predicate of the --since, --principal and --type
-// flags.
-func eventFilter(since time.Time, principals, types []string) func(*audit.Event) bool {
-	matchers := make([]func(string) bool, len(principals))
-	for i, p := range principals {
-		matchers[i] = principalMatcher(p)
-	}
-	return func(ev *audit.Event) bool {
-		if !since.IsZero() && ev.Time.Before(since) {
-			return false
-		}
-		if len(types) > 0 {
-			ok := false
-			for _, t := range types {
-				if ev.Type == t || strings.HasPrefix(ev.Type, t+".") {
-					ok = true
-					break
-				}
-			}
-			if !ok {
-				return false
-			}
-		}
-		if len(matchers) == 0 {
-			return true
-		}
-		for _, m := range matchers {
-			for _, v := range []string{ev.Client, ev.Service, ev.Actor, ev.Target} {
-				if m(v) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-}
-
-// principalMatcher matches a name in any case, and with or without a
-// realm: "alice" matches "alice@EXAMPLE.TEST", "alice@example.test" matches
-// "alice", but "alice@A.TEST" does not match "alice@B.TEST".
-func principalMatcher(p string) func(string) bool {
-	p = strings.ToLower(p)
-	pname, prealm := cutRealm(p)
-	return func(v string) bool {
-		if v == "" {
-			return false
-		}
-		v = strings.ToLower(v)
-		if v == p {
-			return true
-		}
-		vname, vrealm := cutRealm(v)
-		if prealm != "" && vrealm != "" {
-			return false
-		}
-		return vname == pname
-	}
-}
-
-func cutRealm(s string) (name, realm string) {
-	if i := strings.LastIndexByte(s, '@'); i > 0 {
-		return s[:i], s[i+1:]
-	}
-	return s, ""
 }
 
 // formatEvent renders an event on one line:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hop/audit"
+	"hop/domain"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test
@@ -55,7 +56,7 @@ func fileLines(t *testing.T, path string) []string {
 // running KDC (here an audit.File on the same path) writes, in one chain.
 func TestAuditOfCommandsAndKDCShareOneChain(t *testing.T) {
 	dir := newTestDomain(t)
-	log := filepath.Join(dir, "audit.log")
+	log := domain.Folder(dir).AuditLog()
 	kdc, err := audit.OpenFile(log)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +182,7 @@ func TestAuditFilters(t *testing.T) {
 
 func TestAuditVerifyCommand(t *testing.T) {
 	dir := t.TempDir()
-	log := filepath.Join(dir, "audit.log")
+	log := domain.Folder(dir).AuditLog()
 	a, _ := audit.OpenFile(log)
 	for i := range 5 {
 		a.Emit(audit.Event{Time: time.Now(), Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Reason: itoa(i)})
@@ -216,7 +217,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 // rotation, until the context ends.
 func TestAuditFollow(t *testing.T) {
 	dir := t.TempDir()
-	log := filepath.Join(dir, "audit.log")
+	log := domain.Folder(dir).AuditLog()
 	w, _ := audit.OpenFile(log)
 	defer w.Close()
 	w.Emit(audit.Event{Time: time.Now(), Type: "first", Client: "alice@EXAMPLE.TEST"})

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
-	"hop/internal/atomicfile"
+	"hop/domain"
 )
 
 func domainBackupCommand() *command {
@@ -71,22 +70,16 @@ func runDomainBackup(ctx context.Context, e *env, c *command, args []string) err
 	if *out == "" {
 		return usagef("%s: -o FILE is required (\"-\" writes to standard output)", c.path)
 	}
-	if err := checkDomainFiles(*dir); err != nil {
-		return err
-	}
-	st, err := bolt.Open(filepath.Join(*dir, dbFile), bolt.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	keyPath := filepath.Join(*dir, masterFile)
+	f := domain.Folder(*dir)
 	now := time.Now()
 	var info *bolt.BackupInfo
+	var err error
 	if *out == "-" {
-		if info, err = st.Backup(ctx, keyPath, e.stdout, now); err != nil {
-			return err
-		}
-	} else if info, err = writeBackupFile(ctx, st, keyPath, *dir, *out, now); err != nil {
+		info, err = f.Backup(ctx, e.stdout, now)
+	} else {
+		info, err = f.BackupFile(ctx, *out, now)
+	}
+	if err != nil {
 		return err
 	}
 	where := *out
@@ -96,41 +89,13 @@ func runDomainBackup(ctx context.Context, e *env, c *command, args []string) err
 	auditDomainEvent(e, *dir, audit.Event{Time: now, Type: "domain.backup", Actor: directory.LocalAdmin.String(), Target: string(info.Realm),
 		Reason: fmt.Sprintf("backup (directory and master key) written to %s, sha256 %s", where, info.Checksum)})
 	msg := fmt.Sprintf("Backed up %s (%d accounts, %d groups) to %s.\nIt holds the master key: keep it as secret as %s.\n",
-		info.Realm, info.Accounts, info.Groups, where, keyPath)
+		info.Realm, info.Accounts, info.Groups, where, f.MasterKey())
 	if *out == "-" {
 		fmt.Fprint(e.stderr, msg)
 	} else {
 		fmt.Fprint(e.stdout, msg)
 	}
 	return nil
-}
-
-// writeBackupFile writes the backup to a temporary file beside out, reads
-// it back to check it, and renames it over out.
-func writeBackupFile(ctx context.Context, st *bolt.Store, keyPath, dir, out string, now time.Time) (*bolt.BackupInfo, error) {
-	f, err := atomicfile.Create(out, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	defer f.Abort()
-	info, err := st.Backup(ctx, keyPath, f, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	// The check unpacks the master key: do it in the domain's own folder.
-	if _, err := bolt.CheckBackup(ctx, f, dir); err != nil {
-		return nil, fmt.Errorf("the backup written does not check out (nothing was replaced): %w", err)
-	}
-	if err := f.Commit(); err != nil {
-		return nil, fmt.Errorf("write the backup: %w", err)
-	}
-	return info, nil
 }
 
 func runDomainRestore(ctx context.Context, e *env, c *command, args []string) error {
@@ -150,10 +115,11 @@ func runDomainRestore(ctx context.Context, e *env, c *command, args []string) er
 		defer f.Close()
 		in = f
 	}
-	res, err := bolt.Restore(ctx, in, filepath.Join(*dir, dbFile), filepath.Join(*dir, masterFile), bolt.RestoreOptions{Force: *force})
+	f := domain.Folder(*dir)
+	res, err := f.Restore(ctx, in, *force)
 	if errors.Is(err, bolt.ErrDomainInPlace) {
 		kdc := ""
-		if _, serr := os.Stat(filepath.Join(*dir, kdcState)); serr == nil {
+		if f.Serving() {
 			kdc = " and a KDC is serving it"
 		}
 		return fmt.Errorf("the backup checks out (realm %s, %d accounts, taken %s), but %s already holds a domain%s; nothing was changed. To replace it, run again with --force (the current files are kept as *.before-restore)",
@@ -171,9 +137,9 @@ func runDomainRestore(ctx context.Context, e *env, c *command, args []string) er
 		res.Info.Realm, res.Info.Accounts, res.Info.Groups, res.Info.Created.Format(time.RFC3339), *dir)
 	switch {
 	case res.KeyChanged:
-		fmt.Fprintf(e.stdout, "The master key changed: restart any KDC serving %s. The previous files are %s.before-restore and %s.before-restore.\n", *dir, dbFile, masterFile)
+		fmt.Fprintf(e.stdout, "The master key changed: restart any KDC serving %s. The previous files are %s.before-restore and %s.before-restore.\n", *dir, domain.DirectoryFile, domain.MasterKeyFile)
 	case res.Replaced:
-		fmt.Fprintf(e.stdout, "A running KDC serves the restored directory from its next request. The previous directory is %s.before-restore.\n", dbFile)
+		fmt.Fprintf(e.stdout, "A running KDC serves the restored directory from its next request. The previous directory is %s.before-restore.\n", domain.DirectoryFile)
 	}
 	return nil
 }
@@ -181,12 +147,7 @@ func runDomainRestore(ctx context.Context, e *env, c *command, args []string) er
 // auditDomainEvent records a backup or restore in DIR/audit.log. The
 // operation is done by then, so a failure is reported, not returned.
 func auditDomainEvent(e *env, dir string, ev audit.Event) {
-	log, err := audit.Open(filepath.Join(dir, auditFile), audit.Options{})
-	if err == nil {
-		log.Emit(ev)
-		err = log.Close()
-	}
-	if err != nil {
+	if err := domain.Folder(dir).Record(ev); err != nil {
 		fmt.Fprintf(e.stderr, "hop: warning: the %s was not recorded in the audit log: %v\n", ev.Type, err)
 	}
 }

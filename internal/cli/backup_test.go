@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"hop/audit"
+	"hop/dc"
+	"hop/domain"
 	"hop/krb5"
 	"hop/krb5/client"
 )
@@ -107,8 +109,8 @@ func TestRestoreUnderRunningKDC(t *testing.T) {
 	}()
 	var addr string
 	for addr == "" {
-		if b, err := os.ReadFile(filepath.Join(dir, "kdc.json")); err == nil {
-			var st kdcStateJSON
+		if b, err := os.ReadFile(domain.Folder(dir).State()); err == nil {
+			var st dc.State
 			if json.Unmarshal(b, &st) == nil && len(st.Listen) > 0 {
 				addr = st.Listen[0]
 			}
@@ -144,7 +146,7 @@ func TestRestoreUnderRunningKDC(t *testing.T) {
 		t.Errorf("hop kdc: %v", err)
 	}
 	// The KDC's events and the commands' are one chain.
-	res, err := audit.Verify(filepath.Join(dir, "audit.log"))
+	res, err := audit.Verify(domain.Folder(dir).AuditLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"hop/admin"
+	"hop/domain"
 	"hop/krb5"
 	"hop/krb5/keytab"
 )
@@ -49,7 +50,7 @@ func TestDomainAndAccounts(t *testing.T) {
 	fails(t, 1, "password is empty", "\n", "domain", "init", "--dir", dir, "--realm", "example.test")
 	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
 	fails(t, 1, "already holds a domain", "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "OTHER.TEST")
-	for _, f := range []string{"master.key", "directory.db"} {
+	for _, f := range []string{domain.MasterKeyFile, domain.DirectoryFile} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v mode %v, want 0600", f, err, st.Mode().Perm())

@@ -2,16 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"hop/admin"
+	"hop/dc"
+	"hop/domain"
 )
 
 func clientConfigCommand() *command {
@@ -26,16 +25,6 @@ pin of the admin server's TLS key in a [hop] section (hop's commands read it;
 MIT and Heimdal ignore it). Use it with: hop client-config > krb5.conf; export KRB5_CONFIG=$PWD/krb5.conf`,
 		run: runClientConfig,
 	}
-}
-
-// kdcStateJSON is what a running hop kdc records in DIR/kdc.json.
-type kdcStateJSON struct {
-	PID      int      `json:"pid"`
-	Realm    string   `json:"realm"`
-	Listen   []string `json:"listen"`
-	Kpasswd  string   `json:"kpasswd,omitempty"`
-	AdminURL string   `json:"admin_url,omitempty"`
-	AdminPin string   `json:"admin_tls_pin,omitempty"`
 }
 
 func runClientConfig(ctx context.Context, e *env, c *command, args []string) error {
@@ -55,9 +44,9 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 		return err
 	}
 	defer done()
-	var st kdcStateJSON
-	if b, err := os.ReadFile(filepath.Join(*dir, kdcState)); err == nil {
-		json.Unmarshal(b, &st)
+	var st dc.State
+	if s, err := dc.ReadState(domain.Folder(*dir).State()); err == nil {
+		st = *s
 	}
 	if len(kdcs) == 0 {
 		kdcs = st.Listen
@@ -70,7 +59,8 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	}
 	pin := st.AdminPin
 	if pin == "" && strings.HasPrefix(*adminURL, "https:") {
-		if c, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), nil, time.Now()); err == nil {
+		cert, key := domain.Folder(*dir).AdminCert()
+		if c, _, err := admin.LoadOrCreateCert(cert, key, nil, time.Now()); err == nil {
 			pin = admin.Pin(c.Leaf)
 		}
 	}

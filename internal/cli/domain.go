@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"hop/admin"
-	"hop/audit"
 	"hop/directory"
-	"hop/directory/bolt"
+	"hop/domain"
 	"hop/krb5"
 )
 
@@ -62,69 +59,14 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		return usagef("hop domain init: --realm is required, e.g. --realm EXAMPLE.TEST")
 	}
 	r := krb5.Realm(*realm).Canonical()
-	if _, err := os.Stat(filepath.Join(*dir, masterFile)); err == nil {
-		return fmt.Errorf("%s already holds a domain (%s exists); choose another --dir", *dir, masterFile)
-	}
-	if _, err := os.Stat(filepath.Join(*dir, dbFile)); err == nil {
-		return fmt.Errorf("%s already holds a directory (%s exists); choose another --dir", *dir, dbFile)
+	if err := domain.Folder(*dir).CheckNew(); err != nil {
+		return err
 	}
 	pw, err := e.readPassword(*pwFile, "Password for Administrator@"+string(r)+": ", true)
 	if err != nil {
 		return err
 	}
-	adminKeys, err := directory.PasswordKeys(r, directory.NameAdministrator, pw, directory.DefaultETypes(false))
-	if err != nil {
-		return err
-	}
-	tgtKeys, err := directory.RandomKeys(directory.DefaultETypes(false), nil)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", *dir, err)
-	}
-	mk, err := directory.NewMasterKey(nil)
-	if err != nil {
-		return err
-	}
-	mkPath := filepath.Join(*dir, masterFile)
-	if err := mk.Save(mkPath); err != nil {
-		return err
-	}
-	st, err := bolt.Open(filepath.Join(*dir, dbFile), bolt.Options{})
-	if err != nil {
-		os.Remove(mkPath)
-		return err
-	}
-	defer st.Close()
-	log, err := audit.Open(filepath.Join(*dir, auditFile), audit.Options{})
-	if err != nil {
-		st.Close()
-		os.Remove(mkPath)
-		os.Remove(filepath.Join(*dir, dbFile))
-		return err
-	}
-	defer log.Close()
-	d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{Audit: log})
-	if err != nil {
-		st.Close()
-		os.Remove(mkPath)
-		os.Remove(filepath.Join(*dir, dbFile))
-		return err
-	}
-	// The admin API's TLS certificate, which clients pin (hop
-	// client-config prints the pin).
-	names := []string(adminNames)
-	if len(names) == 0 {
-		if h, err := os.Hostname(); err == nil && h != "" {
-			names = []string{h}
-		}
-	}
-	names = append(names, "localhost", "127.0.0.1")
-	if _, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), names, time.Now()); err != nil {
-		return err
-	}
-	dom, err := d.Domain(ctx)
+	dom, err := domain.Create(ctx, *dir, domain.CreateOptions{Realm: r, AdminPassword: pw, AdminNames: adminNames})
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/admin"
+	"hop/dc"
+	"hop/domain"
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/client"
@@ -24,7 +26,7 @@ import (
 // on 127.0.0.1 (SPN HTTP/127.0.0.1), over TLS.
 type runningKDC struct {
 	dir, krb5conf string
-	state         kdcStateJSON
+	state         dc.State
 }
 
 func startKDC(t *testing.T, dir string) *runningKDC {
@@ -51,7 +53,7 @@ func startKDC(t *testing.T, dir string) *runningKDC {
 	r := &runningKDC{dir: dir}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if b, err := os.ReadFile(filepath.Join(dir, kdcState)); err == nil && json.Unmarshal(b, &r.state) == nil && r.state.AdminURL != "" {
+		if b, err := os.ReadFile(domain.Folder(dir).State()); err == nil && json.Unmarshal(b, &r.state) == nil && r.state.AdminURL != "" {
 			break
 		}
 		select {

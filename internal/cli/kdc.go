@@ -2,19 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sync"
 	"syscall"
 
-	"hop/audit"
+	"hop/dc"
 	"hop/kdc"
 )
 
@@ -47,177 +42,62 @@ Ctrl-C or SIGTERM.`,
 	}
 }
 
+// kdcFlags names the flag of each dc.Config field, for usage errors.
+var kdcFlags = map[string]string{"Folder": "--dir", "Listen": "--listen", "KpasswdListen": "--kpasswd-listen",
+	"AdminListen": "--admin-listen", "MaxUDPReply": "--max-udp-reply"}
+
 func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain")
-	var listen stringList
+	var listen, adminNames stringList
 	fs.Var(&listen, "listen", "an address to serve, `ADDR:PORT` (repeatable; default 127.0.0.1:88)")
+	kpasswdListen := fs.String("kpasswd-listen", "", "serve kpasswd (RFC 3244) on `ADDR:PORT`, or off (default: the first --listen host, port 464, when the KDC uses port 88)")
+	adminListen := fs.String("admin-listen", "", "serve the admin API on `ADDR:PORT` (off by default)")
+	fs.Var(&adminNames, "admin-name", "the admin server's host `NAME` clients use, its SPN HTTP/NAME (repeatable; default: this host's name)")
+	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
 	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
-	var side sideServices
-	side.register(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
-	}
-	if len(listen) == 0 {
-		listen = stringList{"127.0.0.1:88"}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("%s: --log-level: %v", c.path, err)
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-
-	if err := checkDomainFiles(*dir); err != nil {
+	cfg := dc.Config{
+		Folder: *dir, Listen: listen, KpasswdListen: *kpasswdListen,
+		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS,
+		AuditLog: *auditPath, MaxUDPReply: *maxUDP,
+		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if *auditPath == "-" {
+		cfg.AuditLog, cfg.AuditStream = "", e.stderr
+	}
+	srv, err := dc.New(cfg)
+	var ce *dc.ConfigError
+	if errors.As(err, &ce) {
+		if ce.Field == "AdminNames" {
+			return usagef("%s: --admin-name needs --admin-listen", c.path)
+		}
+		return usagef("%s: %s %q: %s", c.path, kdcFlags[ce.Field], ce.Value, ce.Want)
+	}
+	if err != nil {
 		return err
 	}
-	// One audit sink for the KDC's tickets and the directory changes it
-	// makes (lockouts), so that both are in one chain.
-	var sink audit.Sink
-	switch *auditPath {
-	case "-":
-		sink = &auditWriter{enc: json.NewEncoder(e.stderr)}
-	default:
-		p := *auditPath
-		if p == "" {
-			p = filepath.Join(*dir, auditFile)
-		}
-		f, err := audit.Open(p, audit.Options{Logger: logger})
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := f.Close(); err != nil {
-				logger.Error("closing the audit log", "err", err)
-			}
-		}()
-		sink = f
+	if cfg.AuditStream == nil {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer func() { signal.Stop(hup); close(hup) }()
 		go func() {
 			for range hup {
-				if err := f.Reopen(); err != nil {
-					logger.Error("reopening the audit log", "err", err)
-				} else {
-					logger.Info("audit log reopened", "file", p)
-				}
+				srv.ReopenAuditLog()
 			}
 		}()
 	}
-	d, done, err := openDirectoryAudited(ctx, *dir, sink)
-	if err != nil {
-		return err
+	err = srv.Run(ctx, nil)
+	if errors.Is(err, dc.ErrNoHostName) {
+		return usagef("give the admin server's host name with --admin-name")
 	}
-	defer done()
-	dom, err := d.Domain(ctx)
-	if err != nil {
-		return err
-	}
-	k, err := kdc.New(kdc.Config{Directory: d, Audit: sink, Logger: logger, MaxUDPReply: *maxUDP})
-	if err != nil {
-		return err
-	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		bound    []string
-		firstErr error
-	)
-	readyc := make(chan struct{}, len(listen))
-	for _, addr := range listen {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return usagef("%s: --listen %q: want ADDR:PORT, e.g. 127.0.0.1:88", c.path, addr)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := k.ListenAndServe(ctx, addr, func(u, t net.Addr) {
-				mu.Lock()
-				bound = append(bound, u.String())
-				mu.Unlock()
-				logger.Info("kdc listening", "realm", dom.Realm, "udp", u.String(), "tcp", t.String())
-				readyc <- struct{}{}
-			})
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				cancel()
-				readyc <- struct{}{}
-			}
-		}()
-	}
-	for range listen {
-		select {
-		case <-readyc:
-		case <-ctx.Done():
-		}
-	}
-	mu.Lock()
-	st := kdcStateJSON{PID: os.Getpid(), Realm: string(dom.Realm), Listen: bound}
-	failed := firstErr
-	mu.Unlock()
-	if failed == nil {
-		auditLog := *auditPath
-		if auditLog == "" {
-			auditLog = filepath.Join(*dir, auditFile)
-		} else if auditLog == "-" {
-			auditLog = ""
-		}
-		if err := side.start(ctx, &wg, sideConfig{dir: d, folder: *dir, sink: sink, logger: logger, auditLog: auditLog, kdcListen: bound}, &st); err != nil {
-			cancel()
-			wg.Wait()
-			return err
-		}
-	}
-	statePath := filepath.Join(*dir, kdcState)
-	if failed == nil {
-		if b, err := json.Marshal(st); err == nil {
-			if err := os.WriteFile(statePath, b, 0o600); err != nil {
-				logger.Warn("cannot record the listening addresses", "file", statePath, "err", err)
-			}
-			defer removeOwnState(statePath, st.PID)
-		}
-	}
-	wg.Wait()
-	if firstErr != nil {
-		if errors.Is(firstErr, os.ErrPermission) {
-			return fmt.Errorf("%w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", firstErr)
-		}
-		return firstErr
-	}
-	logger.Info("kdc stopped")
-	return nil
-}
-
-// auditWriter writes audit events as JSON lines to a stream.
-type auditWriter struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-func (a *auditWriter) Emit(ev audit.Event) {
-	a.mu.Lock()
-	a.enc.Encode(ev)
-	a.mu.Unlock()
-}
-
-// removeOwnState removes the state file at path if it still describes the
-// process pid: another hop kdc on the same folder may have replaced it.
-func removeOwnState(path string, pid int) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	var st kdcStateJSON
-	if json.Unmarshal(b, &st) == nil && st.PID == pid {
-		os.Remove(path)
-	}
+	return err
 }

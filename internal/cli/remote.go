@@ -1,22 +1,18 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"hop/admin"
-	"hop/audit"
+	"hop/dc"
 	"hop/directory"
+	"hop/domain"
 	"hop/krb5/config"
 	"hop/krb5/spnego"
 	"hop/krb5/tickets"
@@ -58,7 +54,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 	}
 	local := t.given("dir") || e.getenv("HOP_DIR") != ""
 	if !local {
-		if _, err := os.Stat(filepath.Join(*t.dir, masterFile)); err == nil {
+		if domain.Folder(*t.dir).HasDomain() {
 			local = true
 		}
 	}
@@ -78,7 +74,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 		}
 		return nil, nil, err
 	}
-	return &admin.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: auditReader(filepath.Join(*t.dir, auditFile))}, done, nil
+	return &admin.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: dc.AuditReader(domain.Folder(*t.dir).AuditLog())}, done, nil
 }
 
 func (e *env) krb5Config() (*config.Config, error) {
@@ -143,40 +139,6 @@ func (e *env) remoteClient(rawURL string, negotiate bool) (admin.Service, func()
 // tickets from src (SPNEGO, RFC 4559), from the first request on.
 func negotiateTransport(base http.RoundTripper, src *tickets.Source) http.RoundTripper {
 	return &spnego.Transport{Base: base, Credential: src.ServiceTicket, Preemptive: true}
-}
-
-// auditReader reads the audit log at path for admin.Local.Audit: the
-// newest q.Limit events that match q, oldest first, as written.
-func auditReader(path string) func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
-	return func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
-		var principals, types []string
-		if q.Principal != "" {
-			principals = []string{q.Principal}
-		}
-		if q.Type != "" {
-			types = []string{q.Type}
-		}
-		if q.Limit <= 0 {
-			q.Limit = admin.DefaultAuditLimit
-		}
-		keep := eventFilter(q.Since, principals, types)
-		out := []json.RawMessage{}
-		err := audit.Tail(ctx, path, audit.TailOptions{}, func(line []byte) error {
-			ev, err := audit.ParseLine(line)
-			if err != nil || !keep(&ev) {
-				return nil
-			}
-			if len(out) == q.Limit {
-				out = out[1:]
-			}
-			out = append(out, json.RawMessage(bytes.Clone(line)))
-			return nil
-		})
-		if errors.Is(err, os.ErrNotExist) {
-			return out, nil
-		}
-		return out, err
-	}
 }
 
 // serviceAction makes the run function of a command that takes npos

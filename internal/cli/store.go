@@ -8,33 +8,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
 
-	"hop/audit"
 	"hop/directory"
-	"hop/directory/bolt"
+	"hop/domain"
 )
 
-// Files in a hop directory folder.
-const (
-	dbFile     = "directory.db"
-	masterFile = "master.key"
-	auditFile  = "audit.log"
-	kdcState   = "kdc.json"
-)
-
-// DefaultDir is where hop keeps its directory unless --dir or HOP_DIR say otherwise.
-const DefaultDir = "/var/lib/hop"
-
-// dirFlag is the --dir flag's default: $HOP_DIR or DefaultDir.
+// defaultDir is the --dir flag's default: $HOP_DIR or domain.DefaultDir.
 func (e *env) defaultDir() string {
 	if v := e.getenv("HOP_DIR"); v != "" {
 		return v
 	}
-	return DefaultDir
+	return domain.DefaultDir
 }
 
 // openDirectory opens the domain kept in folder dir. The changes made
@@ -42,57 +29,15 @@ func (e *env) defaultDir() string {
 // the returned function closes both (and reports on standard error events
 // that could not be written, as it cannot fail the command any more).
 func openDirectory(ctx context.Context, dir string) (*directory.Directory, func(), error) {
-	if err := checkDomainFiles(dir); err != nil {
+	d, err := domain.Open(ctx, dir, domain.OpenOptions{})
+	if err != nil {
 		return nil, nil, err
 	}
-	log, err := audit.Open(filepath.Join(dir, auditFile), audit.Options{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w; hop changes the directory only when it can audit the change", err)
-	}
-	d, closeDir, err := openDirectoryAudited(ctx, dir, log)
-	if err != nil {
-		log.Close()
-		return nil, nil, err
-	}
-	return d, func() {
-		closeDir()
-		if err := log.Close(); err != nil {
-			fmt.Fprintf(os.Stderr, "hop: the audit log %s is incomplete: %v\n", filepath.Join(dir, auditFile), err)
+	return d.Directory, func() {
+		if err := d.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "hop: %v\n", err)
 		}
 	}, nil
-}
-
-// checkDomainFiles says what is missing when dir holds no domain.
-func checkDomainFiles(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, masterFile)); errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no hop domain in %s (no %s); create one with: hop domain init --dir %s --realm REALM", dir, masterFile, dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, dbFile)); err != nil {
-		return fmt.Errorf("the domain in %s has a master key but no %s: %v", dir, dbFile, err)
-	}
-	return nil
-}
-
-// openDirectoryAudited opens the domain in dir with its changes audited to
-// sink.
-func openDirectoryAudited(ctx context.Context, dir string, sink audit.Sink) (*directory.Directory, func(), error) {
-	if err := checkDomainFiles(dir); err != nil {
-		return nil, nil, err
-	}
-	mk, err := directory.LoadMasterKey(filepath.Join(dir, masterFile))
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := bolt.Open(filepath.Join(dir, dbFile), bolt.Options{})
-	if err != nil {
-		return nil, nil, err
-	}
-	d, err := directory.Open(ctx, st, mk, directory.Options{Audit: sink})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return d, func() { st.Close() }, nil
 }
 
 // openDomain is openDirectory that also reads the domain record, which

@@ -1,0 +1,107 @@
+package dc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"hop/admin"
+	"hop/domain"
+)
+
+// adminAPI is the admin API being served: HTTP with SPNEGO, JSON,
+// optionally TLS.
+type adminAPI struct {
+	url  string
+	pin  string
+	done chan error // the result of Serve
+}
+
+// startAdmin listens on the configured address and serves the admin API
+// until ctx ends.
+func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, error) {
+	c := &s.cfg
+	logger := c.logger()
+	names := append([]string(nil), c.AdminNames...)
+	if len(names) == 0 {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return nil, ErrNoHostName
+		}
+		names = []string{h}
+	}
+	for i, n := range names {
+		names[i] = strings.ToLower(strings.TrimSuffix(n, "."))
+	}
+	hs := &admin.HTTPServer{Dir: d.Directory, Names: names, Logger: logger}
+	if p := s.auditPath(); p != "" {
+		hs.AuditLog = AuditReader(p)
+	}
+	if err := hs.EnsureSPNs(ctx); err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	h, err := hs.Handler(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.AdminListen)
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a := &adminAPI{done: make(chan error, 1)}
+	scheme := "http"
+	if !c.InsecureAdminHTTP {
+		hosts := append([]string(nil), names...)
+		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
+		}
+		cert, key := d.Folder.AdminCert()
+		pair, missing, err := admin.LoadOrCreateCert(cert, key, hosts, c.now())
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		if len(missing) > 0 {
+			logger.Warn("the admin API's certificate does not name every host; clients that pin its key do not mind", "missing", strings.Join(missing, ","))
+		}
+		a.pin = admin.Pin(pair.Leaf)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	a.url = scheme + "://" + net.JoinHostPort(names[0], port)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.done <- err
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	logger.Info("admin API listening", "addr", ln.Addr().String(), "url", a.url, "tls", !c.InsecureAdminHTTP, "pin", a.pin)
+	return a, nil
+}

@@ -1,0 +1,129 @@
+// Package dc runs a domain controller's servers for one domain folder (see
+// package domain): the KDC over UDP and TCP (package kdc), kpasswd (RFC
+// 3244, package kpasswd), and the admin API over HTTPS with SPNEGO
+// (package admin); with one audit sink for all of them that reopens its log
+// after rotation ([Server.ReopenAuditLog], which hop kdc calls on SIGHUP),
+// readiness (the ready callback of [Server.Run]), and the state file
+// (kdc.json, a [State]) that records the addresses served while they are.
+//
+// The library logs only to the Config's Logger and never exits; hop kdc
+// is a thin command over it.
+package dc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config configures a [Server]. The zero value, with Folder set, serves
+// the KDC on 127.0.0.1:88 and kpasswd on 127.0.0.1:464, audited to the
+// folder's audit log, with no admin API.
+type Config struct {
+	// Folder is the domain folder (required).
+	Folder string
+
+	// Listen are the KDC's addresses, ADDR:PORT, each served over UDP
+	// and TCP on the same port. None: 127.0.0.1:88.
+	Listen []string
+	// KpasswdListen is kpasswd's address, ADDR:PORT, or "off". Empty:
+	// port 464 of the first Listen address's host when that address
+	// uses port 88, else none.
+	KpasswdListen string
+	// AdminListen is the admin API's address, ADDR:PORT. Empty: no admin
+	// API.
+	AdminListen string
+	// AdminNames are the host names clients use for the admin API (its
+	// SPNs HTTP/NAME, in any case, with or without a final dot; the first
+	// one is in its URL). None: this host's name. Only with AdminListen.
+	AdminNames []string
+	// InsecureAdminHTTP serves the admin API over plain HTTP instead of
+	// TLS with the folder's self-signed certificate.
+	InsecureAdminHTTP bool
+
+	// AuditLog is the audit log file. Empty: the folder's audit.log.
+	AuditLog string
+	// AuditStream, when set, receives the audit events as JSON lines
+	// instead of the log file (unchained; the admin API then serves no
+	// audit log).
+	AuditStream io.Writer
+
+	// MaxUDPReply is the largest reply the KDC sends over UDP (0: the
+	// kdc package's default).
+	MaxUDPReply int
+
+	// Logger receives the operational log (nil: discarded).
+	Logger *slog.Logger
+	// Now is the clock of the admin API's certificate (nil: time.Now).
+	Now func() time.Time
+}
+
+// A ConfigError names the field of a Config that is wrong.
+type ConfigError struct {
+	Field string // e.g. "Listen"
+	Value string // the value given
+	Want  string // what the field takes
+}
+
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("dc: %s: %s", e.Field, e.Want)
+	}
+	return fmt.Sprintf("dc: %s %q: %s", e.Field, e.Value, e.Want)
+}
+
+// Validate checks c.
+func (c *Config) Validate() error {
+	if c.Folder == "" {
+		return &ConfigError{Field: "Folder", Want: "the domain folder is required"}
+	}
+	for _, a := range c.Listen {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return &ConfigError{Field: "Listen", Value: a, Want: "want ADDR:PORT, e.g. 127.0.0.1:88"}
+		}
+	}
+	if kp := c.KpasswdListen; kp != "" && kp != "off" {
+		if _, _, err := net.SplitHostPort(kp); err != nil {
+			return &ConfigError{Field: "KpasswdListen", Value: kp, Want: "want ADDR:PORT or off"}
+		}
+	}
+	if c.AdminListen == "" {
+		if len(c.AdminNames) > 0 {
+			return &ConfigError{Field: "AdminNames", Want: "needs AdminListen"}
+		}
+	} else if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+		return &ConfigError{Field: "AdminListen", Value: c.AdminListen, Want: "want ADDR:PORT"}
+	}
+	if c.MaxUDPReply < 0 {
+		return &ConfigError{Field: "MaxUDPReply", Value: fmt.Sprint(c.MaxUDPReply), Want: "cannot be negative"}
+	}
+	return nil
+}
+
+func (c *Config) listen() []string {
+	if len(c.Listen) == 0 {
+		return []string{"127.0.0.1:88"}
+	}
+	return c.Listen
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+func (c *Config) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// ErrNoHostName is returned by Run when the admin API has no AdminNames and
+// this host has no name to use instead.
+var ErrNoHostName = errors.New("dc: this host has no name: give the admin server's host names (AdminNames)")
