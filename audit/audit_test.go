@@ -458,7 +458,8 @@ func TestUnchainedLogs(t *testing.T) {
 	}
 	writeLines(t, path, legacy)
 	_, err := Verify(path)
-	if !errors.Is(err, ErrNotChained) || !strings.Contains(err.Error(), "2 line(s) were written by a hop that did not chain") {
+	var nc *NotChainedError
+	if !errors.Is(err, ErrNotChained) || !errors.As(err, &nc) || nc.Unchained != 2 || !strings.Contains(err.Error(), "2 line(s) were written by a hop that did not chain") {
 		t.Errorf("Verify of an unchained log: %v", err)
 	}
 	// A new writer chains on from the old lines.
@@ -665,6 +666,10 @@ func TestParseLine(t *testing.T) {
 		_, err := ParseLine([]byte(tc.line))
 		if (err == nil) != tc.ok {
 			t.Errorf("ParseLine(%q) = %v, want ok=%v", tc.line, err, tc.ok)
+		}
+		var le *LineError
+		if err != nil && (!errors.As(err, &le) || le.Reason == "" || strings.HasPrefix(le.Reason, "audit:")) {
+			t.Errorf("ParseLine(%q): %#v is not a *LineError with a reason of its own", tc.line, err)
 		}
 	}
 	if _, err := ParseLine(bytes.Repeat([]byte(" "), MaxLineSize+1)); err == nil {

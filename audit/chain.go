@@ -46,27 +46,41 @@ func appendChained(dst []byte, st chainState, body []byte) ([]byte, chainState) 
 	return append(dst, '\n'), st
 }
 
+// LineError says why a line is not an audit event. Reason is the text a
+// user sees after the line's place ("not a JSON object").
+type LineError struct {
+	Reason string
+	Err    error // the JSON decoder's error, if that is the reason
+}
+
+func (e *LineError) Error() string { return "audit: " + e.Reason }
+func (e *LineError) Unwrap() error { return e.Err }
+
+func badLine(format string, args ...any) error {
+	return &LineError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // ParseLine decodes one line of an audit log (without its newline). It
 // accepts chained lines (seq and prev both set) and the unchained lines of
 // older hop versions (neither set); anything else, including a line longer
-// than [MaxLineSize], is an error. The line is untrusted input.
+// than [MaxLineSize], is a *[LineError]. The line is untrusted input.
 func ParseLine(line []byte) (Event, error) {
 	var e Event
 	if len(line) > MaxLineSize {
-		return e, fmt.Errorf("audit: line of %d bytes is longer than %d: not an audit event", len(line), MaxLineSize)
+		return e, badLine("line of %d bytes is longer than %d: not an audit event", len(line), MaxLineSize)
 	}
 	if t := bytes.TrimLeft(line, " \t\r"); len(t) == 0 || t[0] != '{' {
-		return e, errors.New("audit: not a JSON object")
+		return e, badLine("not a JSON object")
 	}
 	if err := json.Unmarshal(line, &e); err != nil {
-		return Event{}, fmt.Errorf("audit: not an audit event: %w", err)
+		return Event{}, &LineError{Reason: "not an audit event: " + err.Error(), Err: err}
 	}
 	switch {
 	case e.Seq == 0 && e.Prev == "":
 	case e.Seq == 0 || e.Prev == "":
-		return Event{}, errors.New("audit: a line with only one of seq and prev")
+		return Event{}, badLine("a line with only one of seq and prev")
 	case !isHash(e.Prev):
-		return Event{}, errors.New("audit: prev is not 64 lower-case hex digits")
+		return Event{}, badLine("prev is not 64 lower-case hex digits")
 	}
 	return e, nil
 }

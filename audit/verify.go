@@ -87,9 +87,24 @@ func (e *ChainError) Error() string {
 	return fmt.Sprintf("%s: line %d (seq %d): %s", e.File, e.Line, e.Seq, e.Msg)
 }
 
-// ErrNotChained is returned (wrapped) by Verify for a log without any
-// chained line.
+// ErrNotChained is returned (wrapped, in a *[NotChainedError]) by Verify
+// for a log without any chained line.
 var ErrNotChained = errors.New("audit: the log is not chained")
+
+// NotChainedError is Verify's error for a log whose lines were all written
+// by a hop that did not chain its log.
+type NotChainedError struct {
+	Unchained int // how many lines there are
+}
+
+func (e *NotChainedError) Error() string { return ErrNotChained.Error() + ": " + e.Reason() }
+
+// Reason says what is wrong, without the "log is not chained" heading.
+func (e *NotChainedError) Reason() string {
+	return fmt.Sprintf("its %d line(s) were written by a hop that did not chain its log (no seq and prev); they cannot be verified", e.Unchained)
+}
+
+func (e *NotChainedError) Unwrap() error { return ErrNotChained }
 
 // Verify checks the chain of the log files given in order (rotated files
 // first, the current log last) and compares its end with the head file of
@@ -221,8 +236,11 @@ func (v *verifier) read(name string, r io.Reader) error {
 
 func (v *verifier) line(at lineRef, line []byte) error {
 	e, err := ParseLine(line)
-	if err != nil {
-		return &ChainError{File: at.file, Line: at.line, Msg: strings.TrimPrefix(err.Error(), "audit: ")}
+	var le *LineError
+	if errors.As(err, &le) {
+		return &ChainError{File: at.file, Line: at.line, Msg: le.Reason}
+	} else if err != nil {
+		return err
 	}
 	h := lineHash(line)
 	if e.Seq == 0 {
@@ -283,7 +301,7 @@ func (v *verifier) finish(head *chainState) (*VerifyResult, error) {
 			return nil, &ChainError{File: v.file, Msg: fmt.Sprintf("the log holds no chained line but the head records seq %d: its lines were deleted (if it was just rotated, give the rotated files first)", head.seq)}
 		}
 		if res.Unchained > 0 {
-			return nil, fmt.Errorf("%w: its %d line(s) were written by a hop that did not chain its log (no seq and prev); they cannot be verified", ErrNotChained, res.Unchained)
+			return nil, &NotChainedError{Unchained: res.Unchained}
 		}
 		return &res, nil
 	}

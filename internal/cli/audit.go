@@ -101,9 +101,12 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	err := audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
 		n++
 		ev, err := audit.ParseLine(line)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "hop audit: %s line %d skipped: %v\n", path, n, strings.TrimPrefix(err.Error(), "audit: "))
+		var le *audit.LineError
+		if errors.As(err, &le) {
+			fmt.Fprintf(e.stderr, "hop audit: %s line %d skipped: %s\n", path, n, le.Reason)
 			return nil
+		} else if err != nil {
+			return err
 		}
 		if !match(&ev) {
 			return nil
@@ -133,11 +136,12 @@ func runAuditVerify(_ context.Context, e *env, c *command, args []string) error 
 	}
 	res, err := audit.Verify(files...)
 	var ce *audit.ChainError
+	var nc *audit.NotChainedError
 	switch {
 	case errors.As(err, &ce):
 		return fmt.Errorf("audit log verification FAILED: %v", ce)
-	case errors.Is(err, audit.ErrNotChained):
-		return fmt.Errorf("audit log not chained: %s: %s", strings.Join(files, ", "), strings.TrimPrefix(strings.TrimPrefix(err.Error(), audit.ErrNotChained.Error()), ": "))
+	case errors.As(err, &nc):
+		return fmt.Errorf("audit log not chained: %s: %s", strings.Join(files, ", "), nc.Reason())
 	case err != nil:
 		return err
 	}
