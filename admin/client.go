@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hop/delegation"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"hop/kdc"
 )
 
 // Client is a Service on a remote hop admin server. Its HTTP client
@@ -220,9 +219,9 @@ func (c *Client) SetGroupManagers(ctx context.Context, group string, rev uint64,
 }
 
 // Explain explains a delegation decision.
-func (c *Client) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*kdc.Explanation, error) {
+func (c *Client) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*delegation.Explanation, error) {
 	q := url.Values{"user": {user}, "service": {service}, "target": {target}, "s4u2self": {strconv.FormatBool(s4u2self)}}
-	return get[kdc.Explanation](c, ctx, "/v1/explain", q)
+	return get[delegation.Explanation](c, ctx, "/v1/explain", q)
 }
 
 // CreateJoinToken creates a one-time join token.

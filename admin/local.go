@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"hop/delegation"
 	"hop/directory"
 	"hop/kdc"
 	"hop/krb5"
@@ -478,7 +479,7 @@ func (l *Local) SetGroupManagers(ctx context.Context, group string, rev uint64, 
 
 // Explain runs the KDC's delegation decision for the given names. Any
 // enabled account may ask, as any may read the settings it is made from.
-func (l *Local) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*kdc.Explanation, error) {
+func (l *Local) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*delegation.Explanation, error) {
 	if user == "" || service == "" || target == "" {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "explain needs a user, a service and a target"}
 	}
