@@ -77,9 +77,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return e.Error
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return newError(resp.StatusCode, kindUnauthenticated, fmt.Sprintf("admin server %s: authentication failed (%s): get a Kerberos ticket with kinit or hop login", c.URL, resp.Status))
+			return newError(resp.StatusCode, KindUnauthenticated, fmt.Sprintf("admin server %s: authentication failed (%s): get a Kerberos ticket with kinit or hop login", c.URL, resp.Status))
 		}
-		return newError(resp.StatusCode, kindInternal, fmt.Sprintf("admin server %s answered %s", c.URL, resp.Status))
+		return newError(resp.StatusCode, KindInternal, fmt.Sprintf("admin server %s answered %s", c.URL, resp.Status))
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
 	"hop/kpasswd"
@@ -45,7 +46,7 @@ type adminServer struct {
 
 // start listens on addr and serves until ctx ends.
 func (s *adminServer) start(ctx context.Context, addr string) error {
-	hs := &admin.HTTPServer{Dir: s.dir, Names: s.names, Logger: s.logger}
+	hs := &adminserver.HTTPServer{Dir: s.dir, Names: s.names, Logger: s.logger}
 	if s.auditPath != "" {
 		hs.AuditLog = auditReader(s.auditPath)
 	}
@@ -77,7 +78,7 @@ func (s *adminServer) start(ctx context.Context, addr string) error {
 				hosts = append(hosts, host)
 			}
 		}
-		pair, missing, err := admin.LoadOrCreateCert(filepath.Join(s.folder, adminCertFile), filepath.Join(s.folder, adminKeyFile), hosts, time.Now())
+		pair, missing, err := adminserver.LoadOrCreateCert(filepath.Join(s.folder, adminCertFile), filepath.Join(s.folder, adminKeyFile), hosts, time.Now())
 		if err != nil {
 			ln.Close()
 			return err

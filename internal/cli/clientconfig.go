@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 )
 
 func clientConfigCommand() *command {
@@ -70,7 +71,7 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	}
 	pin := st.AdminPin
 	if pin == "" && strings.HasPrefix(*adminURL, "https:") {
-		if c, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), nil, time.Now()); err == nil {
+		if c, _, err := adminserver.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), nil, time.Now()); err == nil {
 			pin = admin.Pin(c.Leaf)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
@@ -121,7 +122,7 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		}
 	}
 	names = append(names, "localhost", "127.0.0.1")
-	if _, _, err := admin.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), names, time.Now()); err != nil {
+	if _, _, err := adminserver.LoadOrCreateCert(filepath.Join(*dir, adminCertFile), filepath.Join(*dir, adminKeyFile), names, time.Now()); err != nil {
 		return err
 	}
 	dom, err := d.Domain(ctx)
@@ -129,7 +130,7 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.stdout, admin.DomainView(dom))
+		return printJSON(e.stdout, adminserver.DomainView(dom))
 	}
 	fmt.Fprintf(e.stdout, "Created domain %s (SID %s) in %s.\nNext: hop kdc --dir %s --listen 127.0.0.1:88\n", dom.Realm, dom.SID, *dir, *dir)
 	return nil

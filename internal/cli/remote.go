@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
 	"hop/krb5/config"
@@ -78,7 +79,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 		}
 		return nil, nil, err
 	}
-	return &admin.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: auditReader(filepath.Join(*t.dir, auditFile))}, done, nil
+	return &adminserver.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: auditReader(filepath.Join(*t.dir, auditFile))}, done, nil
 }
 
 func (e *env) krb5Config() (*config.Config, error) {
@@ -145,7 +146,7 @@ func negotiateTransport(base http.RoundTripper, src *tickets.Source) http.RoundT
 	return &spnego.Transport{Base: base, Credential: src.ServiceTicket, Preemptive: true}
 }
 
-// auditReader reads the audit log at path for admin.Local.Audit: the
+// auditReader reads the audit log at path for adminserver.Local.Audit: the
 // newest q.Limit events that match q, oldest first, as written.
 func auditReader(path string) func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
 	return func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {

@@ -1,9 +1,10 @@
-package admin_test
+package adminserver_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hop/admin/adminserver"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,7 @@ type apiLab struct {
 func startAPI(t *testing.T) *apiLab {
 	t.Helper()
 	l := testrealm.Start(t)
-	s := &admin.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+	s := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
 		var out []json.RawMessage
 		for _, e := range l.Audit.Events() {
 			b, err := json.Marshal(e)
@@ -92,7 +93,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
 		l.AddUser(t, u, u+"-pw-0123456")
 	}
-	root := &admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}
+	root := &adminserver.Local{Dir: l.Dir, Actor: directory.LocalAdmin}
 	for _, h := range []string{"c.example.test", "d.example.test"} {
 		if _, err := root.CreateAccount(ctx, admin.NewAccount{Kind: "computer", Name: h}); err != nil {
 			t.Fatal(err)
@@ -247,7 +248,7 @@ func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
 	l := startAPI(t)
 	ctx := context.Background()
 	l.AddUser(t, "da", "da-pw-0123456")
-	if _, err := (&admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}).AddMember(ctx, "Domain Admins", 0, "da"); err != nil {
+	if _, err := (&adminserver.Local{Dir: l.Dir, Actor: directory.LocalAdmin}).AddMember(ctx, "Domain Admins", 0, "da"); err != nil {
 		t.Fatal(err)
 	}
 	c := l.as(t, "da", "da-pw-0123456")
@@ -265,7 +266,7 @@ func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
 	// A second writer still holding the old revision is refused, and
 	// nothing of its change is written.
 	_, err = c.UpdateAccount(ctx, "da", a.Revision, admin.AccountChange{Description: ptr("two"), Sensitive: ptr(true)})
-	if status(err) != 409 || !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), "read it again") {
+	if status(err) != 409 || !errors.Is(err, admin.ErrConflict) || !strings.Contains(err.Error(), "read it again") {
 		t.Fatalf("stale write: %v", err)
 	}
 	now, err := c.Account(ctx, "da")
