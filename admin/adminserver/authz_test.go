@@ -6,7 +6,6 @@ import (
 	"errors"
 	"hop/admin/adminserver"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"hop/admin"
 	"hop/directory"
 	"hop/internal/testrealm"
-	"hop/krb5/spnego"
 	"hop/krb5/tickets"
 )
 
@@ -54,22 +52,30 @@ func startAPI(t *testing.T) *apiLab {
 	return &apiLab{Lab: l, url: "http://admin.example.test:" + port, addr: srv.Listener.Addr().String()}
 }
 
-// transport dials the test server whatever host the URL names.
-func (a *apiLab) transport() *http.Transport {
-	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+// client returns a client of the test server with opts, which dials the
+// server whatever host the URL names.
+func (a *apiLab) client(t *testing.T, opts admin.ClientOptions) *admin.Client {
+	t.Helper()
+	opts.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, a.addr)
-	}}
+	}
+	c, err := admin.NewClient(a.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // as returns a client authenticated as user (with password pw).
 func (a *apiLab) as(t *testing.T, user, pw string) *admin.Client {
 	t.Helper()
 	src := &tickets.Source{Config: a.Config, CCache: a.Login(t, user, pw)}
-	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: &spnego.Transport{Base: a.transport(), Credential: src.ServiceTicket, Preemptive: true}}}
+	return a.client(t, admin.ClientOptions{Credential: src.ServiceTicket})
 }
 
-func (a *apiLab) anonymous() *admin.Client {
-	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: a.transport()}}
+func (a *apiLab) anonymous(t *testing.T) *admin.Client {
+	return a.client(t, admin.ClientOptions{})
 }
 
 func status(err error) int {
@@ -120,7 +126,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clients := map[string]*admin.Client{"anonymous": l.anonymous()}
+	clients := map[string]*admin.Client{"anonymous": l.anonymous(t)}
 	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
 		clients[u] = l.as(t, u, u+"-pw-0123456")
 	}

@@ -35,6 +35,17 @@ func (r *recorder) AccountKeys(ctx context.Context, name string, rev uint64, k a
 	return &admin.Keys{Account: name}, nil
 }
 
+// newTestClient returns a client of the server at url.
+func newTestClient(t *testing.T, url string) *admin.Client {
+	t.Helper()
+	c, err := admin.NewClient(url, admin.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 func newTestServer(t *testing.T, s admin.Service, secure bool) *httptest.Server {
 	t.Helper()
 	h := &Handler{
@@ -87,7 +98,7 @@ func TestHandlerRefusesBadBodies(t *testing.T) {
 
 func TestClientRoundTripsChangesAndErrors(t *testing.T) {
 	rec := &recorder{}
-	c := &admin.Client{URL: newTestServer(t, rec, true).URL}
+	c := newTestClient(t, newTestServer(t, rec, true).URL)
 	desc := "web front"
 	a, err := c.UpdateAccount(context.Background(), "b$", 7, admin.AccountChange{Description: &desc, AllowedToActAdd: []string{"c$"}})
 	if err != nil {
@@ -130,13 +141,13 @@ func TestClientRoundTripsChangesAndErrors(t *testing.T) {
 }
 
 func TestKeysNeedASecureTransport(t *testing.T) {
-	c := &admin.Client{URL: newTestServer(t, &recorder{}, false).URL}
+	c := newTestClient(t, newTestServer(t, &recorder{}, false).URL)
 	_, err := c.AccountKeys(context.Background(), "b$", 0, admin.KeysRequest{Rotate: true})
 	var e *admin.Error
 	if !errors.As(err, &e) || e.Status != http.StatusForbidden || e.Kind != admin.KindInsecure {
 		t.Fatalf("got %v", err)
 	}
-	c = &admin.Client{URL: newTestServer(t, &recorder{}, true).URL}
+	c = newTestClient(t, newTestServer(t, &recorder{}, true).URL)
 	if _, err := c.AccountKeys(context.Background(), "b$", 0, admin.KeysRequest{Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
