@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hop/admin"
+	"hop/directory"
 	"io"
 	"log/slog"
 	"mime"
@@ -293,8 +294,15 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, start time.Time,
 	switch {
 	case err != nil:
 		e := toError(err)
-		if e.Kind == admin.KindInternal && h.Logger != nil {
-			h.Logger.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if h.Logger != nil {
+			var de *directory.Error
+			switch {
+			case e.Kind == admin.KindInternal:
+				h.Logger.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			case errors.As(err, &de) && de.Err != nil:
+				// The client got the user message; the cause stays here.
+				h.Logger.Warn("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
 		}
 		status, body = e.Status, struct {
 			Error *admin.Error `json:"error"`
