@@ -5,24 +5,118 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hop/delegation"
+	"hop/krb5"
+	"hop/krb5/client"
+	"hop/krb5/spnego"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"hop/kdc"
 )
 
-// Client is a Service on a remote hop admin server. Its HTTP client
-// authenticates the requests (spnego's RoundTripper in hop's CLI).
+// Client is a Service on a remote hop admin server. Make one with
+// NewClient.
 type Client struct {
-	// URL is the server's base URL, e.g. https://kdc.example.test:8749.
-	URL string
-	// HTTP sends the requests; nil = http.DefaultClient.
-	HTTP *http.Client
+	url  string // the server's base URL, without a trailing slash
+	http *http.Client
+	tr   *http.Transport
 }
+
+// ClientOptions say how a Client authenticates and whom it trusts. The zero
+// value is an anonymous client (token joins) that trusts https servers by
+// the system's roots.
+type ClientOptions struct {
+	// Credential returns a Kerberos service ticket for the server's SPN
+	// (HTTP/ and the URL's host name), with which every request
+	// authenticates (SPNEGO, RFC 4559). Nil: requests are anonymous.
+	Credential func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error)
+	// TLSPin, if set, is the pin (PinPrefix + base64 SHA-256 of the public
+	// key, as Pin returns) of the only key an https server may have; else
+	// the server's certificate is checked against the system's roots.
+	TLSPin string
+	// AuthenticatedReplies says that the caller acts on what the server
+	// answers (SSH host keys, group SIDs), so the answers must be
+	// authentic: the URL must then be https, or plain http to this machine
+	// (see NewClient). SPNEGO authenticates the request, not the reply.
+	AuthenticatedReplies bool
+	// Timeout bounds each request; 0 means 60 seconds.
+	Timeout time.Duration
+	// Dial, if set, opens the connections instead of a net.Dialer (tests
+	// reach a server on an address other than the URL's host).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// URLError is NewClient's refusal of an admin server URL.
+type URLError struct {
+	URL string
+	// Insecure: the URL is well formed, but plain HTTP to another host
+	// while the caller asked for authenticated replies.
+	Insecure bool
+}
+
+func (e *URLError) Error() string {
+	if e.Insecure {
+		return fmt.Sprintf("admin: %s is plain HTTP to another host: its answers could be forged by anyone on the network path; use the admin server's https URL with admin_tls_pin in krb5.conf's [hop] section (hop client-config writes both)", e.URL)
+	}
+	return fmt.Sprintf("admin: %q is not an admin server URL: give http(s)://HOST:PORT", e.URL)
+}
+
+// NewClient returns a client of the admin server at rawURL
+// (http(s)://HOST:PORT). It refuses, with a *URLError, a URL of another
+// shape, and, when opts.AuthenticatedReplies, a URL whose replies could be
+// forged in transit. The trust rule is: https, whose server is trusted by
+// opts.TLSPin or the system's roots; or plain http to this machine, that
+// is to a loopback address (127.0.0.0/8, ::1) or to the name "localhost"
+// in any case.
+func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return nil, &URLError{URL: rawURL}
+	}
+	if opts.AuthenticatedReplies && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, &URLError{URL: rawURL, Insecure: true}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.Dial != nil {
+		tr.DialContext = opts.Dial
+	}
+	if u.Scheme == "https" && opts.TLSPin != "" {
+		cfg, err := PinnedTLSConfig(opts.TLSPin)
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = cfg
+	}
+	var rt http.RoundTripper = tr
+	if opts.Credential != nil {
+		rt = &spnego.Transport{Base: tr, Credential: opts.Credential, Preemptive: true}
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	return &Client{url: strings.TrimRight(u.String(), "/"), http: &http.Client{Transport: rt, Timeout: timeout}, tr: tr}, nil
+}
+
+// isLoopback reports whether host names this machine: a loopback address
+// or "localhost", in any case.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// URL returns the server's base URL.
+func (c *Client) URL() string { return c.url }
+
+// Close closes the client's idle connections.
+func (c *Client) Close() { c.tr.CloseIdleConnections() }
 
 var _ Service = (*Client)(nil)
 
@@ -30,7 +124,7 @@ var _ Service = (*Client)(nil)
 const maxReplyBytes = 64 << 20
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, rev uint64, in, out any) error {
-	u := strings.TrimRight(c.URL, "/") + path
+	u := c.url + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
@@ -53,21 +147,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if rev != 0 {
 		req.Header.Set("If-Match", strconv.Quote(strconv.FormatUint(rev, 10)))
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin server %s: %w", c.URL, err)
+		return fmt.Errorf("admin server %s: %w", c.url, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
 	if err != nil {
-		return fmt.Errorf("admin server %s: reading the reply: %w", c.URL, err)
+		return fmt.Errorf("admin server %s: reading the reply: %w", c.url, err)
 	}
 	if len(b) > maxReplyBytes {
-		return fmt.Errorf("admin server %s: the reply is larger than %d bytes", c.URL, maxReplyBytes)
+		return fmt.Errorf("admin server %s: the reply is larger than %d bytes", c.url, maxReplyBytes)
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
@@ -78,15 +168,15 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return e.Error
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return newError(resp.StatusCode, kindUnauthenticated, fmt.Sprintf("admin server %s: authentication failed (%s): get a Kerberos ticket with kinit or hop login", c.URL, resp.Status))
+			return newError(resp.StatusCode, KindUnauthenticated, fmt.Sprintf("admin server %s: authentication failed (%s): get a Kerberos ticket with kinit or hop login", c.url, resp.Status))
 		}
-		return newError(resp.StatusCode, kindInternal, fmt.Sprintf("admin server %s answered %s", c.URL, resp.Status))
+		return newError(resp.StatusCode, KindInternal, fmt.Sprintf("admin server %s answered %s", c.url, resp.Status))
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("admin server %s: the reply does not decode: %w", c.URL, err)
+		return fmt.Errorf("admin server %s: the reply does not decode: %w", c.url, err)
 	}
 	return nil
 }
@@ -220,9 +310,9 @@ func (c *Client) SetGroupManagers(ctx context.Context, group string, rev uint64,
 }
 
 // Explain explains a delegation decision.
-func (c *Client) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*kdc.Explanation, error) {
+func (c *Client) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*delegation.Explanation, error) {
 	q := url.Values{"user": {user}, "service": {service}, "target": {target}, "s4u2self": {strconv.FormatBool(s4u2self)}}
-	return get[kdc.Explanation](c, ctx, "/v1/explain", q)
+	return get[delegation.Explanation](c, ctx, "/v1/explain", q)
 }
 
 // CreateJoinToken creates a one-time join token.

@@ -2,15 +2,12 @@ package admin
 
 import (
 	"errors"
-	"net/http"
-	"strings"
-
-	"hop/directory"
 )
 
 // Error is a failure as the API reports it: an HTTP status, a kind naming
 // the class of failure, and a message that says what was wrong and what to
-// do.
+// do. It carries only what the server chose to tell: never the text of an
+// internal cause.
 type Error struct {
 	Status  int    `json:"status"`
 	Kind    string `json:"kind"`
@@ -19,8 +16,8 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap maps the kind back to the directory's error kinds, so that
-// errors.Is(err, directory.ErrAccessDenied) holds for a 403 from a server.
+// Unwrap maps the kind to its sentinel error, so that
+// errors.Is(err, admin.ErrAccessDenied) holds for a "forbidden" answer.
 func (e *Error) Unwrap() error {
 	for _, k := range kinds {
 		if k.name == e.Kind {
@@ -30,50 +27,48 @@ func (e *Error) Unwrap() error {
 	return nil
 }
 
-// Error kinds, with the directory error and HTTP status of each.
-var kinds = []struct {
-	name   string
-	err    error
-	status int
-}{
-	{"forbidden", directory.ErrAccessDenied, http.StatusForbidden},
-	{"not-found", directory.ErrNotFound, http.StatusNotFound},
-	{"exists", directory.ErrExists, http.StatusConflict},
-	{"conflict", directory.ErrConflict, http.StatusConflict},
-	{"policy", directory.ErrPolicy, http.StatusUnprocessableEntity},
-	{"invalid", directory.ErrInvalid, http.StatusBadRequest},
-}
-
-// Kinds that have no directory counterpart.
-const (
-	kindBadRequest      = "bad-request"
-	kindUnauthenticated = "unauthenticated"
-	kindTooLarge        = "too-large"
-	kindInternal        = "internal"
-	kindMethod          = "method-not-allowed"
-	kindMediaType       = "unsupported-media-type"
-	kindInsecure        = "insecure-transport"
+// Errors that an *Error of the matching kind wraps, for callers to tell
+// failures apart with errors.Is. They mirror the directory's error kinds
+// (the server maps those to them), so a client needs no directory.
+var (
+	ErrAccessDenied = errors.New("admin: access denied")
+	ErrNotFound     = errors.New("admin: not found")
+	ErrExists       = errors.New("admin: already exists")
+	ErrConflict     = errors.New("admin: conflicting change")
+	ErrPolicy       = errors.New("admin: refused by the password policy")
+	ErrInvalid      = errors.New("admin: invalid")
 )
+
+// Error kinds (Error.Kind).
+const (
+	KindForbidden       = "forbidden"
+	KindNotFound        = "not-found"
+	KindExists          = "exists"
+	KindConflict        = "conflict"
+	KindPolicy          = "policy"
+	KindInvalid         = "invalid"
+	KindBadRequest      = "bad-request"
+	KindUnauthenticated = "unauthenticated"
+	KindTooLarge        = "too-large"
+	KindInternal        = "internal"
+	KindMethod          = "method-not-allowed"
+	KindMediaType       = "unsupported-media-type"
+	KindInsecure        = "insecure-transport"
+)
+
+// kinds are the kinds that have a sentinel error.
+var kinds = []struct {
+	name string
+	err  error
+}{
+	{KindForbidden, ErrAccessDenied},
+	{KindNotFound, ErrNotFound},
+	{KindExists, ErrExists},
+	{KindConflict, ErrConflict},
+	{KindPolicy, ErrPolicy},
+	{KindInvalid, ErrInvalid},
+}
 
 func newError(status int, kind, msg string) *Error {
 	return &Error{Status: status, Kind: kind, Message: msg}
-}
-
-// badRequest is a 400 with message msg.
-func badRequest(msg string) *Error { return newError(http.StatusBadRequest, kindBadRequest, msg) }
-
-// toError classifies err. Directory failures keep their message without
-// the package prefix; anything unclassified is a 500 whose message the
-// server logs but does not send.
-func toError(err error) *Error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	for _, k := range kinds {
-		if errors.Is(err, k.err) {
-			return newError(k.status, k.name, strings.TrimPrefix(err.Error(), "directory: "))
-		}
-	}
-	return newError(http.StatusInternalServerError, kindInternal, "internal error")
 }

@@ -3,9 +3,8 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"hop/delegation"
 	"time"
-
-	"hop/kdc"
 )
 
 // Service is everything the hop command line does to a domain. Each call
@@ -37,7 +36,7 @@ type Service interface {
 	RemoveMember(ctx context.Context, group string, rev uint64, member string) (*Group, error)
 	SetGroupManagers(ctx context.Context, group string, rev uint64, managers []string) (*Group, error)
 
-	Explain(ctx context.Context, user, service, target string, s4u2self bool) (*kdc.Explanation, error)
+	Explain(ctx context.Context, user, service, target string, s4u2self bool) (*delegation.Explanation, error)
 
 	CreateJoinToken(ctx context.Context, r JoinTokenRequest) (*JoinToken, error)
 	Join(ctx context.Context, r JoinRequest) (*Joined, error)

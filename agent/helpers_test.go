@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/internal/testrealm"
 	"hop/krb5"
@@ -135,7 +135,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	if !o.noAdmin {
-		s := &admin.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
+		s := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
 		if err := s.EnsureSPNs(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	neturl "net/url"
 	"os"
 	"slices"
 	"strings"
@@ -20,7 +17,6 @@ import (
 	"hop/krb5/gssapi"
 	"hop/krb5/keytab"
 	"hop/krb5/service"
-	"hop/krb5/spnego"
 )
 
 // hostKeytab is the host keytab, read again when the file changes (a
@@ -147,43 +143,29 @@ func (r adminResolver) GroupSID(ctx context.Context, name string) (string, error
 	return g.SID, nil
 }
 
-// newAdminResolver is the admin API at url, authenticated as the host.
-// Plain HTTP is accepted only to a loopback address: SPNEGO authenticates
-// the request, not the reply, so anyone on the path could answer a group
-// name with the SID of a group everybody is in (Domain Users) and open
-// the host to every user.
+// newAdminResolver is the admin API at url, authenticated as the host,
+// trusting an https server by pin (if set). The answers must be authentic
+// (admin.ClientOptions.AuthenticatedReplies): SPNEGO authenticates the
+// request, not the reply, so over plain HTTP anyone on the path could
+// answer a group name with the SID of a group everybody is in (Domain
+// Users) and open the host to every user.
 func newAdminResolver(url, pin string, creds *hostCredentials) (GroupResolver, error) {
-	if err := checkAdminURL(url); err != nil {
-		return nil, err
+	c, err := admin.NewClient(url, admin.ClientOptions{
+		Credential:           creds.ServiceTicket,
+		TLSPin:               pin,
+		AuthenticatedReplies: true,
+		Timeout:              30 * time.Second,
+	})
+	var ue *admin.URLError
+	switch {
+	case errors.As(err, &ue) && ue.Insecure:
+		return nil, fmt.Errorf("agent: admin_url %s is plain HTTP to another host: the group SIDs it answers could be forged by anyone on the network path; use the admin server's https URL (with admin_tls_pin in krb5.conf), or name the groups by SID", url)
+	case errors.As(err, &ue):
+		return nil, fmt.Errorf("agent: admin_url %q is not an http(s)://HOST:PORT URL", url)
+	case err != nil:
+		return nil, fmt.Errorf("agent: %w", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if pin != "" && strings.HasPrefix(url, "https:") {
-		tls, err := admin.PinnedTLSConfig(pin)
-		if err != nil {
-			return nil, err
-		}
-		tr.TLSClientConfig = tls
-	}
-	hc := &http.Client{Transport: &spnego.Transport{Base: tr, Credential: creds.ServiceTicket, Preemptive: true}, Timeout: 30 * time.Second}
-	return adminResolver{&admin.Client{URL: strings.TrimRight(url, "/"), HTTP: hc}}, nil
-}
-
-// checkAdminURL refuses an admin API URL whose replies an attacker on the
-// network could forge: anything but https, except http to a loopback
-// address or localhost.
-func checkAdminURL(rawURL string) error {
-	u, err := neturl.Parse(rawURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("agent: admin_url %q is not an http(s)://HOST:PORT URL", rawURL)
-	}
-	if u.Scheme == "https" {
-		return nil
-	}
-	h := u.Hostname()
-	if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || strings.EqualFold(h, "localhost") {
-		return nil
-	}
-	return fmt.Errorf("agent: admin_url %s is plain HTTP to another host: the group SIDs it answers could be forged by anyone on the network path; use the admin server's https URL (with admin_tls_pin in krb5.conf), or name the groups by SID", rawURL)
+	return adminResolver{c}, nil
 }
 
 // gssServer is the ssh.GSSAPIServer of one connection: the Kerberos V5

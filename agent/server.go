@@ -146,17 +146,20 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 
 	resolver := o.Resolver
 	if resolver == nil {
+		var hs config.HopSettings
+		if k5 != nil {
+			hs = k5.HopSettings(cfg.Realm)
+		}
 		url := cfg.AdminURL
-		if url == "" && k5 != nil {
-			url, _ = k5.HopRealm(cfg.Realm, "admin_url")
+		if url == "" {
+			url = hs.AdminURL
 		}
 		if url != "" {
 			var kdcs []string
-			var pin string
 			if k5 != nil {
 				kdcs, _ = k5.KDCs(cfg.Realm)
-				pin, _ = k5.HopRealm(cfg.Realm, "admin_tls_pin")
 			}
+			pin := hs.AdminTLSPin
 			creds := &hostCredentials{keytab: kt, principal: a.spn, kdcs: kdcs, now: a.now}
 			if resolver, err = newAdminResolver(url, pin, creds); err != nil {
 				return nil, err

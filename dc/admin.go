@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/domain"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	for i, n := range names {
 		names[i] = strings.ToLower(strings.TrimSuffix(n, "."))
 	}
-	hs := &admin.HTTPServer{Dir: d.Directory, Names: names, Logger: logger}
+	hs := &adminserver.HTTPServer{Dir: d.Directory, Names: names, Logger: logger}
 	if p := s.auditPath(); p != "" {
 		hs.AuditLog = AuditReader(p)
 	}
@@ -74,7 +75,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 			}
 		}
 		cert, key := d.Folder.AdminCert()
-		pair, missing, err := admin.LoadOrCreateCert(cert, key, hosts, c.now())
+		pair, missing, err := adminserver.LoadOrCreateCert(cert, key, hosts, c.now())
 		if err != nil {
 			ln.Close()
 			return nil, err

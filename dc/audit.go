@@ -10,7 +10,7 @@ import (
 )
 
 // AuditReader reads the audit log at path for the admin API
-// (admin.Local.AuditLog, admin.HTTPServer.AuditLog): the newest q.Limit
+// (adminserver.Local.AuditLog, adminserver.HTTPServer.AuditLog): the newest q.Limit
 // events (0: admin.DefaultAuditLimit) that q selects, oldest first, as
 // written.
 func AuditReader(path string) func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/bolt"
@@ -92,7 +92,7 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 	names = append(names[:len(names):len(names)], "localhost", "127.0.0.1")
 	cert, key := f.AdminCert()
 	err = rb.step(func() error {
-		_, _, err := admin.LoadOrCreateCert(cert, key, names, now())
+		_, _, err := adminserver.LoadOrCreateCert(cert, key, names, now())
 		return err
 	}, cert, key)
 	if err != nil {

@@ -4,25 +4,10 @@ import (
 	"fmt"
 	"strings"
 
+	"hop/delegation"
 	"hop/directory"
 	"hop/krb5"
 )
-
-// Explanation says whether a service may reach a target on a user's behalf,
-// and why: every check in the order the KDC takes it, the rule that
-// decided, and what to change.
-type Explanation struct {
-	User     string  `json:"user"`
-	Service  string  `json:"service"`
-	Target   string  `json:"target"`
-	S4U2Self bool    `json:"s4u2self"`
-	Allowed  bool    `json:"allowed"`
-	Rule     string  `json:"rule"`
-	Code     string  `json:"code,omitempty"`     // the KRB-ERROR code of a refusal
-	NTStatus string  `json:"ntstatus,omitempty"` // and its NTSTATUS
-	Reason   string  `json:"reason"`
-	Checks   []Check `json:"checks"`
-}
 
 // Explain evaluates, on snap, the decisions the KDC makes when service
 // (an account name or SPN) asks for a ticket to target (an SPN) for user:
@@ -30,7 +15,7 @@ type Explanation struct {
 // without it, S4U2Proxy with the user's own forwardable service ticket, or
 // unconstrained delegation when the service is trusted for it. It runs the
 // KDC's own decision functions, so what it says is what the KDC does.
-func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bool) (*Explanation, error) {
+func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bool) (*delegation.Explanation, error) {
 	realm := snap.Domain().Realm
 	lookup := func(what, name string) (*directory.Account, error) {
 		if a, ok := snap.Account(name); ok {
@@ -63,9 +48,9 @@ func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bo
 	if err != nil {
 		return nil, err
 	}
-	e := &Explanation{User: u.Name, Service: svc.Name, Target: strings.Join(tp.Name.Components, "/"), S4U2Self: s4u2self}
+	e := &delegation.Explanation{User: u.Name, Service: svc.Name, Target: strings.Join(tp.Name.Components, "/"), S4U2Self: s4u2self}
 	add := func(name string, passed bool, detail string) bool {
-		e.Checks = append(e.Checks, Check{Name: name, Passed: passed, Detail: detail})
+		e.Checks = append(e.Checks, delegation.Check{Name: name, Passed: passed, Detail: detail})
 		return passed
 	}
 	if !add("user-enabled", !u.Disabled, u.Name+" is "+map[bool]string{true: "disabled", false: "enabled"}[u.Disabled]) {

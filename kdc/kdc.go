@@ -149,13 +149,13 @@ type exchange struct {
 	keys   *keyring
 	req    *wire.KDCReq
 	issued *audit.Event // the audit event of the ticket issued, emitted once the reply is sent
-	deleg  *delegation  // set when the request asks for a delegation decision (S4U)
+	deleg  *s4uParties  // set when the request asks for a delegation decision (S4U)
 }
 
-// delegation names the parties of a delegation decision (S4U2Self or
+// s4uParties names the parties of a delegation decision (S4U2Self or
 // S4U2Proxy) for its audit event, which says who asked for what and which
 // rule decided.
-type delegation struct {
+type s4uParties struct {
 	kind      string // "s4u2self" or "s4u2proxy"
 	user      string // the user, user@REALM; "" while unknown
 	requester string // the account name of the service that asks
@@ -165,7 +165,7 @@ type delegation struct {
 // refusedEvent is the audit event of a refused delegation request: Client
 // is the user, Service the target, and Reason names the rule, says why in
 // words, and names the requesting service.
-func (d *delegation) refusedEvent(now time.Time, addr string, rf *refusal) audit.Event {
+func (d *s4uParties) refusedEvent(now time.Time, addr string, rf *refusal) audit.Event {
 	return audit.Event{
 		Time: now, Type: "tgs." + d.kind + ".refused", Client: d.user, Service: d.target, Addr: addr,
 		Code: rf.code.String(), Reason: rf.ruleName() + ": " + rf.text + "; requested by " + d.requester,

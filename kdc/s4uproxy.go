@@ -3,20 +3,13 @@ package kdc
 import (
 	"strings"
 
+	"hop/delegation"
 	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
 	"hop/pac"
 )
-
-// Check is one step of a delegation decision, in the order the KDC takes
-// them.
-type Check struct {
-	Name   string `json:"name"`
-	Passed bool   `json:"passed"`
-	Detail string `json:"detail"`
-}
 
 // proxyDecision is the outcome of the S4U2Proxy delegation rules
 // (MS-SFU §3.2.5.2.1 and §3.2.5.2.3), in words a person can act on.
@@ -25,11 +18,11 @@ type proxyDecision struct {
 	rule    string        // "kcd", "rbcd", or the rule that refused
 	status  wire.NTStatus // the NTSTATUS of a refusal, as Windows sends it
 	reason  string
-	checks  []Check
+	checks  []delegation.Check
 }
 
 func (d *proxyDecision) check(name string, passed bool, detail string) bool {
-	d.checks = append(d.checks, Check{Name: name, Passed: passed, Detail: detail})
+	d.checks = append(d.checks, delegation.Check{Name: name, Passed: passed, Detail: detail})
 	return passed
 }
 

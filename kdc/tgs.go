@@ -188,14 +188,14 @@ func (k *KDC) serveTGS(x *exchange) ([]byte, *refusal) {
 // when it has S4U2Self padata. The user of an S4U2Self request is the one it
 // names, that of an S4U2Proxy request is filled in once the evidence ticket
 // is opened.
-func delegationOf(req *wire.KDCReq, client krb5.Principal) *delegation {
+func delegationOf(req *wire.KDCReq, client krb5.Principal) *s4uParties {
 	b := &req.Body
-	var d *delegation
+	var d *s4uParties
 	switch forUser, x509 := s4uPAData(req); {
 	case b.Options.Has(krb5.OptCNameInAddlTkt):
-		d = &delegation{kind: "s4u2proxy"}
+		d = &s4uParties{kind: "s4u2proxy"}
 	case forUser != nil || x509 != nil:
-		d = &delegation{kind: "s4u2self", user: claimedS4UUser(req)}
+		d = &s4uParties{kind: "s4u2self", user: claimedS4UUser(req)}
 	default:
 		return nil // the hot path: an ordinary TGS-REQ allocates nothing here
 	}

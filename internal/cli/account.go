@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/directory"
 	"hop/krb5"
 )
@@ -95,7 +96,7 @@ func runAccountAdd(kind directory.Kind) func(context.Context, *env, *command, []
 		}
 		n := admin.NewAccount{Kind: kind.String(), Name: pos[0], UPN: *upn, Description: *desc, AllowRC4: *rc4, SPNs: spns, RandomKey: *random}
 		if kind == directory.KindComputer {
-			if _, _, err := admin.ComputerName(pos[0]); err != nil {
+			if _, _, err := adminserver.ComputerName(pos[0]); err != nil {
 				return usagef("%s: %v", c.path, err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/dc"
 	"hop/domain"
 )
@@ -60,7 +61,7 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	pin := st.AdminPin
 	if pin == "" && strings.HasPrefix(*adminURL, "https:") {
 		cert, key := domain.Folder(*dir).AdminCert()
-		if c, _, err := admin.LoadOrCreateCert(cert, key, nil, time.Now()); err == nil {
+		if c, _, err := adminserver.LoadOrCreateCert(cert, key, nil, time.Now()); err == nil {
 			pin = admin.Pin(c.Leaf)
 		}
 	}

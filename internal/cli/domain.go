@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/directory"
 	"hop/domain"
 	"hop/krb5"
@@ -71,7 +72,7 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.stdout, admin.DomainView(dom))
+		return printJSON(e.stdout, adminserver.DomainView(dom))
 	}
 	fmt.Fprintf(e.stdout, "Created domain %s (SID %s) in %s.\nNext: hop kdc --dir %s --listen 127.0.0.1:88\n", dom.Realm, dom.SID, *dir, *dir)
 	return nil

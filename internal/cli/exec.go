@@ -8,14 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 
+	"hop/admin"
 	"hop/krb5/config"
 	"hop/krb5/tickets"
 	"hop/remote"
@@ -93,7 +91,7 @@ func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 
 // dialer connects to agents with the user's tickets.
 type dialer struct {
-	cfg      *config.Config
+	hop      config.HopSettings
 	src      *tickets.Source
 	port     int
 	known    string
@@ -105,40 +103,48 @@ type dialer struct {
 // newDialer prepares connections: krb5.conf, the ticket source, the port,
 // and where host keys come from.
 func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
-	cfg, err := e.krb5Config()
+	cfg, hs, err := e.hopSettings()
 	if err != nil {
 		return nil, err
 	}
-	realm, _ := cfg.DefaultRealm()
-	d := &dialer{cfg: cfg, src: &tickets.Source{Config: cfg, Getenv: e.getenv}, known: *rf.knownHosts, stderr: e.stderr, done: func() {}}
+	d := &dialer{hop: hs, src: &tickets.Source{Config: cfg, Getenv: e.getenv}, known: *rf.knownHosts, stderr: e.stderr, done: func() {}}
 	d.port = *rf.port
 	if d.port == 0 {
-		if v, ok := cfg.HopRealm(realm, "agent_port"); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 || n > 65535 {
-				return nil, fmt.Errorf("agent_port %q in krb5.conf's [hop] section is not a port number", v)
-			}
-			d.port = n
+		if d.port, err = hs.AgentPortNumber(); err != nil {
+			return nil, err
 		}
 	}
 	if rf.port != nil && (*rf.port < 0 || *rf.port > 65535) {
 		return nil, usagef("--port %d is not a port number", *rf.port)
 	}
 	if d.known == "" {
-		u, ok := cfg.HopRealm(realm, "admin_url")
-		if !ok {
+		if hs.AdminURL == "" {
 			return nil, usagef("hop checks SSH host keys against the directory: set admin_url in krb5.conf's [hop] section (hop client-config writes it), or give --known-hosts FILE (hop known-hosts > FILE)")
 		}
-		if err := authenticatedURL(u); err != nil {
+		if d.hostKeys, d.done, err = e.directoryHostKeys(hs.AdminURL); err != nil {
 			return nil, err
 		}
-		svc, done, err := e.remote(u)
-		if err != nil {
-			return nil, err
-		}
-		d.hostKeys, d.done = remote.DirectoryHostKeys{Directory: svc}, done
 	}
 	return d, nil
+}
+
+// directoryHostKeys reads host keys from the directory through the admin
+// server at rawURL (admin_url), whose answers must be authentic: SPNEGO
+// authenticates the request, not the reply, so host keys read over plain
+// HTTP from another machine prove nothing (a man in the middle could
+// substitute its own key and relay the Kerberos exchange).
+func (e *env) directoryHostKeys(rawURL string) (remote.HostKeySource, func(), error) {
+	c, err := e.adminClient(rawURL, true, true)
+	var ue *admin.URLError
+	switch {
+	case errors.As(err, &ue) && ue.Insecure:
+		return nil, nil, fmt.Errorf("admin_url %s is plain HTTP: SSH host keys read from it could be forged in transit; use the admin server's https URL with admin_tls_pin (hop client-config writes both), or give --known-hosts FILE", rawURL)
+	case errors.As(err, &ue):
+		return nil, nil, fmt.Errorf("admin_url %q in krb5.conf's [hop] section is not an admin server URL: give http(s)://HOST:PORT (hop client-config writes it), or give --known-hosts FILE", rawURL)
+	case err != nil:
+		return nil, nil, err
+	}
+	return remote.DirectoryHostKeys{Directory: c}, c.Close, nil
 }
 
 // options returns the Options of a connection to host (HOST or HOST:PORT).
@@ -158,7 +164,7 @@ func (d *dialer) options(host string) (remote.Options, error) {
 		}
 		o.HostKeys = remote.KnownHostsFile{Path: d.known, Port: p}
 	}
-	if a, ok := d.cfg.Value(config.HopSection, "agent_address", fqdn); ok {
+	if a, ok := d.hop.AgentAddress(fqdn); ok {
 		o.Address = a
 	}
 	return o, nil
@@ -451,23 +457,4 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		}
 	}
 	return nil
-}
-
-// authenticatedURL refuses an admin URL whose replies could be forged in
-// transit: SPNEGO authenticates the request, not the reply, so host keys
-// read over plain HTTP from another machine prove nothing (a man in the
-// middle could substitute its own key and relay the Kerberos exchange).
-func authenticatedURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("admin_url %q in krb5.conf is not a URL: %v", raw, err)
-	}
-	if u.Scheme == "https" {
-		return nil
-	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
-		return nil
-	}
-	return fmt.Errorf("admin_url %s is plain HTTP: SSH host keys read from it could be forged in transit; use the admin server's https URL with admin_tls_pin (hop client-config writes both), or give --known-hosts FILE", raw)
 }

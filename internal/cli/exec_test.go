@@ -269,13 +269,24 @@ func TestHostKeysNeedAnAuthenticatedAdminURL(t *testing.T) {
 		"https://kdc.example.test:8749": true,
 		"http://127.0.0.1:8749":         true,
 		"http://localhost:8749":         true,
+		"http://LOCALHOST:8749":         true,
 		"http://[::1]:8749":             true,
 		"http://kdc.example.test:8749":  false,
 		"http://192.0.2.7:8749":         false,
+		"kdc.example.test:8749":         false,
 	} {
-		err := authenticatedURL(raw)
+		e := &env{getenv: func(k string) string {
+			if k == "KRB5_CONFIG" {
+				return os.DevNull
+			}
+			return ""
+		}}
+		_, done, err := e.directoryHostKeys(raw)
 		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "--known-hosts")) {
 			t.Errorf("%s: %v", raw, err)
+		}
+		if done != nil {
+			done()
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/agent"
 	"hop/krb5/keytab"
 )
@@ -308,7 +309,7 @@ func runKnownHosts(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		fqdn, short, err := admin.ComputerName(h)
+		fqdn, short, err := adminserver.ComputerName(h)
 		if err != nil {
 			return err
 		}

@@ -2,19 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/dc"
 	"hop/directory"
 	"hop/domain"
 	"hop/krb5/config"
-	"hop/krb5/spnego"
 	"hop/krb5/tickets"
 )
 
@@ -44,7 +41,7 @@ func (t *target) given(name string) bool {
 
 // service opens what t names. Without --server or --dir: the domain in
 // $HOP_DIR or the default folder if there is one, else the admin server of
-// krb5.conf's [hop] admin_url.
+// krb5.conf's admin_url for the default realm (see config.HopSettings).
 func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), error) {
 	if t.given("server") && t.given("dir") {
 		return nil, nil, usagef("give either --server or --dir, not both")
@@ -59,12 +56,12 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 		}
 	}
 	if !local {
-		cfg, err := e.krb5Config()
+		_, hs, err := e.hopSettings()
 		if err != nil {
 			return nil, nil, err
 		}
-		if u, ok := cfg.Hop("admin_url"); ok {
-			return e.remote(u)
+		if hs.AdminURL != "" {
+			return e.remote(hs.AdminURL)
 		}
 	}
 	d, done, err := openDirectory(ctx, *t.dir)
@@ -74,11 +71,22 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 		}
 		return nil, nil, err
 	}
-	return &admin.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: dc.AuditReader(domain.Folder(*t.dir).AuditLog())}, done, nil
+	return &adminserver.Local{Dir: d, Actor: directory.LocalAdmin, AuditLog: dc.AuditReader(domain.Folder(*t.dir).AuditLog())}, done, nil
 }
 
 func (e *env) krb5Config() (*config.Config, error) {
 	return config.Load(e.getenv)
+}
+
+// hopSettings returns krb5.conf and hop's settings in it for the default
+// realm.
+func (e *env) hopSettings() (*config.Config, config.HopSettings, error) {
+	cfg, err := e.krb5Config()
+	if err != nil {
+		return nil, config.HopSettings{}, err
+	}
+	realm, _ := cfg.DefaultRealm()
+	return cfg, cfg.HopSettings(realm), nil
 }
 
 // remote returns a client of the admin server at rawURL that authenticates
@@ -86,59 +94,58 @@ func (e *env) krb5Config() (*config.Config, error) {
 // https, trusts the server by the key pinned in krb5.conf (admin_tls_pin)
 // or else by the system's roots.
 func (e *env) remote(rawURL string) (admin.Service, func(), error) {
-	return e.remoteClient(rawURL, true)
+	c, err := e.adminClient(rawURL, true, false)
+	if err != nil {
+		return nil, nil, serverURLError(rawURL, err)
+	}
+	return c, c.Close, nil
 }
 
 // anonymous returns a client of t's admin server that does not
-// authenticate (token joins): --server, else krb5.conf's admin_url.
+// authenticate (token joins): --server, else krb5.conf's admin_url for the
+// default realm.
 func (e *env) anonymous(ctx context.Context, t *target) (admin.Service, func(), error) {
 	u := *t.server
 	if !t.given("server") {
-		cfg, err := e.krb5Config()
+		_, hs, err := e.hopSettings()
 		if err != nil {
 			return nil, nil, err
 		}
-		v, ok := cfg.Hop("admin_url")
-		if !ok {
+		if hs.AdminURL == "" {
 			return nil, nil, usagef("a join with a token goes to the admin server: give --server URL (or admin_url in krb5.conf's [hop] section)")
 		}
-		u = v
+		u = hs.AdminURL
 	}
-	return e.remoteClient(u, false)
-}
-
-func (e *env) remoteClient(rawURL string, negotiate bool) (admin.Service, func(), error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, usagef("--server %q is not an admin server URL: give http(s)://HOST:PORT", rawURL)
-	}
-	cfg, err := e.krb5Config()
+	c, err := e.adminClient(u, false, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, serverURLError(u, err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if u.Scheme == "https" {
-		realm, _ := cfg.DefaultRealm()
-		if pin, ok := cfg.HopRealm(realm, "admin_tls_pin"); ok {
-			tls, err := admin.PinnedTLSConfig(pin)
-			if err != nil {
-				return nil, nil, err
-			}
-			tr.TLSClientConfig = tls
-		}
-	}
-	var rt http.RoundTripper = tr
-	if negotiate {
-		rt = negotiateTransport(tr, &tickets.Source{Config: cfg, Getenv: e.getenv})
-	}
-	hc := &http.Client{Transport: rt, Timeout: 60 * time.Second}
-	return &admin.Client{URL: strings.TrimRight(u.String(), "/"), HTTP: hc}, func() { tr.CloseIdleConnections() }, nil
+	return c, c.Close, nil
 }
 
-// negotiateTransport authenticates requests over base with the caller's
-// tickets from src (SPNEGO, RFC 4559), from the first request on.
-func negotiateTransport(base http.RoundTripper, src *tickets.Source) http.RoundTripper {
-	return &spnego.Transport{Base: base, Credential: src.ServiceTicket, Preemptive: true}
+// adminClient returns a client of the admin server at rawURL, with the
+// TLS pin of krb5.conf's admin_tls_pin for the default realm: with the
+// caller's tickets if negotiate, and refusing a URL whose replies could be
+// forged if authenticatedReplies (see admin.NewClient).
+func (e *env) adminClient(rawURL string, negotiate, authenticatedReplies bool) (*admin.Client, error) {
+	cfg, hs, err := e.hopSettings()
+	if err != nil {
+		return nil, err
+	}
+	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies}
+	if negotiate {
+		opts.Credential = (&tickets.Source{Config: cfg, Getenv: e.getenv}).ServiceTicket
+	}
+	return admin.NewClient(rawURL, opts)
+}
+
+// serverURLError turns NewClient's refusal of a malformed URL into a usage
+// error.
+func serverURLError(rawURL string, err error) error {
+	if ue := (*admin.URLError)(nil); errors.As(err, &ue) && !ue.Insecure {
+		return usagef("--server %q is not an admin server URL: give http(s)://HOST:PORT", rawURL)
+	}
+	return err
 }
 
 // serviceAction makes the run function of a command that takes npos

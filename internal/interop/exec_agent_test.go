@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/agent"
 	"hop/audit"
 	"hop/internal/cli"
@@ -54,7 +54,7 @@ func execAgentLab(t *testing.T) (known string) {
 	if err := kt.Save(ktPath); err != nil {
 		t.Fatal(err)
 	}
-	hs := &admin.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
+	hs := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
 	if err := hs.EnsureSPNs(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -77,10 +77,10 @@
 //			admin_url = https://kdc.example.test:8443
 //		}
 //
-// Config.Hop reads [hop] alone; Config.HopRealm reads the realm's
-// subsection first, then [hop]. Keeping hop's settings out of [realms]
-// leaves that section to the Kerberos libraries and keeps every hop
-// setting in one place.
+// Config.HopSettings is the one reader of these settings: for a realm, it
+// reads each key from the realm's subsection first, then from [hop].
+// Keeping hop's settings out of [realms] leaves that section to the
+// Kerberos libraries and keeps every hop setting in one place.
 //
 // # Servers, realms and caches
 //

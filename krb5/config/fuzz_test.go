@@ -61,7 +61,9 @@ func exercise(c *Config) {
 		c.TicketLifetime(r)
 		c.RenewLifetime(r)
 		c.Forwardable(r)
-		c.HopRealm(r, "admin_url")
+		hs := c.HopSettings(r)
+		hs.AgentPortNumber()
+		hs.AgentAddress("b.example.test")
 	}
 	for _, tag := range c.Subsections("domain_realm") {
 		c.RealmOf("host" + tag)

@@ -1,33 +1,94 @@
 package config
 
+import (
+	"fmt"
+	"strconv"
+)
+
 // HopSection is the section of krb5.conf that holds hop's own settings. MIT
 // and Heimdal ignore it.
 const HopSection = "hop"
 
-// Hop returns the first value of key in [hop].
-func (c *Config) Hop(key string) (string, bool) {
-	return c.Value(HopSection, key)
-}
+// The keys of [hop]. HopSettings is their one reader.
+const (
+	hopAdminURL     = "admin_url"
+	hopAdminTLSPin  = "admin_tls_pin"
+	hopAgentPort    = "agent_port"
+	hopAgentAddress = "agent_address"
+)
 
-// HopRealm returns the value of key for realm: from the subsection of [hop]
-// named after the realm first, then from [hop] itself, the way per-realm
-// [libdefaults] settings are read:
+// HopSettings are hop's settings for one realm, from krb5.conf's [hop]
+// section. Each is read from the subsection of [hop] named after the realm
+// first, then from [hop] itself, the way per-realm [libdefaults] settings
+// are read:
 //
 //	[hop]
 //		admin_url = https://kdc.example.test:8443
+//		admin_tls_pin = sha256//BASE64
+//		agent_port = 2222
+//		agent_address = {
+//			b.example.test = 127.0.0.2:2222
+//		}
 //		OTHER.TEST = {
 //			admin_url = https://kdc.other.test:8443
 //		}
-func (c *Config) HopRealm(realm, key string) (string, bool) {
+//
+// A setting that is absent is "".
+type HopSettings struct {
+	// AdminURL is the admin server's URL (admin_url), for hop's directory
+	// commands, host-key lookups and the agent's group resolution.
+	AdminURL string
+	// AdminTLSPin pins the admin server's TLS key (admin_tls_pin), in
+	// curl's --pinnedpubkey format: sha256//BASE64.
+	AdminTLSPin string
+	// AgentPort is the agents' TCP port as written (agent_port); see
+	// AgentPortNumber.
+	AgentPort string
+
+	cfg   *Config
+	realm string
+}
+
+// HopSettings returns hop's settings for realm ("" for [hop] alone).
+func (c *Config) HopSettings(realm string) HopSettings {
+	s := HopSettings{cfg: c, realm: realm}
+	s.AdminURL, _ = c.hopValue(realm, hopAdminURL)
+	s.AdminTLSPin, _ = c.hopValue(realm, hopAdminTLSPin)
+	s.AgentPort, _ = c.hopValue(realm, hopAgentPort)
+	return s
+}
+
+// AgentPortNumber returns agent_port as a port number, 0 when it is not
+// set.
+func (s HopSettings) AgentPortNumber() (int, error) {
+	if s.AgentPort == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s.AgentPort)
+	if err != nil || n <= 0 || n > 65535 {
+		return 0, fmt.Errorf("agent_port %q in krb5.conf's [hop] section is not a port number", s.AgentPort)
+	}
+	return n, nil
+}
+
+// AgentAddress returns the address to connect to for the agent of the
+// host named fqdn (agent_address = { FQDN = ADDRESS }), if one is set.
+func (s HopSettings) AgentAddress(fqdn string) (string, bool) {
+	if s.realm != "" {
+		if v, ok := s.cfg.Value(HopSection, s.realm, hopAgentAddress, fqdn); ok {
+			return v, true
+		}
+	}
+	return s.cfg.Value(HopSection, hopAgentAddress, fqdn)
+}
+
+// hopValue returns the value of key for realm: from the subsection of
+// [hop] named after the realm first, then from [hop] itself.
+func (c *Config) hopValue(realm, key string) (string, bool) {
 	if realm != "" {
 		if v, ok := c.Value(HopSection, realm, key); ok {
 			return v, true
 		}
 	}
-	return c.Hop(key)
-}
-
-// HopValues returns every value of key in [hop] (a repeated setting).
-func (c *Config) HopValues(key string) []string {
-	return c.Values(HopSection, key)
+	return c.Value(HopSection, key)
 }

@@ -146,8 +146,8 @@ func TestMITReadsWhatHopReads(t *testing.T) {
 				t.Fatalf("klist: %v\n%s%s", err, out, errOut)
 			}
 			if strings.Contains(tt.conf, "admin_url") || slices.Contains(tt.more, p("d")) || strings.Contains(tt.conf, "includedir") {
-				if v, _ := c.HopRealm(realm, "admin_url"); v != "https://kdc.example.test:8443" {
-					t.Errorf("HopRealm(admin_url) = %q", v)
+				if v := c.HopSettings(realm).AdminURL; v != "https://kdc.example.test:8443" {
+					t.Errorf("HopSettings(%s).AdminURL = %q", realm, v)
 				}
 			}
 		})
@@ -169,8 +169,8 @@ func TestHeimdalIgnoresHopSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := c.HopRealm(realm, "admin_url"); v != "https://kdc.example.test:8443" {
-		t.Fatalf("HopRealm = %q", v)
+	if v := c.HopSettings(realm).AdminURL; v != "https://kdc.example.test:8443" {
+		t.Fatalf("HopSettings(%s).AdminURL = %q", realm, v)
 	}
 	env := append(thirdparty.ClientEnv(path, filepath.Join(t.TempDir(), "cc")), h.Env...)
 	if out, errOut, err := thirdparty.Run(t, env, alicePW+"\n", h.Kinit, "--password-file=STDIN", "alice@"+realm); err != nil {

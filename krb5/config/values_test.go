@@ -247,31 +247,51 @@ func TestLibDefaults(t *testing.T) {
 func TestHopSettings(t *testing.T) {
 	c := mustParse(t, `[hop]
 	admin_url = https://global.example.test:8443
-	agent = a1
-	agent = a2
+	admin_tls_pin = sha256//global
+	agent_port = 2222
+	agent_address = {
+		b.example.test = 127.0.0.2:2222
+	}
 	OTHER.TEST = {
 		admin_url = https://other.example.test:8443
+		agent_port = 22x
+		agent_address = {
+			c.other.test = 127.0.0.3:22
+		}
 	}
 `, `[hop]
 	admin_url = https://second-file.example.test
-	extra = from-second
+	admin_tls_pin = sha256//second
 `)
-	if v, _ := c.Hop("admin_url"); v != "https://global.example.test:8443" {
-		t.Errorf("Hop(admin_url) = %q", v)
+	for _, tc := range []struct {
+		realm          string
+		url, pin, port string
+		portNumber     int
+		badPort        bool
+		host, addr     string
+		hasAddr        bool
+	}{
+		{"", "https://global.example.test:8443", "sha256//global", "2222", 2222, false, "b.example.test", "127.0.0.2:2222", true},
+		{"EXAMPLE.TEST", "https://global.example.test:8443", "sha256//global", "2222", 2222, false, "b.example.test", "127.0.0.2:2222", true},
+		{"OTHER.TEST", "https://other.example.test:8443", "sha256//global", "22x", 0, true, "c.other.test", "127.0.0.3:22", true},
+		{"OTHER.TEST", "https://other.example.test:8443", "sha256//global", "22x", 0, true, "b.example.test", "127.0.0.2:2222", true},
+		{"EXAMPLE.TEST", "https://global.example.test:8443", "sha256//global", "2222", 2222, false, "c.other.test", "", false},
+	} {
+		s := c.HopSettings(tc.realm)
+		if s.AdminURL != tc.url || s.AdminTLSPin != tc.pin || s.AgentPort != tc.port {
+			t.Errorf("HopSettings(%q) = %q %q %q; want %q %q %q", tc.realm, s.AdminURL, s.AdminTLSPin, s.AgentPort, tc.url, tc.pin, tc.port)
+		}
+		if n, err := s.AgentPortNumber(); n != tc.portNumber || (err != nil) != tc.badPort {
+			t.Errorf("HopSettings(%q).AgentPortNumber() = %d, %v", tc.realm, n, err)
+		}
+		if a, ok := s.AgentAddress(tc.host); a != tc.addr || ok != tc.hasAddr {
+			t.Errorf("HopSettings(%q).AgentAddress(%s) = %q, %v", tc.realm, tc.host, a, ok)
+		}
 	}
-	if v, _ := c.Hop("extra"); v != "from-second" {
-		t.Errorf("Hop(extra) = %q", v)
+	if s := mustParse(t, "[libdefaults]\n\tdefault_realm = A.TEST\n").HopSettings("A.TEST"); s.AdminURL != "" || s.AgentPort != "" {
+		t.Errorf("no [hop]: %+v", s)
 	}
-	if v, _ := c.HopRealm("OTHER.TEST", "admin_url"); v != "https://other.example.test:8443" {
-		t.Errorf("HopRealm(OTHER.TEST) = %q", v)
-	}
-	if v, _ := c.HopRealm("EXAMPLE.TEST", "admin_url"); v != "https://global.example.test:8443" {
-		t.Errorf("HopRealm(EXAMPLE.TEST) = %q", v)
-	}
-	if _, ok := c.Hop("missing"); ok {
-		t.Error("Hop(missing) found")
-	}
-	if got := strings.Join(c.HopValues("agent"), ","); got != "a1,a2" {
-		t.Errorf("HopValues(agent) = %q", got)
+	if n, err := (HopSettings{}).AgentPortNumber(); n != 0 || err != nil {
+		t.Errorf("unset agent_port: %d, %v", n, err)
 	}
 }

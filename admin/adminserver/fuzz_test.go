@@ -1,6 +1,7 @@
-package admin
+package adminserver
 
 import (
+	"hop/admin"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, v := range []any{&AccountChange{}, &NewAccount{}, &PasswordChange{}, &JoinRequest{}, &PolicyChange{}, &JoinTokenRequest{}} {
+		for _, v := range []any{&admin.AccountChange{}, &admin.NewAccount{}, &admin.PasswordChange{}, &admin.JoinRequest{}, &admin.PolicyChange{}, &admin.JoinTokenRequest{}} {
 			r, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
 			r.Header.Set("Content-Type", "application/json")
 			err := decode(r, v)

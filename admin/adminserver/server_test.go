@@ -1,8 +1,10 @@
-package admin
+package adminserver
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hop/admin"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,28 +17,39 @@ import (
 // recorder is a Service that records UpdateAccount calls; other methods
 // are not used by these tests (calling one panics on the nil interface).
 type recorder struct {
-	Service
+	admin.Service
 	rev    uint64
-	change AccountChange
+	change admin.AccountChange
 	err    error
 }
 
-func (r *recorder) UpdateAccount(ctx context.Context, name string, rev uint64, c AccountChange) (*Account, error) {
+func (r *recorder) UpdateAccount(ctx context.Context, name string, rev uint64, c admin.AccountChange) (*admin.Account, error) {
 	r.rev, r.change = rev, c
 	if r.err != nil {
 		return nil, r.err
 	}
-	return &Account{Name: name, Revision: rev + 1}, nil
+	return &admin.Account{Name: name, Revision: rev + 1}, nil
 }
 
-func (r *recorder) AccountKeys(ctx context.Context, name string, rev uint64, k KeysRequest) (*Keys, error) {
-	return &Keys{Account: name}, nil
+func (r *recorder) AccountKeys(ctx context.Context, name string, rev uint64, k admin.KeysRequest) (*admin.Keys, error) {
+	return &admin.Keys{Account: name}, nil
 }
 
-func newTestServer(t *testing.T, s Service, secure bool) *httptest.Server {
+// newTestClient returns a client of the server at url.
+func newTestClient(t *testing.T, url string) *admin.Client {
+	t.Helper()
+	c, err := admin.NewClient(url, admin.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func newTestServer(t *testing.T, s admin.Service, secure bool) *httptest.Server {
 	t.Helper()
 	h := &Handler{
-		ServiceFor: func(*http.Request) (Service, error) { return s, nil },
+		ServiceFor: func(*http.Request) (admin.Service, error) { return s, nil },
 		Secure:     func(*http.Request) bool { return secure },
 	}
 	srv := httptest.NewServer(h)
@@ -85,9 +98,9 @@ func TestHandlerRefusesBadBodies(t *testing.T) {
 
 func TestClientRoundTripsChangesAndErrors(t *testing.T) {
 	rec := &recorder{}
-	c := &Client{URL: newTestServer(t, rec, true).URL}
+	c := newTestClient(t, newTestServer(t, rec, true).URL)
 	desc := "web front"
-	a, err := c.UpdateAccount(context.Background(), "b$", 7, AccountChange{Description: &desc, AllowedToActAdd: []string{"c$"}})
+	a, err := c.UpdateAccount(context.Background(), "b$", 7, admin.AccountChange{Description: &desc, AllowedToActAdd: []string{"c$"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,28 +110,45 @@ func TestClientRoundTripsChangesAndErrors(t *testing.T) {
 	if a.Name != "b$" || a.Revision != 8 {
 		t.Fatalf("client got %+v", a)
 	}
-	for _, kind := range []error{directory.ErrAccessDenied, directory.ErrNotFound, directory.ErrConflict, directory.ErrExists, directory.ErrPolicy} {
-		rec.err = &directory.Error{Kind: kind, Msg: "because"}
-		_, err := c.UpdateAccount(context.Background(), "b$", 0, AccountChange{Description: &desc})
-		if !errors.Is(err, kind) || err.Error() != "because" {
-			t.Errorf("error %v: client got %v", kind, err)
+	for _, k := range []struct{ dir, api error }{
+		{directory.ErrAccessDenied, admin.ErrAccessDenied},
+		{directory.ErrNotFound, admin.ErrNotFound},
+		{directory.ErrConflict, admin.ErrConflict},
+		{directory.ErrExists, admin.ErrExists},
+		{directory.ErrPolicy, admin.ErrPolicy},
+		{directory.ErrInvalid, admin.ErrInvalid},
+	} {
+		rec.err = &directory.Error{Kind: k.dir, Msg: "because"}
+		_, err := c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc})
+		if !errors.Is(err, k.api) || err.Error() != "because" {
+			t.Errorf("error %v: client got %v", k.dir, err)
 		}
 	}
+	// A directory failure sends its user message, not its internal cause.
+	rec.err = fmt.Errorf("updating: %w", &directory.Error{Kind: directory.ErrNotFound, Msg: "no account b$", Err: errors.New("open /var/lib/hop/secret.db: disk on fire")})
+	if _, err := c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc}); !errors.Is(err, admin.ErrNotFound) || err.Error() != "no account b$" {
+		t.Errorf("a directory error with a cause: client got %v", err)
+	}
+	// A kind without a user message gets the kind's generic one.
+	rec.err = fmt.Errorf("/var/lib/hop: %w", directory.ErrAccessDenied)
+	if _, err := c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc}); !errors.Is(err, admin.ErrAccessDenied) || strings.Contains(err.Error(), "/var") {
+		t.Errorf("a bare directory kind: client got %v", err)
+	}
 	rec.err = errors.New("disk on fire")
-	if _, err := c.UpdateAccount(context.Background(), "b$", 0, AccountChange{Description: &desc}); err == nil || strings.Contains(err.Error(), "fire") {
+	if _, err := c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc}); err == nil || strings.Contains(err.Error(), "fire") {
 		t.Errorf("an internal error must not leak its cause to the client: %v", err)
 	}
 }
 
 func TestKeysNeedASecureTransport(t *testing.T) {
-	c := &Client{URL: newTestServer(t, &recorder{}, false).URL}
-	_, err := c.AccountKeys(context.Background(), "b$", 0, KeysRequest{Rotate: true})
-	var e *Error
-	if !errors.As(err, &e) || e.Status != http.StatusForbidden || e.Kind != kindInsecure {
+	c := newTestClient(t, newTestServer(t, &recorder{}, false).URL)
+	_, err := c.AccountKeys(context.Background(), "b$", 0, admin.KeysRequest{Rotate: true})
+	var e *admin.Error
+	if !errors.As(err, &e) || e.Status != http.StatusForbidden || e.Kind != admin.KindInsecure {
 		t.Fatalf("got %v", err)
 	}
-	c = &Client{URL: newTestServer(t, &recorder{}, true).URL}
-	if _, err := c.AccountKeys(context.Background(), "b$", 0, KeysRequest{Rotate: true}); err != nil {
+	c = newTestClient(t, newTestServer(t, &recorder{}, true).URL)
+	if _, err := c.AccountKeys(context.Background(), "b$", 0, admin.KeysRequest{Rotate: true}); err != nil {
 		t.Fatal(err)
 	}
 }

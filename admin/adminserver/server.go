@@ -1,10 +1,12 @@
-package admin
+package adminserver
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hop/admin"
+	"hop/directory"
 	"io"
 	"log/slog"
 	"mime"
@@ -26,9 +28,9 @@ const MaxBodyBytes = 1 << 20
 // carries a join token and no Authorization header reaches Anonymous.
 type Handler struct {
 	// ServiceFor returns the Service acting for r's authenticated caller.
-	ServiceFor func(r *http.Request) (Service, error)
+	ServiceFor func(r *http.Request) (admin.Service, error)
 	// Anonymous serves token joins (nil: joins need authentication).
-	Anonymous Service
+	Anonymous admin.Service
 	// Logger logs one line per request (nil: none).
 	Logger *slog.Logger
 	// Secure reports whether key material may be sent in reply to r;
@@ -47,62 +49,62 @@ func (h *Handler) routes() *http.ServeMux {
 
 func (h *Handler) build() {
 	m := http.NewServeMux()
-	handle := func(pattern string, f func(s Service, r *http.Request) (any, error)) {
+	handle := func(pattern string, f func(s admin.Service, r *http.Request) (any, error)) {
 		m.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, f) })
 	}
-	handle("GET /v1/whoami", func(s Service, r *http.Request) (any, error) { return s.Whoami(r.Context()) })
-	handle("GET /v1/domain", func(s Service, r *http.Request) (any, error) { return s.Domain(r.Context()) })
-	handle("PATCH /v1/domain/policy", func(s Service, r *http.Request) (any, error) {
-		var c PolicyChange
+	handle("GET /v1/whoami", func(s admin.Service, r *http.Request) (any, error) { return s.Whoami(r.Context()) })
+	handle("GET /v1/domain", func(s admin.Service, r *http.Request) (any, error) { return s.Domain(r.Context()) })
+	handle("PATCH /v1/domain/policy", func(s admin.Service, r *http.Request) (any, error) {
+		var c admin.PolicyChange
 		if err := decode(r, &c); err != nil {
 			return nil, err
 		}
 		return s.SetPolicy(r.Context(), c)
 	})
 
-	handle("GET /v1/accounts", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/accounts", func(s admin.Service, r *http.Request) (any, error) {
 		return s.Accounts(r.Context(), r.URL.Query().Get("kind"))
 	})
-	handle("POST /v1/accounts", func(s Service, r *http.Request) (any, error) {
-		var a NewAccount
+	handle("POST /v1/accounts", func(s admin.Service, r *http.Request) (any, error) {
+		var a admin.NewAccount
 		if err := decode(r, &a); err != nil {
 			return nil, err
 		}
 		return created(s.CreateAccount(r.Context(), a))
 	})
-	handle("GET /v1/accounts/{name}", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/accounts/{name}", func(s admin.Service, r *http.Request) (any, error) {
 		return s.Account(r.Context(), r.PathValue("name"))
 	})
-	handle("PATCH /v1/accounts/{name}", func(s Service, r *http.Request) (any, error) {
+	handle("PATCH /v1/accounts/{name}", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
 		}
-		var c AccountChange
+		var c admin.AccountChange
 		if err := decode(r, &c); err != nil {
 			return nil, err
 		}
 		return s.UpdateAccount(r.Context(), r.PathValue("name"), rev, c)
 	})
-	handle("DELETE /v1/accounts/{name}", func(s Service, r *http.Request) (any, error) {
+	handle("DELETE /v1/accounts/{name}", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
 		}
 		return nil, s.DeleteAccount(r.Context(), r.PathValue("name"), rev)
 	})
-	handle("POST /v1/accounts/{name}/password", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/accounts/{name}/password", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
 		}
-		var c PasswordChange
+		var c admin.PasswordChange
 		if err := decode(r, &c); err != nil {
 			return nil, err
 		}
 		return s.SetPassword(r.Context(), r.PathValue("name"), rev, c)
 	})
-	handle("POST /v1/accounts/{name}/keys", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/accounts/{name}/keys", func(s admin.Service, r *http.Request) (any, error) {
 		if !h.secure(r) {
 			return nil, insecure()
 		}
@@ -110,13 +112,13 @@ func (h *Handler) build() {
 		if err != nil {
 			return nil, err
 		}
-		var k KeysRequest
+		var k admin.KeysRequest
 		if err := decode(r, &k); err != nil {
 			return nil, err
 		}
 		return s.AccountKeys(r.Context(), r.PathValue("name"), rev, k)
 	})
-	handle("POST /v1/accounts/{name}/spns", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/accounts/{name}/spns", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
@@ -129,7 +131,7 @@ func (h *Handler) build() {
 		}
 		return s.AddSPN(r.Context(), r.PathValue("name"), rev, body.SPN)
 	})
-	handle("DELETE /v1/accounts/{name}/spns", func(s Service, r *http.Request) (any, error) {
+	handle("DELETE /v1/accounts/{name}/spns", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
@@ -141,25 +143,25 @@ func (h *Handler) build() {
 		return s.RemoveSPN(r.Context(), r.PathValue("name"), rev, spn)
 	})
 
-	handle("GET /v1/groups", func(s Service, r *http.Request) (any, error) { return s.Groups(r.Context()) })
-	handle("POST /v1/groups", func(s Service, r *http.Request) (any, error) {
-		var g NewGroup
+	handle("GET /v1/groups", func(s admin.Service, r *http.Request) (any, error) { return s.Groups(r.Context()) })
+	handle("POST /v1/groups", func(s admin.Service, r *http.Request) (any, error) {
+		var g admin.NewGroup
 		if err := decode(r, &g); err != nil {
 			return nil, err
 		}
 		return created(s.CreateGroup(r.Context(), g))
 	})
-	handle("GET /v1/groups/{name}", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/groups/{name}", func(s admin.Service, r *http.Request) (any, error) {
 		return s.Group(r.Context(), r.PathValue("name"))
 	})
-	handle("DELETE /v1/groups/{name}", func(s Service, r *http.Request) (any, error) {
+	handle("DELETE /v1/groups/{name}", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
 		}
 		return nil, s.DeleteGroup(r.Context(), r.PathValue("name"), rev)
 	})
-	handle("POST /v1/groups/{name}/members", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/groups/{name}/members", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
@@ -172,7 +174,7 @@ func (h *Handler) build() {
 		}
 		return s.AddMember(r.Context(), r.PathValue("name"), rev, body.Member)
 	})
-	handle("DELETE /v1/groups/{name}/members", func(s Service, r *http.Request) (any, error) {
+	handle("DELETE /v1/groups/{name}/members", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
@@ -183,7 +185,7 @@ func (h *Handler) build() {
 		}
 		return s.RemoveMember(r.Context(), r.PathValue("name"), rev, m)
 	})
-	handle("PUT /v1/groups/{name}/managers", func(s Service, r *http.Request) (any, error) {
+	handle("PUT /v1/groups/{name}/managers", func(s admin.Service, r *http.Request) (any, error) {
 		rev, err := ifMatch(r)
 		if err != nil {
 			return nil, err
@@ -197,7 +199,7 @@ func (h *Handler) build() {
 		return s.SetGroupManagers(r.Context(), r.PathValue("name"), rev, body.Managers)
 	})
 
-	handle("GET /v1/explain", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/explain", func(s admin.Service, r *http.Request) (any, error) {
 		q := r.URL.Query()
 		self, err := boolParam(q.Get("s4u2self"))
 		if err != nil {
@@ -206,30 +208,30 @@ func (h *Handler) build() {
 		return s.Explain(r.Context(), q.Get("user"), q.Get("service"), q.Get("target"), self)
 	})
 
-	handle("POST /v1/join-tokens", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/join-tokens", func(s admin.Service, r *http.Request) (any, error) {
 		if !h.secure(r) {
 			return nil, insecure()
 		}
-		var t JoinTokenRequest
+		var t admin.JoinTokenRequest
 		if err := decode(r, &t); err != nil {
 			return nil, err
 		}
 		return created(s.CreateJoinToken(r.Context(), t))
 	})
-	handle("POST /v1/join", func(s Service, r *http.Request) (any, error) {
+	handle("POST /v1/join", func(s admin.Service, r *http.Request) (any, error) {
 		if !h.secure(r) {
 			return nil, insecure()
 		}
-		var j JoinRequest
+		var j admin.JoinRequest
 		if err := decode(r, &j); err != nil {
 			return nil, err
 		}
 		return s.Join(r.Context(), j)
 	})
-	handle("GET /v1/hosts/{host}/ssh-keys", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/hosts/{host}/ssh-keys", func(s admin.Service, r *http.Request) (any, error) {
 		return s.HostKeys(r.Context(), r.PathValue("host"))
 	})
-	handle("GET /v1/audit", func(s Service, r *http.Request) (any, error) {
+	handle("GET /v1/audit", func(s admin.Service, r *http.Request) (any, error) {
 		q, err := auditQuery(r)
 		if err != nil {
 			return nil, err
@@ -237,7 +239,7 @@ func (h *Handler) build() {
 		return s.Audit(r.Context(), q)
 	})
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.write(w, r, time.Now(), nil, newError(http.StatusNotFound, "not-found",
+		h.write(w, r, time.Now(), nil, apiError(http.StatusNotFound, admin.KindNotFound,
 			fmt.Sprintf("no API endpoint %s %s (hop's admin API lives under /v1/)", r.Method, r.URL.Path)))
 	})
 	h.mux = m
@@ -255,16 +257,16 @@ func IsAnonymousJoin(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/v1/join" && r.Header.Get("Authorization") == ""
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f func(Service, *http.Request) (any, error)) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f func(admin.Service, *http.Request) (any, error)) {
 	start := time.Now()
 	var (
-		s   Service
+		s   admin.Service
 		err error
 	)
 	if IsAnonymousJoin(r) && h.Anonymous != nil {
 		s = h.Anonymous
 	} else if h.ServiceFor == nil {
-		err = newError(http.StatusUnauthorized, kindUnauthenticated, "this server has no authentication configured")
+		err = apiError(http.StatusUnauthorized, admin.KindUnauthenticated, "this server has no authentication configured")
 	} else {
 		s, err = h.ServiceFor(r)
 	}
@@ -292,11 +294,18 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, start time.Time,
 	switch {
 	case err != nil:
 		e := toError(err)
-		if e.Kind == kindInternal && h.Logger != nil {
-			h.Logger.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if h.Logger != nil {
+			var de *directory.Error
+			switch {
+			case e.Kind == admin.KindInternal:
+				h.Logger.Error("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			case errors.As(err, &de) && de.Err != nil:
+				// The client got the user message; the cause stays here.
+				h.Logger.Warn("admin API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
 		}
 		status, body = e.Status, struct {
-			Error *Error `json:"error"`
+			Error *admin.Error `json:"error"`
 		}{e}
 		if status == http.StatusUnauthorized {
 			w.Header().Add("WWW-Authenticate", "Negotiate")
@@ -331,9 +340,9 @@ func (h *Handler) write(w http.ResponseWriter, r *http.Request, start time.Time,
 
 func revisionOf(v any) (uint64, bool) {
 	switch o := v.(type) {
-	case *Account:
+	case *admin.Account:
 		return o.Revision, o != nil
-	case *Group:
+	case *admin.Group:
 		return o.Revision, o != nil
 	}
 	return 0, false
@@ -360,7 +369,7 @@ func IsSecure(r *http.Request) bool {
 }
 
 func insecure() error {
-	return newError(http.StatusForbidden, kindInsecure,
+	return apiError(http.StatusForbidden, admin.KindInsecure,
 		"refusing to send or receive key material over plain HTTP from a non-loopback address: use the server's https URL (hop kdc --admin-tls)")
 }
 
@@ -370,7 +379,7 @@ func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
-			return newError(http.StatusUnsupportedMediaType, kindMediaType,
+			return apiError(http.StatusUnsupportedMediaType, admin.KindMediaType,
 				fmt.Sprintf("the body must be JSON (Content-Type: application/json), not %q", ct))
 		}
 	}
@@ -379,7 +388,7 @@ func decode(r *http.Request, v any) error {
 		return badRequest("reading the request body: " + err.Error())
 	}
 	if len(body) > MaxBodyBytes {
-		return newError(http.StatusRequestEntityTooLarge, kindTooLarge,
+		return apiError(http.StatusRequestEntityTooLarge, admin.KindTooLarge,
 			fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -454,9 +463,9 @@ func boolParam(s string) (bool, error) {
 	return b, nil
 }
 
-func auditQuery(r *http.Request) (AuditQuery, error) {
+func auditQuery(r *http.Request) (admin.AuditQuery, error) {
 	q := r.URL.Query()
-	a := AuditQuery{Principal: q.Get("principal"), Type: q.Get("type")}
+	a := admin.AuditQuery{Principal: q.Get("principal"), Type: q.Get("type")}
 	if s := q.Get("since"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
@@ -466,8 +475,8 @@ func auditQuery(r *http.Request) (AuditQuery, error) {
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 || n > MaxAuditLimit {
-			return a, badRequest(fmt.Sprintf("limit=%q: give a number from 0 to %d", s, MaxAuditLimit))
+		if err != nil || n < 0 || n > admin.MaxAuditLimit {
+			return a, badRequest(fmt.Sprintf("limit=%q: give a number from 0 to %d", s, admin.MaxAuditLimit))
 		}
 		a.Limit = n
 	}

@@ -1,9 +1,10 @@
-package admin
+package adminserver
 
 import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"hop/admin"
 	"io"
 	"log"
 	"net/http"
@@ -31,7 +32,7 @@ func TestPinnedTLS(t *testing.T) {
 	if err != nil || len(missing) != 0 {
 		t.Fatal(err, missing)
 	}
-	if Pin(again.Leaf) != Pin(pair.Leaf) {
+	if admin.Pin(again.Leaf) != admin.Pin(pair.Leaf) {
 		t.Fatal("reloading changed the key")
 	}
 	for _, h := range []string{"kdc.example.test", "other.example.test", "127.0.0.1"} {
@@ -51,7 +52,7 @@ func TestPinnedTLS(t *testing.T) {
 	defer srv.Close()
 
 	get := func(pin string) error {
-		cfg, err := PinnedTLSConfig(pin)
+		cfg, err := admin.PinnedTLSConfig(pin)
 		if err != nil {
 			return err
 		}
@@ -62,14 +63,14 @@ func TestPinnedTLS(t *testing.T) {
 		}
 		return err
 	}
-	if err := get(Pin(pair.Leaf)); err != nil {
+	if err := get(admin.Pin(pair.Leaf)); err != nil {
 		t.Fatalf("the pinned key was refused: %v", err)
 	}
 	// The pin is computed independently here from the PEM on disk.
 	b, _ := os.ReadFile(certFile)
 	blk, _ := pem.Decode(b)
 	cert, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil || Pin(cert) != Pin(pair.Leaf) {
+	if err != nil || admin.Pin(cert) != admin.Pin(pair.Leaf) {
 		t.Fatal("pin of the file differs", err)
 	}
 	other, _, err := GenerateCert([]string{"kdc.example.test"}, time.Now())
@@ -78,11 +79,11 @@ func TestPinnedTLS(t *testing.T) {
 	}
 	blk, _ = pem.Decode(other)
 	oc, _ := x509.ParseCertificate(blk.Bytes)
-	if err := get(Pin(oc)); err == nil || !strings.Contains(err.Error(), "not the pinned one") {
+	if err := get(admin.Pin(oc)); err == nil || !strings.Contains(err.Error(), "not the pinned one") {
 		t.Fatalf("another key was accepted: %v", err)
 	}
 	for _, bad := range []string{"", "sha256//", "sha256//!!!", "md5//AAAA", "sha256//" + strings.Repeat("A", 40)} {
-		if _, err := PinnedTLSConfig(bad); err == nil {
+		if _, err := admin.PinnedTLSConfig(bad); err == nil {
 			t.Errorf("pin %q accepted", bad)
 		}
 	}

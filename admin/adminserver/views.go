@@ -1,17 +1,18 @@
-package admin
+package adminserver
 
 import (
+	"hop/admin"
 	"time"
 
 	"hop/directory"
 )
 
 // DomainView presents a domain with its effective policy.
-func DomainView(d *directory.Domain) Domain {
+func DomainView(d *directory.Domain) admin.Domain {
 	p := d.Policy.WithDefaults()
-	return Domain{
+	return admin.Domain{
 		Realm: string(d.Realm), SID: d.SID.String(), NetBIOS: d.NetBIOSName, Created: d.Created.UTC(),
-		Policy: Policy{
+		Policy: admin.Policy{
 			MaxTicketLife: p.MaxTicketLife.String(), MaxRenewLife: p.MaxRenewLife.String(),
 			ClockSkew: p.ClockSkew.String(), LockoutThreshold: p.LockoutThreshold,
 			LockoutWindow: p.LockoutWindow.String(), LockoutDuration: p.LockoutDuration.String(),
@@ -37,17 +38,17 @@ func optDuration(d time.Duration) string {
 	return d.String()
 }
 
-func keyViews(keys []directory.Key) []Key {
-	out := make([]Key, 0, len(keys))
+func keyViews(keys []directory.Key) []admin.Key {
+	out := make([]admin.Key, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, Key{EType: k.EncType.String(), KVNO: k.KVNO, Salt: k.Salt})
+		out = append(out, admin.Key{EType: k.EncType.String(), KVNO: k.KVNO, Salt: k.Salt})
 	}
 	return out
 }
 
 // AccountView presents a, as it is at now, without groups or delegation.
-func AccountView(dom *directory.Domain, a *directory.Account, now time.Time) Account {
-	v := Account{
+func AccountView(dom *directory.Domain, a *directory.Account, now time.Time) admin.Account {
+	v := admin.Account{
 		Name: a.Name, Kind: a.Kind.String(), Principal: a.Principal(dom.Realm).String(), RID: a.RID,
 		SID: a.SID(dom.SID).String(), Revision: a.Revision, SPNs: append([]string{}, a.SPNs...), UPN: a.UPN,
 		DNSHostName: a.DNSHostName, Description: a.Description, Disabled: a.Disabled, Locked: a.IsLocked(now),
@@ -65,8 +66,8 @@ func AccountView(dom *directory.Domain, a *directory.Account, now time.Time) Acc
 }
 
 // DelegationView presents a's delegation settings, principals by name.
-func DelegationView(snap *directory.Snapshot, a *directory.Account) Delegation {
-	return Delegation{
+func DelegationView(snap *directory.Snapshot, a *directory.Account) admin.Delegation {
+	return admin.Delegation{
 		TrustedForDelegation: a.TrustedForDelegation,
 		ProtocolTransition:   a.TrustedToAuthForDelegation,
 		AllowedToDelegateTo:  append([]string{}, a.AllowedToDelegateTo...),
@@ -80,8 +81,8 @@ func DelegationView(snap *directory.Snapshot, a *directory.Account) Delegation {
 }
 
 // GroupView presents g.
-func GroupView(snap *directory.Snapshot, g *directory.Group) Group {
-	return Group{
+func GroupView(snap *directory.Snapshot, g *directory.Group) admin.Group {
+	return admin.Group{
 		Name: g.Name, RID: g.RID, SID: g.SID(snap.Domain().SID).String(), Revision: g.Revision,
 		Description: g.Description, Members: append([]string{}, g.Members...),
 		ManagedBy:  snap.NamesOf(g.ManagedBy),

@@ -1,12 +1,14 @@
-package admin
+package adminserver
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hop/admin"
 	"strings"
 	"time"
 
+	"hop/delegation"
 	"hop/directory"
 	"hop/kdc"
 	"hop/krb5"
@@ -22,12 +24,12 @@ type Local struct {
 	Principal string
 	// AuditLog reads the audit log for Audit (nil: Audit reports that this
 	// server keeps none).
-	AuditLog func(ctx context.Context, q AuditQuery) ([]json.RawMessage, error)
+	AuditLog func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error)
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
 
-var _ Service = (*Local)(nil)
+var _ admin.Service = (*Local)(nil)
 
 func (l *Local) as() *directory.Acting { return l.Dir.As(l.Actor) }
 
@@ -39,12 +41,12 @@ func (l *Local) now() time.Time {
 }
 
 // Whoami names the actor and its groups.
-func (l *Local) Whoami(ctx context.Context) (*Identity, error) {
-	admin, err := l.as().IsDomainAdmin(ctx)
+func (l *Local) Whoami(ctx context.Context) (*admin.Identity, error) {
+	isAdmin, err := l.as().IsDomainAdmin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	id := &Identity{Principal: l.Principal, Account: l.Actor.String(), DomainAdmin: admin}
+	id := &admin.Identity{Principal: l.Principal, Account: l.Actor.String(), DomainAdmin: isAdmin}
 	if l.Actor.Local {
 		return id, nil
 	}
@@ -59,7 +61,7 @@ func (l *Local) Whoami(ctx context.Context) (*Identity, error) {
 }
 
 // Domain returns the domain and its policy.
-func (l *Local) Domain(ctx context.Context) (*Domain, error) {
+func (l *Local) Domain(ctx context.Context) (*admin.Domain, error) {
 	dom, err := l.as().Domain(ctx)
 	if err != nil {
 		return nil, err
@@ -69,13 +71,13 @@ func (l *Local) Domain(ctx context.Context) (*Domain, error) {
 }
 
 // SetPolicy changes the policy (Domain Admins).
-func (l *Local) SetPolicy(ctx context.Context, c PolicyChange) (*Domain, error) {
+func (l *Local) SetPolicy(ctx context.Context, c admin.PolicyChange) (*admin.Domain, error) {
 	dom, err := l.as().Domain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := dom.Policy
-	dur := func(dst *time.Duration, v *Duration) {
+	dur := func(dst *time.Duration, v *admin.Duration) {
 		if v != nil {
 			*dst = time.Duration(*v)
 		}
@@ -102,7 +104,7 @@ func (l *Local) SetPolicy(ctx context.Context, c PolicyChange) (*Domain, error) 
 }
 
 // Accounts lists accounts, of kind if not empty.
-func (l *Local) Accounts(ctx context.Context, kind string) ([]Account, error) {
+func (l *Local) Accounts(ctx context.Context, kind string) ([]admin.Account, error) {
 	var want directory.Kind
 	if kind != "" {
 		k, err := directory.ParseKind(kind)
@@ -119,7 +121,7 @@ func (l *Local) Accounts(ctx context.Context, kind string) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Account{}
+	out := []admin.Account{}
 	for _, a := range accts {
 		if kind == "" || a.Kind == want {
 			out = append(out, AccountView(dom, a, l.now()))
@@ -129,7 +131,7 @@ func (l *Local) Accounts(ctx context.Context, kind string) ([]Account, error) {
 }
 
 // Account returns one account with its groups and delegation settings.
-func (l *Local) Account(ctx context.Context, name string) (*Account, error) {
+func (l *Local) Account(ctx context.Context, name string) (*admin.Account, error) {
 	a, err := l.as().Account(ctx, name)
 	if err != nil {
 		return nil, err
@@ -137,7 +139,7 @@ func (l *Local) Account(ctx context.Context, name string) (*Account, error) {
 	return l.fullView(ctx, a)
 }
 
-func (l *Local) fullView(ctx context.Context, a *directory.Account) (*Account, error) {
+func (l *Local) fullView(ctx context.Context, a *directory.Account) (*admin.Account, error) {
 	snap, err := l.Dir.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -152,7 +154,7 @@ func (l *Local) fullView(ctx context.Context, a *directory.Account) (*Account, e
 }
 
 // CreateAccount creates an account (see NewAccount).
-func (l *Local) CreateAccount(ctx context.Context, n NewAccount) (*Account, error) {
+func (l *Local) CreateAccount(ctx context.Context, n admin.NewAccount) (*admin.Account, error) {
 	kind, err := directory.ParseKind(n.Kind)
 	if err != nil {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: err.Error()}
@@ -220,23 +222,23 @@ func ComputerName(host string) (fqdn, short string, err error) {
 }
 
 // UpdateAccount applies c in one transaction.
-func (l *Local) UpdateAccount(ctx context.Context, name string, rev uint64, c AccountChange) (*Account, error) {
+func (l *Local) UpdateAccount(ctx context.Context, name string, rev uint64, c admin.AccountChange) (*admin.Account, error) {
 	if c.IsZero() {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "the change is empty: give at least one setting"}
 	}
 	var exp, pwExp time.Time
 	var err error
 	if c.Expires != nil {
-		if exp, err = ParseTime(*c.Expires); err != nil {
+		if exp, err = admin.ParseTime(*c.Expires); err != nil {
 			return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "expires: " + err.Error()}
 		}
 	}
 	if c.PasswordExpires != nil {
-		if pwExp, err = ParseTime(*c.PasswordExpires); err != nil {
+		if pwExp, err = admin.ParseTime(*c.PasswordExpires); err != nil {
 			return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "password_expires: " + err.Error()}
 		}
 	}
-	for _, d := range []*Duration{c.MaxTicketLife, c.MaxRenewLife} {
+	for _, d := range []*admin.Duration{c.MaxTicketLife, c.MaxRenewLife} {
 		if d != nil && *d < 0 {
 			return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "lifetimes cannot be negative"}
 		}
@@ -290,7 +292,7 @@ func set[T any](dst *T, v *T) {
 	}
 }
 
-func delegationChange(c AccountChange) directory.DelegationChange {
+func delegationChange(c admin.AccountChange) directory.DelegationChange {
 	return directory.DelegationChange{
 		TrustedForDelegation:       c.TrustedForDelegation,
 		TrustedToAuthForDelegation: c.ProtocolTransition,
@@ -310,7 +312,7 @@ func (l *Local) DeleteAccount(ctx context.Context, name string, rev uint64) erro
 }
 
 // SetPassword resets (c.Old empty) or changes a password.
-func (l *Local) SetPassword(ctx context.Context, name string, rev uint64, c PasswordChange) (*Account, error) {
+func (l *Local) SetPassword(ctx context.Context, name string, rev uint64, c admin.PasswordChange) (*admin.Account, error) {
 	var (
 		a   *directory.Account
 		err error
@@ -331,7 +333,7 @@ func (l *Local) SetPassword(ctx context.Context, name string, rev uint64, c Pass
 
 // AccountKeys returns an account's keys for a keytab, rotating them first
 // when r.Rotate.
-func (l *Local) AccountKeys(ctx context.Context, name string, rev uint64, r KeysRequest) (*Keys, error) {
+func (l *Local) AccountKeys(ctx context.Context, name string, rev uint64, r admin.KeysRequest) (*admin.Keys, error) {
 	x := l.as()
 	if r.Rotate {
 		cur, err := x.Account(ctx, name)
@@ -364,7 +366,7 @@ func (l *Local) AccountKeys(ctx context.Context, name string, rev uint64, r Keys
 
 // KeysOf lists a's keys under its own principal and each of its SPNs, with
 // the previous generations when withOld.
-func KeysOf(realm krb5.Realm, a *directory.Account, withOld bool) *Keys {
+func KeysOf(realm krb5.Realm, a *directory.Account, withOld bool) *admin.Keys {
 	names := []string{a.Principal(realm).String()}
 	for _, s := range a.SPNs {
 		names = append(names, s+"@"+string(realm))
@@ -373,17 +375,17 @@ func KeysOf(realm krb5.Realm, a *directory.Account, withOld bool) *Keys {
 	if withOld {
 		keys = append(append([]directory.Key(nil), a.Keys...), a.OldKeys...)
 	}
-	out := &Keys{Account: a.Name, KVNO: a.KVNO, Keys: []SecretKey{}}
+	out := &admin.Keys{Account: a.Name, KVNO: a.KVNO, Keys: []admin.SecretKey{}}
 	for _, n := range names {
 		for _, k := range keys {
-			out.Keys = append(out.Keys, SecretKey{Principal: n, EType: int32(k.EncType), KVNO: k.KVNO, Material: k.Material()})
+			out.Keys = append(out.Keys, admin.SecretKey{Principal: n, EType: int32(k.EncType), KVNO: k.KVNO, Material: k.Material()})
 		}
 	}
 	return out
 }
 
 // AddSPN adds spn to an account.
-func (l *Local) AddSPN(ctx context.Context, name string, rev uint64, spn string) (*Account, error) {
+func (l *Local) AddSPN(ctx context.Context, name string, rev uint64, spn string) (*admin.Account, error) {
 	a, err := l.as().AddSPN(ctx, name, spn, rev)
 	if err != nil {
 		return nil, err
@@ -392,7 +394,7 @@ func (l *Local) AddSPN(ctx context.Context, name string, rev uint64, spn string)
 }
 
 // RemoveSPN removes spn from an account.
-func (l *Local) RemoveSPN(ctx context.Context, name string, rev uint64, spn string) (*Account, error) {
+func (l *Local) RemoveSPN(ctx context.Context, name string, rev uint64, spn string) (*admin.Account, error) {
 	a, err := l.as().RemoveSPN(ctx, name, spn, rev)
 	if err != nil {
 		return nil, err
@@ -401,7 +403,7 @@ func (l *Local) RemoveSPN(ctx context.Context, name string, rev uint64, spn stri
 }
 
 // Groups lists the groups.
-func (l *Local) Groups(ctx context.Context) ([]Group, error) {
+func (l *Local) Groups(ctx context.Context) ([]admin.Group, error) {
 	gs, err := l.as().Groups(ctx)
 	if err != nil {
 		return nil, err
@@ -410,7 +412,7 @@ func (l *Local) Groups(ctx context.Context) ([]Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Group{}
+	out := []admin.Group{}
 	for _, g := range gs {
 		out = append(out, GroupView(snap, g))
 	}
@@ -418,7 +420,7 @@ func (l *Local) Groups(ctx context.Context) ([]Group, error) {
 }
 
 // Group returns one group.
-func (l *Local) Group(ctx context.Context, name string) (*Group, error) {
+func (l *Local) Group(ctx context.Context, name string) (*admin.Group, error) {
 	g, err := l.as().Group(ctx, name)
 	if err != nil {
 		return nil, err
@@ -426,7 +428,7 @@ func (l *Local) Group(ctx context.Context, name string) (*Group, error) {
 	return l.groupView(ctx, g)
 }
 
-func (l *Local) groupView(ctx context.Context, g *directory.Group) (*Group, error) {
+func (l *Local) groupView(ctx context.Context, g *directory.Group) (*admin.Group, error) {
 	snap, err := l.Dir.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -436,7 +438,7 @@ func (l *Local) groupView(ctx context.Context, g *directory.Group) (*Group, erro
 }
 
 // CreateGroup creates a group (Domain Admins).
-func (l *Local) CreateGroup(ctx context.Context, n NewGroup) (*Group, error) {
+func (l *Local) CreateGroup(ctx context.Context, n admin.NewGroup) (*admin.Group, error) {
 	g, err := l.as().CreateGroup(ctx, n.Name, n.Description)
 	if err != nil {
 		return nil, err
@@ -450,7 +452,7 @@ func (l *Local) DeleteGroup(ctx context.Context, name string, rev uint64) error 
 }
 
 // AddMember adds member to group.
-func (l *Local) AddMember(ctx context.Context, group string, rev uint64, member string) (*Group, error) {
+func (l *Local) AddMember(ctx context.Context, group string, rev uint64, member string) (*admin.Group, error) {
 	g, err := l.as().AddMember(ctx, group, member, rev)
 	if err != nil {
 		return nil, err
@@ -459,7 +461,7 @@ func (l *Local) AddMember(ctx context.Context, group string, rev uint64, member 
 }
 
 // RemoveMember removes member from group.
-func (l *Local) RemoveMember(ctx context.Context, group string, rev uint64, member string) (*Group, error) {
+func (l *Local) RemoveMember(ctx context.Context, group string, rev uint64, member string) (*admin.Group, error) {
 	g, err := l.as().RemoveMember(ctx, group, member, rev)
 	if err != nil {
 		return nil, err
@@ -468,7 +470,7 @@ func (l *Local) RemoveMember(ctx context.Context, group string, rev uint64, memb
 }
 
 // SetGroupManagers replaces a group's managers (Domain Admins).
-func (l *Local) SetGroupManagers(ctx context.Context, group string, rev uint64, managers []string) (*Group, error) {
+func (l *Local) SetGroupManagers(ctx context.Context, group string, rev uint64, managers []string) (*admin.Group, error) {
 	g, err := l.as().SetGroupManagers(ctx, group, managers, rev)
 	if err != nil {
 		return nil, err
@@ -478,7 +480,7 @@ func (l *Local) SetGroupManagers(ctx context.Context, group string, rev uint64, 
 
 // Explain runs the KDC's delegation decision for the given names. Any
 // enabled account may ask, as any may read the settings it is made from.
-func (l *Local) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*kdc.Explanation, error) {
+func (l *Local) Explain(ctx context.Context, user, service, target string, s4u2self bool) (*delegation.Explanation, error) {
 	if user == "" || service == "" || target == "" {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "explain needs a user, a service and a target"}
 	}
@@ -497,7 +499,7 @@ func (l *Local) Explain(ctx context.Context, user, service, target string, s4u2s
 }
 
 // CreateJoinToken makes a one-time join token.
-func (l *Local) CreateJoinToken(ctx context.Context, r JoinTokenRequest) (*JoinToken, error) {
+func (l *Local) CreateJoinToken(ctx context.Context, r admin.JoinTokenRequest) (*admin.JoinToken, error) {
 	tok, exp, err := l.as().CreateJoinToken(ctx, r.Host, time.Duration(r.TTL))
 	if err != nil {
 		return nil, err
@@ -506,12 +508,12 @@ func (l *Local) CreateJoinToken(ctx context.Context, r JoinTokenRequest) (*JoinT
 	if err != nil {
 		return nil, err
 	}
-	return &JoinToken{Host: fqdn, Token: tok, Expires: exp.UTC()}, nil
+	return &admin.JoinToken{Host: fqdn, Token: tok, Expires: exp.UTC()}, nil
 }
 
 // Join creates or re-keys a host's computer account with fresh random
 // keys, which it returns for the host's keytab.
-func (l *Local) Join(ctx context.Context, r JoinRequest) (*Joined, error) {
+func (l *Local) Join(ctx context.Context, r admin.JoinRequest) (*admin.Joined, error) {
 	keys, err := directory.RandomKeys(directory.DefaultETypes(false), nil)
 	if err != nil {
 		return nil, err
@@ -532,7 +534,7 @@ func (l *Local) Join(ctx context.Context, r JoinRequest) (*Joined, error) {
 	}
 	withKeys.OldKeys = nil
 	v := AccountView(dom, a, l.now())
-	return &Joined{Account: v, Keys: *KeysOf(dom.Realm, &withKeys, false), Realm: string(dom.Realm)}, nil
+	return &admin.Joined{Account: v, Keys: *KeysOf(dom.Realm, &withKeys, false), Realm: string(dom.Realm)}, nil
 }
 
 // HostKeys returns a host's registered SSH host keys.
@@ -556,7 +558,7 @@ func (l *Local) HostKeys(ctx context.Context, host string) ([]string, error) {
 }
 
 // Audit reads the audit log (Domain Admins).
-func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]json.RawMessage, error) {
+func (l *Local) Audit(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
 	if err := l.as().MayReadAudit(ctx); err != nil {
 		return nil, err
 	}
@@ -564,10 +566,10 @@ func (l *Local) Audit(ctx context.Context, q AuditQuery) ([]json.RawMessage, err
 		return nil, &directory.Error{Kind: directory.ErrNotFound, Msg: "this server keeps no audit log it can read"}
 	}
 	if q.Limit == 0 {
-		q.Limit = DefaultAuditLimit
+		q.Limit = admin.DefaultAuditLimit
 	}
-	if q.Limit < 0 || q.Limit > MaxAuditLimit {
-		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: fmt.Sprintf("the limit goes from 1 to %d", MaxAuditLimit)}
+	if q.Limit < 0 || q.Limit > admin.MaxAuditLimit {
+		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: fmt.Sprintf("the limit goes from 1 to %d", admin.MaxAuditLimit)}
 	}
 	return l.AuditLog(ctx, q)
 }

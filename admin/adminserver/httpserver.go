@@ -1,10 +1,11 @@
-package admin
+package adminserver
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hop/admin"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -31,7 +32,7 @@ type HTTPServer struct {
 	// HTTP/<name>@REALM.
 	Names []string
 	// AuditLog reads the audit log for GET /v1/audit (nil: none).
-	AuditLog func(ctx context.Context, q AuditQuery) ([]json.RawMessage, error)
+	AuditLog func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error)
 	Logger   *slog.Logger
 }
 
@@ -46,7 +47,7 @@ func (s *HTTPServer) logger() *slog.Logger {
 // creating the hop-admin service account (random keys) when none does.
 func (s *HTTPServer) EnsureSPNs(ctx context.Context) error {
 	if len(s.Names) == 0 {
-		return errors.New("admin: the server needs a host name (hop kdc --admin-name)")
+		return errors.New("adminserver: the server needs a host name (hop kdc --admin-name)")
 	}
 	snap, err := s.Dir.Snapshot(ctx)
 	if err != nil {
@@ -123,10 +124,10 @@ func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
 
 // serviceFor maps an authenticated request to the Local acting for the
 // account of its Kerberos client.
-func (s *HTTPServer) serviceFor(r *http.Request) (Service, error) {
+func (s *HTTPServer) serviceFor(r *http.Request) (admin.Service, error) {
 	id, ok := spnego.Identity(r.Context())
 	if !ok {
-		return nil, newError(http.StatusUnauthorized, kindUnauthenticated, "authenticate with Kerberos (Negotiate)")
+		return nil, apiError(http.StatusUnauthorized, admin.KindUnauthenticated, "authenticate with Kerberos (Negotiate)")
 	}
 	snap, err := s.Dir.Snapshot(r.Context())
 	if err != nil {
@@ -134,7 +135,7 @@ func (s *HTTPServer) serviceFor(r *http.Request) (Service, error) {
 	}
 	a, ok := snap.Lookup(id.Client.Name, id.Client.Realm)
 	if !ok || !id.Client.Realm.Equal(snap.Domain().Realm) {
-		return nil, newError(http.StatusForbidden, "forbidden", fmt.Sprintf("%s is not an account of %s", id.Client, snap.Domain().Realm))
+		return nil, apiError(http.StatusForbidden, admin.KindForbidden, fmt.Sprintf("%s is not an account of %s", id.Client, snap.Domain().Realm))
 	}
 	return &Local{Dir: s.Dir, Actor: directory.Actor{Name: a.Name}, Principal: id.Client.String(), AuditLog: s.AuditLog}, nil
 }
@@ -148,5 +149,5 @@ func writeAuthFailure(w http.ResponseWriter, r *http.Request, status int, err er
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": Error{Status: status, Kind: kindUnauthenticated, Message: msg}})
+	json.NewEncoder(w).Encode(map[string]any{"error": admin.Error{Status: status, Kind: admin.KindUnauthenticated, Message: msg}})
 }

@@ -1,11 +1,11 @@
-package admin_test
+package adminserver_test
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hop/admin/adminserver"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -13,7 +13,6 @@ import (
 	"hop/admin"
 	"hop/directory"
 	"hop/internal/testrealm"
-	"hop/krb5/spnego"
 	"hop/krb5/tickets"
 )
 
@@ -28,7 +27,7 @@ type apiLab struct {
 func startAPI(t *testing.T) *apiLab {
 	t.Helper()
 	l := testrealm.Start(t)
-	s := &admin.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+	s := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
 		var out []json.RawMessage
 		for _, e := range l.Audit.Events() {
 			b, err := json.Marshal(e)
@@ -53,22 +52,30 @@ func startAPI(t *testing.T) *apiLab {
 	return &apiLab{Lab: l, url: "http://admin.example.test:" + port, addr: srv.Listener.Addr().String()}
 }
 
-// transport dials the test server whatever host the URL names.
-func (a *apiLab) transport() *http.Transport {
-	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+// client returns a client of the test server with opts, which dials the
+// server whatever host the URL names.
+func (a *apiLab) client(t *testing.T, opts admin.ClientOptions) *admin.Client {
+	t.Helper()
+	opts.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, a.addr)
-	}}
+	}
+	c, err := admin.NewClient(a.url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // as returns a client authenticated as user (with password pw).
 func (a *apiLab) as(t *testing.T, user, pw string) *admin.Client {
 	t.Helper()
 	src := &tickets.Source{Config: a.Config, CCache: a.Login(t, user, pw)}
-	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: &spnego.Transport{Base: a.transport(), Credential: src.ServiceTicket, Preemptive: true}}}
+	return a.client(t, admin.ClientOptions{Credential: src.ServiceTicket})
 }
 
-func (a *apiLab) anonymous() *admin.Client {
-	return &admin.Client{URL: a.url, HTTP: &http.Client{Transport: a.transport()}}
+func (a *apiLab) anonymous(t *testing.T) *admin.Client {
+	return a.client(t, admin.ClientOptions{})
 }
 
 func status(err error) int {
@@ -92,7 +99,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
 		l.AddUser(t, u, u+"-pw-0123456")
 	}
-	root := &admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}
+	root := &adminserver.Local{Dir: l.Dir, Actor: directory.LocalAdmin}
 	for _, h := range []string{"c.example.test", "d.example.test"} {
 		if _, err := root.CreateAccount(ctx, admin.NewAccount{Kind: "computer", Name: h}); err != nil {
 			t.Fatal(err)
@@ -119,7 +126,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clients := map[string]*admin.Client{"anonymous": l.anonymous()}
+	clients := map[string]*admin.Client{"anonymous": l.anonymous(t)}
 	for _, u := range []string{"da", "mgr", "gmgr", "bob", "carol"} {
 		clients[u] = l.as(t, u, u+"-pw-0123456")
 	}
@@ -247,7 +254,7 @@ func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
 	l := startAPI(t)
 	ctx := context.Background()
 	l.AddUser(t, "da", "da-pw-0123456")
-	if _, err := (&admin.Local{Dir: l.Dir, Actor: directory.LocalAdmin}).AddMember(ctx, "Domain Admins", 0, "da"); err != nil {
+	if _, err := (&adminserver.Local{Dir: l.Dir, Actor: directory.LocalAdmin}).AddMember(ctx, "Domain Admins", 0, "da"); err != nil {
 		t.Fatal(err)
 	}
 	c := l.as(t, "da", "da-pw-0123456")
@@ -265,7 +272,7 @@ func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
 	// A second writer still holding the old revision is refused, and
 	// nothing of its change is written.
 	_, err = c.UpdateAccount(ctx, "da", a.Revision, admin.AccountChange{Description: ptr("two"), Sensitive: ptr(true)})
-	if status(err) != 409 || !errors.Is(err, directory.ErrConflict) || !strings.Contains(err.Error(), "read it again") {
+	if status(err) != 409 || !errors.Is(err, admin.ErrConflict) || !strings.Contains(err.Error(), "read it again") {
 		t.Fatalf("stale write: %v", err)
 	}
 	now, err := c.Account(ctx, "da")

@@ -1,0 +1,59 @@
+package admin
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestNewClientTrustRule is the rule for admin URLs: https, or plain http
+// to this machine, when the caller relies on the answers; any http(s) URL
+// otherwise.
+func TestNewClientTrustRule(t *testing.T) {
+	for _, tc := range []struct {
+		url           string
+		authenticated bool // accepted when the caller asks for authenticated replies
+		wellFormed    bool // accepted otherwise
+	}{
+		{"https://kdc.example.test:8749", true, true},
+		{"https://kdc.example.test:8749/", true, true},
+		{"http://127.0.0.1:8749", true, true},
+		{"http://127.0.0.2:8749/", true, true},
+		{"http://[::1]:8749", true, true},
+		{"http://localhost:8749", true, true},
+		{"http://LocalHost:8749", true, true},
+		{"http://kdc.example.test:8749", false, true},
+		{"http://10.0.0.1:8749", false, true},
+		{"http://192.0.2.7:8749", false, true},
+		{"http://localhost.example.test:8749", false, true},
+		{"ftp://kdc.example.test", false, false},
+		{"kdc.example.test:8749", false, false},
+		{"https://", false, false},
+		{"http://:8749", false, false},
+		{"", false, false},
+	} {
+		for _, auth := range []bool{true, false} {
+			want := tc.wellFormed
+			if auth {
+				want = tc.authenticated
+			}
+			c, err := NewClient(tc.url, ClientOptions{AuthenticatedReplies: auth})
+			if (err == nil) != want {
+				t.Errorf("NewClient(%q, authenticated replies %v): %v", tc.url, auth, err)
+				continue
+			}
+			var ue *URLError
+			if err != nil && (!errors.As(err, &ue) || ue.Insecure != (tc.wellFormed && auth)) {
+				t.Errorf("NewClient(%q, authenticated replies %v): error %#v", tc.url, auth, err)
+			}
+			if c != nil {
+				c.Close()
+			}
+		}
+	}
+}
+
+func TestNewClientRefusesABadPin(t *testing.T) {
+	if _, err := NewClient("https://kdc.example.test:8749", ClientOptions{TLSPin: "sha1//abc"}); err == nil {
+		t.Error("a malformed pin was accepted")
+	}
+}
