@@ -58,17 +58,7 @@ func ParseAPReq(b []byte) (*APReq, error) {
 		return nil, fmt.Errorf("wire: AP-REQ: %w", err)
 	}
 	r := new(APReq)
-	f := newFields(seq, apReqRequired)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REQ: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, apReqFields, apReqRequired, apReqRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -81,11 +71,9 @@ func ParseAPReq(b []byte) (*APReq, error) {
 		case 4:
 			err = r.Authenticator.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REQ: %w", fieldErr(apReqFields, n, err))
-		}
-	}
-	if err := missing(have, apReqRequired, apReqFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: AP-REQ: %w", err)
 	}
 	return r, nil
@@ -121,17 +109,7 @@ func ParseAuthenticator(b []byte) (*Authenticator, error) {
 		return nil, fmt.Errorf("wire: Authenticator: %w", err)
 	}
 	a := new(Authenticator)
-	f := newFields(seq, 1<<9-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: Authenticator: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, authenticatorFields, 1<<9-1, authenticatorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "authenticator-vno")
@@ -153,11 +131,9 @@ func ParseAuthenticator(b []byte) (*Authenticator, error) {
 		case 8:
 			a.AuthorizationData, err = authorizationData(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: Authenticator: %w", fieldErr(authenticatorFields, n, err))
-		}
-	}
-	if err := missing(have, authenticatorRequired, authenticatorFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: Authenticator: %w", err)
 	}
 	return a, nil
@@ -223,17 +199,7 @@ func ParseAPRep(b []byte) (*APRep, error) {
 		return nil, fmt.Errorf("wire: AP-REP: %w", err)
 	}
 	r := new(APRep)
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REP: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, apRepFields, 0b111, 0b111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -242,11 +208,9 @@ func ParseAPRep(b []byte) (*APRep, error) {
 		case 2:
 			err = r.EncPart.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REP: %w", fieldErr(apRepFields, n, err))
-		}
-	}
-	if err := missing(have, 0b111, apRepFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: AP-REP: %w", err)
 	}
 	return r, nil
@@ -275,17 +239,7 @@ func ParseEncAPRepPart(b []byte) (*EncAPRepPart, error) {
 		return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
 	}
 	p := new(EncAPRepPart)
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, encAPRepPartFields, 0b1111, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.CTime, err = kerberosTime(v)
@@ -296,11 +250,9 @@ func ParseEncAPRepPart(b []byte) (*EncAPRepPart, error) {
 		case 3:
 			p.SeqNumber, err = optUint32(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncAPRepPart: %w", fieldErr(encAPRepPartFields, n, err))
-		}
-	}
-	if err := missing(have, 0b11, encAPRepPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
 	}
 	return p, nil

@@ -313,6 +313,40 @@ func (f *fields) next() (n uint32, v cryptobyte.String, ok bool, err error) {
 	return 0, nil, false, nil
 }
 
+// decodeFields is the skeleton of every SEQUENCE decoder: it reads the
+// explicitly tagged components of seq in increasing tag order, skips those
+// whose tag is not in known (extensions), calls field with each known one,
+// names the component in field's error, and reports the first component
+// of required that is absent. names gives the components' names by tag
+// number, for error messages.
+func decodeFields(seq cryptobyte.String, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	f := newFields(seq, known)
+	var have uint64
+	for {
+		n, v, ok, err := f.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		have |= 1 << n
+		if err := field(n, v); err != nil {
+			return fieldErr(names, n, err)
+		}
+	}
+	return missing(have, required, names)
+}
+
+// decodeSequence is decodeFields for v holding exactly one SEQUENCE.
+func decodeSequence(v cryptobyte.String, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	seq, err := only(v, tagSequence)
+	if err != nil {
+		return err
+	}
+	return decodeFields(seq, names, known, required, field)
+}
+
 // missing reports the first required component absent from have.
 func missing(have, required uint64, names []string) error {
 	if m := required &^ have; m != 0 {

@@ -42,17 +42,7 @@ func ParseKRBError(b []byte) (*KRBError, error) {
 		return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
 	}
 	e := new(KRBError)
-	f := newFields(seq, 1<<13-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, krbErrorFields, 1<<13-1, krbErrorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -83,11 +73,9 @@ func ParseKRBError(b []byte) (*KRBError, error) {
 		case 12:
 			e.EData, err = optOctets(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-ERROR: %w", fieldErr(krbErrorFields, n, err))
-		}
-	}
-	if err := missing(have, krbErrorRequired, krbErrorFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
 	}
 	return e, nil

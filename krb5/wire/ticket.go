@@ -53,17 +53,7 @@ func (t *Ticket) decode(v cryptobyte.String) error {
 		return err
 	}
 	*t = Ticket{Raw: full}
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeFields(seq, ticketFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "tkt-vno")
@@ -74,11 +64,8 @@ func (t *Ticket) decode(v cryptobyte.String) error {
 		case 3:
 			err = t.EncPart.decode(v)
 		}
-		if err != nil {
-			return fieldErr(ticketFields, n, err)
-		}
-	}
-	return missing(have, 0b1111, ticketFields)
+		return err
+	})
 }
 
 func (t *Ticket) marshal(b *cryptobyte.Builder) {
@@ -152,17 +139,7 @@ func ParseEncTicketPart(b []byte) (*EncTicketPart, error) {
 		return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
 	}
 	e := new(EncTicketPart)
-	f := newFields(seq, 1<<11-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, encTicketPartFields, 1<<11-1, encTicketPartRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			e.Flags, err = flags(v)
@@ -187,11 +164,9 @@ func ParseEncTicketPart(b []byte) (*EncTicketPart, error) {
 		case 10:
 			e.AuthorizationData, err = authorizationData(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncTicketPart: %w", fieldErr(encTicketPartFields, n, err))
-		}
-	}
-	if err := missing(have, encTicketPartRequired, encTicketPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
 	}
 	return e, nil

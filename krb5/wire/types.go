@@ -95,21 +95,7 @@ var principalNameFields = []string{"name-type", "name-string"}
 
 func principalName(v cryptobyte.String) (krb5.PrincipalName, error) {
 	var p krb5.PrincipalName
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return p, err
-	}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return p, err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(v, principalNameFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var t int32
@@ -118,11 +104,9 @@ func principalName(v cryptobyte.String) (krb5.PrincipalName, error) {
 		case 1:
 			p.Components, err = nameComponents(v)
 		}
-		if err != nil {
-			return p, fieldErr(principalNameFields, n, err)
-		}
-	}
-	return p, missing(have, 0b11, principalNameFields)
+		return err
+	})
+	return p, err
 }
 
 // nameComponents decodes name-string with two allocations: the slice and
@@ -240,22 +224,8 @@ func seqOf[T any](v cryptobyte.String, max int, want tag, dec func(*T, cryptobyt
 var encryptedDataFields = []string{"etype", "kvno", "cipher"}
 
 func (e *EncryptedData) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*e = EncryptedData{}
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, encryptedDataFields, 0b111, 0b101, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var t int32
@@ -267,11 +237,8 @@ func (e *EncryptedData) decode(v cryptobyte.String) error {
 		case 2:
 			e.Cipher, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(encryptedDataFields, n, err)
-		}
-	}
-	return missing(have, 0b101, encryptedDataFields)
+		return err
+	})
 }
 
 // contentLen is the size of the EncryptedData SEQUENCE's contents.
@@ -337,22 +304,8 @@ func (e *EncryptedData) Marshal() ([]byte, error) {
 var encryptionKeyFields = []string{"keytype", "keyvalue"}
 
 func (k *EncryptionKey) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*k = EncryptionKey{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, encryptionKeyFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var t int32
@@ -361,11 +314,8 @@ func (k *EncryptionKey) decode(v cryptobyte.String) error {
 		case 1:
 			k.Value, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(encryptionKeyFields, n, err)
-		}
-	}
-	return missing(have, 0b11, encryptionKeyFields)
+		return err
+	})
 }
 
 func (k *EncryptionKey) marshal(b *cryptobyte.Builder) {
@@ -404,22 +354,8 @@ func (k *EncryptionKey) Marshal() ([]byte, error) {
 var checksumFields = []string{"cksumtype", "checksum"}
 
 func (c *Checksum) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*c = Checksum{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, checksumFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var t int32
@@ -428,11 +364,8 @@ func (c *Checksum) decode(v cryptobyte.String) error {
 		case 1:
 			c.Sum, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(checksumFields, n, err)
-		}
-	}
-	return missing(have, 0b11, checksumFields)
+		return err
+	})
 }
 
 func (c *Checksum) marshal(b *cryptobyte.Builder) {
@@ -463,22 +396,8 @@ func (c *Checksum) Marshal() ([]byte, error) {
 var paDataFields = []string{"", "padata-type", "padata-value"}
 
 func (p *PAData) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*p = PAData{}
-	f := newFields(seq, 0b110)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, paDataFields, 0b110, 0b110, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 1:
 			var t int32
@@ -487,11 +406,8 @@ func (p *PAData) decode(v cryptobyte.String) error {
 		case 2:
 			p.Value, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(paDataFields, n, err)
-		}
-	}
-	return missing(have, 0b110, paDataFields)
+		return err
+	})
 }
 
 func (p *PAData) marshal(b *cryptobyte.Builder) {
@@ -550,33 +466,16 @@ func MarshalMethodData(pa []PAData) ([]byte, error) {
 var hostAddressFields = []string{"addr-type", "address"}
 
 func (h *HostAddress) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*h = HostAddress{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, hostAddressFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			h.Type, err = int32Value(v)
 		case 1:
 			h.Address, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(hostAddressFields, n, err)
-		}
-	}
-	return missing(have, 0b11, hostAddressFields)
+		return err
+	})
 }
 
 func (h *HostAddress) marshal(b *cryptobyte.Builder) {
@@ -616,22 +515,8 @@ func addHostAddresses(b *cryptobyte.Builder, n int, addrs []HostAddress) {
 var adEntryFields = []string{"ad-type", "ad-data"}
 
 func (a *ADEntry) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*a = ADEntry{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, adEntryFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var t int32
@@ -640,11 +525,8 @@ func (a *ADEntry) decode(v cryptobyte.String) error {
 		case 1:
 			a.Data, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(adEntryFields, n, err)
-		}
-	}
-	return missing(have, 0b11, adEntryFields)
+		return err
+	})
 }
 
 func authorizationData(v cryptobyte.String) (AuthorizationData, error) {
@@ -692,33 +574,16 @@ func (ad AuthorizationData) Marshal() ([]byte, error) {
 var transitedFields = []string{"tr-type", "contents"}
 
 func (t *TransitedEncoding) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*t = TransitedEncoding{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, transitedFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			t.Type, err = int32Value(v)
 		case 1:
 			t.Contents, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(transitedFields, n, err)
-		}
-	}
-	return missing(have, 0b11, transitedFields)
+		return err
+	})
 }
 
 func (t *TransitedEncoding) marshal(b *cryptobyte.Builder) {
@@ -733,33 +598,16 @@ func (t *TransitedEncoding) marshal(b *cryptobyte.Builder) {
 var lastReqFields = []string{"lr-type", "lr-value"}
 
 func (l *LastReq) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*l = LastReq{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, lastReqFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			l.Type, err = int32Value(v)
 		case 1:
 			l.Value, err = kerberosTime(v)
 		}
-		if err != nil {
-			return fieldErr(lastReqFields, n, err)
-		}
-	}
-	return missing(have, 0b11, lastReqFields)
+		return err
+	})
 }
 
 func (l *LastReq) marshal(b *cryptobyte.Builder) {
