@@ -53,12 +53,8 @@ const apReqRequired = 1<<5 - 1
 
 // ParseAPReq decodes an AP-REQ, such as the padata-value of PA-TGS-REQ.
 func ParseAPReq(b []byte) (*APReq, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgAPReq))
-	if err != nil {
-		return nil, fmt.Errorf("wire: AP-REQ: %w", err)
-	}
 	r := new(APReq)
-	err = decodeFields(seq, apReqFields, apReqRequired, apReqRequired, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, int(krb5.MsgAPReq), apReqFields, apReqRequired, apReqRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -104,12 +100,8 @@ const authenticatorRequired = 1<<0 | 1<<1 | 1<<2 | 1<<4 | 1<<5
 
 // ParseAuthenticator decodes the plaintext of an AP-REQ's authenticator.
 func ParseAuthenticator(b []byte) (*Authenticator, error) {
-	seq, _, err := topLevel(b, 2)
-	if err != nil {
-		return nil, fmt.Errorf("wire: Authenticator: %w", err)
-	}
 	a := new(Authenticator)
-	err = decodeFields(seq, authenticatorFields, 1<<9-1, authenticatorRequired, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, 2, authenticatorFields, 1<<9-1, authenticatorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "authenticator-vno")
@@ -194,12 +186,8 @@ var apRepFields = []string{"pvno", "msg-type", "enc-part"}
 
 // ParseAPRep decodes an AP-REP.
 func ParseAPRep(b []byte) (*APRep, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgAPRep))
-	if err != nil {
-		return nil, fmt.Errorf("wire: AP-REP: %w", err)
-	}
 	r := new(APRep)
-	err = decodeFields(seq, apRepFields, 0b111, 0b111, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, int(krb5.MsgAPRep), apRepFields, 0b111, 0b111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -234,12 +222,8 @@ var encAPRepPartFields = []string{"ctime", "cusec", "subkey", "seq-number"}
 
 // ParseEncAPRepPart decodes the plaintext of an AP-REP's enc-part.
 func ParseEncAPRepPart(b []byte) (*EncAPRepPart, error) {
-	seq, _, err := topLevel(b, 27)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
-	}
 	p := new(EncAPRepPart)
-	err = decodeFields(seq, encAPRepPartFields, 0b1111, 0b11, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, 27, encAPRepPartFields, 0b1111, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.CTime, err = kerberosTime(v)

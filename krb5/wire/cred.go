@@ -47,12 +47,8 @@ var krbCredFields = []string{"pvno", "msg-type", "tickets", "enc-part"}
 
 // ParseKRBCred decodes a KRB-CRED.
 func ParseKRBCred(b []byte) (*KRBCred, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBCred))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-CRED: %w", err)
-	}
 	c := new(KRBCred)
-	err = decodeFields(seq, krbCredFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, int(krb5.MsgKRBCred), krbCredFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -95,12 +91,8 @@ var encKRBCredPartFields = []string{"ticket-info", "nonce", "timestamp", "usec",
 
 // ParseEncKRBCredPart decodes the plaintext of a KRB-CRED's enc-part.
 func ParseEncKRBCredPart(b []byte) (*EncKRBCredPart, error) {
-	seq, _, err := topLevel(b, 29)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncKrbCredPart: %w", err)
-	}
 	p := new(EncKRBCredPart)
-	err = decodeFields(seq, encKRBCredPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, 29, encKRBCredPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.TicketInfo, err = seqOf(v, MaxTickets, tagSequence, (*KRBCredInfo).decode)

@@ -347,6 +347,34 @@ func decodeSequence(v cryptobyte.String, names []string, known, required uint64,
 	return decodeFields(seq, names, known, required, field)
 }
 
+// decodeMessage is decodeFields for b holding exactly one message, an
+// [APPLICATION app] SEQUENCE.
+func decodeMessage(b []byte, app int, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	seq, _, err := topLevel(b, app)
+	if err != nil {
+		return err
+	}
+	return decodeFields(seq, names, known, required, field)
+}
+
+// decodeNew decodes v into a new T with dec.
+func decodeNew[T any](v cryptobyte.String, dec func(*T, cryptobyte.String) error) (*T, error) {
+	x := new(T)
+	if err := dec(x, v); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// parseNew is decodeNew for a Parse function: the error names the type.
+func parseNew[T any](b []byte, name string, dec func(*T, cryptobyte.String) error) (*T, error) {
+	x, err := decodeNew(b, dec)
+	if err != nil {
+		return nil, fmt.Errorf("wire: %s: %w", name, err)
+	}
+	return x, nil
+}
+
 // missing reports the first required component absent from have.
 func missing(have, required uint64, names []string) error {
 	if m := required &^ have; m != 0 {

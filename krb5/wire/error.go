@@ -37,12 +37,8 @@ const krbErrorRequired = 1<<0 | 1<<1 | 1<<4 | 1<<5 | 1<<6 | 1<<9 | 1<<10
 
 // ParseKRBError decodes a KRB-ERROR.
 func ParseKRBError(b []byte) (*KRBError, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBError))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
-	}
 	e := new(KRBError)
-	err = decodeFields(seq, krbErrorFields, 1<<13-1, krbErrorRequired, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, int(krb5.MsgKRBError), krbErrorFields, 1<<13-1, krbErrorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")

@@ -223,11 +223,7 @@ func (r *KDCReqBody) size() int {
 
 // ParseKDCReqBody decodes a KDC-REQ-BODY on its own.
 func ParseKDCReqBody(b []byte) (*KDCReqBody, error) {
-	r := new(KDCReqBody)
-	if err := r.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: KDC-REQ-BODY: %w", err)
-	}
-	return r, nil
+	return parseNew(b, "KDC-REQ-BODY", (*KDCReqBody).decode)
 }
 
 // Marshal encodes the KDC-REQ-BODY, as a client does to checksum it before

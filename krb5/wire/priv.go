@@ -53,12 +53,8 @@ const krbPrivRequired = 1<<0 | 1<<1 | 1<<3
 
 // ParseKRBPriv decodes a KRB-PRIV.
 func ParseKRBPriv(b []byte) (*KRBPriv, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBPriv))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-PRIV: %w", err)
-	}
 	p := new(KRBPriv)
-	err = decodeFields(seq, krbPrivFields, krbPrivRequired, krbPrivRequired, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, int(krb5.MsgKRBPriv), krbPrivFields, krbPrivRequired, krbPrivRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -95,12 +91,8 @@ var encKRBPrivPartFields = []string{"user-data", "timestamp", "usec", "seq-numbe
 
 // ParseEncKRBPrivPart decodes the plaintext of a KRB-PRIV's enc-part.
 func ParseEncKRBPrivPart(b []byte) (*EncKRBPrivPart, error) {
-	seq, _, err := topLevel(b, 28)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncKrbPrivPart: %w", err)
-	}
 	p := new(EncKRBPrivPart)
-	err = decodeFields(seq, encKRBPrivPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, 28, encKRBPrivPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.UserData, err = octets(v)

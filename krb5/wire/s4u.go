@@ -95,11 +95,7 @@ func (u *S4UUserID) marshal(b *cryptobyte.Builder) {
 
 // ParseS4UUserID decodes an S4UUserID.
 func ParseS4UUserID(b []byte) (*S4UUserID, error) {
-	u := new(S4UUserID)
-	if err := u.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: S4UUserID: %w", err)
-	}
-	return u, nil
+	return parseNew(b, "S4UUserID", (*S4UUserID).decode)
 }
 
 // Marshal encodes u. The KDC signs these bytes in the PA-S4U-X509-USER of

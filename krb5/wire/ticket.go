@@ -107,11 +107,7 @@ func addTickets(b *cryptobyte.Builder, n int, ts []Ticket) {
 
 // ParseTicket decodes a Ticket and sets its Raw to b.
 func ParseTicket(b []byte) (*Ticket, error) {
-	t := new(Ticket)
-	if err := t.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: Ticket: %w", err)
-	}
-	return t, nil
+	return parseNew(b, "Ticket", (*Ticket).decode)
 }
 
 // Marshal encodes t, or returns a copy of t.Raw when it is set.
@@ -134,12 +130,8 @@ const encTicketPartRequired = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<7
 
 // ParseEncTicketPart decodes the plaintext of a ticket's enc-part.
 func ParseEncTicketPart(b []byte) (*EncTicketPart, error) {
-	seq, _, err := topLevel(b, 3)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
-	}
 	e := new(EncTicketPart)
-	err = decodeFields(seq, encTicketPartFields, 1<<11-1, encTicketPartRequired, func(n uint32, v cryptobyte.String) (err error) {
+	err := decodeMessage(b, 3, encTicketPartFields, 1<<11-1, encTicketPartRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			e.Flags, err = flags(v)

@@ -219,6 +219,31 @@ func seqOf[T any](v cryptobyte.String, max int, want tag, dec func(*T, cryptobyt
 	return out, nil
 }
 
+// decodeTypedOctets decodes the shape that EncryptionKey, Checksum, PA-DATA,
+// HostAddress, AuthorizationData entries and TransitedEncoding share:
+// SEQUENCE { [first] Int32, [first+1] OCTET STRING }, both required.
+func decodeTypedOctets[T ~int32](v cryptobyte.String, names []string, first uint32, typ *T, val *[]byte) error {
+	both := uint64(0b11) << first
+	return decodeSequence(v, names, both, both, func(n uint32, v cryptobyte.String) (err error) {
+		if n == first {
+			var t int32
+			t, err = int32Value(v)
+			*typ = T(t)
+		} else {
+			*val, err = octets(v)
+		}
+		return err
+	})
+}
+
+// addTypedOctets encodes what decodeTypedOctets decodes.
+func addTypedOctets(b *cryptobyte.Builder, first int, typ int64, val []byte) {
+	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addInt(b, first, typ)
+		addOctets(b, first+1, val)
+	})
+}
+
 // EncryptedData ::= SEQUENCE { etype [0] Int32, kvno [1] UInt32 OPTIONAL, cipher [2] OCTET STRING }
 
 var encryptedDataFields = []string{"etype", "kvno", "cipher"}
@@ -285,11 +310,7 @@ func addEncryptedData(b *cryptobyte.Builder, n int, e *EncryptedData) {
 // ParseEncryptedData decodes an EncryptedData, such as the padata-value of
 // PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2).
 func ParseEncryptedData(b []byte) (*EncryptedData, error) {
-	e := new(EncryptedData)
-	if err := e.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: EncryptedData: %w", err)
-	}
-	return e, nil
+	return parseNew(b, "EncryptedData", (*EncryptedData).decode)
 }
 
 // Marshal encodes e.
@@ -305,41 +326,20 @@ var encryptionKeyFields = []string{"keytype", "keyvalue"}
 
 func (k *EncryptionKey) decode(v cryptobyte.String) error {
 	*k = EncryptionKey{}
-	return decodeSequence(v, encryptionKeyFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			k.Type = krb5.EncType(t)
-		case 1:
-			k.Value, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, encryptionKeyFields, 0, &k.Type, &k.Value)
 }
 
 func (k *EncryptionKey) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(k.Type))
-		addOctets(b, 1, k.Value)
-	})
+	addTypedOctets(b, 0, int64(k.Type), k.Value)
 }
 
 func optKey(v cryptobyte.String) (*EncryptionKey, error) {
-	k := new(EncryptionKey)
-	if err := k.decode(v); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return decodeNew(v, (*EncryptionKey).decode)
 }
 
 // ParseEncryptionKey decodes an EncryptionKey.
 func ParseEncryptionKey(b []byte) (*EncryptionKey, error) {
-	k := new(EncryptionKey)
-	if err := k.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: EncryptionKey: %w", err)
-	}
-	return k, nil
+	return parseNew(b, "EncryptionKey", (*EncryptionKey).decode)
 }
 
 // Marshal encodes k.
@@ -355,33 +355,16 @@ var checksumFields = []string{"cksumtype", "checksum"}
 
 func (c *Checksum) decode(v cryptobyte.String) error {
 	*c = Checksum{}
-	return decodeSequence(v, checksumFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			c.Type = krb5.ChecksumType(t)
-		case 1:
-			c.Sum, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, checksumFields, 0, &c.Type, &c.Sum)
 }
 
 func (c *Checksum) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(c.Type))
-		addOctets(b, 1, c.Sum)
-	})
+	addTypedOctets(b, 0, int64(c.Type), c.Sum)
 }
 
 // ParseChecksum decodes a Checksum.
 func ParseChecksum(b []byte) (*Checksum, error) {
-	c := new(Checksum)
-	if err := c.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: Checksum: %w", err)
-	}
-	return c, nil
+	return parseNew(b, "Checksum", (*Checksum).decode)
 }
 
 // Marshal encodes c.
@@ -397,24 +380,11 @@ var paDataFields = []string{"", "padata-type", "padata-value"}
 
 func (p *PAData) decode(v cryptobyte.String) error {
 	*p = PAData{}
-	return decodeSequence(v, paDataFields, 0b110, 0b110, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 1:
-			var t int32
-			t, err = int32Value(v)
-			p.Type = krb5.PAType(t)
-		case 2:
-			p.Value, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, paDataFields, 1, &p.Type, &p.Value)
 }
 
 func (p *PAData) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 1, int64(p.Type))
-		addOctets(b, 2, p.Value)
-	})
+	addTypedOctets(b, 1, int64(p.Type), p.Value)
 }
 
 func paDataSeq(v cryptobyte.String) ([]PAData, error) {
@@ -467,22 +437,11 @@ var hostAddressFields = []string{"addr-type", "address"}
 
 func (h *HostAddress) decode(v cryptobyte.String) error {
 	*h = HostAddress{}
-	return decodeSequence(v, hostAddressFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 0:
-			h.Type, err = int32Value(v)
-		case 1:
-			h.Address, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, hostAddressFields, 0, &h.Type, &h.Address)
 }
 
 func (h *HostAddress) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(h.Type))
-		addOctets(b, 1, h.Address)
-	})
+	addTypedOctets(b, 0, int64(h.Type), h.Address)
 }
 
 func hostAddresses(v cryptobyte.String) ([]HostAddress, error) {
@@ -490,11 +449,7 @@ func hostAddresses(v cryptobyte.String) ([]HostAddress, error) {
 }
 
 func optHostAddress(v cryptobyte.String) (*HostAddress, error) {
-	h := new(HostAddress)
-	if err := h.decode(v); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return decodeNew(v, (*HostAddress).decode)
 }
 
 func addHostAddresses(b *cryptobyte.Builder, n int, addrs []HostAddress) {
@@ -516,17 +471,7 @@ var adEntryFields = []string{"ad-type", "ad-data"}
 
 func (a *ADEntry) decode(v cryptobyte.String) error {
 	*a = ADEntry{}
-	return decodeSequence(v, adEntryFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			a.Type = krb5.ADType(t)
-		case 1:
-			a.Data, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, adEntryFields, 0, &a.Type, &a.Data)
 }
 
 func authorizationData(v cryptobyte.String) (AuthorizationData, error) {
@@ -539,10 +484,7 @@ func (ad AuthorizationData) marshal(b *cryptobyte.Builder) {
 	}
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		for i := range ad {
-			b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addInt(b, 0, int64(ad[i].Type))
-				addOctets(b, 1, ad[i].Data)
-			})
+			addTypedOctets(b, 0, int64(ad[i].Type), ad[i].Data)
 		}
 	})
 }
@@ -575,22 +517,11 @@ var transitedFields = []string{"tr-type", "contents"}
 
 func (t *TransitedEncoding) decode(v cryptobyte.String) error {
 	*t = TransitedEncoding{}
-	return decodeSequence(v, transitedFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
-		switch n {
-		case 0:
-			t.Type, err = int32Value(v)
-		case 1:
-			t.Contents, err = octets(v)
-		}
-		return err
-	})
+	return decodeTypedOctets(v, transitedFields, 0, &t.Type, &t.Contents)
 }
 
 func (t *TransitedEncoding) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(t.Type))
-		addOctets(b, 1, t.Contents)
-	})
+	addTypedOctets(b, 0, int64(t.Type), t.Contents)
 }
 
 // LastReq ::= SEQUENCE OF SEQUENCE { lr-type [0] Int32, lr-value [1] KerberosTime }
