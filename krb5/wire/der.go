@@ -452,6 +452,12 @@ func int32Value(v cryptobyte.String) (int32, error) {
 	return int32(x), nil
 }
 
+// int32As is int32Value for a named Int32 type such as krb5.EncType.
+func int32As[T ~int32](v cryptobyte.String) (T, error) {
+	x, err := int32Value(v)
+	return T(x), err
+}
+
 // uint32Value decodes a UInt32, accepting the Int32 encoding of values at
 // or above 2^31 that some implementations write.
 func uint32Value(v cryptobyte.String) (uint32, error) {

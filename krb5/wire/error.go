@@ -53,9 +53,7 @@ func ParseKRBError(b []byte) (*KRBError, error) {
 		case 5:
 			e.Susec, err = int32Value(v)
 		case 6:
-			var c int32
-			c, err = int32Value(v)
-			e.ErrorCode = krb5.ErrorCode(c)
+			e.ErrorCode, err = int32As[krb5.ErrorCode](v)
 		case 7:
 			e.CRealm, err = realm(v)
 		case 8:

@@ -100,9 +100,7 @@ func (e *ETypeInfo2Entry) decode(v cryptobyte.String) error {
 	return decodeSequence(v, etypeInfo2Fields, 0b111, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			e.EType = krb5.EncType(t)
+			e.EType, err = int32As[krb5.EncType](v)
 		case 1:
 			var s string
 			s, err = kerberosString(v, 0)

@@ -98,9 +98,7 @@ func principalName(v cryptobyte.String) (krb5.PrincipalName, error) {
 	err := decodeSequence(v, principalNameFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			p.Type = krb5.NameType(t)
+			p.Type, err = int32As[krb5.NameType](v)
 		case 1:
 			p.Components, err = nameComponents(v)
 		}
@@ -226,9 +224,7 @@ func decodeTypedOctets[T ~int32](v cryptobyte.String, names []string, first uint
 	both := uint64(0b11) << first
 	return decodeSequence(v, names, both, both, func(n uint32, v cryptobyte.String) (err error) {
 		if n == first {
-			var t int32
-			t, err = int32Value(v)
-			*typ = T(t)
+			*typ, err = int32As[T](v)
 		} else {
 			*val, err = octets(v)
 		}
@@ -253,9 +249,7 @@ func (e *EncryptedData) decode(v cryptobyte.String) error {
 	return decodeSequence(v, encryptedDataFields, 0b111, 0b101, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			e.EType = krb5.EncType(t)
+			e.EType, err = int32As[krb5.EncType](v)
 		case 1:
 			e.KVNO, err = uint32Value(v)
 			e.HasKVNO = true
