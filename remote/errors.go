@@ -51,7 +51,7 @@ var ErrEndpoint = errors.New("remote: endpoint refused")
 func ticketError(host string, err error) error {
 	var kerr *client.Error
 	switch {
-	case errors.Is(err, tickets.ErrNoTicket) && strings.Contains(err.Error(), "expired"):
+	case errors.Is(err, tickets.ErrExpired):
 		return &Error{Host: host, Msg: "your ticket expired: run hop login", Err: err}
 	case errors.Is(err, tickets.ErrNoTicket):
 		return &Error{Host: host, Msg: "you have no Kerberos ticket: run hop login (or kinit)", Err: err}

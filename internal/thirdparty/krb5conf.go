@@ -91,3 +91,17 @@ func WriteKrb5Conf(t testing.TB, realm string, kdcs ...string) string {
 	}
 	return p
 }
+
+// FixedEnv is a whole environment under which MIT's tools print the same
+// on every machine, for tests that compare their output with hop's: an
+// empty krb5.conf (a new file under t.TempDir()), UTC and the C locale, PATH
+// and a new HOME. With Run, later entries of the process's own environment
+// are replaced by these.
+func FixedEnv(t testing.TB) []string {
+	t.Helper()
+	conf := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(conf, []byte("[libdefaults]\n"), 0o600); err != nil {
+		t.Fatalf("thirdparty: write krb5.conf: %v", err)
+	}
+	return []string{"KRB5_CONFIG=" + conf, "TZ=UTC", "LC_ALL=C", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+}

@@ -450,3 +450,24 @@ func TestMitEnvName(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedEnv checks that FixedEnv names an empty krb5.conf of its own and
+// fixes the zone and the locale, so that two tests never share a profile
+// and MIT's dates read the same everywhere.
+func TestFixedEnv(t *testing.T) {
+	env := map[string]string{}
+	for _, kv := range FixedEnv(t) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if env["TZ"] != "UTC" || env["LC_ALL"] != "C" || env["PATH"] != os.Getenv("PATH") || env["HOME"] == "" {
+		t.Errorf("FixedEnv = %v", env)
+	}
+	b, err := os.ReadFile(env["KRB5_CONFIG"])
+	if err != nil || string(b) != "[libdefaults]\n" {
+		t.Errorf("KRB5_CONFIG %s holds %q, %v; want an empty profile", env["KRB5_CONFIG"], b, err)
+	}
+	if other := FixedEnv(t); other[0] == "KRB5_CONFIG="+env["KRB5_CONFIG"] {
+		t.Error("two calls share one krb5.conf")
+	}
+}

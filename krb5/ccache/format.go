@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/krb5/internal/mitfile"
 )
 
 // ErrMalformed is wrapped by every error Parse returns for bad input.
@@ -18,98 +19,30 @@ const (
 	tagDeltaTime    = 1
 )
 
-// reader walks big-endian fields of a byte slice; its first failure sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf(format, args...)
-	}
-}
-
-func (r *reader) bytes(n uint64, what string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.fail("%s: truncated", what)
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8(what string) uint8 {
-	if b := r.bytes(1, what); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *reader) u16(what string) uint16 {
-	if b := r.bytes(2, what); b != nil {
-		return binary.BigEndian.Uint16(b)
-	}
-	return 0
-}
-
-func (r *reader) u32(what string) uint32 {
-	if b := r.bytes(4, what); b != nil {
-		return binary.BigEndian.Uint32(b)
-	}
-	return 0
-}
-
-// data reads a uint32-counted string of at most limit bytes and copies it;
-// an empty string reads as nil.
-func (r *reader) data(what string, limit int) []byte {
-	n := r.u32(what + " length")
-	if r.err == nil && uint64(n) > uint64(limit) {
-		r.fail("%s is %d bytes, more than %d", what, n, limit)
-	}
-	b := r.bytes(uint64(n), what)
-	if len(b) == 0 {
-		return nil // absent and empty read alike, as nil
-	}
-	return append([]byte(nil), b...)
-}
-
-func (r *reader) principal(what string) krb5.Principal {
+// principal reads a principal as the format stores it: name type,
+// component count, realm, components, each string counted by 32 bits.
+func principal(r *mitfile.Reader, what string) krb5.Principal {
 	var p krb5.Principal
-	p.Name.Type = krb5.NameType(int32(r.u32(what + " name type")))
-	n := r.u32(what + " component count")
-	if r.err == nil && n > krb5.MaxNameComponents {
-		r.fail("%s has %d components, more than %d", what, n, krb5.MaxNameComponents)
+	p.Name.Type = krb5.NameType(int32(r.U32(what + " name type")))
+	n := r.U32(what + " component count")
+	if r.Err() == nil && n > krb5.MaxNameComponents {
+		r.Fail("%s has %d components, more than %d", what, n, krb5.MaxNameComponents)
 	}
-	p.Realm = krb5.Realm(r.data(what+" realm", krb5.MaxComponentLen))
-	if r.err != nil {
+	p.Realm = krb5.Realm(r.Data32(what+" realm", krb5.MaxComponentLen))
+	if r.Err() != nil {
 		return krb5.Principal{}
 	}
 	if n > 0 {
 		p.Name.Components = make([]string, 0, n)
 	}
 	for range n {
-		c := r.data(what+" name component", krb5.MaxComponentLen)
-		if r.err != nil {
+		c := r.Data32(what+" name component", krb5.MaxComponentLen)
+		if r.Err() != nil {
 			return krb5.Principal{}
 		}
 		p.Name.Components = append(p.Name.Components, string(c))
 	}
 	return p
-}
-
-// count reads a uint32 element count, each element taking at least size bytes.
-func (r *reader) count(what string, size int) int {
-	n := r.u32(what + " count")
-	if r.err == nil && uint64(n)*uint64(size) > uint64(len(r.b)) {
-		r.fail("%d %s do not fit in the %d bytes left", n, what, len(r.b))
-		return 0
-	}
-	return int(n)
 }
 
 // Parse decodes a credential cache file of format version 3 or 4.
@@ -126,48 +59,48 @@ func Parse(b []byte) (*Cache, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown version 0x%04x (not a FILE: credential cache?)", ErrMalformed, v)
 	}
-	r := &reader{b: b[2:]}
+	r := mitfile.NewReader(b[2:], binary.BigEndian)
 	if c.Version == 4 {
 		if err := c.parseHeader(r); err != nil {
 			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 		}
 	}
-	c.Default = r.principal("default principal")
-	if r.err == nil && c.Default.Name.IsZero() {
-		r.fail("the default principal has no name")
+	c.Default = principal(r, "default principal")
+	if r.Err() == nil && c.Default.Name.IsZero() {
+		r.Fail("the default principal has no name")
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, r.err)
+	if r.Err() != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, r.Err())
 	}
-	for len(r.b) > 0 {
-		off := len(b) - len(r.b)
+	for r.Len() > 0 {
+		off := len(b) - r.Len()
 		cred := parseCredential(r, c.Version)
-		if r.err != nil {
-			return nil, fmt.Errorf("%w: credential %d at offset %d: %v", ErrMalformed, len(c.Credentials), off, r.err)
+		if r.Err() != nil {
+			return nil, fmt.Errorf("%w: credential %d at offset %d: %v", ErrMalformed, len(c.Credentials), off, r.Err())
 		}
 		c.Credentials = append(c.Credentials, cred)
 	}
 	return c, nil
 }
 
-func (c *Cache) parseHeader(r *reader) error {
-	hr := &reader{b: r.bytes(uint64(r.u16("header length")), "header")}
-	if r.err != nil {
-		return r.err
+func (c *Cache) parseHeader(r *mitfile.Reader) error {
+	hr := r.Sub(uint64(r.U16("header length")), "header")
+	if r.Err() != nil {
+		return r.Err()
 	}
-	for len(hr.b) > 0 {
-		tag := hr.u16("field tag")
-		val := &reader{b: hr.bytes(uint64(hr.u16("field length")), "field")}
-		if hr.err != nil {
-			return hr.err
+	for hr.Len() > 0 {
+		tag := hr.U16("field tag")
+		val := hr.Sub(uint64(hr.U16("field length")), "field")
+		if hr.Err() != nil {
+			return hr.Err()
 		}
 		if tag != tagDeltaTime {
 			continue // unknown fields are ignored, as the format asks
 		}
-		if len(val.b) != 8 {
-			return fmt.Errorf("deltatime field is %d bytes, want 8", len(val.b))
+		if val.Len() != 8 {
+			return fmt.Errorf("deltatime field is %d bytes, want 8", val.Len())
 		}
-		sec, usec := int32(val.u32("seconds")), int32(val.u32("microseconds"))
+		sec, usec := int32(val.U32("seconds")), int32(val.U32("microseconds"))
 		if usec <= -1e6 || usec >= 1e6 {
 			return fmt.Errorf("deltatime has %d microseconds", usec)
 		}
@@ -177,49 +110,49 @@ func (c *Cache) parseHeader(r *reader) error {
 	return nil
 }
 
-func parseCredential(r *reader, version int) Credential {
+func parseCredential(r *mitfile.Reader, version int) Credential {
 	var c Credential
-	c.Client = r.principal("client")
-	c.Server = r.principal("server")
-	c.KeyType = krb5.EncType(int16(r.u16("key type")))
+	c.Client = principal(r, "client")
+	c.Server = principal(r, "server")
+	c.KeyType = krb5.EncType(int16(r.U16("key type")))
 	if version == 3 {
-		r.u16("key type") // version 3 repeats it; MIT ignores the copy
+		r.U16("key type") // version 3 repeats it; MIT ignores the copy
 	}
-	c.Key = r.data("key", len(r.b))
-	c.AuthTime = fromUnix32(r.u32("authtime"))
-	c.StartTime = fromUnix32(r.u32("starttime"))
-	c.EndTime = fromUnix32(r.u32("endtime"))
-	c.RenewTill = fromUnix32(r.u32("renew-till"))
-	switch skey := r.u8("is_skey"); skey {
+	c.Key = r.Data32("key", r.Len())
+	c.AuthTime = mitfile.FromUnix32(r.U32("authtime"))
+	c.StartTime = mitfile.FromUnix32(r.U32("starttime"))
+	c.EndTime = mitfile.FromUnix32(r.U32("endtime"))
+	c.RenewTill = mitfile.FromUnix32(r.U32("renew-till"))
+	switch skey := r.U8("is_skey"); skey {
 	case 0:
 	case 1:
 		c.IsSKey = true
 	default:
-		r.fail("is_skey is %d, want 0 or 1", skey)
+		r.Fail("is_skey is %d, want 0 or 1", skey)
 	}
-	c.Flags = krb5.Flags(r.u32("ticket flags"))
-	if n := r.count("addresses", 6); n > 0 {
+	c.Flags = krb5.Flags(r.U32("ticket flags"))
+	if n := r.Count("addresses", 6); n > 0 {
 		c.Addresses = make([]Address, 0, n)
 		for range n {
-			a := Address{Type: r.u16("address type"), Data: r.data("address", len(r.b))}
-			if r.err != nil {
+			a := Address{Type: r.U16("address type"), Data: r.Data32("address", r.Len())}
+			if r.Err() != nil {
 				break
 			}
 			c.Addresses = append(c.Addresses, a)
 		}
 	}
-	if n := r.count("authorization data", 6); n > 0 {
+	if n := r.Count("authorization data", 6); n > 0 {
 		c.AuthData = make([]AuthData, 0, n)
 		for range n {
-			a := AuthData{Type: r.u16("authorization data type"), Data: r.data("authorization data", len(r.b))}
-			if r.err != nil {
+			a := AuthData{Type: r.U16("authorization data type"), Data: r.Data32("authorization data", r.Len())}
+			if r.Err() != nil {
 				break
 			}
 			c.AuthData = append(c.AuthData, a)
 		}
 	}
-	c.Ticket = r.data("ticket", len(r.b))
-	c.SecondTicket = r.data("second ticket", len(r.b))
+	c.Ticket = r.Data32("ticket", r.Len())
+	c.SecondTicket = r.Data32("second ticket", r.Len())
 	return c
 }
 
@@ -297,7 +230,7 @@ func (w *writer) principal(p krb5.Principal) {
 }
 
 func (w *writer) time(what string, t time.Time) {
-	s, err := toUnix32(t)
+	s, err := mitfile.ToUnix32("time", t)
 	if err != nil && w.err == nil {
 		w.err = fmt.Errorf("%s: %w", what, err)
 	}
@@ -337,25 +270,4 @@ func (w *writer) credential(c *Credential, version int) {
 	}
 	w.data("ticket", c.Ticket, math.MaxUint32)
 	w.data("second ticket", c.SecondTicket, math.MaxUint32)
-}
-
-// fromUnix32 turns a stored time into a time.Time; 0 means absent.
-func fromUnix32(s uint32) time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(s), 0).UTC()
-}
-
-// toUnix32 is the inverse of fromUnix32; sub-second parts are dropped.
-// MIT reads these fields as unsigned, so they reach 2106.
-func toUnix32(t time.Time) (uint32, error) {
-	if t.IsZero() {
-		return 0, nil
-	}
-	s := t.Unix()
-	if s < 0 || s > math.MaxUint32 {
-		return 0, fmt.Errorf("time %s is outside 1970..2106", t.UTC().Format(time.RFC3339))
-	}
-	return uint32(s), nil
 }

@@ -2,11 +2,9 @@ package ccache
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -14,36 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"hop/internal/thirdparty"
 	"hop/krb5"
 )
 
-// lookTool finds an MIT program in PATH or in the sbin directories where
-// Debian puts the KDC's tools. When it is missing the test is skipped,
-// unless HOP_INTEROP=1 asks for the interoperability tests, when it fails.
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	if os.Getenv("HOP_INTEROP") == "1" {
-		t.Fatalf("HOP_INTEROP=1 but %s is not installed (apt-get install krb5-user krb5-kdc krb5-admin-server)", name)
-	}
-	t.Skipf("%s not installed (set HOP_INTEROP=1 to make this a failure)", name)
-	return ""
-}
-
 // mitRealm is a throwaway MIT KDC for the realm HOP.TEST on loopback.
 type mitRealm struct {
-	t     *testing.T
-	dir   string
-	env   []string
-	tools map[string]string
+	t   *testing.T
+	kdc *thirdparty.MITKDC
+	env []string // for the clients: the KDC's krb5.conf, UTC, the C locale
 }
 
 const (
@@ -51,121 +28,20 @@ const (
 	alicePass = "alice-Pa55word"
 )
 
-// freePort finds a port free for both UDP and TCP on 127.0.0.1.
-func freePort(t *testing.T) int {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port on 127.0.0.1")
-	return 0
-}
-
 func startRealm(t *testing.T) *mitRealm {
 	t.Helper()
-	r := &mitRealm{t: t, dir: t.TempDir(), tools: map[string]string{}}
-	for _, n := range []string{"kdb5_util", "kadmin.local", "krb5kdc", "kinit", "kvno", "klist"} {
-		r.tools[n] = lookTool(t, n)
+	for _, n := range []string{"kinit", "kvno", "klist"} {
+		thirdparty.Require(t, n)
 	}
-	port := freePort(t)
-	kdcConf := fmt.Sprintf(`[kdcdefaults]
- kdc_listen = 127.0.0.1:%[2]d
- kdc_tcp_listen = 127.0.0.1:%[2]d
-[realms]
- %[3]s = {
-  database_name = %[1]s/principal
-  key_stash_file = %[1]s/stash
-  acl_file = %[1]s/kadm5.acl
-  kdc_listen = 127.0.0.1:%[2]d
-  kdc_tcp_listen = 127.0.0.1:%[2]d
-  max_life = 10h
-  max_renewable_life = 7d
-  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
- }
-[logging]
- kdc = FILE:%[1]s/kdc.log
-`, r.dir, port, realmName)
-	krb5Conf := fmt.Sprintf(`[libdefaults]
- default_realm = %[2]s
- dns_lookup_kdc = false
- dns_lookup_realm = false
- rdns = false
- udp_preference_limit = 1
-[realms]
- %[2]s = {
-  kdc = 127.0.0.1:%[1]d
- }
-`, port, realmName)
-	write := func(name, s string) string {
-		p := filepath.Join(r.dir, name)
-		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	kdc := thirdparty.StartMITKDC(t, realmName, "127.0.0.1:0", map[string]string{"alice": alicePass}, []string{"host/svc.hop.test"})
+	for _, p := range []string{"alice", "krbtgt/" + realmName} {
+		kdc.Kadmin(t, `modprinc -maxrenewlife "7 days" `+p)
 	}
-	r.env = []string{
-		"KRB5_CONFIG=" + write("krb5.conf", krb5Conf),
-		"KRB5_KDC_PROFILE=" + write("kdc.conf", kdcConf),
-		"KRB5CCNAME=FILE:" + filepath.Join(r.dir, "default.ccache"),
-		"KRB5_KTNAME=FILE:" + filepath.Join(r.dir, "default.keytab"),
-		"TZ=UTC", "LC_ALL=C", "PATH=" + os.Getenv("PATH"), "HOME=" + r.dir,
-	}
-	write("kadm5.acl", "")
-	r.run("", "kdb5_util", "create", "-s", "-P", "master-Pa55word", "-r", realmName)
-	for _, q := range []string{
-		`addprinc -pw ` + alicePass + ` +requires_preauth -maxrenewlife "7 days" alice`,
-		`addprinc -randkey host/svc.hop.test`,
-		`modprinc -maxrenewlife "7 days" krbtgt/` + realmName,
-	} {
-		r.run("", "kadmin.local", "-r", realmName, "-q", q)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	kdc := exec.CommandContext(ctx, r.tools["krb5kdc"], "-n", "-r", realmName)
-	kdc.Env = r.env
-	var kdcOut bytes.Buffer
-	kdc.Stdout, kdc.Stderr = &kdcOut, &kdcOut
-	if err := kdc.Start(); err != nil {
-		cancel()
-		t.Fatalf("start krb5kdc: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { kdc.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel() // kills krb5kdc
-		<-exited
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(r.dir, "kdc.log"))
-			t.Fatalf("krb5kdc exited: %s\n%s", kdcOut.String(), log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("krb5kdc does not listen on port %d", port)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return r
+	env := append(thirdparty.FixedEnv(t), "KRB5_CONFIG="+kdc.Conf)
+	return &mitRealm{t: t, kdc: kdc, env: env}
 }
 
-// run runs an MIT program with stdin and returns its output.
+// run runs an MIT client with stdin and returns its output.
 func (r *mitRealm) run(stdin, tool string, args ...string) string {
 	r.t.Helper()
 	return r.runEnv(nil, stdin, tool, args...)
@@ -173,16 +49,12 @@ func (r *mitRealm) run(stdin, tool string, args ...string) string {
 
 func (r *mitRealm) runEnv(extraEnv []string, stdin, tool string, args ...string) string {
 	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.tools[tool], args...)
-	cmd.Env = append(append([]string{}, r.env...), extraEnv...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
+	env := append(append([]string{}, r.env...), extraEnv...)
+	out, stderr, err := thirdparty.Run(r.t, env, stdin, thirdparty.Require(r.t, tool), args...)
 	if err != nil {
-		r.t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+		r.t.Fatalf("%s %s: %v\n%s%s", tool, strings.Join(args, " "), err, out, stderr)
 	}
-	return string(out)
+	return out
 }
 
 // klistEntry is one credential as `klist -e -f -a -n -C` shows it.
@@ -312,8 +184,8 @@ func TestMITKinitCache(t *testing.T) {
 	for _, version := range []int{4, 3} {
 		t.Run(fmt.Sprintf("v%d", version), func(t *testing.T) {
 			r.t = t
-			conf := filepath.Join(r.dir, fmt.Sprintf("krb5-v%d.conf", version))
-			base, err := os.ReadFile(strings.TrimPrefix(r.env[0], "KRB5_CONFIG="))
+			conf := filepath.Join(t.TempDir(), fmt.Sprintf("krb5-v%d.conf", version))
+			base, err := os.ReadFile(r.kdc.Conf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -446,7 +318,7 @@ func ticketDER(realm string, sname []string, etype int) []byte {
 // TestMITKlistReadsHopCache writes a cache with hop and checks that MIT's
 // klist shows it as expected (values written out by hand).
 func TestMITKlistReadsHopCache(t *testing.T) {
-	klist := lookTool(t, "klist")
+	klist := thirdparty.Require(t, "klist")
 	alice := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: realmName}
 	c := &Cache{Default: alice, HasTimeOffset: true, TimeOffset: -2 * time.Second}
 	c.Add(Credential{
@@ -472,19 +344,11 @@ func TestMITKlistReadsHopCache(t *testing.T) {
 	if err := c.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, klist, "-c", "FILE:"+path, "-e", "-f", "-a", "-n", "-C")
-	conf := filepath.Join(t.TempDir(), "krb5.conf")
-	if err := os.WriteFile(conf, []byte("[libdefaults]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Env = []string{"KRB5_CONFIG=" + conf, "TZ=UTC", "LC_ALL=C", "PATH=" + os.Getenv("PATH")}
-	out, err := cmd.CombinedOutput()
+	out, stderr, err := thirdparty.Run(t, thirdparty.FixedEnv(t), "", klist, "-c", "FILE:"+path, "-e", "-f", "-a", "-n", "-C")
 	if err != nil {
-		t.Fatalf("klist: %v\n%s", err, out)
+		t.Fatalf("klist: %v\n%s%s", err, out, stderr)
 	}
-	def, got := parseKlist(t, string(out))
+	def, got := parseKlist(t, out)
 	want := []klistEntry{
 		{start: "01/02/24 03:04:05", end: "01/02/24 13:04:05", server: "krbtgt/HOP.TEST@HOP.TEST",
 			renew: "01/09/24 03:04:05", flags: "FRIA", skey: "aes256-cts-hmac-sha1-96", tkt: "aes256-cts-hmac-sha1-96",

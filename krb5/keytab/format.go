@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"time"
 
 	"hop/krb5"
+	"hop/krb5/internal/mitfile"
 )
 
 // File format versions (the two bytes at the start of the file).
@@ -26,66 +26,6 @@ const maxDataLen = math.MaxInt16
 
 // ErrMalformed is wrapped by every error Parse returns for bad input.
 var ErrMalformed = errors.New("keytab: malformed file")
-
-// reader walks a byte slice in one byte order; its first failure sticks.
-type reader struct {
-	b     []byte
-	order binary.ByteOrder
-	err   error
-}
-
-func (r *reader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf(format, args...)
-	}
-}
-
-func (r *reader) bytes(n int, what string) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.fail("%s: truncated", what)
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u8(what string) uint8 {
-	if b := r.bytes(1, what); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (r *reader) u16(what string) uint16 {
-	if b := r.bytes(2, what); b != nil {
-		return r.order.Uint16(b)
-	}
-	return 0
-}
-
-func (r *reader) u32(what string) uint32 {
-	if b := r.bytes(4, what); b != nil {
-		return r.order.Uint32(b)
-	}
-	return 0
-}
-
-// data reads a counted string of 1 to limit bytes.
-func (r *reader) data(what string, limit int) []byte {
-	n := int(r.u16(what + " length"))
-	if r.err != nil {
-		return nil
-	}
-	if n == 0 || n > limit {
-		r.fail("%s length %d is outside 1..%d", what, n, limit)
-		return nil
-	}
-	return r.bytes(n, what)
-}
 
 // Parse decodes a keytab file of version 1 or 2.
 func Parse(b []byte) (*Keytab, error) {
@@ -137,38 +77,38 @@ func Parse(b []byte) (*Keytab, error) {
 }
 
 func parseEntry(rec []byte, order binary.ByteOrder, v1 bool) (Entry, error) {
-	r := &reader{b: rec, order: order}
+	r := mitfile.NewReader(rec, order)
 	var e Entry
-	n := int(r.u16("component count"))
+	n := int(r.U16("component count"))
 	if v1 {
 		n-- // version 1 counts the realm too
 	}
-	if r.err == nil && (n < 1 || n > krb5.MaxNameComponents) {
-		r.fail("principal has %d components, want 1..%d", n, krb5.MaxNameComponents)
+	if r.Err() == nil && (n < 1 || n > krb5.MaxNameComponents) {
+		r.Fail("principal has %d components, want 1..%d", n, krb5.MaxNameComponents)
 	}
-	realm := r.data("realm", krb5.MaxComponentLen)
+	realm := r.Data16("realm", krb5.MaxComponentLen)
 	comps := make([]string, 0, max(0, min(n, krb5.MaxNameComponents)))
-	for i := 0; i < n && r.err == nil; i++ {
-		comps = append(comps, string(r.data("name component", krb5.MaxComponentLen)))
+	for i := 0; i < n && r.Err() == nil; i++ {
+		comps = append(comps, string(r.Data16("name component", krb5.MaxComponentLen)))
 	}
 	if !v1 {
-		e.Principal.Name.Type = krb5.NameType(int32(r.u32("name type")))
+		e.Principal.Name.Type = krb5.NameType(int32(r.U32("name type")))
 	}
-	ts := r.u32("timestamp")
-	vno8 := r.u8("key version")
-	etype := int16(r.u16("encryption type"))
-	key := r.data("key", maxDataLen)
-	if r.err != nil {
-		return Entry{}, r.err
+	ts := r.U32("timestamp")
+	vno8 := r.U8("key version")
+	etype := int16(r.U16("encryption type"))
+	key := r.Data16("key", maxDataLen)
+	if r.Err() != nil {
+		return Entry{}, r.Err()
 	}
 	e.Principal.Realm = krb5.Realm(realm)
 	e.Principal.Name.Components = comps
-	e.Timestamp = fromUnix32(ts)
+	e.Timestamp = mitfile.FromUnix32(ts)
 	e.KVNO = uint32(vno8)
 	e.EncType = krb5.EncType(etype)
 	e.Key = append([]byte(nil), key...)
-	if len(r.b) >= 4 {
-		if vno := r.u32("key version"); vno != 0 {
+	if r.Len() >= 4 {
+		if vno := r.U32("key version"); vno != 0 {
 			e.KVNO = vno
 		}
 	}
@@ -208,7 +148,7 @@ func appendEntry(b []byte, e *Entry) ([]byte, error) {
 	if e.EncType < math.MinInt16 || e.EncType > math.MaxInt16 {
 		return nil, fmt.Errorf("encryption type %d does not fit in 16 bits", int32(e.EncType))
 	}
-	ts, err := toUnix32(e.Timestamp)
+	ts, err := mitfile.ToUnix32("timestamp", e.Timestamp)
 	if err != nil {
 		return nil, err
 	}
@@ -229,24 +169,4 @@ func appendEntry(b []byte, e *Entry) ([]byte, error) {
 		return nil, err
 	}
 	return binary.BigEndian.AppendUint32(b, e.KVNO), nil
-}
-
-// fromUnix32 turns a stored timestamp into a time; 0 means unknown.
-func fromUnix32(s uint32) time.Time {
-	if s == 0 {
-		return time.Time{}
-	}
-	return time.Unix(int64(s), 0).UTC()
-}
-
-// toUnix32 is the inverse of fromUnix32; sub-second parts are dropped.
-func toUnix32(t time.Time) (uint32, error) {
-	if t.IsZero() {
-		return 0, nil
-	}
-	s := t.Unix()
-	if s < 0 || s > math.MaxUint32 {
-		return 0, fmt.Errorf("timestamp %s is outside 1970..2106", t.UTC().Format(time.RFC3339))
-	}
-	return uint32(s), nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"hop/internal/thirdparty"
 	"hop/krb5"
 )
 
@@ -138,7 +139,7 @@ func (s *ptySession) wait() {
 // wkt) and parses it; then ktutil reads a hop-written keytab (rkt) and
 // writes it again (wkt), and hop parses MIT's copy.
 func TestParseKeytabFromMITKtutil(t *testing.T) {
-	tools := mitTools(t, "ktutil")
+	ktutil := thirdparty.Require(t, "ktutil")
 	dir := t.TempDir()
 	mitPath := filepath.Join(dir, "mit.keytab")
 	keys := []struct {
@@ -158,7 +159,7 @@ func TestParseKeytabFromMITKtutil(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	before := time.Now().Add(-2 * time.Second)
-	s := startPTY(t, ctx, mitEnv(t), tools["ktutil"])
+	s := startPTY(t, ctx, thirdparty.FixedEnv(t), ktutil)
 	for _, k := range keys {
 		s.expect("ktutil:", fmt.Sprintf("addent -key -p %s -k %d -e %s", k.principal, k.kvno, k.etype))
 		s.expect("(hex):", k.key)
@@ -194,7 +195,7 @@ func TestParseKeytabFromMITKtutil(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = time.Now().Add(-2 * time.Second)
-	s = startPTY(t, ctx, mitEnv(t), tools["ktutil"])
+	s = startPTY(t, ctx, thirdparty.FixedEnv(t), ktutil)
 	s.expect("ktutil:", "rkt "+hopPath)
 	s.expect("ktutil:", "wkt "+copyPath)
 	s.expect("ktutil:", "quit")

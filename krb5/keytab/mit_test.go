@@ -2,9 +2,6 @@ package keytab
 
 import (
 	"bytes"
-	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,37 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"hop/internal/thirdparty"
 	"hop/krb5"
 )
-
-// mitTools returns the paths of MIT krb5 programs. When one is missing the
-// test is skipped, unless HOP_INTEROP=1 asks for the interoperability tests
-// to run, in which case it fails.
-func mitTools(t *testing.T, names ...string) map[string]string {
-	t.Helper()
-	paths := map[string]string{}
-	for _, n := range names {
-		p, err := exec.LookPath(n)
-		if err != nil {
-			if os.Getenv("HOP_INTEROP") == "1" {
-				t.Fatalf("HOP_INTEROP=1 but %s is not installed (apt-get install krb5-user krb5-kdc krb5-admin-server): %v", n, err)
-			}
-			t.Skipf("%s not installed (set HOP_INTEROP=1 to make this a failure)", n)
-		}
-		paths[n] = p
-	}
-	return paths
-}
-
-// mitEnv is a fixed environment for MIT programs: an empty profile, UTC
-// and the C locale so that their output does not depend on the machine.
-func mitEnv(t *testing.T) []string {
-	conf := filepath.Join(t.TempDir(), "krb5.conf")
-	if err := os.WriteFile(conf, []byte("[libdefaults]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"KRB5_CONFIG=" + conf, "TZ=UTC", "LC_ALL=C", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-}
 
 // klistLine matches one key of `klist -k -t -e -K`:
 // "   3 01/02/24 03:04:05 host/b@R (aes256-cts-hmac-sha1-96)  (0x0011…)".
@@ -51,7 +20,7 @@ var klistLine = regexp.MustCompile(`^\s*(\d+) (\d\d/\d\d/\d\d \d\d:\d\d:\d\d) (.
 // TestMITKlistReadsHopKeytab writes a keytab with hop and lists it with
 // MIT's klist. The expected lines are written out by hand.
 func TestMITKlistReadsHopKeytab(t *testing.T) {
-	tools := mitTools(t, "klist")
+	klist := thirdparty.Require(t, "klist")
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	key := func(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
 	kt := &Keytab{Entries: []Entry{
@@ -74,16 +43,12 @@ func TestMITKlistReadsHopKeytab(t *testing.T) {
 		{"70000", "01/02/24 03:04:05", "a/b/c@OTHER.TEST", "aes128-cts-hmac-sha256-128", strings.Repeat("15", 16)},
 		{"2", "01/02/24 03:04:05", `svc/we\@ird@HOP.TEST`, "aes256-cts-hmac-sha1-96", strings.Repeat("16", 32)},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, tools["klist"], "-k", "-t", "-e", "-K", "FILE:"+path)
-	cmd.Env = mitEnv(t)
-	out, err := cmd.CombinedOutput()
+	out, stderr, err := thirdparty.Run(t, thirdparty.FixedEnv(t), "", klist, "-k", "-t", "-e", "-K", "FILE:"+path)
 	if err != nil {
-		t.Fatalf("klist: %v\n%s", err, out)
+		t.Fatalf("klist: %v\n%s%s", err, out, stderr)
 	}
 	var got [][]string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if m := klistLine.FindStringSubmatch(line); m != nil {
 			got = append(got, m[1:])
 		}

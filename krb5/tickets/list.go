@@ -68,7 +68,8 @@ func (c ConfigEntry) ValueString() string {
 	return string(c.Value)
 }
 
-// ErrNoCache is wrapped by List's error when the cache does not exist.
+// ErrNoCache is wrapped by the error of List and ServiceTicket (a
+// *TGTError) when the cache does not exist.
 var ErrNoCache = errors.New("tickets: no credential cache")
 
 // List reads the credential cache in use and describes it, judging expiry

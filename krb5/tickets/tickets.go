@@ -117,8 +117,41 @@ func displayName(name config.CCache, path string) string {
 	return "FILE:" + path
 }
 
-// ErrNoTicket means the cache holds no usable ticket-granting ticket.
+// ErrNoTicket means the cache holds no usable ticket-granting ticket; a
+// *TGTError says why.
 var ErrNoTicket = errors.New("tickets: no usable ticket-granting ticket")
+
+// Reasons a *TGTError gives, besides ErrNoCache.
+var (
+	ErrNoTGT   = errors.New("tickets: no ticket-granting ticket in the cache")
+	ErrExpired = errors.New("tickets: the ticket-granting ticket expired")
+)
+
+// TGTError is ServiceTicket's error when the credential cache holds no
+// usable ticket-granting ticket. It wraps ErrNoTicket and its Reason, so
+// that callers test errors.Is(err, tickets.ErrExpired).
+type TGTError struct {
+	// Reason is ErrNoCache (there is no cache file), ErrNoTGT (the cache
+	// holds no TGT of its principal's realm) or ErrExpired.
+	Reason error
+	Cache  string         // the cache's path
+	Client krb5.Principal // the cache's principal; zero for ErrNoCache
+	// Expired is when the TGT expired, for ErrExpired.
+	Expired time.Time
+}
+
+func (e *TGTError) Error() string {
+	switch e.Reason {
+	case ErrNoCache:
+		return fmt.Sprintf("%v: there is no credential cache %s; get a ticket with kinit (or hop login)", ErrNoTicket, e.Cache)
+	case ErrExpired:
+		return fmt.Sprintf("%v: the ticket of %s expired at %s: run kinit %s (or hop login) again", ErrNoTicket, e.Client, e.Expired.Local().Format(time.DateTime), e.Client)
+	}
+	return fmt.Sprintf("%v in %s for %s: get one with kinit %s (or hop login)", ErrNoTicket, e.Cache, e.Client, e.Client)
+}
+
+// Unwrap returns ErrNoTicket and the reason.
+func (e *TGTError) Unwrap() []error { return []error{ErrNoTicket, e.Reason} }
 
 // ServiceTicket returns a ticket for service (e.g. HTTP/kdc.example.test)
 // in the realm of the cache's principal: the cached one if it is valid for
@@ -131,7 +164,7 @@ func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) 
 	}
 	cache, err := ccache.Load(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: there is no credential cache %s; get a ticket with kinit (or hop login)", ErrNoTicket, path)
+		return nil, &TGTError{Reason: ErrNoCache, Cache: path}
 	}
 	if err != nil {
 		return nil, err
@@ -149,9 +182,9 @@ func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) 
 	tc, ok := cache.Find(tgtName)
 	switch {
 	case !ok:
-		return nil, fmt.Errorf("%w in %s for %s: get one with kinit %s (or hop login)", ErrNoTicket, path, user, user)
+		return nil, &TGTError{Reason: ErrNoTGT, Cache: path, Client: user}
 	case !tc.EndTime.After(now):
-		return nil, fmt.Errorf("%w: the ticket of %s expired at %s: run kinit %s (or hop login) again", ErrNoTicket, user, tc.EndTime.Local().Format(time.DateTime), user)
+		return nil, &TGTError{Reason: ErrExpired, Cache: path, Client: user, Expired: tc.EndTime}
 	}
 	tgt, err := fromCache(tc)
 	if err != nil {

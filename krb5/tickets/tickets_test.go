@@ -92,3 +92,56 @@ func TestServiceTicketErrorsSayWhatToDo(t *testing.T) {
 		t.Error("a garbage cache was accepted")
 	}
 }
+
+// TestServiceTicketTypedErrors checks that each reason ServiceTicket cannot
+// use the cache is told by errors.Is, not by the text.
+func TestServiceTicketTypedErrors(t *testing.T) {
+	l := testrealm.Start(t)
+	l.AddUser(t, "alice", "alice-pw-1234")
+	cc := l.Login(t, "alice", "alice-pw-1234")
+	c, err := ccache.Load(cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgtEnd := c.Credentials[0].EndTime
+	// A cache of alice's without her TGT: a principal named "expired"
+	// would not change the reason.
+	noTGT := filepath.Join(t.TempDir(), "notgt")
+	empty := &ccache.Cache{Default: krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "expired"), Realm: testrealm.Realm}}
+	if err := empty.Save(noTGT); err != nil {
+		t.Fatal(err)
+	}
+	missingPath := filepath.Join(t.TempDir(), "none")
+	for _, tc := range []struct {
+		name   string
+		src    *tickets.Source
+		reason error
+		cache  string
+	}{
+		{"no cache", &tickets.Source{Config: l.Config, CCache: missingPath}, tickets.ErrNoCache, missingPath},
+		{"no TGT", &tickets.Source{Config: l.Config, CCache: noTGT}, tickets.ErrNoTGT, noTGT},
+		{"expired TGT", &tickets.Source{Config: l.Config, CCache: cc, Now: func() time.Time { return tgtEnd.Add(time.Second) }}, tickets.ErrExpired, cc},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.src.ServiceTicket(context.Background(), tickets.HostService("HTTP", "web.example.test"))
+			if !errors.Is(err, tickets.ErrNoTicket) || !errors.Is(err, tc.reason) {
+				t.Fatalf("err = %v, want ErrNoTicket and %v", err, tc.reason)
+			}
+			for _, other := range []error{tickets.ErrNoCache, tickets.ErrNoTGT, tickets.ErrExpired} {
+				if other != tc.reason && errors.Is(err, other) {
+					t.Errorf("err %v also matches %v", err, other)
+				}
+			}
+			var te *tickets.TGTError
+			if !errors.As(err, &te) || te.Cache != tc.cache {
+				t.Fatalf("err = %#v, want a *TGTError for %s", err, tc.cache)
+			}
+			if tc.reason == tickets.ErrExpired && !te.Expired.Equal(tgtEnd) {
+				t.Errorf("Expired = %v, want the TGT's end %v", te.Expired, tgtEnd)
+			}
+			if !strings.Contains(err.Error(), "kinit") {
+				t.Errorf("%q does not say what to do", err)
+			}
+		})
+	}
+}

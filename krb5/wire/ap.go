@@ -53,22 +53,8 @@ const apReqRequired = 1<<5 - 1
 
 // ParseAPReq decodes an AP-REQ, such as the padata-value of PA-TGS-REQ.
 func ParseAPReq(b []byte) (*APReq, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgAPReq))
-	if err != nil {
-		return nil, fmt.Errorf("wire: AP-REQ: %w", err)
-	}
 	r := new(APReq)
-	f := newFields(seq, apReqRequired)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REQ: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, int(krb5.MsgAPReq), apReqFields, apReqRequired, apReqRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -81,11 +67,9 @@ func ParseAPReq(b []byte) (*APReq, error) {
 		case 4:
 			err = r.Authenticator.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REQ: %w", fieldErr(apReqFields, n, err))
-		}
-	}
-	if err := missing(have, apReqRequired, apReqFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: AP-REQ: %w", err)
 	}
 	return r, nil
@@ -116,22 +100,8 @@ const authenticatorRequired = 1<<0 | 1<<1 | 1<<2 | 1<<4 | 1<<5
 
 // ParseAuthenticator decodes the plaintext of an AP-REQ's authenticator.
 func ParseAuthenticator(b []byte) (*Authenticator, error) {
-	seq, _, err := topLevel(b, 2)
-	if err != nil {
-		return nil, fmt.Errorf("wire: Authenticator: %w", err)
-	}
 	a := new(Authenticator)
-	f := newFields(seq, 1<<9-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: Authenticator: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, 2, authenticatorFields, 1<<9-1, authenticatorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "authenticator-vno")
@@ -153,11 +123,9 @@ func ParseAuthenticator(b []byte) (*Authenticator, error) {
 		case 8:
 			a.AuthorizationData, err = authorizationData(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: Authenticator: %w", fieldErr(authenticatorFields, n, err))
-		}
-	}
-	if err := missing(have, authenticatorRequired, authenticatorFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: Authenticator: %w", err)
 	}
 	return a, nil
@@ -218,22 +186,8 @@ var apRepFields = []string{"pvno", "msg-type", "enc-part"}
 
 // ParseAPRep decodes an AP-REP.
 func ParseAPRep(b []byte) (*APRep, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgAPRep))
-	if err != nil {
-		return nil, fmt.Errorf("wire: AP-REP: %w", err)
-	}
 	r := new(APRep)
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REP: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, int(krb5.MsgAPRep), apRepFields, 0b111, 0b111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -242,11 +196,9 @@ func ParseAPRep(b []byte) (*APRep, error) {
 		case 2:
 			err = r.EncPart.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: AP-REP: %w", fieldErr(apRepFields, n, err))
-		}
-	}
-	if err := missing(have, 0b111, apRepFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: AP-REP: %w", err)
 	}
 	return r, nil
@@ -270,22 +222,8 @@ var encAPRepPartFields = []string{"ctime", "cusec", "subkey", "seq-number"}
 
 // ParseEncAPRepPart decodes the plaintext of an AP-REP's enc-part.
 func ParseEncAPRepPart(b []byte) (*EncAPRepPart, error) {
-	seq, _, err := topLevel(b, 27)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
-	}
 	p := new(EncAPRepPart)
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, 27, encAPRepPartFields, 0b1111, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.CTime, err = kerberosTime(v)
@@ -296,11 +234,9 @@ func ParseEncAPRepPart(b []byte) (*EncAPRepPart, error) {
 		case 3:
 			p.SeqNumber, err = optUint32(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncAPRepPart: %w", fieldErr(encAPRepPartFields, n, err))
-		}
-	}
-	if err := missing(have, 0b11, encAPRepPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncAPRepPart: %w", err)
 	}
 	return p, nil

@@ -47,22 +47,8 @@ var krbCredFields = []string{"pvno", "msg-type", "tickets", "enc-part"}
 
 // ParseKRBCred decodes a KRB-CRED.
 func ParseKRBCred(b []byte) (*KRBCred, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBCred))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-CRED: %w", err)
-	}
 	c := new(KRBCred)
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-CRED: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, int(krb5.MsgKRBCred), krbCredFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -73,11 +59,9 @@ func ParseKRBCred(b []byte) (*KRBCred, error) {
 		case 3:
 			err = c.EncPart.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-CRED: %w", fieldErr(krbCredFields, n, err))
-		}
-	}
-	if err := missing(have, 0b1111, krbCredFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: KRB-CRED: %w", err)
 	}
 	return c, nil
@@ -107,22 +91,8 @@ var encKRBCredPartFields = []string{"ticket-info", "nonce", "timestamp", "usec",
 
 // ParseEncKRBCredPart decodes the plaintext of a KRB-CRED's enc-part.
 func ParseEncKRBCredPart(b []byte) (*EncKRBCredPart, error) {
-	seq, _, err := topLevel(b, 29)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncKrbCredPart: %w", err)
-	}
 	p := new(EncKRBCredPart)
-	f := newFields(seq, 1<<6-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncKrbCredPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, 29, encKRBCredPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.TicketInfo, err = seqOf(v, MaxTickets, tagSequence, (*KRBCredInfo).decode)
@@ -137,11 +107,9 @@ func ParseEncKRBCredPart(b []byte) (*EncKRBCredPart, error) {
 		case 5:
 			p.RAddress, err = optHostAddress(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncKrbCredPart: %w", fieldErr(encKRBCredPartFields, n, err))
-		}
-	}
-	if err := missing(have, 1, encKRBCredPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncKrbCredPart: %w", err)
 	}
 	return p, nil
@@ -189,22 +157,8 @@ var krbCredInfoFields = []string{"key", "prealm", "pname", "flags", "authtime", 
 	"renew-till", "srealm", "sname", "caddr"}
 
 func (c *KRBCredInfo) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*c = KRBCredInfo{}
-	f := newFields(seq, 1<<11-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, krbCredInfoFields, 1<<11-1, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = c.Key.decode(v)
@@ -229,11 +183,8 @@ func (c *KRBCredInfo) decode(v cryptobyte.String) error {
 		case 10:
 			c.CAddr, err = hostAddresses(v)
 		}
-		if err != nil {
-			return fieldErr(krbCredInfoFields, n, err)
-		}
-	}
-	return missing(have, 1, krbCredInfoFields)
+		return err
+	})
 }
 
 func (c *KRBCredInfo) marshal(b *cryptobyte.Builder) {

@@ -313,6 +313,68 @@ func (f *fields) next() (n uint32, v cryptobyte.String, ok bool, err error) {
 	return 0, nil, false, nil
 }
 
+// decodeFields is the skeleton of every SEQUENCE decoder: it reads the
+// explicitly tagged components of seq in increasing tag order, skips those
+// whose tag is not in known (extensions), calls field with each known one,
+// names the component in field's error, and reports the first component
+// of required that is absent. names gives the components' names by tag
+// number, for error messages.
+func decodeFields(seq cryptobyte.String, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	f := newFields(seq, known)
+	var have uint64
+	for {
+		n, v, ok, err := f.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		have |= 1 << n
+		if err := field(n, v); err != nil {
+			return fieldErr(names, n, err)
+		}
+	}
+	return missing(have, required, names)
+}
+
+// decodeSequence is decodeFields for v holding exactly one SEQUENCE.
+func decodeSequence(v cryptobyte.String, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	seq, err := only(v, tagSequence)
+	if err != nil {
+		return err
+	}
+	return decodeFields(seq, names, known, required, field)
+}
+
+// decodeMessage is decodeFields for b holding exactly one message, an
+// [APPLICATION app] SEQUENCE.
+func decodeMessage(b []byte, app int, names []string, known, required uint64, field func(n uint32, v cryptobyte.String) error) error {
+	seq, _, err := topLevel(b, app)
+	if err != nil {
+		return err
+	}
+	return decodeFields(seq, names, known, required, field)
+}
+
+// decodeNew decodes v into a new T with dec.
+func decodeNew[T any](v cryptobyte.String, dec func(*T, cryptobyte.String) error) (*T, error) {
+	x := new(T)
+	if err := dec(x, v); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// parseNew is decodeNew for a Parse function: the error names the type.
+func parseNew[T any](b []byte, name string, dec func(*T, cryptobyte.String) error) (*T, error) {
+	x, err := decodeNew(b, dec)
+	if err != nil {
+		return nil, fmt.Errorf("wire: %s: %w", name, err)
+	}
+	return x, nil
+}
+
 // missing reports the first required component absent from have.
 func missing(have, required uint64, names []string) error {
 	if m := required &^ have; m != 0 {
@@ -388,6 +450,12 @@ func int32Value(v cryptobyte.String) (int32, error) {
 		return 0, errors.New("INTEGER out of Int32 range")
 	}
 	return int32(x), nil
+}
+
+// int32As is int32Value for a named Int32 type such as krb5.EncType.
+func int32As[T ~int32](v cryptobyte.String) (T, error) {
+	x, err := int32Value(v)
+	return T(x), err
 }
 
 // uint32Value decodes a UInt32, accepting the Int32 encoding of values at

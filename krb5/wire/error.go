@@ -37,22 +37,8 @@ const krbErrorRequired = 1<<0 | 1<<1 | 1<<4 | 1<<5 | 1<<6 | 1<<9 | 1<<10
 
 // ParseKRBError decodes a KRB-ERROR.
 func ParseKRBError(b []byte) (*KRBError, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBError))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
-	}
 	e := new(KRBError)
-	f := newFields(seq, 1<<13-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, int(krb5.MsgKRBError), krbErrorFields, 1<<13-1, krbErrorRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -67,9 +53,7 @@ func ParseKRBError(b []byte) (*KRBError, error) {
 		case 5:
 			e.Susec, err = int32Value(v)
 		case 6:
-			var c int32
-			c, err = int32Value(v)
-			e.ErrorCode = krb5.ErrorCode(c)
+			e.ErrorCode, err = int32As[krb5.ErrorCode](v)
 		case 7:
 			e.CRealm, err = realm(v)
 		case 8:
@@ -83,11 +67,9 @@ func ParseKRBError(b []byte) (*KRBError, error) {
 		case 12:
 			e.EData, err = optOctets(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-ERROR: %w", fieldErr(krbErrorFields, n, err))
-		}
-	}
-	if err := missing(have, krbErrorRequired, krbErrorFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: KRB-ERROR: %w", err)
 	}
 	return e, nil

@@ -118,22 +118,8 @@ var reqBodyFields = []string{"kdc-options", "cname", "realm", "sname", "from", "
 const reqBodyRequired = 1<<0 | 1<<2 | 1<<7 | 1<<8
 
 func (r *KDCReqBody) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*r = KDCReqBody{}
-	f := newFields(seq, 1<<12-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, reqBodyFields, 1<<12-1, reqBodyRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			r.Options, err = flags(v)
@@ -161,11 +147,8 @@ func (r *KDCReqBody) decode(v cryptobyte.String) error {
 		case 11:
 			r.AdditionalTickets, err = tickets(v)
 		}
-		if err != nil {
-			return fieldErr(reqBodyFields, n, err)
-		}
-	}
-	return missing(have, reqBodyRequired, reqBodyFields)
+		return err
+	})
 }
 
 func etypes(v cryptobyte.String) ([]krb5.EncType, error) {
@@ -240,11 +223,7 @@ func (r *KDCReqBody) size() int {
 
 // ParseKDCReqBody decodes a KDC-REQ-BODY on its own.
 func ParseKDCReqBody(b []byte) (*KDCReqBody, error) {
-	r := new(KDCReqBody)
-	if err := r.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: KDC-REQ-BODY: %w", err)
-	}
-	return r, nil
+	return parseNew(b, "KDC-REQ-BODY", (*KDCReqBody).decode)
 }
 
 // Marshal encodes the KDC-REQ-BODY, as a client does to checksum it before
@@ -269,17 +248,7 @@ func ParseKDCReq(b []byte) (*KDCReq, error) {
 		return nil, fmt.Errorf("wire: KDC-REQ: %w", err)
 	}
 	r := &KDCReq{MsgType: krb5.MsgType(app)}
-	f := newFields(seq, kdcReqRequired|1<<3)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, kdcReqFields, kdcReqRequired|1<<3, kdcReqRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 1:
 			err = version(v, "pvno")
@@ -294,11 +263,9 @@ func ParseKDCReq(b []byte) (*KDCReq, error) {
 				err = r.Body.decode(v)
 			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), fieldErr(kdcReqFields, n, err))
-		}
-	}
-	if err := missing(have, kdcReqRequired, kdcReqFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), err)
 	}
 	return r, nil
@@ -351,17 +318,7 @@ func ParseKDCRep(b []byte) (*KDCRep, error) {
 		return nil, fmt.Errorf("wire: KDC-REP: %w", err)
 	}
 	r := &KDCRep{MsgType: krb5.MsgType(app)}
-	f := newFields(seq, kdcRepRequired|1<<2)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, kdcRepFields, kdcRepRequired|1<<2, kdcRepRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -378,11 +335,9 @@ func ParseKDCRep(b []byte) (*KDCRep, error) {
 		case 6:
 			err = r.EncPart.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), fieldErr(kdcRepFields, n, err))
-		}
-	}
-	if err := missing(have, kdcRepRequired, kdcRepFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: %s: %w", msgName(r.MsgType), err)
 	}
 	return r, nil
@@ -432,17 +387,7 @@ func ParseEncKDCRepPart(b []byte) (*EncKDCRepPart, int, error) {
 		return nil, 0, fmt.Errorf("wire: EncKDCRepPart: %w", err)
 	}
 	p := new(EncKDCRepPart)
-	f := newFields(seq, 1<<13-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, 0, fmt.Errorf("wire: EncKDCRepPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err = decodeFields(seq, encKDCRepPartFields, 1<<13-1, encKDCRepPartRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = p.Key.decode(v)
@@ -471,11 +416,9 @@ func ParseEncKDCRepPart(b []byte) (*EncKDCRepPart, int, error) {
 		case 12:
 			p.EncPAData, err = paDataSeq(v)
 		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("wire: EncKDCRepPart: %w", fieldErr(encKDCRepPartFields, n, err))
-		}
-	}
-	if err := missing(have, encKDCRepPartRequired, encKDCRepPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, 0, fmt.Errorf("wire: EncKDCRepPart: %w", err)
 	}
 	return p, app, nil

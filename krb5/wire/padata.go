@@ -61,33 +61,17 @@ var paEncTSEncFields = []string{"patimestamp", "pausec"}
 
 // ParsePAEncTSEnc decodes the plaintext of PA-ENC-TIMESTAMP.
 func ParsePAEncTSEnc(b []byte) (*PAEncTSEnc, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: PA-ENC-TS-ENC: %w", err)
-	}
 	p := new(PAEncTSEnc)
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-ENC-TS-ENC: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(b, paEncTSEncFields, 0b11, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.PATimestamp, err = kerberosTime(v)
 		case 1:
 			p.PAUsec, err = optInt32(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-ENC-TS-ENC: %w", fieldErr(paEncTSEncFields, n, err))
-		}
-	}
-	if err := missing(have, 1, paEncTSEncFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: PA-ENC-TS-ENC: %w", err)
 	}
 	return p, nil
@@ -112,27 +96,11 @@ func (p *PAEncTSEnc) Marshal() ([]byte, error) {
 var etypeInfo2Fields = []string{"etype", "salt", "s2kparams"}
 
 func (e *ETypeInfo2Entry) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*e = ETypeInfo2Entry{}
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, etypeInfo2Fields, 0b111, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			e.EType = krb5.EncType(t)
+			e.EType, err = int32As[krb5.EncType](v)
 		case 1:
 			var s string
 			s, err = kerberosString(v, 0)
@@ -140,11 +108,8 @@ func (e *ETypeInfo2Entry) decode(v cryptobyte.String) error {
 		case 2:
 			e.S2KParams, err = optOctets(v)
 		}
-		if err != nil {
-			return fieldErr(etypeInfo2Fields, n, err)
-		}
-	}
-	return missing(have, 1, etypeInfo2Fields)
+		return err
+	})
 }
 
 // ParseETypeInfo2 decodes ETYPE-INFO2, the salts and string-to-key
@@ -183,24 +148,11 @@ func MarshalETypeInfo2(entries []ETypeInfo2Entry) ([]byte, error) {
 
 // ParsePAPACRequest decodes KERB-PA-PAC-REQUEST.
 func ParsePAPACRequest(b []byte) (*PAPACRequest, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: KERB-PA-PAC-REQUEST: %w", err)
-	}
 	p := new(PAPACRequest)
-	f := newFields(seq, 1)
-	n, v, ok, err := f.next()
-	if err == nil && !ok {
-		err = missing(0, 1, []string{"include-pac"})
-	}
-	if err == nil {
-		if p.IncludePAC, err = boolean(v); err != nil {
-			err = fieldErr([]string{"include-pac"}, n, err)
-		}
-	}
-	if err == nil {
-		_, _, _, err = f.next() // skips extensions; nothing known is left
-	}
+	err := decodeSequence(b, []string{"include-pac"}, 1, 1, func(_ uint32, v cryptobyte.String) (err error) {
+		p.IncludePAC, err = boolean(v)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("wire: KERB-PA-PAC-REQUEST: %w", err)
 	}
@@ -221,22 +173,8 @@ var paForUserFields = []string{"userName", "userRealm", "cksum", "auth-package"}
 
 // ParsePAForUser decodes PA-FOR-USER.
 func ParsePAForUser(b []byte) (*PAForUser, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: PA-FOR-USER: %w", err)
-	}
 	p := new(PAForUser)
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-FOR-USER: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(b, paForUserFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.UserName, err = principalName(v)
@@ -247,11 +185,9 @@ func ParsePAForUser(b []byte) (*PAForUser, error) {
 		case 3:
 			p.AuthPackage, err = kerberosString(v, 0)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-FOR-USER: %w", fieldErr(paForUserFields, n, err))
-		}
-	}
-	if err := missing(have, 0b1111, paForUserFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: PA-FOR-USER: %w", err)
 	}
 	return p, nil
@@ -273,24 +209,11 @@ func (p *PAForUser) Marshal() ([]byte, error) {
 
 // ParsePAPACOptions decodes PA-PAC-OPTIONS.
 func ParsePAPACOptions(b []byte) (*PAPACOptions, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: PA-PAC-OPTIONS: %w", err)
-	}
 	p := new(PAPACOptions)
-	f := newFields(seq, 1)
-	n, v, ok, err := f.next()
-	if err == nil && !ok {
-		err = missing(0, 1, []string{"KerbFlags"})
-	}
-	if err == nil {
-		if p.Flags, err = flags(v); err != nil {
-			err = fieldErr([]string{"KerbFlags"}, n, err)
-		}
-	}
-	if err == nil {
-		_, _, _, err = f.next()
-	}
+	err := decodeSequence(b, []string{"KerbFlags"}, 1, 1, func(_ uint32, v cryptobyte.String) (err error) {
+		p.Flags, err = flags(v)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("wire: PA-PAC-OPTIONS: %w", err)
 	}

@@ -53,22 +53,8 @@ const krbPrivRequired = 1<<0 | 1<<1 | 1<<3
 
 // ParseKRBPriv decodes a KRB-PRIV.
 func ParseKRBPriv(b []byte) (*KRBPriv, error) {
-	seq, _, err := topLevel(b, int(krb5.MsgKRBPriv))
-	if err != nil {
-		return nil, fmt.Errorf("wire: KRB-PRIV: %w", err)
-	}
 	p := new(KRBPriv)
-	f := newFields(seq, krbPrivRequired)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-PRIV: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, int(krb5.MsgKRBPriv), krbPrivFields, krbPrivRequired, krbPrivRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "pvno")
@@ -77,11 +63,9 @@ func ParseKRBPriv(b []byte) (*KRBPriv, error) {
 		case 3:
 			err = p.EncPart.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: KRB-PRIV: %w", fieldErr(krbPrivFields, n, err))
-		}
-	}
-	if err := missing(have, krbPrivRequired, krbPrivFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: KRB-PRIV: %w", err)
 	}
 	return p, nil
@@ -107,22 +91,8 @@ var encKRBPrivPartFields = []string{"user-data", "timestamp", "usec", "seq-numbe
 
 // ParseEncKRBPrivPart decodes the plaintext of a KRB-PRIV's enc-part.
 func ParseEncKRBPrivPart(b []byte) (*EncKRBPrivPart, error) {
-	seq, _, err := topLevel(b, 28)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncKrbPrivPart: %w", err)
-	}
 	p := new(EncKRBPrivPart)
-	f := newFields(seq, 1<<6-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncKrbPrivPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, 28, encKRBPrivPartFields, 1<<6-1, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			p.UserData, err = octets(v)
@@ -137,11 +107,9 @@ func ParseEncKRBPrivPart(b []byte) (*EncKRBPrivPart, error) {
 		case 5:
 			p.RAddress, err = optHostAddress(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncKrbPrivPart: %w", fieldErr(encKRBPrivPartFields, n, err))
-		}
-	}
-	if err := missing(have, 1, encKRBPrivPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncKrbPrivPart: %w", err)
 	}
 	return p, nil
@@ -179,22 +147,8 @@ var changePasswdDataFields = []string{"newpasswd", "targname", "targrealm"}
 
 // ParseChangePasswdData decodes RFC 3244's ChangePasswdData.
 func ParseChangePasswdData(b []byte) (*ChangePasswdData, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: ChangePasswdData: %w", err)
-	}
 	c := new(ChangePasswdData)
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: ChangePasswdData: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(b, changePasswdDataFields, 0b111, 1, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			c.NewPasswd, err = octets(v)
@@ -203,11 +157,9 @@ func ParseChangePasswdData(b []byte) (*ChangePasswdData, error) {
 		case 2:
 			c.TargRealm, err = realm(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: ChangePasswdData: %w", fieldErr(changePasswdDataFields, n, err))
-		}
-	}
-	if err := missing(have, 1, changePasswdDataFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: ChangePasswdData: %w", err)
 	}
 	return c, nil

@@ -58,22 +58,8 @@ const (
 var s4uUserIDFields = []string{"nonce", "cname", "crealm", "subject-certificate", "options"}
 
 func (u *S4UUserID) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*u = S4UUserID{}
-	f := newFields(seq, 0b11111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, s4uUserIDFields, 0b11111, 0b101, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			u.Nonce, err = uint32Value(v)
@@ -87,11 +73,8 @@ func (u *S4UUserID) decode(v cryptobyte.String) error {
 			u.Options, err = flags(v)
 			u.HasOptions = true
 		}
-		if err != nil {
-			return fieldErr(s4uUserIDFields, n, err)
-		}
-	}
-	return missing(have, 0b101, s4uUserIDFields)
+		return err
+	})
 }
 
 func (u *S4UUserID) marshal(b *cryptobyte.Builder) {
@@ -112,11 +95,7 @@ func (u *S4UUserID) marshal(b *cryptobyte.Builder) {
 
 // ParseS4UUserID decodes an S4UUserID.
 func ParseS4UUserID(b []byte) (*S4UUserID, error) {
-	u := new(S4UUserID)
-	if err := u.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: S4UUserID: %w", err)
-	}
-	return u, nil
+	return parseNew(b, "S4UUserID", (*S4UUserID).decode)
 }
 
 // Marshal encodes u. The KDC signs these bytes in the PA-S4U-X509-USER of
@@ -133,22 +112,8 @@ var paS4UX509UserFields = []string{"user-id", "checksum"}
 
 // ParsePAS4UX509User decodes PA-S4U-X509-USER.
 func ParsePAS4UX509User(b []byte) (*PAS4UX509User, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: PA-S4U-X509-USER: %w", err)
-	}
 	p := new(PAS4UX509User)
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-S4U-X509-USER: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(b, paS4UX509UserFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			var full cryptobyte.String
@@ -160,11 +125,9 @@ func ParsePAS4UX509User(b []byte) (*PAS4UX509User, error) {
 		case 1:
 			err = p.Cksum.decode(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: PA-S4U-X509-USER: %w", fieldErr(paS4UX509UserFields, n, err))
-		}
-	}
-	if err := missing(have, 0b11, paS4UX509UserFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: PA-S4U-X509-USER: %w", err)
 	}
 	return p, nil
@@ -279,33 +242,17 @@ var kerbErrorDataFields = []string{"", "data-type", "data-value"}
 
 // ParseKerbErrorData decodes KERB-ERROR-DATA.
 func ParseKerbErrorData(b []byte) (*KerbErrorData, error) {
-	seq, err := only(b, tagSequence)
-	if err != nil {
-		return nil, fmt.Errorf("wire: KERB-ERROR-DATA: %w", err)
-	}
 	e := new(KerbErrorData)
-	f := newFields(seq, 0b110)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: KERB-ERROR-DATA: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(b, kerbErrorDataFields, 0b110, 0b10, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 1:
 			e.DataType, err = int32Value(v)
 		case 2:
 			e.DataValue, err = optOctets(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: KERB-ERROR-DATA: %w", fieldErr(kerbErrorDataFields, n, err))
-		}
-	}
-	if err := missing(have, 0b10, kerbErrorDataFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: KERB-ERROR-DATA: %w", err)
 	}
 	return e, nil

@@ -53,17 +53,7 @@ func (t *Ticket) decode(v cryptobyte.String) error {
 		return err
 	}
 	*t = Ticket{Raw: full}
-	f := newFields(seq, 0b1111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeFields(seq, ticketFields, 0b1111, 0b1111, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			err = version(v, "tkt-vno")
@@ -74,11 +64,8 @@ func (t *Ticket) decode(v cryptobyte.String) error {
 		case 3:
 			err = t.EncPart.decode(v)
 		}
-		if err != nil {
-			return fieldErr(ticketFields, n, err)
-		}
-	}
-	return missing(have, 0b1111, ticketFields)
+		return err
+	})
 }
 
 func (t *Ticket) marshal(b *cryptobyte.Builder) {
@@ -120,11 +107,7 @@ func addTickets(b *cryptobyte.Builder, n int, ts []Ticket) {
 
 // ParseTicket decodes a Ticket and sets its Raw to b.
 func ParseTicket(b []byte) (*Ticket, error) {
-	t := new(Ticket)
-	if err := t.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: Ticket: %w", err)
-	}
-	return t, nil
+	return parseNew(b, "Ticket", (*Ticket).decode)
 }
 
 // Marshal encodes t, or returns a copy of t.Raw when it is set.
@@ -147,22 +130,8 @@ const encTicketPartRequired = 1<<0 | 1<<1 | 1<<2 | 1<<3 | 1<<4 | 1<<5 | 1<<7
 
 // ParseEncTicketPart decodes the plaintext of a ticket's enc-part.
 func ParseEncTicketPart(b []byte) (*EncTicketPart, error) {
-	seq, _, err := topLevel(b, 3)
-	if err != nil {
-		return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
-	}
 	e := new(EncTicketPart)
-	f := newFields(seq, 1<<11-1)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeMessage(b, 3, encTicketPartFields, 1<<11-1, encTicketPartRequired, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			e.Flags, err = flags(v)
@@ -187,11 +156,9 @@ func ParseEncTicketPart(b []byte) (*EncTicketPart, error) {
 		case 10:
 			e.AuthorizationData, err = authorizationData(v)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("wire: EncTicketPart: %w", fieldErr(encTicketPartFields, n, err))
-		}
-	}
-	if err := missing(have, encTicketPartRequired, encTicketPartFields); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("wire: EncTicketPart: %w", err)
 	}
 	return e, nil

@@ -95,34 +95,16 @@ var principalNameFields = []string{"name-type", "name-string"}
 
 func principalName(v cryptobyte.String) (krb5.PrincipalName, error) {
 	var p krb5.PrincipalName
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return p, err
-	}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return p, err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	err := decodeSequence(v, principalNameFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			p.Type = krb5.NameType(t)
+			p.Type, err = int32As[krb5.NameType](v)
 		case 1:
 			p.Components, err = nameComponents(v)
 		}
-		if err != nil {
-			return p, fieldErr(principalNameFields, n, err)
-		}
-	}
-	return p, missing(have, 0b11, principalNameFields)
+		return err
+	})
+	return p, err
 }
 
 // nameComponents decodes name-string with two allocations: the slice and
@@ -235,43 +217,47 @@ func seqOf[T any](v cryptobyte.String, max int, want tag, dec func(*T, cryptobyt
 	return out, nil
 }
 
+// decodeTypedOctets decodes the shape that EncryptionKey, Checksum, PA-DATA,
+// HostAddress, AuthorizationData entries and TransitedEncoding share:
+// SEQUENCE { [first] Int32, [first+1] OCTET STRING }, both required.
+func decodeTypedOctets[T ~int32](v cryptobyte.String, names []string, first uint32, typ *T, val *[]byte) error {
+	both := uint64(0b11) << first
+	return decodeSequence(v, names, both, both, func(n uint32, v cryptobyte.String) (err error) {
+		if n == first {
+			*typ, err = int32As[T](v)
+		} else {
+			*val, err = octets(v)
+		}
+		return err
+	})
+}
+
+// addTypedOctets encodes what decodeTypedOctets decodes.
+func addTypedOctets(b *cryptobyte.Builder, first int, typ int64, val []byte) {
+	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addInt(b, first, typ)
+		addOctets(b, first+1, val)
+	})
+}
+
 // EncryptedData ::= SEQUENCE { etype [0] Int32, kvno [1] UInt32 OPTIONAL, cipher [2] OCTET STRING }
 
 var encryptedDataFields = []string{"etype", "kvno", "cipher"}
 
 func (e *EncryptedData) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*e = EncryptedData{}
-	f := newFields(seq, 0b111)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, encryptedDataFields, 0b111, 0b101, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
-			var t int32
-			t, err = int32Value(v)
-			e.EType = krb5.EncType(t)
+			e.EType, err = int32As[krb5.EncType](v)
 		case 1:
 			e.KVNO, err = uint32Value(v)
 			e.HasKVNO = true
 		case 2:
 			e.Cipher, err = octets(v)
 		}
-		if err != nil {
-			return fieldErr(encryptedDataFields, n, err)
-		}
-	}
-	return missing(have, 0b101, encryptedDataFields)
+		return err
+	})
 }
 
 // contentLen is the size of the EncryptedData SEQUENCE's contents.
@@ -318,11 +304,7 @@ func addEncryptedData(b *cryptobyte.Builder, n int, e *EncryptedData) {
 // ParseEncryptedData decodes an EncryptedData, such as the padata-value of
 // PA-ENC-TIMESTAMP (RFC 4120 §5.2.7.2).
 func ParseEncryptedData(b []byte) (*EncryptedData, error) {
-	e := new(EncryptedData)
-	if err := e.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: EncryptedData: %w", err)
-	}
-	return e, nil
+	return parseNew(b, "EncryptedData", (*EncryptedData).decode)
 }
 
 // Marshal encodes e.
@@ -337,59 +319,21 @@ func (e *EncryptedData) Marshal() ([]byte, error) {
 var encryptionKeyFields = []string{"keytype", "keyvalue"}
 
 func (k *EncryptionKey) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*k = EncryptionKey{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			k.Type = krb5.EncType(t)
-		case 1:
-			k.Value, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(encryptionKeyFields, n, err)
-		}
-	}
-	return missing(have, 0b11, encryptionKeyFields)
+	return decodeTypedOctets(v, encryptionKeyFields, 0, &k.Type, &k.Value)
 }
 
 func (k *EncryptionKey) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(k.Type))
-		addOctets(b, 1, k.Value)
-	})
+	addTypedOctets(b, 0, int64(k.Type), k.Value)
 }
 
 func optKey(v cryptobyte.String) (*EncryptionKey, error) {
-	k := new(EncryptionKey)
-	if err := k.decode(v); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return decodeNew(v, (*EncryptionKey).decode)
 }
 
 // ParseEncryptionKey decodes an EncryptionKey.
 func ParseEncryptionKey(b []byte) (*EncryptionKey, error) {
-	k := new(EncryptionKey)
-	if err := k.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: EncryptionKey: %w", err)
-	}
-	return k, nil
+	return parseNew(b, "EncryptionKey", (*EncryptionKey).decode)
 }
 
 // Marshal encodes k.
@@ -404,51 +348,17 @@ func (k *EncryptionKey) Marshal() ([]byte, error) {
 var checksumFields = []string{"cksumtype", "checksum"}
 
 func (c *Checksum) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*c = Checksum{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			c.Type = krb5.ChecksumType(t)
-		case 1:
-			c.Sum, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(checksumFields, n, err)
-		}
-	}
-	return missing(have, 0b11, checksumFields)
+	return decodeTypedOctets(v, checksumFields, 0, &c.Type, &c.Sum)
 }
 
 func (c *Checksum) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(c.Type))
-		addOctets(b, 1, c.Sum)
-	})
+	addTypedOctets(b, 0, int64(c.Type), c.Sum)
 }
 
 // ParseChecksum decodes a Checksum.
 func ParseChecksum(b []byte) (*Checksum, error) {
-	c := new(Checksum)
-	if err := c.decode(b); err != nil {
-		return nil, fmt.Errorf("wire: Checksum: %w", err)
-	}
-	return c, nil
+	return parseNew(b, "Checksum", (*Checksum).decode)
 }
 
 // Marshal encodes c.
@@ -463,42 +373,12 @@ func (c *Checksum) Marshal() ([]byte, error) {
 var paDataFields = []string{"", "padata-type", "padata-value"}
 
 func (p *PAData) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*p = PAData{}
-	f := newFields(seq, 0b110)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 1:
-			var t int32
-			t, err = int32Value(v)
-			p.Type = krb5.PAType(t)
-		case 2:
-			p.Value, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(paDataFields, n, err)
-		}
-	}
-	return missing(have, 0b110, paDataFields)
+	return decodeTypedOctets(v, paDataFields, 1, &p.Type, &p.Value)
 }
 
 func (p *PAData) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 1, int64(p.Type))
-		addOctets(b, 2, p.Value)
-	})
+	addTypedOctets(b, 1, int64(p.Type), p.Value)
 }
 
 func paDataSeq(v cryptobyte.String) ([]PAData, error) {
@@ -550,40 +430,12 @@ func MarshalMethodData(pa []PAData) ([]byte, error) {
 var hostAddressFields = []string{"addr-type", "address"}
 
 func (h *HostAddress) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*h = HostAddress{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 0:
-			h.Type, err = int32Value(v)
-		case 1:
-			h.Address, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(hostAddressFields, n, err)
-		}
-	}
-	return missing(have, 0b11, hostAddressFields)
+	return decodeTypedOctets(v, hostAddressFields, 0, &h.Type, &h.Address)
 }
 
 func (h *HostAddress) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(h.Type))
-		addOctets(b, 1, h.Address)
-	})
+	addTypedOctets(b, 0, int64(h.Type), h.Address)
 }
 
 func hostAddresses(v cryptobyte.String) ([]HostAddress, error) {
@@ -591,11 +443,7 @@ func hostAddresses(v cryptobyte.String) ([]HostAddress, error) {
 }
 
 func optHostAddress(v cryptobyte.String) (*HostAddress, error) {
-	h := new(HostAddress)
-	if err := h.decode(v); err != nil {
-		return nil, err
-	}
-	return h, nil
+	return decodeNew(v, (*HostAddress).decode)
 }
 
 func addHostAddresses(b *cryptobyte.Builder, n int, addrs []HostAddress) {
@@ -616,35 +464,8 @@ func addHostAddresses(b *cryptobyte.Builder, n int, addrs []HostAddress) {
 var adEntryFields = []string{"ad-type", "ad-data"}
 
 func (a *ADEntry) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*a = ADEntry{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 0:
-			var t int32
-			t, err = int32Value(v)
-			a.Type = krb5.ADType(t)
-		case 1:
-			a.Data, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(adEntryFields, n, err)
-		}
-	}
-	return missing(have, 0b11, adEntryFields)
+	return decodeTypedOctets(v, adEntryFields, 0, &a.Type, &a.Data)
 }
 
 func authorizationData(v cryptobyte.String) (AuthorizationData, error) {
@@ -657,10 +478,7 @@ func (ad AuthorizationData) marshal(b *cryptobyte.Builder) {
 	}
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		for i := range ad {
-			b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				addInt(b, 0, int64(ad[i].Type))
-				addOctets(b, 1, ad[i].Data)
-			})
+			addTypedOctets(b, 0, int64(ad[i].Type), ad[i].Data)
 		}
 	})
 }
@@ -692,40 +510,12 @@ func (ad AuthorizationData) Marshal() ([]byte, error) {
 var transitedFields = []string{"tr-type", "contents"}
 
 func (t *TransitedEncoding) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*t = TransitedEncoding{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
-		switch n {
-		case 0:
-			t.Type, err = int32Value(v)
-		case 1:
-			t.Contents, err = octets(v)
-		}
-		if err != nil {
-			return fieldErr(transitedFields, n, err)
-		}
-	}
-	return missing(have, 0b11, transitedFields)
+	return decodeTypedOctets(v, transitedFields, 0, &t.Type, &t.Contents)
 }
 
 func (t *TransitedEncoding) marshal(b *cryptobyte.Builder) {
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		addInt(b, 0, int64(t.Type))
-		addOctets(b, 1, t.Contents)
-	})
+	addTypedOctets(b, 0, int64(t.Type), t.Contents)
 }
 
 // LastReq ::= SEQUENCE OF SEQUENCE { lr-type [0] Int32, lr-value [1] KerberosTime }
@@ -733,33 +523,16 @@ func (t *TransitedEncoding) marshal(b *cryptobyte.Builder) {
 var lastReqFields = []string{"lr-type", "lr-value"}
 
 func (l *LastReq) decode(v cryptobyte.String) error {
-	seq, err := only(v, tagSequence)
-	if err != nil {
-		return err
-	}
 	*l = LastReq{}
-	f := newFields(seq, 0b11)
-	var have uint64
-	for {
-		n, v, ok, err := f.next()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			break
-		}
-		have |= 1 << n
+	return decodeSequence(v, lastReqFields, 0b11, 0b11, func(n uint32, v cryptobyte.String) (err error) {
 		switch n {
 		case 0:
 			l.Type, err = int32Value(v)
 		case 1:
 			l.Value, err = kerberosTime(v)
 		}
-		if err != nil {
-			return fieldErr(lastReqFields, n, err)
-		}
-	}
-	return missing(have, 0b11, lastReqFields)
+		return err
+	})
 }
 
 func (l *LastReq) marshal(b *cryptobyte.Builder) {
