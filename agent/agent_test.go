@@ -17,6 +17,7 @@ import (
 
 	"hop/krb5"
 	"hop/krb5/gssapi"
+	"hop/remoting"
 )
 
 func TestExecOutputAndExitStatus(t *testing.T) {
@@ -138,15 +139,15 @@ func TestSSHUserMustBeTheAuthenticatedOne(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	c := f.login(t)
-	ok, reply, err := c.SendRequest(EndpointsRequest, true, nil)
+	ok, reply, err := c.SendRequest(remoting.EndpointsRequest, true, nil)
 	if err != nil || !ok {
 		t.Fatalf("endpoints@hop: %v %v", ok, err)
 	}
-	var infos []EndpointInfo
+	var infos []remoting.EndpointInfo
 	if err := json.Unmarshal(reply, &infos); err != nil {
 		t.Fatal(err)
 	}
-	want := []EndpointInfo{
+	want := []remoting.EndpointInfo{
 		{Name: "admins", Type: "default", Allowed: false},
 		{Name: "backup", Type: "runas", Allowed: true, RunAs: f.svc},
 		{Name: "default", Type: "default", Allowed: true},
@@ -168,7 +169,7 @@ func TestEndpoints(t *testing.T) {
 		{"admins", "you may not use the endpoint admins on b.example.test (for b-admins); endpoints you may use: backup, default"},
 	} {
 		r := run(t, c, "echo should-not-run", "", func(s *ssh.Session) {
-			ok, err := s.SendRequest(EndpointRequest, true, sshString(tc.endpoint))
+			ok, err := s.SendRequest(remoting.EndpointRequest, true, sshString(tc.endpoint))
 			if err != nil || ok {
 				t.Errorf("endpoint@hop %s: %v %v", tc.endpoint, ok, err)
 			}
@@ -178,7 +179,7 @@ func TestEndpoints(t *testing.T) {
 		}
 	}
 	r := run(t, c, "echo $HOP_ENDPOINT", "", func(s *ssh.Session) {
-		if ok, err := s.SendRequest(EndpointRequest, true, sshString("default")); !ok || err != nil {
+		if ok, err := s.SendRequest(remoting.EndpointRequest, true, sshString("default")); !ok || err != nil {
 			t.Errorf("endpoint@hop default: %v %v", ok, err)
 		}
 	})
@@ -191,7 +192,7 @@ func TestRunAsEndpoint(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	c := f.login(t)
 	r := run(t, c, "id -un; echo $HOP_CLIENT $HOP_ENDPOINT $KRB5CCNAME $KRB5_CLIENT_KTNAME $USER", "", func(s *ssh.Session) {
-		if ok, err := s.SendRequest(EndpointRequest, true, sshString("backup")); !ok || err != nil {
+		if ok, err := s.SendRequest(remoting.EndpointRequest, true, sshString("backup")); !ok || err != nil {
 			t.Fatalf("endpoint@hop backup: %v %v", ok, err)
 		}
 	})
@@ -227,7 +228,7 @@ func TestLabModeRunAs(t *testing.T) {
 		{"self", self.Name + "\n", "", 0},
 		{"other", "", "the endpoint other runs sessions as svc-elsewhere, but the hop agent on b.example.test runs as " + self.Name + ", not root", ExitRefused},
 	} {
-		r := run(t, c, "id -un", "", func(s *ssh.Session) { s.SendRequest(EndpointRequest, true, sshString(tc.endpoint)) })
+		r := run(t, c, "id -un", "", func(s *ssh.Session) { s.SendRequest(remoting.EndpointRequest, true, sshString(tc.endpoint)) })
 		if r.stdout != tc.want || r.status != tc.status || !strings.Contains(r.stderr, tc.stderr) {
 			t.Errorf("%s: got %+v", tc.endpoint, r)
 		}

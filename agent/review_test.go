@@ -15,6 +15,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
+	"hop/remoting"
 )
 
 // TestMapUser: which local account a principal maps to, from the
@@ -234,16 +235,16 @@ func TestEndpointRequestsAreBounded(t *testing.T) {
 	c := f.login(t)
 	r := run(t, c, "echo ran", "", func(s *ssh.Session) {
 		for i := 0; i < 100; i++ {
-			s.SendRequest(EndpointRequest, true, sshString(fmt.Sprintf("nope%d", i)))
+			s.SendRequest(remoting.EndpointRequest, true, sshString(fmt.Sprintf("nope%d", i)))
 		}
-		if ok, _ := s.SendRequest(EndpointRequest, true, sshString("default")); ok {
+		if ok, _ := s.SendRequest(remoting.EndpointRequest, true, sshString("default")); ok {
 			t.Error("endpoint@hop accepted past the bound")
 		}
 	})
 	if r.status != ExitRefused || r.stdout != "" || !strings.Contains(r.stderr, "more than 8 endpoint@hop requests") {
 		t.Errorf("got %+v", r)
 	}
-	if n := len(f.eventsOf("session.refused")); n > maxEndpointRequests+1 {
+	if n := len(f.eventsOf("session.refused")); n > remoting.MaxEndpointRequests+1 {
 		t.Errorf("%d session.refused events for one session", n)
 	}
 }

@@ -53,30 +53,6 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
-func TestDecodeEndpoints(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		ok   bool
-		name string
-	}{
-		{`[]`, true, ""},
-		{`[{"name":"a\u001b[31mb","type":"default","allowed":true}]`, true, "a[31mb"},
-		{`[{"type":"default"}]`, false, ""},
-		{`{"name":"x"}`, false, ""},
-		{`[{"name":"x","commands":` + `[` + strings.Repeat(`"c",`, remote.MaxCommands) + `"c"]}]`, false, ""},
-		{`not json`, false, ""},
-	} {
-		eps, err := remote.DecodeEndpoints([]byte(tc.in))
-		if (err == nil) != tc.ok {
-			t.Errorf("DecodeEndpoints(%.40q) = %v", tc.in, err)
-			continue
-		}
-		if tc.name != "" && eps[0].Name != tc.name {
-			t.Errorf("name %q, want %q", eps[0].Name, tc.name)
-		}
-	}
-}
-
 func TestShellOnAPTY(t *testing.T) {
 	f := newFixture(t)
 	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host})
