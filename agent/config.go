@@ -15,6 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"hop/krb5"
+	"hop/remoting"
 	"hop/sid"
 )
 
@@ -56,7 +57,7 @@ const (
 )
 
 // DefaultEndpoint is the endpoint of sessions that name none.
-const DefaultEndpoint = "default"
+const DefaultEndpoint = remoting.DefaultEndpoint
 
 // Duration is a time.Duration written as a Go duration string ("30m").
 type Duration time.Duration
@@ -535,7 +536,7 @@ func validUserName(u string) bool {
 }
 
 func validEndpointName(n string) bool {
-	if n == "" || len(n) > 64 {
+	if n == "" || len(n) > remoting.MaxEndpointName {
 		return false
 	}
 	for i := 0; i < len(n); i++ {

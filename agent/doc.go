@@ -64,9 +64,9 @@
 //
 // A "session" channel accepts "pty-req", "window-change", "env" (LANG,
 // LC_*, TERM and HOP_* only), "exec", "shell", "signal" (forwarded to the
-// process group) and hop's "endpoint@hop" (EndpointRequest), which chooses
-// the endpoint; the global request "endpoints@hop" (EndpointsRequest)
-// returns the JSON of []EndpointInfo. A session ends with "exit-status" or
+// process group) and hop's "endpoint@hop" (remoting.EndpointRequest), which
+// chooses the endpoint; the global request "endpoints@hop"
+// (remoting.EndpointsRequest) returns the JSON of []remoting.EndpointInfo. A session ends with "exit-status" or
 // "exit-signal" (§6.10). Endpoints: "default" (the mapped account's login
 // shell, interactive or with -c COMMAND as sshd runs it, so that a
 // restricted login shell stays in force), "runas" (the same as a configured account,

@@ -4,23 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// EndpointInfo describes an endpoint to a user: the reply to the
-// endpoints@hop global request is the JSON of []EndpointInfo, sorted by
-// name.
-type EndpointInfo struct {
-	Name string `json:"name"`
-	// Type is "default", "runas" or "jea".
-	Type string `json:"type"`
-	// Allowed reports whether the user may use the endpoint.
-	Allowed bool `json:"allowed"`
-	// RunAs is the local account sessions run as (runas and jea).
-	RunAs string `json:"run_as,omitempty"`
-	// Commands are the help lines of the commands a JEA endpoint lets
-	// the user run.
-	Commands []string `json:"commands,omitempty"`
-}
+	"hop/remoting"
+)
 
 func sortedEndpoints(c *Config) []*Endpoint {
 	out := make([]*Endpoint, 0, len(c.Endpoints))
@@ -44,11 +30,12 @@ func (a *Agent) mayUse(id *identity, e *Endpoint) bool {
 	return a.memberOfAny(id.SIDs, a.cfg.LogonGroups) || a.memberOfAny(id.SIDs, a.cfg.AdminGroups)
 }
 
-// endpointInfos lists the endpoints for id.
-func (a *Agent) endpointInfos(id *identity) []EndpointInfo {
-	out := []EndpointInfo{}
+// endpointInfos lists the endpoints for id, sorted by name: the reply to
+// endpoints@hop.
+func (a *Agent) endpointInfos(id *identity) []remoting.EndpointInfo {
+	out := []remoting.EndpointInfo{}
 	for _, e := range sortedEndpoints(a.cfg) {
-		info := EndpointInfo{Name: e.Name, Type: e.Type, Allowed: a.mayUse(id, e), RunAs: e.RunAs}
+		info := remoting.EndpointInfo{Name: e.Name, Type: e.Type, Allowed: a.mayUse(id, e), RunAs: e.RunAs}
 		if e.Type == TypeJEA && info.Allowed {
 			info.Commands = e.jea.help(a, id)
 		}

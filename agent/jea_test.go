@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"hop/remoting"
 )
 
 // jeaFixture is an agent with the JEA endpoint "ops": alice (in
@@ -42,7 +44,7 @@ func TestJEAEndpoint(t *testing.T) {
 	f := jeaFixture(t)
 	c := f.login(t)
 	onOps := func(s *ssh.Session) {
-		if ok, err := s.SendRequest(EndpointRequest, true, sshString("ops")); !ok || err != nil {
+		if ok, err := s.SendRequest(remoting.EndpointRequest, true, sshString("ops")); !ok || err != nil {
 			t.Fatalf("endpoint@hop ops: %v %v", ok, err)
 		}
 	}
@@ -87,7 +89,7 @@ func TestJEAEndpoint(t *testing.T) {
 	}
 
 	// endpoints@hop shows alice the commands of her role only.
-	ok, reply, _ := c.SendRequest(EndpointsRequest, true, nil)
+	ok, reply, _ := c.SendRequest(remoting.EndpointsRequest, true, nil)
 	if !ok || !strings.Contains(string(reply), `{"name":"ops","type":"jea","allowed":true,"run_as":"`+f.svc+`","commands":["echo hello|world [NAME]"]}`) {
 		t.Errorf("endpoints: %s", reply)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"hop/remoting"
 )
 
 // KillDelay is how long teardown waits after SIGTERM before SIGKILL.
@@ -233,5 +235,5 @@ func signalName(sig syscall.Signal) string {
 	case syscall.SIGSEGV:
 		return "SEGV"
 	}
-	return fmt.Sprintf("SIG%d@hop", int(sig))
+	return remoting.SignalName(int(sig))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"hop/krb5/config"
 	"hop/krb5/gssapi"
 	"hop/krb5/service"
+	"hop/remoting"
 	"hop/sid"
 )
 
@@ -479,8 +479,8 @@ func (c *conn) close() {
 func (c *conn) globalRequests(reqs <-chan *ssh.Request) {
 	for r := range reqs {
 		switch r.Type {
-		case EndpointsRequest:
-			b, err := json.Marshal(c.agent.endpointInfos(c.id))
+		case remoting.EndpointsRequest:
+			b, err := remoting.EncodeEndpoints(c.agent.endpointInfos(c.id))
 			r.Reply(err == nil, b)
 		default:
 			if r.WantReply {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/remoting"
 )
 
 // Exit statuses the agent reports for sessions it did not run.
@@ -113,13 +114,13 @@ func (s *session) handle(req *ssh.Request) {
 		}
 		s.mu.Unlock()
 		s.reply(req, ok)
-	case EndpointRequest:
-		name, err := parseString(req.Payload, maxEndpointName, EndpointRequest)
+	case remoting.EndpointRequest:
+		name, err := remoting.DecodeEndpointRequest(req.Payload)
 		s.mu.Lock()
 		s.endpointReqs++
-		over := s.endpointReqs > maxEndpointRequests
+		over := s.endpointReqs > remoting.MaxEndpointRequests
 		if over && !started {
-			s.endpoint, s.endpointErr = nil, fmt.Sprintf("more than %d endpoint@hop requests in one session", maxEndpointRequests)
+			s.endpoint, s.endpointErr = nil, fmt.Sprintf("more than %d endpoint@hop requests in one session", remoting.MaxEndpointRequests)
 		}
 		s.mu.Unlock()
 		if err != nil || started || over {

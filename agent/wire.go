@@ -8,29 +8,15 @@ import (
 	"unicode/utf8"
 )
 
-// Request names of hop's own SSH extensions (RFC 4250 §4.6.1: local
-// names carry "@domain").
-const (
-	// EndpointRequest is the channel request that chooses the session's
-	// endpoint (payload: string name; want-reply).
-	EndpointRequest = "endpoint@hop"
-	// EndpointsRequest is the global request whose reply is the JSON of
-	// []EndpointInfo for the authenticated user.
-	EndpointsRequest = "endpoints@hop"
-)
-
 // Bounds on channel request payloads.
 const (
-	maxCommandLen   = 64 << 10
-	maxEnvName      = 256
-	maxEnvValue     = 4 << 10
-	maxEnvVars      = 64
-	maxTermLen      = 64
-	maxTermModes    = 4 << 10
-	maxWindowDim    = 10000
-	maxEndpointName = 64
-	// maxEndpointRequests bounds the endpoint@hop requests of a session.
-	maxEndpointRequests = 8
+	maxCommandLen = 64 << 10
+	maxEnvName    = 256
+	maxEnvValue   = 4 << 10
+	maxEnvVars    = 64
+	maxTermLen    = 64
+	maxTermModes  = 4 << 10
+	maxWindowDim  = 10000
 )
 
 var errPayload = errors.New("agent: malformed channel request payload")
@@ -136,7 +122,7 @@ func parseEnvRequest(b []byte) (*envRequest, error) {
 }
 
 // parseString reads a payload that is one string: "exec" (RFC 4254
-// §6.5), "signal" (§6.9), "endpoint@hop". NUL is refused: no exec
+// §6.5), "signal" (§6.9). NUL is refused: no exec
 // argument can carry one.
 func parseString(b []byte, max int, what string) (string, error) {
 	r := &reader{b}

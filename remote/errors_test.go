@@ -1,44 +1,84 @@
-package remote
+package remote_test
 
 import (
+	"context"
 	"errors"
-	"fmt"
+	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
-	"hop/krb5"
 	"hop/krb5/tickets"
+	"hop/remote"
+	"hop/remote/remotetest"
 )
 
-// TestTicketErrorByType checks that ticketError picks its advice from the
-// error's type, not its text: a principal or path that reads "expired"
-// does not make a missing ticket an expired one.
-func TestTicketErrorByType(t *testing.T) {
-	who := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "expired"), Realm: "EXAMPLE.TEST"}
+func TestErrorsSayWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host})
+	ctx := context.Background()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
 	for _, tc := range []struct {
-		name string
-		err  error
-		want string
+		name   string
+		host   string
+		change func(*remote.Options)
+		want   string
 	}{
-		{"expired", &tickets.TGTError{Reason: tickets.ErrExpired, Cache: "/tmp/cc", Client: who, Expired: time.Unix(1, 0)}, "your ticket expired: run hop login"},
-		{"expired, wrapped", fmt.Errorf("get a ticket: %w", &tickets.TGTError{Reason: tickets.ErrExpired, Client: who}), "your ticket expired: run hop login"},
-		{"no TGT of a user named expired", &tickets.TGTError{Reason: tickets.ErrNoTGT, Cache: "/tmp/expired", Client: who}, "you have no Kerberos ticket: run hop login (or kinit)"},
-		{"no cache named expired", &tickets.TGTError{Reason: tickets.ErrNoCache, Cache: "/tmp/expired"}, "you have no Kerberos ticket: run hop login (or kinit)"},
-		{"other text with expired", errors.New("the certificate expired"), "no ticket for host/b.example.test: the certificate expired"},
+		{"no cache", host, func(o *remote.Options) {
+			o.Source = &tickets.Source{Config: f.lab.Config, CCache: filepath.Join(t.TempDir(), "none")}
+		}, "you have no Kerberos ticket: run hop login"},
+		{"expired", host, func(o *remote.Options) {
+			o.Source = &tickets.Source{Config: f.lab.Config, CCache: f.src.CCache, Now: func() time.Time { return time.Now().Add(72 * time.Hour) }}
+		}, "your ticket expired: run hop login"},
+		{"unknown service", "nohost.example.test", nil, "knows no service host/nohost.example.test"},
+		{"nothing listens", host, func(o *remote.Options) { o.Address = closedAddr }, "nothing listens on " + closedAddr + ": is hop agent running there"},
+		{"DNS", host, func(o *remote.Options) {
+			o.Address = ""
+			o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+			}
+		}, "unknown host: DNS has no address for b.example.test"},
+		{"clock skew", host, func(o *remote.Options) {
+			o.Now = func() time.Time { return time.Now().Add(time.Hour) }
+		}, "check that both clocks are right"},
+		{"address", "127.0.0.1", nil, "give the host's DNS name, not an address"},
+		{"bad port", "b.example.test:http", nil, "is not a port number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := ticketError("b.example.test", tc.err)
-			var e *Error
-			if !errors.As(err, &e) || e.Msg != tc.want {
-				t.Fatalf("ticketError(%v) = %v, want the message %q", tc.err, err, tc.want)
+			o := f.options(s)
+			if tc.change != nil {
+				tc.change(&o)
 			}
-			if !errors.Is(err, tc.err) {
-				t.Errorf("ticketError does not wrap its cause")
-			}
-			if !strings.HasPrefix(err.Error(), "b.example.test: ") {
-				t.Errorf("%q does not name the host", err)
+			_, err := remote.Dial(ctx, tc.host, o)
+			var re *remote.Error
+			if !errors.As(err, &re) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Dial = %v (%T), want a one-line *remote.Error with %q", err, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestErrorIsOnePrintableLine: an Error quoting what a host sent never
+// carries control characters.
+func TestErrorIsOnePrintableLine(t *testing.T) {
+	for _, e := range []*remote.Error{
+		{Host: host, Msg: "the agent refused a new session: ssh: rejected: resource shortage (\x1b]0;owned\x07busy\r\n)"},
+		{Msg: "SSH connection failed: ssh: disconnect, reason 2: \x1b[31mbye\u202e"},
+	} {
+		s := e.Error()
+		if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+			t.Errorf("Error() = %q", s)
+		}
+	}
+	e := &remote.Error{Host: host, Msg: "a\x1bb"}
+	if got := e.Error(); got != host+": ab" {
+		t.Errorf("Error() = %q", got)
 	}
 }

@@ -24,31 +24,6 @@ func FuzzKnownHosts(f *testing.F) {
 	})
 }
 
-// FuzzDecodeEndpoints feeds endpoints@hop replies (sent by the agent) to
-// the decoder: no panic, bounded output, printable strings.
-func FuzzDecodeEndpoints(f *testing.F) {
-	f.Add([]byte(`[{"name":"default","type":"default","allowed":true,"run_as":"","commands":null}]`))
-	f.Add([]byte(`[{"name":"dns-ops","type":"jea","allowed":true,"run_as":"hop-dns","commands":["/usr/sbin/rndc reload|status [NAME]"]}]`))
-	f.Add([]byte(`[{"name":"x\u001b]0;owned\u0007","commands":["\r\n"]}]`))
-	f.Add([]byte(`{}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		eps, err := DecodeEndpoints(b)
-		if err != nil {
-			return
-		}
-		if len(eps) > MaxEndpoints {
-			t.Fatalf("%d endpoints", len(eps))
-		}
-		for _, e := range eps {
-			for _, s := range append([]string{e.Name, e.Type, e.RunAs}, e.Commands...) {
-				if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-					t.Fatalf("unprintable %q", s)
-				}
-			}
-		}
-	})
-}
-
 // FuzzBannerText: an agent's banner becomes one printable, bounded line.
 func FuzzBannerText(f *testing.F) {
 	f.Add("alice is not in b-remote-users or b-admins\r\n", "")

@@ -5,14 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"hop/internal/testrealm"
 	"hop/krb5/tickets"
@@ -160,137 +157,5 @@ func TestCancelClosesSession(t *testing.T) {
 	var out bytes.Buffer
 	if code, err := c.Run(context.Background(), "echo again", "", nil, &out, nil); code != 0 || err != nil || out.String() != "again\n" {
 		t.Fatalf("after a cancel: %d %v %q", code, err, out.String())
-	}
-}
-
-func TestEndpointRequest(t *testing.T) {
-	f := newFixture(t)
-	msg := "hop: no endpoint nope here; you may use: default, dns-ops\n"
-	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host, Endpoints: []string{"dns-ops"}, RefusedEndpointMessage: msg})
-	c := dial(t, f, s)
-	var out, errOut bytes.Buffer
-	if code, err := c.Run(context.Background(), "echo in-endpoint", "dns-ops", nil, &out, &errOut); code != 0 || err != nil || out.String() != "in-endpoint\n" {
-		t.Fatalf("dns-ops: %d %v %q %q", code, err, out.String(), errOut.String())
-	}
-	s.WaitEvent(t, "endpoint dns-ops")
-	out.Reset()
-	code, err := c.Run(context.Background(), "echo never", "nope", nil, &out, &errOut)
-	var ee *remote.EndpointError
-	if code != 255 || !errors.As(err, &ee) || !errors.Is(err, remote.ErrEndpoint) || ee.Endpoint != "nope" || !ee.Explained {
-		t.Fatalf("refused endpoint: %d %v (%+v)", code, err, ee)
-	}
-	if !strings.Contains(errOut.String(), "you may use: default, dns-ops") || out.Len() != 0 {
-		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
-	}
-	if !strings.Contains(err.Error(), "hop endpoints "+host) {
-		t.Errorf("error %q does not say what to do", err)
-	}
-}
-
-func TestRefusedLoginShowsTheBanner(t *testing.T) {
-	f := newFixture(t)
-	why := "alice is not in b-remote-users or b-admins; ask a domain admin to add her (hop group add-member b-remote-users alice)"
-	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host, Refuse: func(p string) string {
-		if p == "alice@EXAMPLE.TEST" {
-			return why
-		}
-		return ""
-	}})
-	var banners bytes.Buffer
-	o := f.options(s)
-	o.Stderr = &banners
-	_, err := remote.Dial(context.Background(), host, o)
-	if err == nil || !errors.Is(err, remote.ErrRefused) || err.Error() != host+": "+why {
-		t.Fatalf("Dial = %v", err)
-	}
-	if banners.Len() != 0 {
-		t.Errorf("the refusal was also printed as a banner: %q", banners.String())
-	}
-	s.WaitEvent(t, "refused alice@EXAMPLE.TEST")
-}
-
-func TestHostKeyMustBeRegistered(t *testing.T) {
-	f := newFixture(t)
-	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host})
-	other := remotetest.HostSigner(t, "someone-else").PublicKey()
-	ctx := context.Background()
-
-	// Another key is registered: refused, with both fingerprints.
-	_, err := remote.Dial(ctx, host, f.options(s, other))
-	var hk *remote.HostKeyError
-	if !errors.As(err, &hk) {
-		t.Fatalf("Dial with another registered key = %v", err)
-	}
-	for _, want := range []string{
-		"the SSH host key of b.example.test (" + ssh.FingerprintSHA256(s.HostKey) + ") is not the one registered in the directory (" + ssh.FingerprintSHA256(other) + ")",
-		"hop host join", "not connecting",
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q", err, want)
-		}
-	}
-	if containsPrefix(s.Events(), "login") {
-		t.Error("the client authenticated to a host it refused")
-	}
-	// The right key among others: accepted.
-	c, err := remote.Dial(ctx, host, f.options(s, other, s.HostKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	// No key registered: refused before connecting.
-	o := f.options(s)
-	o.HostKeys = remote.DirectoryHostKeys{Directory: directory{host: nil}}
-	if _, err := remote.Dial(ctx, host, o); err == nil || !strings.Contains(err.Error(), "no SSH host key is registered") {
-		t.Errorf("no registered key: %v", err)
-	}
-	// Unknown to the directory.
-	o.HostKeys = remote.DirectoryHostKeys{Directory: directory{}}
-	if _, err := remote.Dial(ctx, host, o); err == nil || !strings.Contains(err.Error(), "no computer b.example.test") {
-		t.Errorf("unknown host: %v", err)
-	}
-}
-
-func TestKnownHostsFile(t *testing.T) {
-	f := newFixture(t)
-	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host})
-	other := remotetest.HostSigner(t, "someone-else").PublicKey()
-	line := func(names string, k ssh.PublicKey) string {
-		return names + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
-	}
-	for _, tc := range []struct {
-		name, file string
-		ok         bool
-	}{
-		{"hop known-hosts output", line("b.example.test,b", s.HostKey) + "\n", true},
-		{"with port", line(fmt.Sprintf("[b.example.test]:%d", s.Port), s.HostKey), true},
-		{"other port", line("[b.example.test]:1", s.HostKey), false},
-		{"wildcard", "# comment\n\n" + line("*.example.test", s.HostKey), true},
-		{"negated", line("*.example.test,!b.example.test", s.HostKey), false},
-		{"hashed", line(knownhosts.HashHostname(host), s.HostKey), true},
-		{"hashed with port", line(knownhosts.HashHostname(knownhosts.Normalize(fmt.Sprintf("%s:%d", host, s.Port))), s.HostKey), true},
-		{"hashed other", line(knownhosts.HashHostname("c.example.test"), s.HostKey), false},
-		{"other key", line("b.example.test", other), false},
-		{"other host", line("c.example.test", s.HostKey), false},
-		{"revoked", line("b.example.test", s.HostKey) + "\n@revoked " + line("*", s.HostKey), false},
-		{"garbage then key", "b.example.test ssh-unknown AAAA\nnonsense\n" + line("B.Example.Test", s.HostKey), true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "known_hosts")
-			if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			o := f.options(s)
-			o.HostKeys = remote.KnownHostsFile{Path: path, Port: s.Port}
-			c, err := remote.Dial(context.Background(), host, o)
-			if tc.ok != (err == nil) {
-				t.Fatalf("Dial = %v, want success %v", err, tc.ok)
-			}
-			if err == nil {
-				c.Close()
-			} else if !strings.Contains(err.Error(), path) {
-				t.Errorf("the error %q does not name the file", err)
-			}
-		})
 	}
 }

@@ -2,28 +2,18 @@ package remote
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"sync/atomic"
 	"syscall"
-	"unicode"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
-)
 
-// DefaultEndpoint is the endpoint of a session that names none.
-const DefaultEndpoint = "default"
-
-// Channel and global request types of hop's session protocol.
-const (
-	endpointRequest  = "endpoint@hop"
-	endpointsRequest = "endpoints@hop"
+	"hop/remoting"
 )
 
 // EndpointError is the error of a session whose endpoint the agent refused:
@@ -74,10 +64,10 @@ func (c *Conn) session(endpoint string) (*ssh.Session, bool, error) {
 	if err != nil {
 		return nil, false, &Error{Host: c.host, Msg: "the agent refused a new session: " + err.Error(), Err: err}
 	}
-	if endpoint == "" || endpoint == DefaultEndpoint {
+	if endpoint == "" || endpoint == remoting.DefaultEndpoint {
 		return s, false, nil
 	}
-	ok, err := s.SendRequest(endpointRequest, true, ssh.Marshal(struct{ Name string }{endpoint}))
+	ok, err := s.SendRequest(remoting.EndpointRequest, true, remoting.EncodeEndpointRequest(endpoint))
 	if err != nil {
 		s.Close()
 		return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
@@ -225,28 +215,9 @@ func (c *Conn) Shell(ctx context.Context, endpoint string, tty *os.File) (int, e
 	return c.wait(ctx, s, endpoint, refused, errs)
 }
 
-// MaxEndpointsReply bounds the agent's answer to endpoints@hop, and
-// MaxEndpoints and MaxCommands what it may list.
-const (
-	MaxEndpointsReply = 1 << 20
-	MaxEndpoints      = 1024
-	MaxCommands       = 4096
-)
-
-// EndpointInfo describes an endpoint of a host for the user who asks: the
-// JSON the agent answers endpoints@hop with.
-type EndpointInfo struct {
-	Name    string `json:"name"`
-	Type    string `json:"type"` // "default", "runas" or "jea"
-	Allowed bool   `json:"allowed"`
-	RunAs   string `json:"run_as,omitempty"` // the local account sessions run as; "" for default: the user's own
-	// Commands are the help lines of the JEA commands the user may run.
-	Commands []string `json:"commands,omitempty"`
-}
-
 // Endpoints asks the agent which endpoints the host has and which of them
 // the user may use (global request endpoints@hop).
-func (c *Conn) Endpoints(ctx context.Context) ([]EndpointInfo, error) {
+func (c *Conn) Endpoints(ctx context.Context) ([]remoting.EndpointInfo, error) {
 	type reply struct {
 		ok      bool
 		payload []byte
@@ -254,7 +225,7 @@ func (c *Conn) Endpoints(ctx context.Context) ([]EndpointInfo, error) {
 	}
 	ch := make(chan reply, 1)
 	go func() {
-		ok, p, err := c.client.SendRequest(endpointsRequest, true, nil)
+		ok, p, err := c.client.SendRequest(remoting.EndpointsRequest, true, nil)
 		ch <- reply{ok, p, err}
 	}()
 	var r reply
@@ -269,64 +240,13 @@ func (c *Conn) Endpoints(ctx context.Context) ([]EndpointInfo, error) {
 	if !r.ok {
 		return nil, &Error{Host: c.host, Msg: "the agent does not list endpoints (endpoints@hop): is it a hop agent?"}
 	}
-	eps, err := DecodeEndpoints(r.payload)
+	eps, err := remoting.DecodeEndpoints(r.payload)
 	if err != nil {
 		return nil, &Error{Host: c.host, Msg: err.Error(), Err: err}
 	}
 	return eps, nil
 }
 
-// DecodeEndpoints decodes an endpoints@hop reply. Its strings come from the
-// host: control characters are removed so that printing them is safe.
-func DecodeEndpoints(b []byte) ([]EndpointInfo, error) {
-	if len(b) > MaxEndpointsReply {
-		return nil, fmt.Errorf("remote: the endpoints@hop reply is %d bytes, more than %d", len(b), MaxEndpointsReply)
-	}
-	var eps []EndpointInfo
-	if err := json.Unmarshal(b, &eps); err != nil {
-		return nil, fmt.Errorf("remote: the endpoints@hop reply is not a JSON list of endpoints: %v", err)
-	}
-	if len(eps) > MaxEndpoints {
-		return nil, fmt.Errorf("remote: the endpoints@hop reply lists %d endpoints, more than %d", len(eps), MaxEndpoints)
-	}
-	n := 0
-	for i := range eps {
-		e := &eps[i]
-		if e.Name == "" {
-			return nil, fmt.Errorf("remote: the endpoints@hop reply has an endpoint without a name")
-		}
-		if n += len(e.Commands); n > MaxCommands {
-			return nil, fmt.Errorf("remote: the endpoints@hop reply lists more than %d commands", MaxCommands)
-		}
-		e.Name, e.Type, e.RunAs = printable(e.Name, 256), printable(e.Type, 64), printable(e.RunAs, 256)
-		for j, l := range e.Commands {
-			e.Commands[j] = printable(l, 4096)
-		}
-	}
-	return eps, nil
-}
-
-// printable returns s without control or invalid characters, at most max
-// bytes long (cut at a character boundary).
-func printable(s string, max int) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.Map(func(r rune) rune {
-		if r == '\t' {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > max {
-		i := max
-		for i > 0 && !utf8RuneStart(s[i]) {
-			i--
-		}
-		s = s[:i]
-	}
-	return s
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+// printable returns s, which the agent sent, safe to print and at most
+// max bytes long.
+func printable(s string, max int) string { return remoting.Printable(s, max) }

@@ -17,6 +17,7 @@ import (
 	"hop/krb5/config"
 	"hop/krb5/tickets"
 	"hop/remote"
+	"hop/remoting"
 )
 
 // maxExecHosts bounds the hosts of one hop exec.
@@ -181,7 +182,7 @@ func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
 func runExec(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
-	endpoint := fs.String("config", remote.DefaultEndpoint, "the `ENDPOINT` (session configuration) to run in")
+	endpoint := fs.String("config", remoting.DefaultEndpoint, "the `ENDPOINT` (session configuration) to run in")
 	parallel := fs.Int("parallel", 16, "how many hosts to run on at a time")
 	pos, err := parse(e, fs, c, args, 2, -1)
 	if err != nil {
@@ -376,7 +377,7 @@ func (p *prefixWriter) Flush() {
 func runShell(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
-	endpoint := fs.String("config", remote.DefaultEndpoint, "the `ENDPOINT` (session configuration) to open the shell in")
+	endpoint := fs.String("config", remoting.DefaultEndpoint, "the `ENDPOINT` (session configuration) to open the shell in")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
@@ -422,7 +423,7 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 	}
 	if *asJSON {
 		if eps == nil {
-			eps = []remote.EndpointInfo{}
+			eps = []remoting.EndpointInfo{}
 		}
 		b, err := json.MarshalIndent(eps, "", "  ")
 		if err != nil {

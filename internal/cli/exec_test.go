@@ -18,7 +18,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/internal/testrealm"
-	"hop/remote"
 	"hop/remote/remotetest"
 )
 
@@ -261,8 +260,6 @@ func TestShellOnAPTY(t *testing.T) {
 		t.Errorf("shell without a terminal: %d %q", code, errOut)
 	}
 }
-
-var _ = remote.DefaultEndpoint
 
 func TestHostKeysNeedAnAuthenticatedAdminURL(t *testing.T) {
 	for raw, ok := range map[string]bool{

@@ -2,7 +2,7 @@
 // client (hop/remote, hop exec, hop shell): it authenticates users with
 // gssapi-with-mic (RFC 4462 §3) through hop/krb5/gssapi's Acceptor with a
 // host key for host/<fqdn> in an in-process domain (hop/internal/testrealm),
-// speaks hop's session protocol (endpoint@hop, endpoints@hop) and runs
+// speaks hop's SSH extension (hop/remoting: endpoint@hop, endpoints@hop) and runs
 // commands with sh (REMOTETEST_HOST in their environment names the
 // server), on a pseudo-terminal when asked for one. It records the
 // requests it receives, so that tests can check what the client sent.
@@ -33,6 +33,7 @@ import (
 	"hop/krb5/gssapi"
 	"hop/krb5/keytab"
 	"hop/krb5/service"
+	"hop/remoting"
 )
 
 // Config configures a Server.
@@ -228,7 +229,7 @@ func (s *Server) serve(c net.Conn) {
 	defer sc.Close()
 	go func() {
 		for r := range reqs {
-			if r.Type == "endpoints@hop" {
+			if r.Type == remoting.EndpointsRequest {
 				s.event("endpoints")
 				r.Reply(s.cfg.EndpointsReply != nil, s.cfg.EndpointsReply)
 				continue
@@ -278,16 +279,16 @@ func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	)
 	for r := range reqs {
 		switch r.Type {
-		case "endpoint@hop":
-			var m struct{ Name string }
-			if err := ssh.Unmarshal(r.Payload, &m); err != nil {
+		case remoting.EndpointRequest:
+			name, err := remoting.DecodeEndpointRequest(r.Payload)
+			if err != nil {
 				r.Reply(false, nil)
 				continue
 			}
-			s.event("endpoint %s", m.Name)
+			s.event("endpoint %s", name)
 			ok := false
 			for _, e := range s.cfg.Endpoints {
-				ok = ok || e == m.Name
+				ok = ok || e == name
 			}
 			refused = !ok
 			r.Reply(ok, nil)

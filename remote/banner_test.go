@@ -1,11 +1,14 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"unicode"
 
+	"hop/internal/testio"
 	"hop/remote"
 	"hop/remote/remotetest"
 )
@@ -19,7 +22,7 @@ func TestBannerOfASuccessfulLoginIsSanitised(t *testing.T) {
 	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host,
 		Banner: "Welcome\x1b]0;owned\x07\x1b[2J\r\nto b\u202e\x00\x7f\rbye\n"})
 	o := f.options(s)
-	var stderr syncBuffer
+	var stderr testio.Buffer
 	o.Stderr = &stderr
 	c, err := remote.Dial(context.Background(), host, o)
 	if err != nil {
@@ -35,20 +38,24 @@ func TestBannerOfASuccessfulLoginIsSanitised(t *testing.T) {
 	}
 }
 
-// TestErrorIsOnePrintableLine: an Error quoting what a host sent never
-// carries control characters.
-func TestErrorIsOnePrintableLine(t *testing.T) {
-	for _, e := range []*remote.Error{
-		{Host: host, Msg: "the agent refused a new session: ssh: rejected: resource shortage (\x1b]0;owned\x07busy\r\n)"},
-		{Msg: "SSH connection failed: ssh: disconnect, reason 2: \x1b[31mbye\u202e"},
-	} {
-		s := e.Error()
-		if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
-			t.Errorf("Error() = %q", s)
+func TestRefusedLoginShowsTheBanner(t *testing.T) {
+	f := newFixture(t)
+	why := "alice is not in b-remote-users or b-admins; ask a domain admin to add her (hop group add-member b-remote-users alice)"
+	s := remotetest.Start(t, f.lab, remotetest.Config{Host: host, Refuse: func(p string) string {
+		if p == "alice@EXAMPLE.TEST" {
+			return why
 		}
+		return ""
+	}})
+	var banners bytes.Buffer
+	o := f.options(s)
+	o.Stderr = &banners
+	_, err := remote.Dial(context.Background(), host, o)
+	if err == nil || !errors.Is(err, remote.ErrRefused) || err.Error() != host+": "+why {
+		t.Fatalf("Dial = %v", err)
 	}
-	e := &remote.Error{Host: host, Msg: "a\x1bb"}
-	if got := e.Error(); got != host+": ab" {
-		t.Errorf("Error() = %q", got)
+	if banners.Len() != 0 {
+		t.Errorf("the refusal was also printed as a banner: %q", banners.String())
 	}
+	s.WaitEvent(t, "refused alice@EXAMPLE.TEST")
 }

@@ -2,14 +2,13 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"hop/internal/testrealm"
 	"hop/krb5"
@@ -216,56 +215,67 @@ func TestExecRunsTheLoginShell(t *testing.T) {
 	}
 }
 
-// TestHandshakeDeadlineIsWallClock: the handshake deadline is real time,
-// whatever clock the agent's Kerberos checks are given.
-func TestHandshakeDeadlineIsWallClock(t *testing.T) {
-	f := newFixture(t, fixtureOptions{now: func() time.Time { return time.Now().Add(-time.Minute) }})
-	c := f.login(t)
-	if r := run(t, c, "echo ok", "", nil); r.stdout != "ok\n" {
-		t.Fatalf("got %+v", r)
+// TestLoginShellOfDirectoryUsers: an account that is not in the passwd
+// file (sssd, LDAP) gets its shell from the name service, so that its
+// nologin or restricted shell holds; when the shell cannot be read, the
+// account is refused rather than given /bin/sh.
+func TestLoginShellOfDirectoryUsers(t *testing.T) {
+	passwd := t.TempDir() + "/passwd"
+	if err := os.WriteFile(passwd, []byte("local:x:1001:1001::/home/local:/bin/bash\nplain:x:1002:1002::/:\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// TestEndpointRequestsAreBounded: a client cannot fill the audit log by
-// choosing unknown endpoints over and over; past the bound, the session
-// cannot start.
-func TestEndpointRequestsAreBounded(t *testing.T) {
-	f := newFixture(t, fixtureOptions{})
-	c := f.login(t)
-	r := run(t, c, "echo ran", "", func(s *ssh.Session) {
-		for i := 0; i < 100; i++ {
-			s.SendRequest(EndpointRequest, true, sshString(fmt.Sprintf("nope%d", i)))
+	defer func(old string) { passwdFile = old }(passwdFile)
+	passwdFile = passwd
+	defer func(old func(context.Context, string) (string, error)) { lookupPasswdEntry = old }(lookupPasswdEntry)
+	nss := map[string]string{
+		"dirnologin": "dirnologin:*:70001:70001:Dir User:/home/dirnologin:/usr/sbin/nologin\n",
+		"dirrbash":   "dirrbash:*:70002:70001::/home/dirrbash:/bin/rbash",
+		"local":      "local:x:1001:1001::/home/local:/usr/sbin/nologin", // the file wins
+		"other":      "someoneelse:*:70003:70001::/:/bin/bash",
+		"relative":   "relative:*:70004:70001::/:bin/bash",
+	}
+	var asked []string
+	lookupPasswdEntry = func(_ context.Context, name string) (string, error) {
+		asked = append(asked, name)
+		if l, ok := nss[name]; ok {
+			return l, nil
 		}
-		if ok, _ := s.SendRequest(EndpointRequest, true, sshString("default")); ok {
-			t.Error("endpoint@hop accepted past the bound")
-		}
-	})
-	if r.status != ExitRefused || r.stdout != "" || !strings.Contains(r.stderr, "more than 8 endpoint@hop requests") {
-		t.Errorf("got %+v", r)
+		return "", errors.New("exit status 2")
 	}
-	if n := len(f.eventsOf("session.refused")); n > maxEndpointRequests+1 {
-		t.Errorf("%d session.refused events for one session", n)
-	}
-}
-
-func TestAdminURLMustBeAuthenticated(t *testing.T) {
 	for _, tc := range []struct {
-		url string
-		ok  bool
+		name, shell string
+		err         bool
 	}{
-		{"https://kdc.example.test:8749", true},
-		{"http://127.0.0.1:8749", true},
-		{"http://127.0.0.2:8749/", true},
-		{"http://[::1]:8749", true},
-		{"http://localhost:8749", true},
-		{"http://kdc.example.test:8749", false},
-		{"http://10.0.0.1:8749", false},
-		{"ftp://kdc.example.test", false},
-		{"kdc.example.test:8749", false},
+		{"local", "/bin/bash", false},
+		{"plain", "/bin/sh", false},
+		{"dirnologin", "/usr/sbin/nologin", false},
+		{"dirrbash", "/bin/rbash", false},
+		{"other", "", true},
+		{"relative", "", true},
+		{"unknown", "", true},
 	} {
-		_, err := newAdminResolver(tc.url, "", &hostCredentials{})
-		if (err == nil) != tc.ok {
-			t.Errorf("newAdminResolver(%q): %v", tc.url, err)
+		sh, err := loginShell(tc.name)
+		if sh != tc.shell || (err != nil) != tc.err || (err != nil && !errors.Is(err, errShell)) {
+			t.Errorf("loginShell(%s) = %q, %v; want %q (error %v)", tc.name, sh, err, tc.shell, tc.err)
 		}
+	}
+	if strings.Join(asked, ",") != "dirnologin,dirrbash,other,relative,unknown" {
+		t.Errorf("the name service was asked for %v", asked)
+	}
+}
+
+func TestGetentPasswd(t *testing.T) {
+	if _, err := os.Stat(getentPath); err != nil {
+		t.Skipf("no %s", getentPath)
+	}
+	line, err := getentPasswd(context.Background(), "root")
+	if err != nil || !strings.HasPrefix(line, "root:") || strings.Contains(line, "\n") {
+		t.Errorf("getent passwd root: %q, %v", line, err)
+	}
+	if _, err := getentPasswd(context.Background(), "no-such-user-hop"); err == nil {
+		t.Error("getent passwd of an unknown user: no error")
+	}
+	if _, err := getentPasswd(context.Background(), "--help"); err == nil {
+		t.Error("an option was passed to getent as a name")
 	}
 }

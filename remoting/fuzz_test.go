@@ -1,0 +1,82 @@
+package remoting
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// FuzzDecodeEndpointRequest feeds endpoint@hop payloads (sent by the
+// client) to the decoder: no panic, a bounded name without NUL, and a name
+// it accepts encodes back to the same bytes.
+func FuzzDecodeEndpointRequest(f *testing.F) {
+	f.Add(EncodeEndpointRequest("dns-ops"))
+	f.Add(EncodeEndpointRequest(strings.Repeat("e", MaxEndpointName+1)))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, err := DecodeEndpointRequest(b)
+		if err != nil {
+			return
+		}
+		if len(name) > MaxEndpointName || strings.IndexByte(name, 0) >= 0 {
+			t.Fatalf("accepted %q", name)
+		}
+		if !bytes.Equal(EncodeEndpointRequest(name), b) {
+			t.Fatalf("%x decodes to %q, which encodes to %x", b, name, EncodeEndpointRequest(name))
+		}
+	})
+}
+
+// FuzzDecodeEndpoints feeds endpoints@hop replies (sent by the agent) to
+// the decoder: no panic, bounded output, printable strings, and what it
+// returns survives an encode and a decode unchanged.
+func FuzzDecodeEndpoints(f *testing.F) {
+	f.Add([]byte(`[{"name":"default","type":"default","allowed":true,"run_as":"","commands":null}]`))
+	f.Add([]byte(`[{"name":"dns-ops","type":"jea","allowed":true,"run_as":"hop-dns","commands":["/usr/sbin/rndc reload|status [NAME]"]}]`))
+	f.Add([]byte(`[{"name":"x\u001b]0;owned\u0007","commands":["\r\n"]}]`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		eps, err := DecodeEndpoints(b)
+		if err != nil {
+			return
+		}
+		if len(eps) > MaxEndpoints {
+			t.Fatalf("%d endpoints", len(eps))
+		}
+		n := 0
+		for _, e := range eps {
+			n += len(e.Commands)
+			for _, s := range append([]string{e.Name, e.Type, e.RunAs}, e.Commands...) {
+				if !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+					t.Fatalf("unprintable %q", s)
+				}
+			}
+		}
+		if n > MaxCommands {
+			t.Fatalf("%d commands", n)
+		}
+		if eps == nil {
+			return // the JSON null
+		}
+		re, err := EncodeEndpoints(eps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := DecodeEndpoints(re)
+		if err != nil {
+			t.Fatalf("decode(encode(%+v)): %v", eps, err)
+		}
+		for i := range eps {
+			// Empty and null command lists encode alike (omitempty).
+			if len(eps[i].Commands) == 0 {
+				eps[i].Commands, again[i].Commands = nil, nil
+			}
+		}
+		if !reflect.DeepEqual(again, eps) {
+			t.Fatalf("decode(encode(%+v)) = %+v", eps, again)
+		}
+	})
+}

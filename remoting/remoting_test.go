@@ -1,0 +1,123 @@
+package remoting_test
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"hop/remoting"
+)
+
+// TestEndpointRequestRoundTrip: the payload is one SSH string (RFC 4251
+// §5), and what the encoder writes the decoder reads back.
+func TestEndpointRequestRoundTrip(t *testing.T) {
+	for _, name := range []string{"default", "dns-ops", "", strings.Repeat("e", remoting.MaxEndpointName)} {
+		b := remoting.EncodeEndpointRequest(name)
+		want := append([]byte{0, 0, 0, byte(len(name))}, name...)
+		if !bytes.Equal(b, want) {
+			t.Errorf("EncodeEndpointRequest(%q) = %x, want %x", name, b, want)
+		}
+		got, err := remoting.DecodeEndpointRequest(b)
+		if err != nil || got != name {
+			t.Errorf("DecodeEndpointRequest(%x) = %q, %v; want %q", b, got, err, name)
+		}
+	}
+}
+
+func TestDecodeEndpointRequestRefuses(t *testing.T) {
+	ok := remoting.EncodeEndpointRequest("ops")
+	for what, b := range map[string][]byte{
+		"empty":     nil,
+		"short":     ok[:3],
+		"truncated": ok[:len(ok)-1],
+		"trailing":  append(append([]byte(nil), ok...), 0),
+		"overlong":  remoting.EncodeEndpointRequest(strings.Repeat("e", remoting.MaxEndpointName+1)),
+		"huge":      {0xff, 0xff, 0xff, 0xf0, 'a', 'b', 'c'},
+		"NUL":       remoting.EncodeEndpointRequest("a\x00b"),
+	} {
+		if name, err := remoting.DecodeEndpointRequest(b); err == nil {
+			t.Errorf("%s: DecodeEndpointRequest(%x) = %q, want an error", what, b, name)
+		}
+	}
+}
+
+// TestEndpointsRoundTrip: the reply is the JSON of []EndpointInfo with the
+// field names the agent has always sent.
+func TestEndpointsRoundTrip(t *testing.T) {
+	eps := []remoting.EndpointInfo{
+		{Name: "backup", Type: "runas", RunAs: "svc-backup"},
+		{Name: "default", Type: "default", Allowed: true},
+		{Name: "dns-ops", Type: "jea", Allowed: true, RunAs: "hop-dns", Commands: []string{"/usr/sbin/rndc reload|status [NAME]"}},
+	}
+	b, err := remoting.EncodeEndpoints(eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `[{"name":"backup","type":"runas","allowed":false,"run_as":"svc-backup"},` +
+		`{"name":"default","type":"default","allowed":true},` +
+		`{"name":"dns-ops","type":"jea","allowed":true,"run_as":"hop-dns","commands":["/usr/sbin/rndc reload|status [NAME]"]}]`
+	if string(b) != want {
+		t.Errorf("EncodeEndpoints = %s\nwant %s", b, want)
+	}
+	got, err := remoting.DecodeEndpoints(b)
+	if err != nil || !reflect.DeepEqual(got, eps) {
+		t.Errorf("DecodeEndpoints(EncodeEndpoints(eps)) = %+v, %v", got, err)
+	}
+	if b, err := remoting.EncodeEndpoints([]remoting.EndpointInfo{}); err != nil || string(b) != "[]" {
+		t.Errorf("EncodeEndpoints(empty) = %s, %v", b, err)
+	}
+}
+
+func TestDecodeEndpoints(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		name string
+	}{
+		{`[]`, true, ""},
+		{`[{"name":"a\u001b[31mb","type":"default","allowed":true}]`, true, "a[31mb"},
+		{`[{"name":"x","future_field":1}]`, true, "x"},
+		{`[{"type":"default"}]`, false, ""},
+		{`[{"name":"\u0007\b","type":"default"}]`, false, ""}, // no name once printable
+		{`{"name":"x"}`, false, ""},
+		{`[{"name":"x","commands":` + `[` + strings.Repeat(`"c",`, remoting.MaxCommands) + `"c"]}]`, false, ""},
+		{`[` + strings.Repeat(`{"name":"x"},`, remoting.MaxEndpoints) + `{"name":"x"}]`, false, ""},
+		{`["` + strings.Repeat("x", remoting.MaxEndpointsReply) + `"]`, false, ""},
+		{`not json`, false, ""},
+	} {
+		eps, err := remoting.DecodeEndpoints([]byte(tc.in))
+		if (err == nil) != tc.ok {
+			t.Errorf("DecodeEndpoints(%.40q) = %v", tc.in, err)
+			continue
+		}
+		if tc.name != "" && eps[0].Name != tc.name {
+			t.Errorf("name %q, want %q", eps[0].Name, tc.name)
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 100, "plain"},
+		{"a\tb", 100, "a b"},
+		{"\x1b]0;owned\x07\r\nok", 100, "]0;ownedok"},
+		{"bad\xffutf8", 100, "badutf8"},
+		{"ééé", 5, "éé"}, // cut at a character boundary, not inside é
+		{"abc", 0, ""},
+	} {
+		if got := remoting.Printable(tc.in, tc.max); got != tc.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
+func TestSignalName(t *testing.T) {
+	if got := remoting.SignalName(34); got != "SIG34@hop" {
+		t.Errorf("SignalName(34) = %q", got)
+	}
+}
