@@ -10,8 +10,18 @@ import (
 	"time"
 )
 
-// CreateAccount adds an account as [Directory.CreateAccount] does, for the
-// actor: Domain Admins create any account; any enabled account may create
+// CreateAccount adds an account. The directory allocates its RID
+// (spec.RID is ignored), sets KVNO 1 and stores keys as its first
+// generation; spec.Keys, spec.OldKeys, spec.KVNO, spec.Revision,
+// spec.CreatorSID and the lockout fields are ignored. It checks the name
+// (AD's sAMAccountName rules; computer names end in "$"), the SPNs (syntax
+// and uniqueness in the domain) and the UPN, and adds the account to its
+// primary group: spec.PrimaryGroupRID, or when 0 Domain Users for users and
+// services and Domain Computers for computers (Domain Controllers, 516, for
+// a domain controller's computer account). The delegation settings must be
+// zero: they change only through SetDelegation, which checks who asks.
+//
+// Domain Admins create any account; any enabled account may create
 // a computer account while it has created fewer than the domain's
 // Policy.MachineAccountQuota (default 0: none), giving it only a name, a
 // DNS host name whose first label is the name, SPNs, a description and
@@ -19,14 +29,6 @@ import (
 // creator of a computer account manages it (ManagedBy), as AD's creator
 // owner does.
 func (x *Acting) CreateAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
-	a, err := x.createAccount(ctx, spec, keys)
-	if err != nil {
-		return nil, err
-	}
-	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) createAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
 	base, err := x.d.newAccount(spec, keys)
 	if err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func (x *Acting) createAccount(ctx context.Context, spec *Account, keys []Key) (
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.withoutSecrets(), nil
 }
 
 // newAccount checks spec and returns the account to create, with keys as
@@ -198,18 +200,20 @@ func (t *txn) createdComputers(creator sid.SID) (int, error) {
 	return n, err
 }
 
-// UpdateAccount changes the account named name as [Directory.UpdateAccount]
-// does: Domain Admins only. fn runs only once the actor's right is checked.
+// UpdateAccount changes the account named name in one transaction: fn gets
+// a copy to modify, which is validated (SPNs included) and stored if fn
+// returns nil. fn must not change Name, Kind, RID, PrimaryGroupRID, KVNO,
+// Keys, OldKeys (use SetKeys for keys), CreatorSID or Revision, nor the
+// delegation settings: they change only through SetDelegation, which
+// checks who asks, and UpdateAccount refuses them whoever calls it. The
+// directory keeps Created and sets Modified. Domain Admins only; fn runs
+// only once the actor's right is checked.
 func (x *Acting) UpdateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
-	a, err := x.updateAccount(ctx, name, ifRev, fn)
+	a, err := x.update(ctx, "account.update", name, ifRev, fn, DelegationChange{})
 	if err != nil {
 		return nil, err
 	}
 	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) updateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
-	return x.update(ctx, "account.update", name, ifRev, fn, DelegationChange{})
 }
 
 // Update changes, in one transaction, the settings of the account named
@@ -354,19 +358,12 @@ func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) e
 	})
 }
 
-// SetKeys gives the account named name keys as a new generation, as
-// [Directory.SetKeys] does: Domain Admins and the account's managers (not
+// SetKeys gives the account named name keys as a new generation: the kvno
+// goes up by one, the current keys join OldKeys (which keeps the last two
+// generations), and PasswordLastSet becomes now. Domain Admins and the account's managers (not
 // on a protected account) may. Keys are not a password, so the password
 // policy cannot judge them; salted keys enter the password history.
 func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
-	a, err := x.setKeys(ctx, name, keys, ifRev)
-	if err != nil {
-		return nil, err
-	}
-	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
 	if len(keys) == 0 {
 		return nil, invalid("no keys given for %q", name)
 	}
@@ -396,7 +393,7 @@ func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uin
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.withoutSecrets(), nil
 }
 
 // AccountKeys returns the account named name with its keys' material, for
@@ -504,20 +501,18 @@ func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) 
 	return out.withoutSecrets(), nil
 }
 
-// SetDelegation changes the delegation settings of the account named name,
-// with the rules of [Directory.MayChange].
+// SetDelegation changes the delegation settings of the account named name
+// in one transaction, if the actor may change every setting c touches (the
+// rules of [Directory.MayChange]); otherwise it changes nothing and returns
+// an error wrapping [ErrAccessDenied]. It validates SPN syntax (KCD targets
+// need not exist yet: [Snapshot.UnknownSPNs] names those that do not),
+// resolves principal names to SIDs (an unknown name is [ErrNotFound]) and
+// removes duplicates, keeping the first spelling. An account may not manage
+// itself. A change that touches nothing writes nothing.
 func (x *Acting) SetDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
-	a, err := x.setDelegation(ctx, name, c, ifRev)
-	if err != nil {
-		return nil, err
-	}
-	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) setDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
 	a, err := x.update(ctx, "account.delegation.set", name, ifRev, nil, c)
 	if err != nil {
 		return nil, err
 	}
-	return a.clone(), nil
+	return a.withoutSecrets(), nil
 }

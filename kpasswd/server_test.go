@@ -95,20 +95,20 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, pw string }{{"alice", alicePW}, {"bob", bobPW}, {"carol", carolPW}, {"eve", evePW}} {
-		if _, err := d.CreateAccount(ctx, &directory.Account{Name: u.name, Kind: directory.KindUser}, pwKeys(t, u.name, u.pw)); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: u.name, Kind: directory.KindUser}, pwKeys(t, u.name, u.pw)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService,
+	if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService,
 		SPNs: []string{"HTTP/web.example.test"}}, rndKeys(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AddMember(ctx, directory.NameDomainAdmins, "eve"); err != nil {
+	if _, err := d.As(directory.LocalAdmin).AddMember(ctx, directory.NameDomainAdmins, "eve", 0); err != nil {
 		t.Fatal(err)
 	}
 	managers := []string{"alice"}
 	for _, acct := range []string{"carol", "eve"} {
-		if _, err := d.SetDelegation(ctx, directory.LocalAdmin, acct, directory.DelegationChange{ManagedBy: &managers}); err != nil {
+		if _, err := d.As(directory.LocalAdmin).SetDelegation(ctx, acct, directory.DelegationChange{ManagedBy: &managers}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
