@@ -238,20 +238,15 @@ func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn f
 	}
 	var out *Account
 	err := x.do(ctx, op, name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
-		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if fn != nil {
-			if err := z.needAdmin("change the settings of account " + old.Name); err != nil {
-				return err
+		old, err := z.loadAccount(name, ifRev, ev, func(z *authz, a *Account) error {
+			if fn != nil {
+				if err := z.needAdmin("change the settings of account " + a.Name); err != nil {
+					return err
+				}
 			}
-		}
-		if err := z.mayChangeDelegation(old, dc); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return z.mayChangeDelegation(a, dc)
+		})
+		if err != nil {
 			return err
 		}
 		if fn == nil && dc.IsZero() {
@@ -281,7 +276,7 @@ func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn f
 			return err
 		}
 		out = c
-		return z.store(old, c, ev)
+		return z.storeAccount(old, c, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -324,15 +319,8 @@ func (z *authz) checkUpdate(old, c *Account) error {
 // Administrator, Guest, krbtgt, kadmin) cannot be deleted.
 func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) error {
 	return x.do(ctx, "account.delete", name, func(z *authz, ev *event) error {
-		a, err := z.t.account(name)
+		a, err := z.loadAccount(name, ifRev, ev, func(z *authz, a *Account) error { return z.needAdmin("delete account " + a.Name) })
 		if err != nil {
-			return err
-		}
-		ev.target = a.Name
-		if err := z.needAdmin("delete account " + a.Name); err != nil {
-			return err
-		}
-		if err := checkRev("account", a.Name, ifRev, a.Revision); err != nil {
 			return err
 		}
 		if a.RID < builtinRIDLimit {
@@ -369,15 +357,8 @@ func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uin
 	}
 	var out *Account
 	err := x.do(ctx, "account.keys.set", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("change the keys of"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "change the keys of "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		a, err := z.t.rotate(old, keys)
@@ -388,7 +369,7 @@ func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uin
 			return err
 		}
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -403,12 +384,8 @@ func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uin
 func (x *Acting) AccountKeys(ctx context.Context, name string) (*Account, error) {
 	var out *Account
 	err := x.read(ctx, "account.keys.read", name, true, func(z *authz, ev *event) error {
-		a, err := z.t.account(name)
+		a, err := z.loadAccount(name, 0, ev, managed("read the keys of"))
 		if err != nil {
-			return err
-		}
-		ev.target = a.Name
-		if err := z.mayManage(a, "read the keys of "+a.Name, false); err != nil {
 			return err
 		}
 		out = a
@@ -430,15 +407,8 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 	}
 	var out *Account
 	err := x.do(ctx, "account.spn.add", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("add SPNs to"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "add SPNs to "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		if slices.ContainsFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
@@ -451,7 +421,7 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 		}
 		a.Modified = x.d.now()
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -465,15 +435,8 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) (*Account, error) {
 	var out *Account
 	err := x.do(ctx, "account.spn.remove", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("remove SPNs from"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "remove SPNs from "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		i := slices.IndexFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) })
@@ -493,7 +456,7 @@ func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) 
 		a.SPNs = slices.Delete(a.SPNs, i, i+1)
 		a.Modified = x.d.now()
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -515,4 +478,22 @@ func (x *Acting) SetDelegation(ctx context.Context, name string, c DelegationCha
 		return nil, err
 	}
 	return a.withoutSecrets(), nil
+}
+
+// managed lets Domain Admins and the account's managers (not on a protected
+// account) make a change, as mayManage does; right completes "NAME may not
+// ...", before the account's name.
+func managed(right string) func(*authz, *Account) error {
+	return func(z *authz, a *Account) error { return z.mayManage(a, right+" "+a.Name, false) }
+}
+
+// loadAccount reads the account named name for a change and admits it:
+// the account becomes ev's target, and the actor's right (may) and the
+// revision the caller read (ifRev; 0: any) are checked.
+func (z *authz) loadAccount(name string, ifRev uint64, ev *event, may func(*authz, *Account) error) (*Account, error) {
+	a, err := z.t.account(name)
+	if err != nil {
+		return nil, err
+	}
+	return a, z.admit(ev, "account", a.Name, ifRev, a.Revision, func() error { return may(z, a) })
 }
