@@ -19,15 +19,6 @@ func (c Credential) String() string {
 // GoString is String, so that %#v does not print the key either.
 func (c Credential) GoString() string { return "client.Credential{" + c.String() + "}" }
 
-// Format prints String for every verb (GoString for %#v, quoted for %q),
-// so that no verb reaches the session key or the ticket.
-func (c Credential) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, c.GoString())
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", c.String())
-	default:
-		fmt.Fprint(f, c.String())
-	}
-}
+// Format prints String for every verb, as crypto.Key does, so that no verb
+// reaches the session key or the ticket.
+func (c Credential) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }

@@ -18,12 +18,6 @@ func (c ChangePasswdData) String() string {
 // GoString is String, so that %#v does not print the password either.
 func (c ChangePasswdData) GoString() string { return c.String() }
 
-// Format prints String for every verb (quoted for %q), so that no verb
-// (%x, %d, ...) reveals the password.
-func (c ChangePasswdData) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", c.String())
-		return
-	}
-	fmt.Fprint(f, c.String())
-}
+// Format prints String for every verb, as EncryptionKey does, so that no
+// verb (%x, %d, ...) reveals the password.
+func (c ChangePasswdData) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
