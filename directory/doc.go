@@ -56,8 +56,9 @@
 //   - ManagedBy: the accounts and groups that manage the account.
 //
 // They change only through [Acting.SetDelegation] (or [Acting.Update]),
-// which enforces who may change what, as AD does: the domain administrator acting on the store ([LocalAdmin]) and
-// the members of Domain Admins may change everything; the managers of an
+// which enforces who may change what, as AD does: the domain administrator
+// acting on the store ([LocalAdmin]) and the members of Domain Admins may
+// change everything; the managers of an
 // account (ManagedBy, directly or through a group) may also change its
 // resource-based delegation list — the seed's "Set-ADComputer C
 // -PrincipalsAllowedToDelegateToAccount B", which needs no domain admin —
@@ -112,9 +113,10 @@
 //   - Reading needs only an enabled account, as AD's Authenticated Users
 //     read; what is read carries no key material.
 //
-// Every change through Acting (the one write API: [LocalAdmin] acts
-// through d.As(LocalAdmin) as any other actor does) is one audit event to Options.Audit: "directory.<op>", the actor, the
-// target, and each changed field's old and new value as the CLI shows it;
+// Every change goes through Acting, the one write API ([LocalAdmin] acts
+// through d.As(LocalAdmin) as any other actor does), and is one audit
+// event to Options.Audit: "directory.<op>", the actor, the target, and
+// each changed field's old and new value as the CLI shows it;
 // keys show as their kvno, passwords not at all. A refusal is a
 // "directory.denied" event with the reason. The KDC's failed-logon
 // bookkeeping (RecordPreauthFailure) is audited by the KDC, not here.
