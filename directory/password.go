@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -209,6 +210,15 @@ type passwordPrep struct {
 	// ChangePassword: the old password's key, of the type and salt of the
 	// current key it is checked against.
 	old Key
+}
+
+// String, GoString and Format never print the password or its keys.
+func (p passwordPrep) String() string {
+	return "directory.passwordPrep{" + p.name + ", password and keys redacted}"
+}
+func (p passwordPrep) GoString() string { return p.String() }
+func (p passwordPrep) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, p.String(), p.GoString())
 }
 
 // errStale means an account changed between a password change's
