@@ -200,9 +200,27 @@ type SecretKey struct {
 	Material  []byte `json:"material"`
 }
 
-// String never shows the material.
+// String describes the key without its material, e.g.
+// "SecretKey{host/b@EXAMPLE.TEST etype 18 kvno 3, 32 bytes redacted}". Only
+// the JSON form carries the material, on purpose: a keytab export.
 func (k SecretKey) String() string {
-	return fmt.Sprintf("%s etype %d kvno %d (%d-byte key)", k.Principal, k.EType, k.KVNO, len(k.Material))
+	return fmt.Sprintf("SecretKey{%s etype %d kvno %d, %d bytes redacted}", k.Principal, k.EType, k.KVNO, len(k.Material))
+}
+
+// GoString is String, so that %#v does not print the material either.
+func (k SecretKey) GoString() string { return "admin." + k.String() }
+
+// Format prints String (GoString for %#v, quoted for %q) whatever the
+// verb, so that no verb (%d, %x of the struct) reaches the material.
+func (k SecretKey) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprint(f, k.GoString())
+	case verb == 'q':
+		fmt.Fprintf(f, "%q", k.String())
+	default:
+		fmt.Fprint(f, k.String())
+	}
 }
 
 // Keys is an account's keys for a keytab: one entry per key type and

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"hop/directory"
 	"hop/internal/testio"
 )
 
@@ -115,7 +116,7 @@ func TestRefusedUserGetsTheReason(t *testing.T) {
 		t.Errorf("audit %+v", ev)
 	}
 	// Adding bob to the group lets him in (membership comes from the PAC).
-	if err := f.lab.Dir.AddMember(context.Background(), "b-remote-users", "bob"); err != nil {
+	if _, err := f.lab.Dir.As(directory.LocalAdmin).AddMember(context.Background(), "b-remote-users", "bob", 0); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.dial(t, "bob", &gssClient{cred: f.ticket(t, "bob", bobPW)}); r.err == nil {
@@ -308,7 +309,7 @@ func TestGroupCacheAndSIDs(t *testing.T) {
 
 func groupSID(t *testing.T, f *fixture, name string) string {
 	t.Helper()
-	g, err := f.lab.Dir.Group(context.Background(), name)
+	g, err := f.lab.Dir.As(directory.LocalAdmin).Group(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}

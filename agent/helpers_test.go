@@ -19,6 +19,7 @@ import (
 
 	"hop/admin/adminserver"
 	"hop/audit"
+	"hop/directory"
 	"hop/internal/testrealm"
 	"hop/krb5"
 	"hop/krb5/client"
@@ -111,12 +112,12 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	l.AddUser(t, "alice", alicePW)
 	l.AddUser(t, "bob", bobPW)
 	for _, g := range []string{"b-remote-users", "b-admins", "backup-operators"} {
-		if _, err := l.Dir.CreateGroup(ctx, g, ""); err != nil {
+		if _, err := l.Dir.As(directory.LocalAdmin).CreateGroup(ctx, g, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, m := range [][2]string{{"b-remote-users", "alice"}, {"backup-operators", "alice"}} {
-		if err := l.Dir.AddMember(ctx, m[0], m[1]); err != nil {
+		if _, err := l.Dir.As(directory.LocalAdmin).AddMember(ctx, m[0], m[1], 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"hop/directory"
 	"hop/internal/testrealm"
 	"hop/krb5"
 	"hop/krb5/client"
@@ -128,7 +129,7 @@ func TestNoDefaultMappingToRoot(t *testing.T) {
 
 	// A domain account named root, in the logon group.
 	f.lab.AddUser(t, "root", "Root-pw-1234")
-	if err := f.lab.Dir.AddMember(ctx, "b-remote-users", "root"); err != nil {
+	if _, err := f.lab.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "root", 0); err != nil {
 		t.Fatal(err)
 	}
 	r := f.dial(t, "root", &gssClient{cred: f.ticket(t, "root", "Root-pw-1234")})
@@ -142,7 +143,7 @@ func TestNoDefaultMappingToRoot(t *testing.T) {
 
 	// A service account whose SPN is root/evil.example.test.
 	dkeys := f.lab.AddService(t, "svc-evil", "root/evil.example.test")
-	if err := f.lab.Dir.AddMember(ctx, "b-remote-users", "svc-evil"); err != nil {
+	if _, err := f.lab.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "svc-evil", 0); err != nil {
 		t.Fatal(err)
 	}
 	var keys []crypto.Key
@@ -165,7 +166,7 @@ func TestNoDefaultMappingToRoot(t *testing.T) {
 	// An explicit entry does map to root.
 	f2 := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) { c.UserMap["root"] = "root" }})
 	f2.lab.AddUser(t, "root", "Root-pw-1234")
-	if err := f2.lab.Dir.AddMember(ctx, "b-remote-users", "root"); err != nil {
+	if _, err := f2.lab.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "root", 0); err != nil {
 		t.Fatal(err)
 	}
 	r = f2.dial(t, "root", &gssClient{cred: f2.ticket(t, "root", "Root-pw-1234")})

@@ -45,7 +45,7 @@ type Account struct {
 	// Delegation settings (see "Delegation" in the package documentation).
 	// The zero values are the secure default: no delegation from this
 	// account, delegation of it allowed, a PAC in its tickets. They change
-	// only through [Directory.SetDelegation], which checks the rights of
+	// only through [Acting.SetDelegation], which checks the rights of
 	// whoever asks.
 
 	// TrustedForDelegation is unconstrained delegation: services of this

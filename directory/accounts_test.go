@@ -52,11 +52,11 @@ func TestCreateAccountKinds(t *testing.T) {
 		if want := []uint32{1100, 1101, 1102}; !slices.Equal(rids, want) {
 			t.Errorf("RIDs %v, want %v", rids, want)
 		}
-		g, err := e.dir.CreateGroup(ctx, "Web Admins", "")
+		g, err := e.admin().CreateGroup(ctx, "Web Admins", "")
 		if err != nil || g.RID != 1103 {
 			t.Errorf("group RID %v, %v; want 1103 from the same counter", g, err)
 		}
-		all, err := e.dir.Accounts(ctx)
+		all, err := e.admin().Accounts(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,12 +102,12 @@ func TestAccountNameValidation(t *testing.T) {
 		{"nokind", 0, directory.ErrInvalid},
 		{"badkind", directory.Kind(9), directory.ErrInvalid},
 	} {
-		_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: c.name, Kind: c.kind}, nil)
+		_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: c.name, Kind: c.kind}, nil)
 		wantErr(t, err, c.want, "name "+c.name)
 	}
 	for _, ch := range `"/\[]:;|=,+*?<>@` {
 		name := "a" + string(ch) + "b"
-		_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil)
+		_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil)
 		wantErr(t, err, directory.ErrInvalid, "name "+name)
 	}
 	// Other fields.
@@ -124,7 +124,7 @@ func TestAccountNameValidation(t *testing.T) {
 		{"control in description", directory.Account{Name: "u6", Kind: directory.KindUser, Description: "a\x1bb"}},
 		{"duplicate SPN", directory.Account{Name: "u7", Kind: directory.KindService, SPNs: []string{"a/b", "A/B"}}},
 	} {
-		_, err := e.dir.CreateAccount(ctx, &c.a, nil)
+		_, err := e.admin().CreateAccount(ctx, &c.a, nil)
 		if err == nil {
 			t.Errorf("%s: accepted", c.what)
 		}
@@ -140,17 +140,17 @@ func TestNameUniqueness(t *testing.T) {
 			fn   func() error
 		}{
 			{"Alice", func() error {
-				_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "ALICE", Kind: directory.KindUser}, nil)
+				_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "ALICE", Kind: directory.KindUser}, nil)
 				return err
 			}},
-			{"group alice", func() error { _, err := e.dir.CreateGroup(ctx, "Alice", ""); return err }},
+			{"group alice", func() error { _, err := e.admin().CreateGroup(ctx, "Alice", ""); return err }},
 			{"account domain users", func() error {
-				_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "domain users", Kind: directory.KindUser}, nil)
+				_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "domain users", Kind: directory.KindUser}, nil)
 				return err
 			}},
-			{"group DOMAIN ADMINS", func() error { _, err := e.dir.CreateGroup(ctx, "DOMAIN ADMINS", ""); return err }},
+			{"group DOMAIN ADMINS", func() error { _, err := e.admin().CreateGroup(ctx, "DOMAIN ADMINS", ""); return err }},
 			{"KRBTGT", func() error {
-				_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "KRBTGT", Kind: directory.KindService}, nil)
+				_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "KRBTGT", Kind: directory.KindService}, nil)
 				return err
 			}},
 		} {
@@ -195,7 +195,7 @@ func TestSPNValidation(t *testing.T) {
 		{"host/b\x00", directory.ErrInvalid},
 		{"host/" + strings.Repeat("a", 600), directory.ErrInvalid},
 	} {
-		wantErr(t, e.dir.AddSPN(ctx, "svc", c.spn), c.want, "SPN "+c.spn)
+		wantErr(t, errOf(e.admin().AddSPN(ctx, "svc", c.spn, 0)), c.want, "SPN "+c.spn)
 	}
 }
 
@@ -204,21 +204,21 @@ func TestSPNUniqueness(t *testing.T) {
 		e.create(&directory.Account{Name: "b$", Kind: directory.KindComputer, SPNs: []string{"host/b.example.test"}}, nil)
 		e.create(&directory.Account{Name: "c$", Kind: directory.KindComputer}, nil)
 
-		err := e.dir.AddSPN(ctx, "c$", "host/b.example.test")
+		_, err := e.admin().AddSPN(ctx, "c$", "host/b.example.test", 0)
 		wantErr(t, err, directory.ErrExists, "AddSPN of b's SPN to c")
 		want := `directory: SPN "host/b.example.test" already belongs to account "b$"; remove it there first (hop spn remove b$ host/b.example.test)`
 		if err == nil || err.Error() != want {
 			t.Errorf("error\n%v\nwant\n%s", err, want)
 		}
-		wantErr(t, e.dir.AddSPN(ctx, "c$", "HOST/B.Example.Test"), directory.ErrExists, "AddSPN in another case")
-		wantErr(t, e.dir.AddSPN(ctx, "b$", "Host/b.example.test"), directory.ErrExists, "AddSPN the account already has")
+		wantErr(t, errOf(e.admin().AddSPN(ctx, "c$", "HOST/B.Example.Test", 0)), directory.ErrExists, "AddSPN in another case")
+		wantErr(t, errOf(e.admin().AddSPN(ctx, "b$", "Host/b.example.test", 0)), directory.ErrExists, "AddSPN the account already has")
 
 		// A refused CreateAccount leaves nothing, not even a used RID.
 		before := dump(t, e.store)
-		_, err = e.dir.CreateAccount(ctx, &directory.Account{Name: "d$", Kind: directory.KindComputer,
+		_, err = e.admin().CreateAccount(ctx, &directory.Account{Name: "d$", Kind: directory.KindComputer,
 			SPNs: []string{"host/d.example.test", "HOST/b.example.test"}}, nil)
 		wantErr(t, err, directory.ErrExists, "CreateAccount with a taken SPN")
-		_, err = e.dir.UpdateAccount(ctx, "c$", func(a *directory.Account) error {
+		_, err = e.admin().UpdateAccount(ctx, "c$", 0, func(a *directory.Account) error {
 			a.SPNs = append(a.SPNs, "host/c.example.test", "host/B.EXAMPLE.TEST")
 			return nil
 		})
@@ -228,18 +228,18 @@ func TestSPNUniqueness(t *testing.T) {
 		}
 
 		// Once removed, the SPN is free.
-		wantErr(t, e.dir.RemoveSPN(ctx, "B$", "HOST/B.EXAMPLE.TEST"), nil, "RemoveSPN")
-		wantErr(t, e.dir.RemoveSPN(ctx, "b$", "host/b.example.test"), directory.ErrNotFound, "RemoveSPN again")
-		wantErr(t, e.dir.AddSPN(ctx, "c$", "host/b.example.test"), nil, "AddSPN after removal")
+		wantErr(t, errOf(e.admin().RemoveSPN(ctx, "B$", "HOST/B.EXAMPLE.TEST", 0)), nil, "RemoveSPN")
+		wantErr(t, errOf(e.admin().RemoveSPN(ctx, "b$", "host/b.example.test", 0)), directory.ErrNotFound, "RemoveSPN again")
+		wantErr(t, errOf(e.admin().AddSPN(ctx, "c$", "host/b.example.test", 0)), nil, "AddSPN after removal")
 		if a, ok := e.snap().Lookup(krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), realm); !ok || a.Name != "c$" {
 			t.Errorf("host/b.example.test resolves to %v, want c$", a)
 		}
 		// Deleting the account frees its SPNs.
-		wantErr(t, e.dir.DeleteAccount(ctx, "c$"), nil, "DeleteAccount")
-		wantErr(t, e.dir.AddSPN(ctx, "b$", "host/b.example.test"), nil, "AddSPN after the owner was deleted")
+		wantErr(t, e.admin().DeleteAccount(ctx, "c$", 0), nil, "DeleteAccount")
+		wantErr(t, errOf(e.admin().AddSPN(ctx, "b$", "host/b.example.test", 0)), nil, "AddSPN after the owner was deleted")
 		// krbtgt keeps its SPN.
-		wantErr(t, e.dir.RemoveSPN(ctx, "krbtgt", "krbtgt/EXAMPLE.TEST"), directory.ErrInvalid, "removing krbtgt's SPN")
-		_, err = e.dir.UpdateAccount(ctx, "krbtgt", func(a *directory.Account) error { a.SPNs = nil; return nil })
+		wantErr(t, errOf(e.admin().RemoveSPN(ctx, "krbtgt", "krbtgt/EXAMPLE.TEST", 0)), directory.ErrInvalid, "removing krbtgt's SPN")
+		_, err = e.admin().UpdateAccount(ctx, "krbtgt", 0, func(a *directory.Account) error { a.SPNs = nil; return nil })
 		wantErr(t, err, directory.ErrInvalid, "clearing krbtgt's SPNs")
 	})
 }
@@ -247,10 +247,10 @@ func TestSPNUniqueness(t *testing.T) {
 func TestUPNUniqueness(t *testing.T) {
 	e := newEnv(t, storeKinds[1].open)
 	e.create(&directory.Account{Name: "alice", Kind: directory.KindUser, UPN: "alice@corp.example"}, nil)
-	_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "alice2", Kind: directory.KindUser, UPN: "ALICE@corp.example"}, nil)
+	_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "alice2", Kind: directory.KindUser, UPN: "ALICE@corp.example"}, nil)
 	wantErr(t, err, directory.ErrExists, "a taken UPN")
 	// Changing the UPN frees the old one.
-	_, err = e.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error { a.UPN = "a.smith@corp.example"; return nil })
+	_, err = e.admin().UpdateAccount(ctx, "alice", 0, func(a *directory.Account) error { a.UPN = "a.smith@corp.example"; return nil })
 	wantErr(t, err, nil, "UpdateAccount UPN")
 	e.create(&directory.Account{Name: "alice2", Kind: directory.KindUser, UPN: "alice@corp.example"}, nil)
 	s := e.snap()
@@ -265,7 +265,7 @@ func TestUpdateAccount(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		orig := e.create(&directory.Account{Name: "alice", Kind: directory.KindUser}, aesKeys(1, "s"))
 		e.clock.Advance(time.Minute)
-		got, err := e.dir.UpdateAccount(ctx, "ALICE", func(a *directory.Account) error {
+		got, err := e.admin().UpdateAccount(ctx, "ALICE", 0, func(a *directory.Account) error {
 			a.Description, a.Disabled, a.NoPreauthRequired = "changed", true, true
 			a.Created = time.Time{} // ignored
 			return nil
@@ -296,7 +296,7 @@ func TestUpdateAccount(t *testing.T) {
 			{"kind", func(a *directory.Account) error { a.Kind = directory.KindService; return nil }, directory.ErrInvalid},
 			{"fn error", func(a *directory.Account) error { a.Description = "x"; return errors.New("stop") }, nil},
 		} {
-			_, err := e.dir.UpdateAccount(ctx, "alice", c.fn)
+			_, err := e.admin().UpdateAccount(ctx, "alice", 0, c.fn)
 			if err == nil {
 				t.Errorf("%s: accepted", c.what)
 			} else if c.want != nil && !errors.Is(err, c.want) {
@@ -306,7 +306,7 @@ func TestUpdateAccount(t *testing.T) {
 		if after := dump(t, e.store); after != before {
 			t.Error("refused updates changed the store")
 		}
-		_, err = e.dir.UpdateAccount(ctx, "nobody", func(*directory.Account) error { return nil })
+		_, err = e.admin().UpdateAccount(ctx, "nobody", 0, func(*directory.Account) error { return nil })
 		wantErr(t, err, directory.ErrNotFound, "UpdateAccount of a missing account")
 	})
 }
@@ -314,11 +314,11 @@ func TestUpdateAccount(t *testing.T) {
 func TestDeleteAccount(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.create(&directory.Account{Name: "bob", Kind: directory.KindUser, UPN: "bob@example.test", SPNs: []string{"svc/bob"}}, nil)
-		if _, err := e.dir.CreateGroup(ctx, "Team", ""); err != nil {
+		if _, err := e.admin().CreateGroup(ctx, "Team", ""); err != nil {
 			t.Fatal(err)
 		}
-		wantErr(t, e.dir.AddMember(ctx, "team", "BOB"), nil, "AddMember")
-		wantErr(t, e.dir.DeleteAccount(ctx, "Bob"), nil, "DeleteAccount")
+		wantErr(t, errOf(e.admin().AddMember(ctx, "team", "BOB", 0)), nil, "AddMember")
+		wantErr(t, e.admin().DeleteAccount(ctx, "Bob", 0), nil, "DeleteAccount")
 		_, err := e.dir.Account(ctx, "bob")
 		wantErr(t, err, directory.ErrNotFound, "Account after delete")
 		s := e.snap()
@@ -330,12 +330,12 @@ func TestDeleteAccount(t *testing.T) {
 		// Its name, SPN and UPN are free again.
 		e.create(&directory.Account{Name: "BOB", Kind: directory.KindUser, UPN: "bob@example.test", SPNs: []string{"svc/bob"}}, nil)
 		for _, name := range []string{"Administrator", "krbtgt", "Guest"} {
-			err := e.dir.DeleteAccount(ctx, name)
+			err := e.admin().DeleteAccount(ctx, name, 0)
 			wantErr(t, err, directory.ErrInvalid, "deleting "+name)
 			if err != nil && !strings.Contains(err.Error(), "built-in") {
 				t.Errorf("message %q does not say the account is built in", err)
 			}
 		}
-		wantErr(t, e.dir.DeleteAccount(ctx, "nobody"), directory.ErrNotFound, "deleting a missing account")
+		wantErr(t, e.admin().DeleteAccount(ctx, "nobody", 0), directory.ErrNotFound, "deleting a missing account")
 	})
 }

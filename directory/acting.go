@@ -276,6 +276,18 @@ func checkRev(what, name string, ifRev, rev uint64) error {
 	return errorf(ErrConflict, "%s %s changed since you read it (revision %d, now %d): read it again and retry", what, name, ifRev, rev)
 }
 
+// admit lets a change to the object what (an account or a group) named
+// name, now at revision rev, go ahead: it names the object as ev's target,
+// then checks the actor's right with may and the revision the caller read
+// (ifRev, as checkRev does).
+func (z *authz) admit(ev *event, what, name string, ifRev, rev uint64, may func() error) error {
+	ev.target = name
+	if err := may(); err != nil {
+		return err
+	}
+	return checkRev(what, name, ifRev, rev)
+}
+
 // event is what an operation reports in its audit event.
 type event struct {
 	actor   string // overrides the actor's name (a join token's creator)
@@ -455,9 +467,9 @@ func (x *Acting) MayReadAudit(ctx context.Context) error {
 	})
 }
 
-// store writes a over old, its previous state, and records the change of
-// every field in ev.
-func (z *authz) store(old, a *Account, ev *event) error {
+// storeAccount writes a over old, its previous state, and records the
+// change of every field in ev.
+func (z *authz) storeAccount(old, a *Account, ev *event) error {
 	if err := z.t.putAccount(a, old); err != nil {
 		return err
 	}

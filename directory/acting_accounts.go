@@ -10,8 +10,18 @@ import (
 	"time"
 )
 
-// CreateAccount adds an account as [Directory.CreateAccount] does, for the
-// actor: Domain Admins create any account; any enabled account may create
+// CreateAccount adds an account. The directory allocates its RID
+// (spec.RID is ignored), sets KVNO 1 and stores keys as its first
+// generation; spec.Keys, spec.OldKeys, spec.KVNO, spec.Revision,
+// spec.CreatorSID and the lockout fields are ignored. It checks the name
+// (AD's sAMAccountName rules; computer names end in "$"), the SPNs (syntax
+// and uniqueness in the domain) and the UPN, and adds the account to its
+// primary group: spec.PrimaryGroupRID, or when 0 Domain Users for users and
+// services and Domain Computers for computers (Domain Controllers, 516, for
+// a domain controller's computer account). The delegation settings must be
+// zero: they change only through SetDelegation, which checks who asks.
+//
+// Domain Admins create any account; any enabled account may create
 // a computer account while it has created fewer than the domain's
 // Policy.MachineAccountQuota (default 0: none), giving it only a name, a
 // DNS host name whose first label is the name, SPNs, a description and
@@ -19,14 +29,6 @@ import (
 // creator of a computer account manages it (ManagedBy), as AD's creator
 // owner does.
 func (x *Acting) CreateAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
-	a, err := x.createAccount(ctx, spec, keys)
-	if err != nil {
-		return nil, err
-	}
-	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) createAccount(ctx context.Context, spec *Account, keys []Key) (*Account, error) {
 	base, err := x.d.newAccount(spec, keys)
 	if err != nil {
 		return nil, err
@@ -48,7 +50,7 @@ func (x *Acting) createAccount(ctx context.Context, spec *Account, keys []Key) (
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.withoutSecrets(), nil
 }
 
 // newAccount checks spec and returns the account to create, with keys as
@@ -198,18 +200,20 @@ func (t *txn) createdComputers(creator sid.SID) (int, error) {
 	return n, err
 }
 
-// UpdateAccount changes the account named name as [Directory.UpdateAccount]
-// does: Domain Admins only. fn runs only once the actor's right is checked.
+// UpdateAccount changes the account named name in one transaction: fn gets
+// a copy to modify, which is validated (SPNs included) and stored if fn
+// returns nil. fn must not change Name, Kind, RID, PrimaryGroupRID, KVNO,
+// Keys, OldKeys (use SetKeys for keys), CreatorSID or Revision, nor the
+// delegation settings: they change only through SetDelegation, which
+// checks who asks, and UpdateAccount refuses them whoever calls it. The
+// directory keeps Created and sets Modified. Domain Admins only; fn runs
+// only once the actor's right is checked.
 func (x *Acting) UpdateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
-	a, err := x.updateAccount(ctx, name, ifRev, fn)
+	a, err := x.update(ctx, "account.update", name, ifRev, fn, DelegationChange{})
 	if err != nil {
 		return nil, err
 	}
 	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) updateAccount(ctx context.Context, name string, ifRev uint64, fn func(*Account) error) (*Account, error) {
-	return x.update(ctx, "account.update", name, ifRev, fn, DelegationChange{})
 }
 
 // Update changes, in one transaction, the settings of the account named
@@ -234,20 +238,15 @@ func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn f
 	}
 	var out *Account
 	err := x.do(ctx, op, name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
-		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if fn != nil {
-			if err := z.needAdmin("change the settings of account " + old.Name); err != nil {
-				return err
+		old, err := z.loadAccount(name, ifRev, ev, func(z *authz, a *Account) error {
+			if fn != nil {
+				if err := z.needAdmin("change the settings of account " + a.Name); err != nil {
+					return err
+				}
 			}
-		}
-		if err := z.mayChangeDelegation(old, dc); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
+			return z.mayChangeDelegation(a, dc)
+		})
+		if err != nil {
 			return err
 		}
 		if fn == nil && dc.IsZero() {
@@ -277,7 +276,7 @@ func (x *Acting) update(ctx context.Context, op, name string, ifRev uint64, fn f
 			return err
 		}
 		out = c
-		return z.store(old, c, ev)
+		return z.storeAccount(old, c, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -320,15 +319,8 @@ func (z *authz) checkUpdate(old, c *Account) error {
 // Administrator, Guest, krbtgt, kadmin) cannot be deleted.
 func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) error {
 	return x.do(ctx, "account.delete", name, func(z *authz, ev *event) error {
-		a, err := z.t.account(name)
+		a, err := z.loadAccount(name, ifRev, ev, func(z *authz, a *Account) error { return z.needAdmin("delete account " + a.Name) })
 		if err != nil {
-			return err
-		}
-		ev.target = a.Name
-		if err := z.needAdmin("delete account " + a.Name); err != nil {
-			return err
-		}
-		if err := checkRev("account", a.Name, ifRev, a.Revision); err != nil {
 			return err
 		}
 		if a.RID < builtinRIDLimit {
@@ -354,33 +346,19 @@ func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) e
 	})
 }
 
-// SetKeys gives the account named name keys as a new generation, as
-// [Directory.SetKeys] does: Domain Admins and the account's managers (not
+// SetKeys gives the account named name keys as a new generation: the kvno
+// goes up by one, the current keys join OldKeys (which keeps the last two
+// generations), and PasswordLastSet becomes now. Domain Admins and the account's managers (not
 // on a protected account) may. Keys are not a password, so the password
 // policy cannot judge them; salted keys enter the password history.
 func (x *Acting) SetKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
-	a, err := x.setKeys(ctx, name, keys, ifRev)
-	if err != nil {
-		return nil, err
-	}
-	return a.withoutSecrets(), nil
-}
-
-func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uint64) (*Account, error) {
 	if len(keys) == 0 {
 		return nil, invalid("no keys given for %q", name)
 	}
 	var out *Account
 	err := x.do(ctx, "account.keys.set", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("change the keys of"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "change the keys of "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		a, err := z.t.rotate(old, keys)
@@ -391,12 +369,12 @@ func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uin
 			return err
 		}
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return out.withoutSecrets(), nil
 }
 
 // AccountKeys returns the account named name with its keys' material, for
@@ -406,12 +384,8 @@ func (x *Acting) setKeys(ctx context.Context, name string, keys []Key, ifRev uin
 func (x *Acting) AccountKeys(ctx context.Context, name string) (*Account, error) {
 	var out *Account
 	err := x.read(ctx, "account.keys.read", name, true, func(z *authz, ev *event) error {
-		a, err := z.t.account(name)
+		a, err := z.loadAccount(name, 0, ev, managed("read the keys of"))
 		if err != nil {
-			return err
-		}
-		ev.target = a.Name
-		if err := z.mayManage(a, "read the keys of "+a.Name, false); err != nil {
 			return err
 		}
 		out = a
@@ -433,15 +407,8 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 	}
 	var out *Account
 	err := x.do(ctx, "account.spn.add", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("add SPNs to"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "add SPNs to "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		if slices.ContainsFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) }) {
@@ -454,7 +421,7 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 		}
 		a.Modified = x.d.now()
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -468,15 +435,8 @@ func (x *Acting) AddSPN(ctx context.Context, name, spn string, ifRev uint64) (*A
 func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) (*Account, error) {
 	var out *Account
 	err := x.do(ctx, "account.spn.remove", name, func(z *authz, ev *event) error {
-		old, err := z.t.account(name)
+		old, err := z.loadAccount(name, ifRev, ev, managed("remove SPNs from"))
 		if err != nil {
-			return err
-		}
-		ev.target = old.Name
-		if err := z.mayManage(old, "remove SPNs from "+old.Name, false); err != nil {
-			return err
-		}
-		if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 			return err
 		}
 		i := slices.IndexFunc(old.SPNs, func(s string) bool { return strings.EqualFold(s, spn) })
@@ -496,7 +456,7 @@ func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) 
 		a.SPNs = slices.Delete(a.SPNs, i, i+1)
 		a.Modified = x.d.now()
 		out = a
-		return z.store(old, a, ev)
+		return z.storeAccount(old, a, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -504,20 +464,36 @@ func (x *Acting) RemoveSPN(ctx context.Context, name, spn string, ifRev uint64) 
 	return out.withoutSecrets(), nil
 }
 
-// SetDelegation changes the delegation settings of the account named name,
-// with the rules of [Directory.MayChange].
+// SetDelegation changes the delegation settings of the account named name
+// in one transaction, if the actor may change every setting c touches (the
+// rules of [Directory.MayChange]); otherwise it changes nothing and returns
+// an error wrapping [ErrAccessDenied]. It validates SPN syntax (KCD targets
+// need not exist yet: [Snapshot.UnknownSPNs] names those that do not),
+// resolves principal names to SIDs (an unknown name is [ErrNotFound]) and
+// removes duplicates, keeping the first spelling. An account may not manage
+// itself. A change that touches nothing writes nothing.
 func (x *Acting) SetDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
-	a, err := x.setDelegation(ctx, name, c, ifRev)
+	a, err := x.update(ctx, "account.delegation.set", name, ifRev, nil, c)
 	if err != nil {
 		return nil, err
 	}
 	return a.withoutSecrets(), nil
 }
 
-func (x *Acting) setDelegation(ctx context.Context, name string, c DelegationChange, ifRev uint64) (*Account, error) {
-	a, err := x.update(ctx, "account.delegation.set", name, ifRev, nil, c)
+// managed lets Domain Admins and the account's managers (not on a protected
+// account) make a change, as mayManage does; right completes "NAME may not
+// ...", before the account's name.
+func managed(right string) func(*authz, *Account) error {
+	return func(z *authz, a *Account) error { return z.mayManage(a, right+" "+a.Name, false) }
+}
+
+// loadAccount reads the account named name for a change and admits it:
+// the account becomes ev's target, and the actor's right (may) and the
+// revision the caller read (ifRev; 0: any) are checked.
+func (z *authz) loadAccount(name string, ifRev uint64, ev *event, may func(*authz, *Account) error) (*Account, error) {
+	a, err := z.t.account(name)
 	if err != nil {
 		return nil, err
 	}
-	return a.clone(), nil
+	return a, z.admit(ev, "account", a.Name, ifRev, a.Revision, func() error { return may(z, a) })
 }

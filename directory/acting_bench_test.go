@@ -37,7 +37,7 @@ func BenchmarkSetKeys(b *testing.B) {
 func BenchmarkSetPassword(b *testing.B) {
 	e := benchEnv(b, storeKinds[0], 10)
 	e.create(&directory.Account{Name: "alice", Kind: directory.KindUser}, nil)
-	if err := e.dir.SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
 		b.Fatal(err)
 	}
 	x := e.dir.As(directory.LocalAdmin)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"hop/sid"
 )
 
 // CreateGroup adds a group, allocating its RID: Domain Admins only.
@@ -30,12 +32,8 @@ func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Gr
 			return err
 		}
 		g.RID = rid
-		if err := z.t.putGroup(g); err != nil {
-			return err
-		}
 		out = g
-		ev.changes, err = z.groupChanges(nil, g)
-		return err
+		return z.storeGroup(nil, g, ev)
 	})
 	if err != nil {
 		return nil, err
@@ -47,15 +45,8 @@ func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Gr
 // Admins only. Built-in groups (RID below 1000) cannot be deleted.
 func (x *Acting) DeleteGroup(ctx context.Context, name string, ifRev uint64) error {
 	return x.do(ctx, "group.delete", name, func(z *authz, ev *event) error {
-		g, err := z.t.group(name)
+		g, err := z.loadGroup(name, ifRev, ev, byAdmins("delete group"))
 		if err != nil {
-			return err
-		}
-		ev.target = g.Name
-		if err := z.needAdmin("delete group " + g.Name); err != nil {
-			return err
-		}
-		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
 			return err
 		}
 		if g.RID < builtinRIDLimit {
@@ -77,20 +68,7 @@ func (x *Acting) DeleteGroup(ctx context.Context, name string, ifRev uint64) err
 // [Snapshot.ProtectedBy], or a group nested in one). Groups nest, but not
 // in cycles.
 func (x *Acting) AddMember(ctx context.Context, group, member string, ifRev uint64) (*Group, error) {
-	var out *Group
-	err := x.do(ctx, "group.member.add", group, func(z *authz, ev *event) error {
-		g, err := z.t.group(group)
-		if err != nil {
-			return err
-		}
-		ev.target = g.Name
-		if err := z.mayManageGroup(g, "add members to group "+g.Name); err != nil {
-			return err
-		}
-		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
-			return err
-		}
-		old := g.clone()
+	return x.changeGroup(ctx, "group.member.add", group, ifRev, byManagers("add members to group"), func(z *authz, g *Group) error {
 		name, isGroup, err := z.t.resolveMember(member)
 		if err != nil {
 			return err
@@ -109,52 +87,21 @@ func (x *Acting) AddMember(ctx context.Context, group, member string, ifRev uint
 			}
 		}
 		g.Members = append(g.Members, name)
-		if err := z.t.putGroup(g); err != nil {
-			return err
-		}
-		out = g
-		ev.changes, err = z.groupChanges(old, g)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.clone(), nil
 }
 
 // RemoveMember removes member (any case) from group, with the rights of
 // AddMember.
 func (x *Acting) RemoveMember(ctx context.Context, group, member string, ifRev uint64) (*Group, error) {
-	var out *Group
-	err := x.do(ctx, "group.member.remove", group, func(z *authz, ev *event) error {
-		g, err := z.t.group(group)
-		if err != nil {
-			return err
-		}
-		ev.target = g.Name
-		if err := z.mayManageGroup(g, "remove members from group "+g.Name); err != nil {
-			return err
-		}
-		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
-			return err
-		}
-		old := g.clone()
+	return x.changeGroup(ctx, "group.member.remove", group, ifRev, byManagers("remove members from group"), func(z *authz, g *Group) error {
 		i := slices.IndexFunc(g.Members, func(m string) bool { return strings.EqualFold(m, member) })
 		if i < 0 {
 			return notFound("%q is not a member of group %q", member, g.Name)
 		}
 		g.Members = slices.Delete(g.Members, i, i+1)
-		if err := z.t.putGroup(g); err != nil {
-			return err
-		}
-		out = g
-		ev.changes, err = z.groupChanges(old, g)
-		return err
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out.clone(), nil
 }
 
 // SetGroupManagers replaces the managers of group (accounts or groups, by
@@ -168,36 +115,75 @@ func (x *Acting) SetGroupManagers(ctx context.Context, group string, managers []
 			return nil, invalid("an empty or overlong name among the managers")
 		}
 	}
-	var out *Group
-	err := x.do(ctx, "group.managers.set", group, func(z *authz, ev *event) error {
-		g, err := z.t.group(group)
-		if err != nil {
-			return err
-		}
-		ev.target = g.Name
-		if err := z.needAdmin("change the managers of group " + g.Name); err != nil {
-			return err
-		}
-		if err := checkRev("group", g.Name, ifRev, g.Revision); err != nil {
-			return err
-		}
-		old := g.clone()
-		g.ManagedBy = nil
+	return x.changeGroup(ctx, "group.managers.set", group, ifRev, byAdmins("change the managers of group"), func(z *authz, g *Group) error {
+		var sids []sid.SID
 		if !isNone(managers) {
-			if g.ManagedBy, err = z.t.resolve(z.dom, managers); err != nil {
+			var err error
+			if sids, err = z.t.resolve(z.dom, managers); err != nil {
 				return err
 			}
 		}
-		if slices.Equal(g.ManagedBy, old.ManagedBy) {
-			out = old
+		if slices.Equal(sids, g.ManagedBy) {
 			return errNoChange
 		}
-		if err := z.t.putGroup(g); err != nil {
+		g.ManagedBy = sids
+		return nil
+	})
+}
+
+// byAdmins lets only Domain Admins make a change to a group; right
+// completes "NAME may not ...", before the group's name.
+func byAdmins(right string) func(*authz, *Group) error {
+	return func(z *authz, g *Group) error { return z.needAdmin(right + " " + g.Name) }
+}
+
+// byManagers lets Domain Admins and the group's managers make a change, as
+// mayManageGroup does; right is as for byAdmins.
+func byManagers(right string) func(*authz, *Group) error {
+	return func(z *authz, g *Group) error { return z.mayManageGroup(g, right+" "+g.Name) }
+}
+
+// loadGroup reads the group named name for a change and admits it: the
+// group becomes ev's target, and the actor's right (may) and the revision
+// the caller read (ifRev; 0: any) are checked.
+func (z *authz) loadGroup(name string, ifRev uint64, ev *event, may func(*authz, *Group) error) (*Group, error) {
+	g, err := z.t.group(name)
+	if err != nil {
+		return nil, err
+	}
+	return g, z.admit(ev, "group", g.Name, ifRev, g.Revision, func() error { return may(z, g) })
+}
+
+// storeGroup writes g over old, its previous state (nil for a new group),
+// and records the change of every field in ev.
+func (z *authz) storeGroup(old, g *Group, ev *event) error {
+	if err := z.t.putGroup(g); err != nil {
+		return err
+	}
+	var err error
+	ev.changes, err = z.groupChanges(old, g)
+	return err
+}
+
+// changeGroup is the one store step of a change op to the group named
+// name: in one transaction it loads the group (loadGroup, with may and
+// ifRev), lets change modify a copy, writes the copy and records the
+// change of every field (storeGroup). change returns errNoChange to write
+// nothing; the group is then returned as it was.
+func (x *Acting) changeGroup(ctx context.Context, op, name string, ifRev uint64, may func(*authz, *Group) error, change func(z *authz, g *Group) error) (*Group, error) {
+	var out *Group
+	err := x.do(ctx, op, name, func(z *authz, ev *event) error {
+		old, err := z.loadGroup(name, ifRev, ev, may)
+		if err != nil {
+			return err
+		}
+		out = old
+		g := old.clone()
+		if err := change(z, g); err != nil {
 			return err
 		}
 		out = g
-		ev.changes, err = z.groupChanges(old, g)
-		return err
+		return z.storeGroup(old, g, ev)
 	})
 	if err != nil {
 		return nil, err

@@ -61,7 +61,7 @@ func actingEnv(t *testing.T) *env {
 		SPNs: []string{"host/t.example.test", "host/t"}}, pwKeys(t, "t$", "Old-password-1"))
 	e.member("Domain Admins", "alice")
 	e.member("Domain Admins", "dis")
-	if _, err := e.dir.UpdateAccount(ctx, "dis", func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
+	if _, err := e.admin().UpdateAccount(ctx, "dis", 0, func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	e.group("Helpdesk", "gm")
@@ -429,7 +429,7 @@ func TestProtectedAccounts(t *testing.T) {
 // the creator's management of what it created, and what it may not set.
 func TestMachineAccountQuota(t *testing.T) {
 	e := actingEnv(t)
-	if err := e.dir.SetPolicy(ctx, directory.Policy{MachineAccountQuota: 2}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{MachineAccountQuota: 2}); err != nil {
 		t.Fatal(err)
 	}
 	bob := e.dir.As(directory.Actor{Name: "bob"})
@@ -489,7 +489,7 @@ func TestMachineAccountQuota(t *testing.T) {
 	}
 	// Joining a host creates a computer within the quota too; the quota
 	// counts it.
-	if err := e.dir.SetPolicy(ctx, directory.Policy{MachineAccountQuota: 3}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{MachineAccountQuota: 3}); err != nil {
 		t.Fatal(err)
 	}
 	j, err := bob.JoinHost(ctx, "", directory.JoinRequest{FQDN: "q.example.test", Keys: aesKeys(11, "")})
@@ -499,14 +499,14 @@ func TestMachineAccountQuota(t *testing.T) {
 	if _, err := bob.JoinHost(ctx, "", directory.JoinRequest{FQDN: "r.example.test", Keys: aesKeys(11, "")}); !errors.Is(err, directory.ErrAccessDenied) {
 		t.Errorf("join beyond the quota: %v", err)
 	}
-	if err := e.dir.SetPolicy(ctx, directory.Policy{MachineAccountQuota: 2}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{MachineAccountQuota: 2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.DeleteAccount(ctx, "q$"); err != nil {
+	if err := e.admin().DeleteAccount(ctx, "q$", 0); err != nil {
 		t.Fatal(err)
 	}
 	// A deleted computer no longer counts.
-	if err := e.dir.DeleteAccount(ctx, "b2$"); err != nil {
+	if err := e.admin().DeleteAccount(ctx, "b2$", 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.CreateAccount(ctx, &directory.Account{Name: "b3$", Kind: directory.KindComputer}, nil); err != nil {

@@ -73,7 +73,7 @@ func TestAuditEvents(t *testing.T) {
 	if _, err := mgr.AddMember(ctx, "Web", "gm", 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.SetPolicy(ctx, directory.Policy{MinPasswordLength: 10}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{MinPasswordLength: 10}); err != nil {
 		t.Fatal(err)
 	}
 	tok, _, err := alice.CreateJoinToken(ctx, "j.example.test", 0)
@@ -193,16 +193,16 @@ func TestAuditEvents(t *testing.T) {
 func TestAuditPrimitives(t *testing.T) {
 	e := newEnv(t, storeKinds[0].open)
 	e.create(&directory.Account{Name: "b$", Kind: directory.KindComputer}, aesKeys(1, ""))
-	if err := e.dir.AddSPN(ctx, "b$", "host/b"); err != nil {
+	if _, err := e.admin().AddSPN(ctx, "b$", "host/b", 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.dir.SetKeys(ctx, "b$", aesKeys(2, "")); err != nil {
+	if _, err := e.admin().SetKeys(ctx, "b$", aesKeys(2, ""), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{}); err != nil {
+	if _, err := e.admin().SetDelegation(ctx, "b$", directory.DelegationChange{}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dir.SetPolicy(ctx, directory.Policy{}); err != nil { // unchanged
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{}); err != nil { // unchanged
 		t.Fatal(err)
 	}
 	var types []string

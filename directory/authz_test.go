@@ -130,7 +130,7 @@ func TestSnapshotAuthz(t *testing.T) {
 		}
 
 		// A change of membership shows in the next snapshot at once.
-		if err := e.dir.RemoveMember(ctx, "Middle", "Inner"); err != nil {
+		if _, err := e.admin().RemoveMember(ctx, "Middle", "Inner", 0); err != nil {
 			t.Fatal(err)
 		}
 		s2 := e.snap()
@@ -243,8 +243,8 @@ func TestDelegationConcurrent(t *testing.T) {
 			writers.Add(1)
 			go func() {
 				defer writers.Done()
-				if _, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "c$",
-					directory.DelegationChange{AllowedToActAdd: []string{fmt.Sprint("h", i, "$")}}); err != nil {
+				if _, err := e.admin().SetDelegation(ctx, "c$",
+					directory.DelegationChange{AllowedToActAdd: []string{fmt.Sprint("h", i, "$")}}, 0); err != nil {
 					t.Error(err)
 				}
 			}()

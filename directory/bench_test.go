@@ -123,7 +123,7 @@ func BenchmarkSnapshotBuild(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		i++
-		if _, err := e.dir.UpdateAccount(ctx, "host1$", func(a *directory.Account) error { a.Description = fmt.Sprint(i); return nil }); err != nil {
+		if _, err := e.admin().UpdateAccount(ctx, "host1$", 0, func(a *directory.Account) error { a.Description = fmt.Sprint(i); return nil }); err != nil {
 			b.Fatal(err)
 		}
 		e.snap()

@@ -169,19 +169,6 @@ func isNone(list []string) bool {
 	return len(list) == 1 && strings.EqualFold(strings.TrimSpace(list[0]), "none")
 }
 
-// SetDelegation changes the delegation settings of the account named
-// account in one transaction, if actor may change every setting c touches
-// (see [Directory.MayChange]); otherwise it changes nothing and returns an
-// error wrapping [ErrAccessDenied]. It validates SPN syntax (KCD targets
-// need not exist yet: [Snapshot.UnknownSPNs] names those that do not),
-// resolves principal names to SIDs (an unknown name is [ErrNotFound]) and
-// removes duplicates, keeping the first spelling. An account may not manage
-// itself. A change that touches nothing writes nothing. It is
-// d.As(actor).SetDelegation(ctx, account, c, 0), audited as that is.
-func (d *Directory) SetDelegation(ctx context.Context, actor Actor, account string, c DelegationChange) (*Account, error) {
-	return d.As(actor).setDelegation(ctx, account, c, 0)
-}
-
 // MayChange reports whether actor may make change c to the account named
 // account, without making it: nil if so, an error wrapping
 // [ErrAccessDenied] that says who may if not ([ErrNotFound] if there is no

@@ -30,7 +30,7 @@ func (e *env) sidOf(name string) sid.SID {
 	if a, err := e.dir.Account(ctx, name); err == nil {
 		return dom.SID.Append(a.RID)
 	}
-	g, err := e.dir.Group(ctx, name)
+	g, err := e.admin().Group(ctx, name)
 	if err != nil {
 		e.t.Fatalf("no account or group %s: %v", name, err)
 	}
@@ -47,7 +47,7 @@ func (e *env) sids(names ...string) []sid.SID {
 
 func (e *env) group(name string, members ...string) {
 	e.t.Helper()
-	if _, err := e.dir.CreateGroup(ctx, name, ""); err != nil {
+	if _, err := e.admin().CreateGroup(ctx, name, ""); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, m := range members {
@@ -57,14 +57,14 @@ func (e *env) group(name string, members ...string) {
 
 func (e *env) member(group, member string) {
 	e.t.Helper()
-	if err := e.dir.AddMember(ctx, group, member); err != nil {
+	if _, err := e.admin().AddMember(ctx, group, member, 0); err != nil {
 		e.t.Fatalf("AddMember(%s, %s): %v", group, member, err)
 	}
 }
 
 func (e *env) setDelegation(account string, c directory.DelegationChange) *directory.Account {
 	e.t.Helper()
-	a, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, account, c)
+	a, err := e.admin().SetDelegation(ctx, account, c, 0)
 	if err != nil {
 		e.t.Fatalf("SetDelegation(%s): %v", account, err)
 	}
@@ -149,7 +149,7 @@ func TestDelegationFields(t *testing.T) {
 		for _, c := range cases {
 			before := e.clock.Now()
 			e.clock.Advance(1)
-			got, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "C$", c.c)
+			got, err := e.admin().SetDelegation(ctx, "C$", c.c, 0)
 			if err != nil {
 				t.Errorf("%s: %v", c.name, err)
 				continue
@@ -180,17 +180,17 @@ func TestDelegationFields(t *testing.T) {
 		}
 		// A change of nothing writes nothing.
 		tok := e.token()
-		if a, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "c$", directory.DelegationChange{}); err != nil || a.Name != "c$" {
+		if a, err := e.admin().SetDelegation(ctx, "c$", directory.DelegationChange{}, 0); err != nil || a.Name != "c$" {
 			t.Errorf("empty change: %v, %v", a, err)
 		}
 		if e.token() != tok {
 			t.Error("an empty change wrote to the store")
 		}
 		// Other updates keep the delegation settings.
-		if _, err := e.dir.UpdateAccount(ctx, "c$", func(a *directory.Account) error { a.Description = "x"; return nil }); err != nil {
+		if _, err := e.admin().UpdateAccount(ctx, "c$", 0, func(a *directory.Account) error { a.Description = "x"; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.dir.SetKeys(ctx, "c$", aesKeys(3, "s")); err != nil {
+		if _, err := e.admin().SetKeys(ctx, "c$", aesKeys(3, "s"), 0); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.dir.RecordPreauthFailure(ctx, "c$"); err != nil {
@@ -236,7 +236,7 @@ func TestDelegationErrors(t *testing.T) {
 			{"manages itself", "c$", directory.DelegationChange{ManagedBy: listp("b$", "C$")}, directory.ErrInvalid, []string{"c$ cannot manage itself"}},
 		} {
 			before := dump(t, e.store)
-			_, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, c.account, c.c)
+			_, err := e.admin().SetDelegation(ctx, c.account, c.c, 0)
 			wantErr(t, err, c.kind, c.name)
 			for _, m := range c.msg {
 				if err != nil && !strings.Contains(err.Error(), m) {
@@ -252,7 +252,7 @@ func TestDelegationErrors(t *testing.T) {
 		// reused), shows as the SID string, and is removed by it.
 		e.setDelegation("c$", directory.DelegationChange{AllowedToActAdd: []string{"tmp$"}})
 		gone := e.sidOf("tmp$")
-		if err := e.dir.DeleteAccount(ctx, "tmp$"); err != nil {
+		if err := e.admin().DeleteAccount(ctx, "tmp$", 0); err != nil {
 			t.Fatal(err)
 		}
 		s := e.snap()
@@ -260,7 +260,7 @@ func TestDelegationErrors(t *testing.T) {
 		if got := s.NamesOf(a.AllowedToActOnBehalfOf); !slices.Equal(got, []string{"b$", gone.String()}) {
 			t.Errorf("NamesOf = %q, want b$ and the SID string", got)
 		}
-		_, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "c$", directory.DelegationChange{AllowedToActRemove: []string{"tmp$"}})
+		_, err := e.admin().SetDelegation(ctx, "c$", directory.DelegationChange{AllowedToActRemove: []string{"tmp$"}}, 0)
 		wantErr(t, err, directory.ErrNotFound, "removing a deleted account by name")
 		a = e.setDelegation("c$", directory.DelegationChange{AllowedToActRemove: []string{strings.ToLower(gone.String())}})
 		if !slices.Equal(a.AllowedToActOnBehalfOf, e.sids("b$")) {
@@ -293,11 +293,11 @@ func TestDelegationOutsideSetDelegation(t *testing.T) {
 			{"managers", func(a *directory.Account) { a.ManagedBy = []sid.SID{bSID} }},
 			{"primary group", func(a *directory.Account) { a.PrimaryGroupRID = directory.RIDDomainControllers }},
 		} {
-			_, err := e.dir.UpdateAccount(ctx, "Administrator", func(a *directory.Account) error { c.fn(a); return nil })
+			_, err := e.admin().UpdateAccount(ctx, "Administrator", 0, func(a *directory.Account) error { c.fn(a); return nil })
 			wantErr(t, err, directory.ErrInvalid, "UpdateAccount of "+c.name)
 			a := &directory.Account{Name: "new", Kind: directory.KindUser}
 			c.fn(a)
-			_, err = e.dir.CreateAccount(ctx, a, nil)
+			_, err = e.admin().CreateAccount(ctx, a, nil)
 			if c.name == "primary group" {
 				// 516 is for computers only.
 				wantErr(t, err, directory.ErrInvalid, "CreateAccount of a user in Domain Controllers")
@@ -325,7 +325,7 @@ func TestPrimaryGroup(t *testing.T) {
 			{&directory.Account{Name: "x$", Kind: directory.KindComputer, PrimaryGroupRID: 513}, 0, "", directory.ErrInvalid},
 			{&directory.Account{Name: "boss", Kind: directory.KindUser, PrimaryGroupRID: 512}, 0, "", directory.ErrInvalid},
 		} {
-			got, err := e.dir.CreateAccount(ctx, c.a, nil)
+			got, err := e.admin().CreateAccount(ctx, c.a, nil)
 			wantErr(t, err, c.err, "CreateAccount "+c.a.Name)
 			if err != nil {
 				continue
@@ -437,7 +437,7 @@ func TestDelegationRights(t *testing.T) {
 				}
 				what := ac.name + " / " + st.name
 				mayErr := e.dir.MayChange(ctx, ac.actor, "c$", st.c)
-				got, err := e.dir.SetDelegation(ctx, ac.actor, "C$", st.c)
+				got, err := e.dir.As(ac.actor).SetDelegation(ctx, "C$", st.c, 0)
 				if allowed {
 					if mayErr != nil || err != nil {
 						t.Errorf("%s: MayChange %v, SetDelegation %v; want allowed", what, mayErr, err)
@@ -472,7 +472,7 @@ func TestDelegationRights(t *testing.T) {
 			}
 		}
 		// The refusal the brief shows, word for word.
-		_, err := e.dir.SetDelegation(ctx, directory.Actor{Name: "bob"}, "d$", directory.DelegationChange{AllowedToAct: listp("b$")})
+		_, err := e.dir.As(directory.Actor{Name: "bob"}).SetDelegation(ctx, "d$", directory.DelegationChange{AllowedToAct: listp("b$")}, 0)
 		const want = "directory: bob may not set resource-based delegation on d$: only Domain Admins and the managers of d$ (none) may; " +
 			"a domain admin can make bob a manager with: hop account set d$ --managed-by bob"
 		if err == nil || err.Error() != want {
@@ -485,7 +485,7 @@ func TestDelegationRights(t *testing.T) {
 		wantErr(t, e.dir.MayChange(ctx, directory.Actor{Name: "alice"}, "nosuch$", directory.DelegationChange{Sensitive: boolp(true)}),
 			directory.ErrNotFound, "MayChange on an unknown account")
 		// Leaving the managing group takes the right away at once.
-		if err := e.dir.RemoveMember(ctx, "Web Ops", "webop"); err != nil {
+		if _, err := e.admin().RemoveMember(ctx, "Web Ops", "webop", 0); err != nil {
 			t.Fatal(err)
 		}
 		wantErr(t, e.dir.MayChange(ctx, directory.Actor{Name: "webop"}, "c$", directory.DelegationChange{AllowedToAct: listp("none")}),
@@ -497,7 +497,7 @@ func TestShellQuoteInMessages(t *testing.T) {
 	e := newEnv(t, storeKinds[0].open)
 	e.create(&directory.Account{Name: "bob's", Kind: directory.KindUser}, nil)
 	e.create(&directory.Account{Name: "c$", Kind: directory.KindComputer}, nil)
-	_, err := e.dir.SetDelegation(ctx, directory.Actor{Name: "bob's"}, "c$", directory.DelegationChange{AllowedToAct: listp("none")})
+	_, err := e.dir.As(directory.Actor{Name: "bob's"}).SetDelegation(ctx, "c$", directory.DelegationChange{AllowedToAct: listp("none")}, 0)
 	if want := `hop account set c$ --managed-by 'bob'\''s'`; err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("error %v does not end with %s", err, want)
 	}
@@ -537,7 +537,7 @@ func FuzzDelegationNames(f *testing.F) {
 			c.ManagedBy, actor = &names, directory.LocalAdmin
 		}
 		before := dump(t, e.store)
-		a, err := e.dir.SetDelegation(ctx, actor, "c$", c)
+		a, err := e.dir.As(actor).SetDelegation(ctx, "c$", c, 0)
 		if err != nil {
 			if !errors.Is(err, directory.ErrInvalid) && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrExists) {
 				t.Fatalf("untyped error %v", err)

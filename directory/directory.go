@@ -359,13 +359,6 @@ func (d *Directory) Domain(ctx context.Context) (*Domain, error) {
 	return dom, err
 }
 
-// SetPolicy replaces the domain policy. It acts as [LocalAdmin] and is
-// audited.
-func (d *Directory) SetPolicy(ctx context.Context, p Policy) error {
-	_, err := d.As(LocalAdmin).SetPolicy(ctx, p)
-	return err
-}
-
 // txn is a store transaction with typed access to the records.
 type txn struct {
 	Tx

@@ -55,17 +55,16 @@
 //     (NO_AUTH_DATA_REQUIRED);
 //   - ManagedBy: the accounts and groups that manage the account.
 //
-// They change only through [Acting.SetDelegation] (and
-// [Directory.SetDelegation]), which enforces who may change what, as AD
-// does: the domain administrator acting on the store ([LocalAdmin]) and
-// the members of Domain Admins may change everything; the managers of an
-// account (ManagedBy, directly or through a group) may also change its
-// resource-based delegation list — the seed's "Set-ADComputer C
-// -PrincipalsAllowedToDelegateToAccount B", which needs no domain admin —
-// but an account never manages itself, and managers lose that right on a
-// protected account (see Authorization). A refusal wraps [ErrAccessDenied]
-// and says who may and how. CreateAccount and UpdateAccount refuse these
-// fields.
+// They change only through [Acting.SetDelegation] (or [Acting.Update]),
+// which enforces who may change what, as AD does: the domain administrator
+// acting on the store ([LocalAdmin]) and the members of Domain Admins may
+// change everything; the managers of an account (ManagedBy, directly or
+// through a group) may also change its resource-based delegation list — the
+// seed's "Set-ADComputer C -PrincipalsAllowedToDelegateToAccount B", which
+// needs no domain admin — but an account never manages itself, and managers
+// lose that right on a protected account (see Authorization). A refusal
+// wraps [ErrAccessDenied] and says who may and how. CreateAccount and
+// UpdateAccount refuse these fields.
 //
 // A principal deleted while listed stays listed by its SID and shows as the
 // SID string ([Snapshot.NameOf]); RIDs are never reused, so no new account
@@ -113,13 +112,13 @@
 //   - Reading needs only an enabled account, as AD's Authenticated Users
 //     read; what is read carries no key material.
 //
-// Every change through Acting, and through the Directory methods that act
-// as LocalAdmin (CreateAccount, UpdateAccount, SetKeys, AddSPN, ...), is
-// one audit event to Options.Audit: "directory.<op>", the actor, the
-// target, and each changed field's old and new value as the CLI shows it;
-// keys show as their kvno, passwords not at all. A refusal is a
-// "directory.denied" event with the reason. The KDC's failed-logon
-// bookkeeping (RecordPreauthFailure) is audited by the KDC, not here.
+// Every change goes through Acting, the one write API ([LocalAdmin] acts
+// through d.As(LocalAdmin) as any other actor does), and is one audit event
+// to Options.Audit: "directory.<op>", the actor, the target, and each
+// changed field's old and new value as the CLI shows it; keys show as their
+// kvno, passwords not at all. A refusal is a "directory.denied" event with
+// the reason. The KDC's failed-logon bookkeeping (RecordPreauthFailure) is
+// audited by the KDC, not here.
 //
 // Accounts and groups carry a revision, 1 when created and one more with
 // every change; a change may be made conditional on the revision the

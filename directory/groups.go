@@ -1,72 +1,13 @@
 package directory
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
 )
 
-// CreateGroup adds a group, allocating its RID. It acts as [LocalAdmin]
-// and is audited.
-func (d *Directory) CreateGroup(ctx context.Context, name, description string) (*Group, error) {
-	return d.As(LocalAdmin).CreateGroup(ctx, name, description)
-}
-
-// Group returns the group named name (any case).
-func (d *Directory) Group(ctx context.Context, name string) (*Group, error) {
-	var g *Group
-	err := d.view(ctx, func(t *txn) (err error) {
-		g, err = t.group(name)
-		return err
-	})
-	return g, err
-}
-
-// Groups returns every group, sorted by name (case-insensitively).
-func (d *Directory) Groups(ctx context.Context) ([]*Group, error) {
-	var out []*Group
-	err := d.view(ctx, func(t *txn) error {
-		out = out[:0]
-		return t.ForEach(bucketGroups, func(k string, v []byte) error {
-			g, err := decodeGroup(k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, g)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortGroups(out)
-	return out, nil
-}
-
 func sortGroups(gs []*Group) {
 	slices.SortFunc(gs, func(a, b *Group) int { return strings.Compare(fold(a.Name), fold(b.Name)) })
-}
-
-// AddMember adds the account or group named member to group. Groups nest,
-// but not in cycles. It acts as [LocalAdmin] and is audited.
-func (d *Directory) AddMember(ctx context.Context, group, member string) error {
-	_, err := d.As(LocalAdmin).AddMember(ctx, group, member, 0)
-	return err
-}
-
-// RemoveMember removes member (any case) from group. It acts as
-// [LocalAdmin] and is audited.
-func (d *Directory) RemoveMember(ctx context.Context, group, member string) error {
-	_, err := d.As(LocalAdmin).RemoveMember(ctx, group, member, 0)
-	return err
-}
-
-// DeleteGroup removes a group and its membership in other groups. Built-in
-// groups (RID below 1000) cannot be deleted. It acts as [LocalAdmin] and is
-// audited.
-func (d *Directory) DeleteGroup(ctx context.Context, name string) error {
-	return d.As(LocalAdmin).DeleteGroup(ctx, name, 0)
 }
 
 // resolveMember finds the account or group named name and returns its name

@@ -20,14 +20,14 @@ func TestNestedGroups(t *testing.T) {
 		e.create(&directory.Account{Name: "alice", Kind: directory.KindUser}, nil)
 		e.create(&directory.Account{Name: "bob", Kind: directory.KindUser}, nil)
 		for _, g := range []string{"Outer", "Middle", "Inner"} {
-			if _, err := e.dir.CreateGroup(ctx, g, g+" group"); err != nil {
+			if _, err := e.admin().CreateGroup(ctx, g, g+" group"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, m := range [][2]string{{"outer", "MIDDLE"}, {"Middle", "inner"}, {"Inner", "Alice"}, {"Protected Users", "inner"}} {
-			wantErr(t, e.dir.AddMember(ctx, m[0], m[1]), nil, "AddMember "+m[0]+" "+m[1])
+			wantErr(t, errOf(e.admin().AddMember(ctx, m[0], m[1], 0)), nil, "AddMember "+m[0]+" "+m[1])
 		}
-		g, err := e.dir.Group(ctx, "inner")
+		g, err := e.admin().Group(ctx, "inner")
 		if err != nil || !slices.Equal(g.Members, []string{"alice"}) {
 			t.Errorf("Inner = %+v, %v; want the member spelled as its record (alice)", g, err)
 		}
@@ -69,25 +69,25 @@ func TestNestedGroups(t *testing.T) {
 			{"outer", "nobody", directory.ErrNotFound},
 			{"nosuch", "alice", directory.ErrNotFound},
 		} {
-			wantErr(t, e.dir.AddMember(ctx, c.group, c.member), c.want, "AddMember "+c.group+" "+c.member)
+			wantErr(t, errOf(e.admin().AddMember(ctx, c.group, c.member, 0)), c.want, "AddMember "+c.group+" "+c.member)
 		}
-		wantErr(t, e.dir.RemoveMember(ctx, "outer", "alice"), directory.ErrNotFound, "RemoveMember of a non-member")
-		wantErr(t, e.dir.DeleteGroup(ctx, "Domain Admins"), directory.ErrInvalid, "DeleteGroup of a built-in group")
-		_, err = e.dir.CreateGroup(ctx, "bad/name", "")
+		wantErr(t, errOf(e.admin().RemoveMember(ctx, "outer", "alice", 0)), directory.ErrNotFound, "RemoveMember of a non-member")
+		wantErr(t, e.admin().DeleteGroup(ctx, "Domain Admins", 0), directory.ErrInvalid, "DeleteGroup of a built-in group")
+		_, err = e.admin().CreateGroup(ctx, "bad/name", "")
 		wantErr(t, err, directory.ErrInvalid, "CreateGroup with a bad name")
 		if after := dump(t, e.store); after != before {
 			t.Error("refused group changes changed the store")
 		}
 
 		// Removing Middle's link breaks the chain.
-		wantErr(t, e.dir.RemoveMember(ctx, "OUTER", "middle"), nil, "RemoveMember")
+		wantErr(t, errOf(e.admin().RemoveMember(ctx, "OUTER", "middle", 0)), nil, "RemoveMember")
 		if s := e.snap(); s.IsMember("alice", "outer") {
 			t.Error("alice still in Outer")
 		}
 		// Now Inner may contain Outer.
-		wantErr(t, e.dir.AddMember(ctx, "inner", "outer"), nil, "AddMember after the cycle was broken")
+		wantErr(t, errOf(e.admin().AddMember(ctx, "inner", "outer", 0)), nil, "AddMember after the cycle was broken")
 		// Deleting a group removes it from the groups it was in.
-		wantErr(t, e.dir.DeleteGroup(ctx, "Inner"), nil, "DeleteGroup")
+		wantErr(t, e.admin().DeleteGroup(ctx, "Inner", 0), nil, "DeleteGroup")
 		s = e.snap()
 		if got := groupNames(s.GroupsOf("alice")); !slices.Equal(got, []string{"Domain Users"}) {
 			t.Errorf("after deleting Inner, GroupsOf(alice) = %q", got)
@@ -95,7 +95,7 @@ func TestNestedGroups(t *testing.T) {
 		if pu, _ := s.Group("Protected Users"); len(pu.Members) != 0 {
 			t.Errorf("Protected Users still lists %q", pu.Members)
 		}
-		all, err := e.dir.Groups(ctx)
+		all, err := e.admin().Groups(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

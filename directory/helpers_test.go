@@ -119,9 +119,16 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
+// admin is the directory's operations as the local domain administrator.
+func (e *env) admin() *directory.Acting { return e.dir.As(directory.LocalAdmin) }
+
+// errOf returns the error of a call that also returns a value, for checks
+// that look at the error only.
+func errOf[T any](_ T, err error) error { return err }
+
 func (e *env) create(a *directory.Account, keys []directory.Key) *directory.Account {
 	e.t.Helper()
-	got, err := e.dir.CreateAccount(ctx, a, keys)
+	got, err := e.admin().CreateAccount(ctx, a, keys)
 	if err != nil {
 		e.t.Fatalf("CreateAccount(%s): %v", a.Name, err)
 	}

@@ -61,7 +61,7 @@ func TestJoinTokens(t *testing.T) {
 		if _, err := e.dir.JoinHost(ctx, directory.Actor{}, tok, req); !errors.Is(err, directory.ErrExists) || !strings.Contains(err.Error(), `belongs to account "squat"`) {
 			t.Errorf("join whose SPN another account holds: %v", err)
 		}
-		if err := e.dir.DeleteAccount(ctx, "squat"); err != nil {
+		if err := e.admin().DeleteAccount(ctx, "squat", 0); err != nil {
 			t.Fatal(err)
 		}
 		// The token works, in any case and with spaces around it.
@@ -167,7 +167,7 @@ func TestJoinTokenRights(t *testing.T) {
 	if _, _, err := mgr.CreateJoinToken(ctx, "other.example.test", 0); !errors.Is(err, directory.ErrAccessDenied) {
 		t.Errorf("a manager's token for a new host: %v", err)
 	}
-	if err := e.dir.DeleteAccount(ctx, "mgr"); err != nil {
+	if err := e.admin().DeleteAccount(ctx, "mgr", 0); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.dir.JoinHost(ctx, directory.Actor{}, tok, directory.JoinRequest{FQDN: "t.example.test", Keys: aesKeys(2, "")})
@@ -245,20 +245,20 @@ func TestHostKeysAmbiguous(t *testing.T) {
 	if got := e.snap().HostKeys("web.example.test"); got != nil {
 		t.Errorf("two accounts claim the host, yet HostKeys = %q", got)
 	}
-	if err := e.dir.DeleteAccount(ctx, "w2$"); err != nil {
+	if err := e.admin().DeleteAccount(ctx, "w2$", 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.snap().HostKeys("web.example.test"); len(got) != 1 {
 		t.Errorf("one claimant: HostKeys = %q", got)
 	}
-	if _, err := e.dir.UpdateAccount(ctx, "w1$", func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
+	if _, err := e.admin().UpdateAccount(ctx, "w1$", 0, func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.snap().HostKeys("web.example.test"); got != nil {
 		t.Errorf("a disabled host's keys: %q", got)
 	}
 	// Host keys are for computers.
-	_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService, SSHHostKeys: k}, nil)
+	_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService, SSHHostKeys: k}, nil)
 	if !errors.Is(err, directory.ErrInvalid) {
 		t.Errorf("a service with SSH host keys: %v", err)
 	}

@@ -28,12 +28,12 @@ func TestKVNOAndOldKeys(t *testing.T) {
 			start, _ := e.dir.Account(ctx, name)
 			for gen := uint32(2); gen <= 5; gen++ {
 				e.clock.Advance(time.Hour)
-				kvno, err := e.dir.SetKeys(ctx, name, aesKeys(byte(gen*16), fmt.Sprint("s", gen)))
+				set, err := e.admin().SetKeys(ctx, name, aesKeys(byte(gen*16), fmt.Sprint("s", gen)), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := start.KVNO + gen - 1; kvno != want {
-					t.Fatalf("%s: SetKeys returned kvno %d, want %d", name, kvno, want)
+				if want := start.KVNO + gen - 1; set.KVNO != want {
+					t.Fatalf("%s: SetKeys returned kvno %d, want %d", name, set.KVNO, want)
 				}
 			}
 			a, err := e.dir.Account(ctx, name)
@@ -71,11 +71,11 @@ func TestKVNOAndOldKeys(t *testing.T) {
 				t.Errorf("%s: %d old keys, want 4 (2 generations × 2 types)", name, len(a.OldKeys))
 			}
 		}
-		_, err := e.dir.SetKeys(ctx, "alice", nil)
+		_, err := e.admin().SetKeys(ctx, "alice", nil, 0)
 		wantErr(t, err, directory.ErrInvalid, "SetKeys without keys")
-		_, err = e.dir.SetKeys(ctx, "nobody", aesKeys(1, "s"))
+		_, err = e.admin().SetKeys(ctx, "nobody", aesKeys(1, "s"), 0)
 		wantErr(t, err, directory.ErrNotFound, "SetKeys of a missing account")
-		_, err = e.dir.SetKeys(ctx, "alice", append(aesKeys(1, "s"), aesKeys(2, "s")[0]))
+		_, err = e.admin().SetKeys(ctx, "alice", append(aesKeys(1, "s"), aesKeys(2, "s")[0]), 0)
 		wantErr(t, err, directory.ErrInvalid, "two keys of one type")
 	})
 }
@@ -83,7 +83,7 @@ func TestKVNOAndOldKeys(t *testing.T) {
 func TestRC4(t *testing.T) {
 	e := newEnv(t, storeKinds[0].open)
 	rc4 := directory.NewKeyMaterial(krb5.RC4HMAC, "", material(16, 0x44))
-	_, err := e.dir.CreateAccount(ctx, &directory.Account{Name: "old", Kind: directory.KindUser}, []directory.Key{rc4})
+	_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: "old", Kind: directory.KindUser}, []directory.Key{rc4})
 	wantErr(t, err, directory.ErrInvalid, "rc4 key without AllowRC4")
 	if err != nil && !strings.Contains(err.Error(), "allow RC4") {
 		t.Errorf("message %q does not say how to allow RC4", err)
@@ -93,7 +93,7 @@ func TestRC4(t *testing.T) {
 	if k, ok := a.KeyFor(krb5.RC4HMAC, 0); !ok || !bytes.Equal(k.Material(), material(16, 0x44)) {
 		t.Error("rc4 key not stored")
 	}
-	if _, err := e.dir.UpdateAccount(ctx, "old", func(a *directory.Account) error { a.AllowRC4 = false; return nil }); err != nil {
+	if _, err := e.admin().UpdateAccount(ctx, "old", 0, func(a *directory.Account) error { a.AllowRC4 = false; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	a, _ = e.dir.Account(ctx, "old")
@@ -112,7 +112,7 @@ func TestSealedKeysInFile(t *testing.T) {
 	secret := material(32, 0x5A)
 	e.create(&directory.Account{Name: "alice-sealed", Kind: directory.KindUser},
 		[]directory.Key{directory.NewKeyMaterial(krb5.AES256CTSHMACSHA196, "salt-marker", secret)})
-	if _, err := e.dir.SetKeys(ctx, "alice-sealed", []directory.Key{directory.NewKeyMaterial(krb5.AES256CTSHMACSHA196, "s", material(32, 0x6B))}); err != nil {
+	if _, err := e.admin().SetKeys(ctx, "alice-sealed", []directory.Key{directory.NewKeyMaterial(krb5.AES256CTSHMACSHA196, "s", material(32, 0x6B))}, 0); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(path)
@@ -318,7 +318,7 @@ func TestCorruptRecords(t *testing.T) {
 	if err := e.store.Update(ctx, func(tx directory.Tx) error { return tx.Put("meta", "generation", []byte("many")) }); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.dir.CreateGroup(ctx, "g", "")
+	_, err := e.admin().CreateGroup(ctx, "g", "")
 	wantErr(t, err, directory.ErrCorrupt, "CreateGroup with a damaged generation counter")
 	if err != nil && !strings.Contains(err.Error(), `meta/"generation"`) {
 		t.Errorf("error %q does not name the record", err)

@@ -32,7 +32,7 @@ func TestLockout(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.create(&directory.Account{Name: "alice", Kind: directory.KindUser}, aesKeys(1, "s"))
 		pol := directory.Policy{LockoutThreshold: 3, LockoutWindow: 10 * time.Minute, LockoutDuration: 30 * time.Minute}
-		if err := e.dir.SetPolicy(ctx, pol); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, pol); err != nil {
 			t.Fatal(err)
 		}
 		fail := func(wantCount int, wantLocked bool) time.Time {
@@ -94,7 +94,7 @@ func TestLockout(t *testing.T) {
 func TestClearPreauthFailures(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.create(&directory.Account{Name: "alice", Kind: directory.KindUser}, aesKeys(1, "s"))
-		if err := e.dir.SetPolicy(ctx, directory.Policy{LockoutThreshold: 5}); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{LockoutThreshold: 5}); err != nil {
 			t.Fatal(err)
 		}
 		e.snap()

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -211,6 +212,15 @@ type passwordPrep struct {
 	old Key
 }
 
+// String, GoString and Format never print the password or its keys.
+func (p passwordPrep) String() string {
+	return "directory.passwordPrep{" + p.name + ", password and keys redacted}"
+}
+func (p passwordPrep) GoString() string { return p.String() }
+func (p passwordPrep) Format(f fmt.State, verb rune) {
+	formatRedacted(f, verb, p.String(), p.GoString())
+}
+
 // errStale means an account changed between a password change's
 // preparation and its transaction in a way that needs new derivations.
 var errStale = errors.New("directory: account changed during the password change")
@@ -229,12 +239,8 @@ func (x *Acting) preparePassword(ctx context.Context, op, name, password string,
 	var prep passwordPrep
 	var salts []string
 	err := x.read(ctx, op, name, false, func(z *authz, ev *event) error {
-		a, err := z.t.account(name)
+		a, err := z.loadAccount(name, 0, ev, may)
 		if err != nil {
-			return err
-		}
-		ev.target = a.Name
-		if err := may(z, a); err != nil {
 			return err
 		}
 		if err := onlyRandomKeys(a); err != nil {
@@ -370,6 +376,13 @@ func (t *txn) rotate(old *Account, keys []Key) (*Account, error) {
 	return a, nil
 }
 
+// maySetPassword is SetPassword's right: Domain Admins, the account's
+// managers unless it is protected, and the account itself in an initial
+// request.
+func maySetPassword(z *authz, a *Account) error {
+	return z.mayManage(a, "set the password of "+a.Name, true)
+}
+
 // SetPassword sets the password of the account named name: its keys
 // become those the password gives (PasswordKeys, the types of
 // DefaultETypes), a new generation (kvno + 1). Domain Admins may; so may
@@ -382,23 +395,14 @@ func (t *txn) rotate(old *Account, keys []Key) (*Account, error) {
 func (x *Acting) SetPassword(ctx context.Context, name, password string, ifRev uint64) (*Account, error) {
 	const op = "account.password.set"
 	for attempt := 0; ; attempt++ {
-		prep, err := x.preparePassword(ctx, op, name, password, nil, func(z *authz, a *Account) error {
-			return z.mayManage(a, "set the password of "+a.Name, true)
-		})
+		prep, err := x.preparePassword(ctx, op, name, password, nil, maySetPassword)
 		if err != nil {
 			return nil, err
 		}
 		var out *Account
 		err = x.do(ctx, op, name, func(z *authz, ev *event) error {
-			old, err := z.t.account(name)
+			old, err := z.loadAccount(name, ifRev, ev, maySetPassword)
 			if err != nil {
-				return err
-			}
-			ev.target = old.Name
-			if err := z.mayManage(old, "set the password of "+old.Name, true); err != nil {
-				return err
-			}
-			if err := checkRev("account", old.Name, ifRev, old.Revision); err != nil {
 				return err
 			}
 			a, err := z.applyPassword(old, prep)
@@ -406,7 +410,7 @@ func (x *Acting) SetPassword(ctx context.Context, name, password string, ifRev u
 				return err
 			}
 			out = a
-			return z.store(old, a, ev)
+			return z.storeAccount(old, a, ev)
 		})
 		if errors.Is(err, errStale) && attempt < 2 {
 			continue
@@ -454,12 +458,8 @@ func (x *Acting) ChangePassword(ctx context.Context, name, old, new string) (*Ac
 		var out *Account
 		wrong := false
 		err = x.do(ctx, op, name, func(z *authz, ev *event) error {
-			a, err := z.t.account(name)
+			a, err := z.loadAccount(name, 0, ev, may)
 			if err != nil {
-				return err
-			}
-			ev.target = a.Name
-			if err := may(z, a); err != nil {
 				return err
 			}
 			cur, ok := a.KeyFor(prep.old.EncType, 0)

@@ -114,13 +114,13 @@ func TestPasswordPolicy(t *testing.T) {
 			}
 		}
 		// A longer minimum, then a shorter history.
-		if err := e.dir.SetPolicy(ctx, directory.Policy{MinPasswordLength: 12}); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{MinPasswordLength: 12}); err != nil {
 			t.Fatal(err)
 		}
 		if err := set("Fourth-pw-4"); !errors.Is(err, directory.ErrPolicy) || !strings.Contains(err.Error(), "has 11 characters; this domain requires at least 12") {
 			t.Errorf("11 characters under a minimum of 12: %v", err)
 		}
-		if err := e.dir.SetPolicy(ctx, directory.Policy{MinPasswordLength: 1, PasswordHistory: 2}); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{MinPasswordLength: 1, PasswordHistory: 2}); err != nil {
 			t.Fatal(err)
 		}
 		if err := set("Second-pw-2-x"); err != nil { // remembered now: Second-pw-2-x, Third-pw-3
@@ -133,7 +133,7 @@ func TestPasswordPolicy(t *testing.T) {
 			t.Errorf("a password older than the history: %v", err)
 		}
 		// Off: any password again.
-		if err := e.dir.SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
 			t.Fatal(err)
 		}
 		if err := set("Initial-pw-0"); err != nil {
@@ -154,11 +154,11 @@ func TestPasswordPolicy(t *testing.T) {
 // account whose history is empty still refuses its current password.
 func TestPasswordHistoryFromKeys(t *testing.T) {
 	e := newEnv(t, storeKinds[0].open)
-	if err := e.dir.SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{PasswordHistory: directory.NoPasswordHistory}); err != nil {
 		t.Fatal(err)
 	}
 	e.create(&directory.Account{Name: "bob", Kind: directory.KindUser}, pwKeys(t, "bob", "Bobs-first-pw"))
-	if err := e.dir.SetPolicy(ctx, directory.Policy{PasswordHistory: 3}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{PasswordHistory: 3}); err != nil {
 		t.Fatal(err)
 	}
 	admin := e.dir.As(directory.Actor{Name: "Administrator"})
@@ -166,10 +166,10 @@ func TestPasswordHistoryFromKeys(t *testing.T) {
 	if _, err := admin.SetPassword(ctx, "bob", "Bobs-first-pw", 0); !errors.Is(err, directory.ErrPolicy) {
 		t.Errorf("the current password of an account without history: %v", err)
 	}
-	if _, err := e.dir.SetKeys(ctx, "bob", pwKeys(t, "bob", "Bobs-second-pw")); err != nil {
+	if _, err := e.admin().SetKeys(ctx, "bob", pwKeys(t, "bob", "Bobs-second-pw"), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.dir.SetKeys(ctx, "bob", aesKeys(0x44, "")); err != nil { // random keys
+	if _, err := e.admin().SetKeys(ctx, "bob", aesKeys(0x44, ""), 0); err != nil { // random keys
 		t.Fatal(err)
 	}
 	if _, err := admin.SetPassword(ctx, "bob", "Bobs-second-pw", 0); !errors.Is(err, directory.ErrPolicy) {
@@ -182,7 +182,7 @@ func TestPasswordHistoryFromKeys(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	e := actingEnv(t)
-	if err := e.dir.SetPolicy(ctx, directory.Policy{LockoutThreshold: 3}); err != nil {
+	if _, err := e.admin().SetPolicy(ctx, directory.Policy{LockoutThreshold: 3}); err != nil {
 		t.Fatal(err)
 	}
 	self := e.dir.As(directory.Actor{Name: "t$"})

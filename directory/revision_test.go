@@ -21,7 +21,7 @@ func (e *env) rev(name string) uint64 {
 
 func (e *env) grev(name string) uint64 {
 	e.t.Helper()
-	g, err := e.dir.Group(ctx, name)
+	g, err := e.admin().Group(ctx, name)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func (e *env) grev(name string) uint64 {
 
 func TestRevisions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		if err := e.dir.SetPolicy(ctx, directory.Policy{LockoutThreshold: 10}); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{LockoutThreshold: 10}); err != nil {
 			t.Fatal(err)
 		}
 		computers := e.grev("Domain Computers")
@@ -48,14 +48,14 @@ func TestRevisions(t *testing.T) {
 			do   func() error
 		}{
 			{"UpdateAccount", func() error {
-				_, err := e.dir.UpdateAccount(ctx, "b$", func(a *directory.Account) error { a.Description = "web"; return nil })
+				_, err := e.admin().UpdateAccount(ctx, "b$", 0, func(a *directory.Account) error { a.Description = "web"; return nil })
 				return err
 			}},
-			{"SetKeys", func() error { _, err := e.dir.SetKeys(ctx, "b$", aesKeys(2, "")); return err }},
-			{"AddSPN", func() error { return e.dir.AddSPN(ctx, "b$", "host/b") }},
-			{"RemoveSPN", func() error { return e.dir.RemoveSPN(ctx, "b$", "host/b") }},
+			{"SetKeys", func() error { _, err := e.admin().SetKeys(ctx, "b$", aesKeys(2, ""), 0); return err }},
+			{"AddSPN", func() error { return errOf(e.admin().AddSPN(ctx, "b$", "host/b", 0)) }},
+			{"RemoveSPN", func() error { return errOf(e.admin().RemoveSPN(ctx, "b$", "host/b", 0)) }},
 			{"SetDelegation", func() error {
-				_, err := e.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{Sensitive: boolp(true)})
+				_, err := e.admin().SetDelegation(ctx, "b$", directory.DelegationChange{Sensitive: boolp(true)}, 0)
 				return err
 			}},
 			{"Acting.SetPassword", func() error { _, err := x.SetPassword(ctx, "b$", "B-password-1", 0); return err }},

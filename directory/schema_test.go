@@ -362,7 +362,7 @@ func TestSchema2KadminConflict(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.CreateAccount(ctx, c.a, nil); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, c.a, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Update(ctx, func(tx directory.Tx) error { return tx.Put("meta", "schema", []byte("2")) }); err != nil {

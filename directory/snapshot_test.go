@@ -27,7 +27,7 @@ func TestSnapshotReuse(t *testing.T) {
 			t.Error("Snapshot was rebuilt although the store did not change")
 		}
 		// A View does not count as a change.
-		if _, err := e.dir.Accounts(ctx); err != nil {
+		if _, err := e.admin().Accounts(ctx); err != nil {
 			t.Fatal(err)
 		}
 		pastCheckInterval()
@@ -56,7 +56,7 @@ func TestSnapshotReuse(t *testing.T) {
 			t.Error("the unchanged krbtgt account was decoded again")
 		}
 		// A failed update changes nothing.
-		_, err := e.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error { return errors.New("no") })
+		_, err := e.admin().UpdateAccount(ctx, "alice", 0, func(a *directory.Account) error { return errors.New("no") })
 		if err == nil {
 			t.Fatal("UpdateAccount error lost")
 		}
@@ -82,7 +82,7 @@ func TestSnapshotWithoutChanges(t *testing.T) {
 	if e.snap() != s1 {
 		t.Error("rebuilt without a change")
 	}
-	if _, err := other.CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser}, nil); err != nil {
+	if _, err := other.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser}, nil); err != nil {
 		t.Fatal(err)
 	}
 	pastCheckInterval()
@@ -105,7 +105,7 @@ func TestSnapshotOtherProcess(t *testing.T) {
 	kdc.snap()
 	for i := range 20 {
 		name := fmt.Sprint("user", i)
-		if _, err := cli.CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil); err != nil {
+		if _, err := cli.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil); err != nil {
 			t.Fatal(err)
 		}
 		pastCheckInterval()
@@ -113,17 +113,17 @@ func TestSnapshotOtherProcess(t *testing.T) {
 			t.Fatalf("write %d by the other handle not seen", i)
 		}
 		// Two writes back to back.
-		if _, err := cli.UpdateAccount(ctx, name, func(a *directory.Account) error { a.Description = "first"; return nil }); err != nil {
+		if _, err := cli.As(directory.LocalAdmin).UpdateAccount(ctx, name, 0, func(a *directory.Account) error { a.Description = "first"; return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cli.UpdateAccount(ctx, name, func(a *directory.Account) error { a.Description = "second"; return nil }); err != nil {
+		if _, err := cli.As(directory.LocalAdmin).UpdateAccount(ctx, name, 0, func(a *directory.Account) error { a.Description = "second"; return nil }); err != nil {
 			t.Fatal(err)
 		}
 		pastCheckInterval()
 		if a, _ := kdc.snap().Account(name); a.Description != "second" {
 			t.Fatalf("round %d: the KDC sees description %q, want second", i, a.Description)
 		}
-		if _, err := cli.SetKeys(ctx, name, aesKeys(byte(i), "s")); err != nil {
+		if _, err := cli.As(directory.LocalAdmin).SetKeys(ctx, name, aesKeys(byte(i), "s"), 0); err != nil {
 			t.Fatal(err)
 		}
 		pastCheckInterval()
@@ -168,10 +168,10 @@ func TestSnapshotConcurrent(t *testing.T) {
 			}()
 		}
 		for i := range 20 {
-			if _, err := e.dir.CreateAccount(ctx, &directory.Account{Name: fmt.Sprint("u", i), Kind: directory.KindUser}, nil); err != nil {
+			if _, err := e.admin().CreateAccount(ctx, &directory.Account{Name: fmt.Sprint("u", i), Kind: directory.KindUser}, nil); err != nil {
 				t.Error(err)
 			}
-			if _, err := e.dir.SetKeys(ctx, "alice", aesKeys(byte(i), "s")); err != nil {
+			if _, err := e.admin().SetKeys(ctx, "alice", aesKeys(byte(i), "s"), 0); err != nil {
 				t.Error(err)
 			}
 		}
@@ -234,7 +234,7 @@ func TestPolicy(t *testing.T) {
 	}
 	forEachStore(t, func(t *testing.T, e *env) {
 		p := directory.Policy{MaxTicketLife: 8 * time.Hour, LockoutThreshold: 5}
-		if err := e.dir.SetPolicy(ctx, p); err != nil {
+		if _, err := e.admin().SetPolicy(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 		if dom, _ := e.dir.Domain(ctx); dom.Policy != p {
@@ -243,7 +243,7 @@ func TestPolicy(t *testing.T) {
 		if e.snap().Domain().Policy != p {
 			t.Error("the snapshot does not show the new policy")
 		}
-		wantErr(t, e.dir.SetPolicy(ctx, directory.Policy{ClockSkew: -1}), directory.ErrInvalid, "SetPolicy of an invalid policy")
+		wantErr(t, errOf(e.admin().SetPolicy(ctx, directory.Policy{ClockSkew: -1})), directory.ErrInvalid, "SetPolicy of an invalid policy")
 	})
 }
 

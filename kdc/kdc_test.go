@@ -72,11 +72,11 @@ func newDirectory(t testing.TB) (*directory.Directory, []directory.Key) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser, UPN: "alice@example.test"}, pwKeys(t, "alice", alicePW, allAES)); err != nil {
+	if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser, UPN: "alice@example.test"}, pwKeys(t, "alice", alicePW, allAES)); err != nil {
 		t.Fatal(err)
 	}
 	bKeys := rndKeys(t, allAES)
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "b$", Kind: directory.KindComputer, DNSHostName: "b.example.test",
+	if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "b$", Kind: directory.KindComputer, DNSHostName: "b.example.test",
 		SPNs: []string{"host/b.example.test", "host/b"}}, bKeys); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestASRefusals(t *testing.T) {
 	_, err = f.login(&client.Request{Client: alice(), Options: krb5.OptPostdated}, alicePW)
 	wantCode(t, err, krb5.KDCErrBadOption)
 
-	if _, err := f.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).UpdateAccount(ctx, "alice", 0, func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.login(&client.Request{Client: alice()}, alicePW)
@@ -313,7 +313,7 @@ func TestTGS(t *testing.T) {
 	wantCode(t, err, krb5.KDCErrSPrincipalUnknown)
 
 	// Disabling the client stops its TGT at once.
-	if _, err := f.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).UpdateAccount(ctx, "alice", 0, func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")})
@@ -325,7 +325,7 @@ func TestTGS(t *testing.T) {
 func TestExpiredPasswordOnlyReachesChangepw(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	if _, err := f.dir.UpdateAccount(ctx, "alice", func(a *directory.Account) error {
+	if _, err := f.dir.As(directory.LocalAdmin).UpdateAccount(ctx, "alice", 0, func(a *directory.Account) error {
 		a.PasswordExpires = time.Now().Add(-time.Hour)
 		return nil
 	}); err != nil {

@@ -68,10 +68,10 @@ func TestTicketsCarryASignedPAC(t *testing.T) {
 	}
 
 	// A group added now shows in the next service ticket's PAC.
-	if _, err := f.dir.CreateGroup(ctx, "Web Admins", ""); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).CreateGroup(ctx, "Web Admins", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.dir.AddMember(ctx, "Web Admins", "alice"); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).AddMember(ctx, "Web Admins", "alice", 0); err != nil {
 		t.Fatal(err)
 	}
 	st, err := f.conn(client.UDPThenTCP).ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test")})
@@ -173,7 +173,7 @@ func TestNoPAC(t *testing.T) {
 		t.Error("service ticket has a PAC though the client asked for none")
 	}
 	// A service with no-auth-data-required gets none either.
-	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{NoAuthDataRequired: ptr(true)}); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).SetDelegation(ctx, "b$", directory.DelegationChange{NoAuthDataRequired: ptr(true)}, 0); err != nil {
 		t.Fatal(err)
 	}
 	tgt, err = f.login(&client.Request{Client: alice()}, alicePW)
@@ -201,7 +201,7 @@ func TestSensitiveProtectedAndUnconstrained(t *testing.T) {
 	}
 
 	// Unconstrained delegation: tickets to b$ say OK-AS-DELEGATE.
-	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{TrustedForDelegation: ptr(true)}); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).SetDelegation(ctx, "b$", directory.DelegationChange{TrustedForDelegation: ptr(true)}, 0); err != nil {
 		t.Fatal(err)
 	}
 	tgt, err := f.login(req(), alicePW)
@@ -221,7 +221,7 @@ func TestSensitiveProtectedAndUnconstrained(t *testing.T) {
 
 	// A sensitive account gets no forwardable or proxiable ticket, at the
 	// AS and, with a TGT from before, at the TGS.
-	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "alice", directory.DelegationChange{Sensitive: ptr(true)}); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).SetDelegation(ctx, "alice", directory.DelegationChange{Sensitive: ptr(true)}, 0); err != nil {
 		t.Fatal(err)
 	}
 	st, err = c.ServiceTicket(ctx, tgt, &client.Request{Service: host, Options: krb5.OptForwardable | krb5.OptProxiable})
@@ -238,16 +238,16 @@ func TestSensitiveProtectedAndUnconstrained(t *testing.T) {
 	if s.Flags.Has(krb5.TktForwardable) || s.Flags.Has(krb5.TktProxiable) {
 		t.Errorf("sensitive, AS: %s", krb5.TicketFlagString(s.Flags))
 	}
-	if _, err := f.dir.SetDelegation(ctx, directory.LocalAdmin, "alice", directory.DelegationChange{Sensitive: ptr(false)}); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).SetDelegation(ctx, "alice", directory.DelegationChange{Sensitive: ptr(false)}, 0); err != nil {
 		t.Fatal(err)
 	}
 
 	// Protected Users, through a nested group: the same, and a 4-hour TGT.
-	if _, err := f.dir.CreateGroup(ctx, "Tier 0", ""); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).CreateGroup(ctx, "Tier 0", ""); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range [][2]string{{"Tier 0", "alice"}, {"Protected Users", "Tier 0"}} {
-		if err := f.dir.AddMember(ctx, m[0], m[1]); err != nil {
+		if _, err := f.dir.As(directory.LocalAdmin).AddMember(ctx, m[0], m[1], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -264,7 +264,7 @@ func TestProtectedUsersRefuseRC4Preauth(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	rc4 := []krb5.EncType{krb5.RC4HMAC}
-	if _, err := f.dir.CreateAccount(ctx, &directory.Account{Name: "legacy", Kind: directory.KindUser, AllowRC4: true}, pwKeys(t, "legacy", "Legacy-1", append(rc4, allAES...))); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "legacy", Kind: directory.KindUser, AllowRC4: true}, pwKeys(t, "legacy", "Legacy-1", append(rc4, allAES...))); err != nil {
 		t.Fatal(err)
 	}
 	legacy := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "legacy"), Realm: realm}
@@ -292,7 +292,7 @@ func TestProtectedUsersRefuseRC4Preauth(t *testing.T) {
 	if err := rc4Logon(); err != nil {
 		t.Fatalf("RC4 logon of an account that allows it: %v", err)
 	}
-	if err := f.dir.AddMember(ctx, "Protected Users", "legacy"); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).AddMember(ctx, "Protected Users", "legacy", 0); err != nil {
 		t.Fatal(err)
 	}
 	wantCode(t, rc4Logon(), krb5.KDCErrETypeNoSupp)

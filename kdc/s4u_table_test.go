@@ -69,17 +69,17 @@ func newS4UWorld(t *testing.T) *s4uWorld {
 		{&directory.Account{Name: "c$", Kind: directory.KindComputer, DNSHostName: "c.example.test", SPNs: []string{cCIFS, cHost}}, rndKeys(t, allAES)},
 		{&directory.Account{Name: "d$", Kind: directory.KindComputer, DNSHostName: "d.example.test", SPNs: []string{dHTTP}}, rndKeys(t, allAES)},
 	} {
-		if _, err := d.CreateAccount(w.ctx, a.acct, a.keys); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateAccount(w.ctx, a.acct, a.keys); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, g := range []string{"Tier 0", webSrvs} {
-		if _, err := d.CreateGroup(w.ctx, g, ""); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateGroup(w.ctx, g, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, m := range [][2]string{{"Tier 0", "pat"}, {directory.NameProtectedUsers, "Tier 0"}, {webSrvs, "b$"}} {
-		if err := d.AddMember(w.ctx, m[0], m[1]); err != nil {
+		if _, err := d.As(directory.LocalAdmin).AddMember(w.ctx, m[0], m[1], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +98,7 @@ func spn(s string) krb5.PrincipalName {
 // set changes account's delegation settings as the domain administrator.
 func (w *s4uWorld) set(account string, c directory.DelegationChange) {
 	w.t.Helper()
-	if _, err := w.f.dir.SetDelegation(w.ctx, directory.LocalAdmin, account, c); err != nil {
+	if _, err := w.f.dir.As(directory.LocalAdmin).SetDelegation(w.ctx, account, c, 0); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -413,7 +413,7 @@ func s4uRows() []s4uRow {
 			want: s4uWant{client: aliceAt, fwd: true, owner: "b$", asserted: "S-1-18-2", event: "tgs.s4u2self", eventUser: aliceAt, eventTarget: bTarget, rule: "empty-kcd-list"}},
 		{id: "S15", name: "disabled user",
 			setup: func(w *s4uWorld) {
-				if _, err := w.f.dir.UpdateAccount(w.ctx, "alice", func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
+				if _, err := w.f.dir.As(directory.LocalAdmin).UpdateAccount(w.ctx, "alice", 0, func(a *directory.Account) error { a.Disabled = true; return nil }); err != nil {
 					w.t.Fatal(err)
 				}
 			},
@@ -517,7 +517,7 @@ func s4uRows() []s4uRow {
 			do: func(w *s4uWorld) (*client.Credential, error) {
 				tgt := w.svcTGT("b$", true)
 				ev := w.mustSelf(tgt, "alice", fwdOpt)
-				if err := w.f.dir.AddMember(w.ctx, "Tier 0", "alice"); err != nil {
+				if _, err := w.f.dir.As(directory.LocalAdmin).AddMember(w.ctx, "Tier 0", "alice", 0); err != nil {
 					w.t.Fatal(err)
 				}
 				return w.proxy(tgt, ev, cCIFS, true)
@@ -909,7 +909,7 @@ func TestEvidenceAcrossKrbtgtRotation(t *testing.T) {
 			kcdC(w)
 			ev := w.mustSelf(w.svcTGT("b$", true), "alice", fwdOpt)
 			for i := 0; i < tc.rotations; i++ {
-				if _, err := w.f.dir.SetKeys(w.ctx, "krbtgt", rndKeys(t, allAES)); err != nil {
+				if _, err := w.f.dir.As(directory.LocalAdmin).SetKeys(w.ctx, "krbtgt", rndKeys(t, allAES), 0); err != nil {
 					t.Fatal(err)
 				}
 			}

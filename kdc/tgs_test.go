@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/wire"
@@ -136,12 +137,12 @@ func TestKrbtgtRotationKeepsOldTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kvno, err := f.dir.SetKeys(ctx, "krbtgt", rndKeys(t, allAES))
+	set, err := f.dir.As(directory.LocalAdmin).SetKeys(ctx, "krbtgt", rndKeys(t, allAES), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kvno != 2 || old.Ticket.EncPart.KVNO != 1 {
-		t.Fatalf("kvno %d, old ticket kvno %d", kvno, old.Ticket.EncPart.KVNO)
+	if set.KVNO != 2 || old.Ticket.EncPart.KVNO != 1 {
+		t.Fatalf("kvno %d, old ticket kvno %d", set.KVNO, old.Ticket.EncPart.KVNO)
 	}
 	c := f.conn(client.UDPOnly)
 	if _, err := c.ServiceTicket(ctx, old, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b")}); err != nil {
@@ -173,7 +174,7 @@ func TestLockout(t *testing.T) {
 	}
 	p := dom.Policy
 	p.LockoutThreshold = 3
-	if err := f.dir.SetPolicy(ctx, p); err != nil {
+	if _, err := f.dir.As(directory.LocalAdmin).SetPolicy(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {

@@ -35,6 +35,19 @@ const (
 // ErrMalformed is wrapped by the errors of ParseMessage and ParseResult.
 var ErrMalformed = errors.New("kpasswd: malformed message")
 
+// malformedError is a message that does not decode; why says how, in
+// words a reply can carry.
+type malformedError struct{ why string }
+
+func (e *malformedError) Error() string { return ErrMalformed.Error() + ": " + e.why }
+
+// Unwrap returns ErrMalformed.
+func (e *malformedError) Unwrap() error { return ErrMalformed }
+
+func malformed(format string, args ...any) error {
+	return &malformedError{why: fmt.Sprintf(format, args...)}
+}
+
 // Message is a request or a reply:
 //
 //	message length (16 bits, the whole message) | version (16 bits)
@@ -53,16 +66,16 @@ type Message struct {
 // returned as sent, whatever its value. The result aliases b.
 func ParseMessage(b []byte) (*Message, error) {
 	if len(b) < headerSize {
-		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrMalformed, len(b), headerSize)
+		return nil, malformed("%d bytes, shorter than the %d-byte header", len(b), headerSize)
 	}
 	if n := int(binary.BigEndian.Uint16(b)); n != len(b) {
-		return nil, fmt.Errorf("%w: the length field says %d bytes, the message has %d", ErrMalformed, n, len(b))
+		return nil, malformed("the length field says %d bytes, the message has %d", n, len(b))
 	}
 	m := &Message{Version: binary.BigEndian.Uint16(b[2:])}
 	apLen := int(binary.BigEndian.Uint16(b[4:]))
 	rest := b[headerSize:]
 	if apLen > len(rest) {
-		return nil, fmt.Errorf("%w: the AP message length %d exceeds the %d bytes that follow", ErrMalformed, apLen, len(rest))
+		return nil, malformed("the AP message length %d exceeds the %d bytes that follow", apLen, len(rest))
 	}
 	if apLen > 0 {
 		m.AP = rest[:apLen:apLen]
@@ -176,11 +189,11 @@ func (r Result) Marshal() []byte {
 // client has it; a message that is not UTF-8 has its invalid bytes replaced.
 func ParseResult(b []byte) (Result, error) {
 	if len(b) < 2 {
-		return Result{}, fmt.Errorf("%w: a result needs 2 bytes, got %d", ErrMalformed, len(b))
+		return Result{}, malformed("a result needs 2 bytes, got %d", len(b))
 	}
 	c := ResultCode(binary.BigEndian.Uint16(b))
 	if c > InitialFlagNeeded {
-		return Result{}, fmt.Errorf("%w: unknown result code %d", ErrMalformed, uint16(c))
+		return Result{}, malformed("unknown result code %d", uint16(c))
 	}
 	msg := b[2:]
 	if len(msg) > maxResultLen {

@@ -167,7 +167,12 @@ func (s *Server) handle(ctx context.Context, r *request, msg []byte) (Result, *r
 
 	m, err := ParseMessage(msg)
 	if err != nil {
-		ref := refuse(Malformed, "%s", strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
+		why := "the request does not decode"
+		var me *malformedError
+		if errors.As(err, &me) {
+			why = me.why
+		}
+		ref := refuse(Malformed, "%s", why)
 		ref.krbCode = krb5.KRBAPErrModified
 		return Result{}, ref
 	}
@@ -303,7 +308,7 @@ func (s *Server) setPassword(ctx context.Context, r *request, snap *directory.Sn
 		actor.Initial = true
 	}
 	if _, err := s.Directory.As(actor).SetPassword(ctx, name, string(password), 0); err != nil {
-		return Result{}, directoryRefusal(err, name)
+		return Result{}, s.directoryRefusal(err, name)
 	}
 	return Result{Code: Success, Message: "Password changed."}, nil
 }
@@ -317,9 +322,16 @@ func seqOrZero(p *uint32) uint32 {
 }
 
 // directoryRefusal maps a directory error to a result, keeping the
-// directory's plain-words reason.
-func directoryRefusal(err error, account string) *refusal {
-	msg := reason(err)
+// directory's plain-words reason (the user message of [directory.Error]).
+// Any other failure is the server's to log: the client learns only that
+// the change failed.
+func (s *Server) directoryRefusal(err error, account string) *refusal {
+	var de *directory.Error
+	if !errors.As(err, &de) || de.Msg == "" {
+		s.log.Error("kpasswd: set password", "account", account, "err", err)
+		return refuse(HardError, "the password of %s could not be set: the directory failed; try again later, or ask the domain administrator to read the password server's log", account)
+	}
+	msg := de.Msg
 	switch {
 	case errors.Is(err, directory.ErrPolicy):
 		return refuse(SoftError, "%s", msg)
@@ -329,16 +341,6 @@ func directoryRefusal(err error, account string) *refusal {
 		return refuse(HardError, "there is no account %s: %s", account, msg)
 	}
 	return refuse(HardError, "the password of %s could not be set: %s", account, msg)
-}
-
-// reason is the user-facing text of a directory error, without the package
-// prefix.
-func reason(err error) string {
-	var de *directory.Error
-	if errors.As(err, &de) && de.Msg != "" {
-		return de.Msg
-	}
-	return strings.TrimPrefix(err.Error(), "directory: ")
 }
 
 // apReason says in words why an AP-REQ was refused, from its KRB-ERROR

@@ -1,14 +1,17 @@
 package kpasswd
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +77,7 @@ func rndKeys(t testing.TB) []directory.Key {
 type fixture struct {
 	t       testing.TB
 	dir     *directory.Directory
+	store   *failingStore
 	kdcAddr string
 	srv     *Server
 	audit   *audit.Memory
@@ -90,25 +94,26 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := directory.Init(ctx, mem.New(), mk, realm, pwKeys(t, "Administrator", adminPW), rndKeys(t), directory.Options{})
+	store := &failingStore{Store: mem.New()}
+	d, err := directory.Init(ctx, store, mk, realm, pwKeys(t, "Administrator", adminPW), rndKeys(t), directory.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, pw string }{{"alice", alicePW}, {"bob", bobPW}, {"carol", carolPW}, {"eve", evePW}} {
-		if _, err := d.CreateAccount(ctx, &directory.Account{Name: u.name, Kind: directory.KindUser}, pwKeys(t, u.name, u.pw)); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: u.name, Kind: directory.KindUser}, pwKeys(t, u.name, u.pw)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService,
+	if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "svc", Kind: directory.KindService,
 		SPNs: []string{"HTTP/web.example.test"}}, rndKeys(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.AddMember(ctx, directory.NameDomainAdmins, "eve"); err != nil {
+	if _, err := d.As(directory.LocalAdmin).AddMember(ctx, directory.NameDomainAdmins, "eve", 0); err != nil {
 		t.Fatal(err)
 	}
 	managers := []string{"alice"}
 	for _, acct := range []string{"carol", "eve"} {
-		if _, err := d.SetDelegation(ctx, directory.LocalAdmin, acct, directory.DelegationChange{ManagedBy: &managers}); err != nil {
+		if _, err := d.As(directory.LocalAdmin).SetDelegation(ctx, acct, directory.DelegationChange{ManagedBy: &managers}, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -133,8 +138,25 @@ func newFixture(t testing.TB) *fixture {
 		<-done
 	})
 	mem := &audit.Memory{}
-	return &fixture{t: t, dir: d, kdcAddr: addr, audit: mem,
+	return &fixture{t: t, dir: d, store: store, kdcAddr: addr, audit: mem,
 		srv: &Server{Directory: d, Audit: mem, Now: fixedNow}}
+}
+
+// failingStore is an in-memory store whose writes fail, once armed, with
+// an error of the store's own (not a directory.Error).
+type failingStore struct {
+	*mem.Store
+	fail atomic.Bool
+}
+
+// storeFailure is the text of failingStore's error: internal, for the log.
+const storeFailure = "mem: page 7 of the store is unreadable"
+
+func (s *failingStore) Update(ctx context.Context, fn func(directory.Tx) error) error {
+	if s.fail.Load() {
+		return errors.New(storeFailure)
+	}
+	return s.Store.Update(ctx, fn)
 }
 
 // initial gets an INITIAL ticket for kadmin/changepw with name's password,
@@ -536,6 +558,30 @@ func TestHandleAuthenticated(t *testing.T) {
 		if strings.Contains(string(all), pw) {
 			t.Errorf("a password is in the audit log: %s", all)
 		}
+	}
+}
+
+// TestHandleStoreFailure: a failure that is no directory.Error, such as
+// the store's, goes to the server's log; the client learns only that its
+// change failed, never the internal cause.
+func TestHandleStoreFailure(t *testing.T) {
+	f := newFixture(t)
+	var logged bytes.Buffer
+	f.srv.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	cred := f.initial("alice", alicePW)
+	f.store.fail.Store(true)
+	msg, ss := buildRequest(t, cred, reqOpts{userData: []byte("Alice-New-Pass-2")})
+	res := readPrivReply(t, f.srv.Handle(context.Background(), msg, "192.0.2.7:4464"), ss)
+	if res.Code != HardError || strings.Contains(res.Message, storeFailure) ||
+		!strings.Contains(res.Message, "the password of alice could not be set") {
+		t.Errorf("result %v %q; want a hard error that names alice and not the store's failure", res.Code, res.Message)
+	}
+	if !strings.Contains(logged.String(), storeFailure) {
+		t.Errorf("the log lacks the store's failure: %s", logged.String())
+	}
+	f.store.fail.Store(false)
+	if !f.canLogin("alice", alicePW) {
+		t.Error("alice's password changed")
 	}
 }
 

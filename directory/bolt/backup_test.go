@@ -69,7 +69,7 @@ func openDomain(t *testing.T, dir string) *directory.Directory {
 }
 
 func addService(d *directory.Directory, name string) error {
-	_, err := d.CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindService,
+	_, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindService,
 		SPNs: []string{"svc/" + name + ".example.test"}, UPN: name + "@example.test"}, testKey(3))
 	return err
 }
@@ -147,7 +147,7 @@ func checkConsistent(t *testing.T, dir string) *directory.Snapshot {
 func TestBackupUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	st, d := newDomain(t, dir)
-	base, err := d.Accounts(ctx)
+	base, err := d.As(directory.LocalAdmin).Accounts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestBackupUnderLoad(t *testing.T) {
 		}
 	}
 	// The live directory is complete.
-	if all, err := d.Accounts(ctx); err != nil || len(all) != len(base)+writers*per {
+	if all, err := d.As(directory.LocalAdmin).Accounts(ctx); err != nil || len(all) != len(base)+writers*per {
 		t.Errorf("live directory: %d accounts, %v", len(all), err)
 	}
 }

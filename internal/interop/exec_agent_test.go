@@ -18,6 +18,7 @@ import (
 	"hop/admin/adminserver"
 	"hop/agent"
 	"hop/audit"
+	"hop/directory"
 	"hop/internal/cli"
 	"hop/internal/testrealm"
 	"hop/krb5"
@@ -34,10 +35,10 @@ func execAgentLab(t *testing.T) (known string) {
 	dir := t.TempDir()
 	l.AddUser(t, "alice", alicePW)
 	l.AddUser(t, "bob", bobPW)
-	if _, err := l.Dir.CreateGroup(ctx, "b-remote-users", ""); err != nil {
+	if _, err := l.Dir.As(directory.LocalAdmin).CreateGroup(ctx, "b-remote-users", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Dir.AddMember(ctx, "b-remote-users", "alice"); err != nil {
+	if _, err := l.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "alice", 0); err != nil {
 		t.Fatal(err)
 	}
 	l.AddService(t, "b$", "host/b.example.test")

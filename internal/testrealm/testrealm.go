@@ -120,7 +120,7 @@ func (l *Lab) AddUser(t testing.TB, name, pw string) *directory.Account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := l.Dir.CreateAccount(context.Background(), &directory.Account{Name: name, Kind: directory.KindUser}, keys)
+	a, err := l.Dir.As(directory.LocalAdmin).CreateAccount(context.Background(), &directory.Account{Name: name, Kind: directory.KindUser}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func (l *Lab) AddService(t testing.TB, name string, spns ...string) []directory.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Dir.CreateAccount(context.Background(), &directory.Account{Name: name, Kind: directory.KindService, SPNs: spns}, keys); err != nil {
+	if _, err := l.Dir.As(directory.LocalAdmin).CreateAccount(context.Background(), &directory.Account{Name: name, Kind: directory.KindService, SPNs: spns}, keys); err != nil {
 		t.Fatal(err)
 	}
 	return keys

@@ -50,7 +50,7 @@ func newKDC(t *testing.T) *kdc.KDC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser}, keys("alice", alicePW)); err != nil {
+	if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "alice", Kind: directory.KindUser}, keys("alice", alicePW)); err != nil {
 		t.Fatal(err)
 	}
 	k, err := kdc.New(kdc.Config{Directory: d})

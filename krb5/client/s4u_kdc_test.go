@@ -62,12 +62,12 @@ func newS4UKDC(t *testing.T) (*kdc.KDC, *crypto.Key) {
 		{&directory.Account{Name: "b$", Kind: directory.KindComputer, DNSHostName: "b.example.test", SPNs: []string{"host/b.example.test"}}, bKeys},
 		{&directory.Account{Name: "c$", Kind: directory.KindComputer, DNSHostName: "c.example.test", SPNs: []string{"cifs/c.example.test"}}, cKeys},
 	} {
-		if _, err := d.CreateAccount(ctx, a.acct, a.keys); err != nil {
+		if _, err := d.As(directory.LocalAdmin).CreateAccount(ctx, a.acct, a.keys); err != nil {
 			t.Fatal(err)
 		}
 	}
 	yes, spns := true, []string{"cifs/c.example.test"}
-	if _, err := d.SetDelegation(ctx, directory.LocalAdmin, "b$", directory.DelegationChange{TrustedToAuthForDelegation: &yes, AllowedToDelegateTo: &spns}); err != nil {
+	if _, err := d.As(directory.LocalAdmin).SetDelegation(ctx, "b$", directory.DelegationChange{TrustedToAuthForDelegation: &yes, AllowedToDelegateTo: &spns}, 0); err != nil {
 		t.Fatal(err)
 	}
 	k, err := kdc.New(kdc.Config{Directory: d})

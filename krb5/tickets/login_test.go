@@ -149,7 +149,7 @@ func TestLoginErrorsSayWhatToDo(t *testing.T) {
 	l.AddUser(t, "alice", "alice-pw-1234")
 	update := func(name string, fn func(*directory.Account)) {
 		t.Helper()
-		if _, err := l.Dir.UpdateAccount(ctx, name, func(a *directory.Account) error { fn(a); return nil }); err != nil {
+		if _, err := l.Dir.As(directory.LocalAdmin).UpdateAccount(ctx, name, 0, func(a *directory.Account) error { fn(a); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
