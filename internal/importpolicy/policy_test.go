@@ -55,10 +55,10 @@ var rules = []rule{
 		Why: "vocabulary leaves: the standard library only, so every layer can share them",
 	},
 	{
-		From: []string{"hop/krb5/...", "hop/pac/..."},
-		Only: []string{"hop/krb5/...", "hop/pac/...", "hop/sid", "hop/internal/atomicfile"},
+		From:   []string{"hop/krb5/...", "hop/pac/..."},
+		Only:   []string{"hop/krb5/...", "hop/pac/...", "hop/sid", "hop/internal/atomicfile"},
 		Except: []string{"hop/krb5/service/servicetest"},
-		Why:  "the Kerberos protocol layer knows nothing of hop's directory, KDC, admin API or remoting",
+		Why:    "the Kerberos protocol layer knows nothing of hop's directory, KDC, admin API or remoting",
 	},
 	{
 		From: []string{"hop/remoting/..."},
