@@ -1,39 +1,19 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"hop/audit"
 	"hop/domain"
+	"hop/internal/testio"
 )
-
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newTestDomain makes a domain in a new folder.
 func newTestDomain(t *testing.T) string {
@@ -224,7 +204,7 @@ func TestAuditFollow(t *testing.T) {
 	w.Flush()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testio.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"audit", "--dir", dir, "--follow", "--principal", "alice"}, strings.NewReader(""), &out, &errOut)

@@ -15,6 +15,7 @@ import (
 	"hop/audit"
 	"hop/dc"
 	"hop/domain"
+	"hop/internal/testio"
 	"hop/krb5"
 	"hop/krb5/client"
 )
@@ -102,7 +103,7 @@ func TestRestoreUnderRunningKDC(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var kdcOut, kdcErr syncBuffer
+	var kdcOut, kdcErr testio.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"kdc", "--dir", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, strings.NewReader(""), &kdcOut, &kdcErr)
