@@ -33,6 +33,32 @@ func TestEndpointRequestsAreBounded(t *testing.T) {
 	}
 }
 
+// TestMalformedEndpointRequestRefusesTheSession: an endpoint@hop request
+// that does not decode is refused, and the session then runs nowhere: not
+// in the default endpoint, nor in an endpoint chosen before it.
+func TestMalformedEndpointRequestRefusesTheSession(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	for name, payload := range map[string][]byte{
+		"too long":   sshString(strings.Repeat("x", remoting.MaxEndpointName+1)),
+		"NUL":        sshString("default\x00"),
+		"truncated":  {0, 0, 0, 9, 'd'},
+		"extra data": append(sshString("default"), 0),
+	} {
+		r := run(t, c, "echo ran", "", func(s *ssh.Session) {
+			if ok, _ := s.SendRequest(remoting.EndpointRequest, true, sshString("default")); !ok {
+				t.Errorf("%s: the default endpoint was refused", name)
+			}
+			if ok, _ := s.SendRequest(remoting.EndpointRequest, true, payload); ok {
+				t.Errorf("%s: a malformed endpoint@hop was accepted", name)
+			}
+		})
+		if r.status != ExitRefused || r.stdout != "" || !strings.Contains(r.stderr, "endpoint@hop request does not decode") {
+			t.Errorf("%s: got %+v, want the session refused", name, r)
+		}
+	}
+}
+
 func TestEndpoints(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	c := f.login(t)

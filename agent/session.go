@@ -119,8 +119,14 @@ func (s *session) handle(req *ssh.Request) {
 		s.mu.Lock()
 		s.endpointReqs++
 		over := s.endpointReqs > remoting.MaxEndpointRequests
-		if over && !started {
+		switch {
+		case started:
+		case over:
 			s.endpoint, s.endpointErr = nil, fmt.Sprintf("more than %d endpoint@hop requests in one session", remoting.MaxEndpointRequests)
+		case err != nil:
+			// A session whose choice of endpoint was refused must not
+			// run in another one (the default, or an earlier choice).
+			s.endpoint, s.endpointErr = nil, "the endpoint@hop request does not decode: "+err.Error()
 		}
 		s.mu.Unlock()
 		if err != nil || started || over {
