@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"fmt"
+	"hop/internal/redact"
 	"strings"
 	"time"
 )
@@ -212,16 +213,7 @@ func (k SecretKey) GoString() string { return "admin." + k.String() }
 
 // Format prints String (GoString for %#v, quoted for %q) whatever the
 // verb, so that no verb (%d, %x of the struct) reaches the material.
-func (k SecretKey) Format(f fmt.State, verb rune) {
-	switch {
-	case verb == 'v' && f.Flag('#'):
-		fmt.Fprint(f, k.GoString())
-	case verb == 'q':
-		fmt.Fprintf(f, "%q", k.String())
-	default:
-		fmt.Fprint(f, k.String())
-	}
-}
+func (k SecretKey) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }
 
 // Keys is an account's keys for a keytab: one entry per key type and
 // principal name (the account's name and each of its SPNs).

@@ -3,9 +3,9 @@ package directory
 import (
 	"crypto/subtle"
 	"fmt"
-	"io"
 	"strings"
 
+	"hop/internal/redact"
 	"hop/krb5"
 )
 
@@ -87,14 +87,7 @@ func (k Key) GoString() string { return "directory.Key{" + k.String() + "}" }
 
 // Format prints String (GoString for %#v) whatever the verb, so that no
 // verb (%d, %x of the struct) reaches the material.
-func (k Key) Format(f fmt.State, verb rune) { formatRedacted(f, verb, k.String(), k.GoString()) }
-
-func formatRedacted(f fmt.State, verb rune, s, gs string) {
-	if verb == 'v' && f.Flag('#') {
-		s = gs
-	}
-	_, _ = io.WriteString(f, s)
-}
+func (k Key) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }
 
 // keyLen is the key length of each encryption type the directory stores
 // (RFC 3962 §4, RFC 8009 §5, RFC 4757 §2).

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hop/internal/redact"
 	"io"
 	"os"
 )
@@ -161,7 +162,7 @@ func (m *MasterKey) export() ([]byte, error) {
 // String, GoString and Format never print the key.
 func (m MasterKey) String() string                { return "directory.MasterKey(redacted)" }
 func (m MasterKey) GoString() string              { return m.String() }
-func (m MasterKey) Format(f fmt.State, verb rune) { formatRedacted(f, verb, m.String(), m.String()) }
+func (m MasterKey) Format(f fmt.State, verb rune) { redact.Format(f, verb, m.String(), m.GoString()) }
 
 // seal encrypts plaintext bound to aad: version || nonce || ciphertext+tag.
 func (m *MasterKey) seal(rand io.Reader, aad, plaintext []byte) ([]byte, error) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"hop/internal/redact"
 	"hop/krb5"
 	"hop/krb5/crypto"
 )
@@ -218,7 +219,7 @@ func (p passwordPrep) String() string {
 }
 func (p passwordPrep) GoString() string { return p.String() }
 func (p passwordPrep) Format(f fmt.State, verb rune) {
-	formatRedacted(f, verb, p.String(), p.GoString())
+	redact.Format(f, verb, p.String(), p.GoString())
 }
 
 // errStale means an account changed between a password change's

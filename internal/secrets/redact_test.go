@@ -75,6 +75,8 @@ func TestNoVerbPrintsASecret(t *testing.T) {
 	ccc := ccache.Credential{Client: alice, Server: tgs, KeyType: aes256, Key: secret(32), EndTime: when, Ticket: secret(40)}
 	cc := client.Credential{Client: alice, Server: tgs, SessionKey: ck, EndTime: when}
 	pw := wire.ChangePasswdData{NewPasswd: secret(16), TargName: &alice.Name, TargRealm: alice.Realm}
+	password := string(secret(16))
+	token := base64.RawURLEncoding.EncodeToString(secret(24)) // as hop's join tokens look
 
 	// embeds has a secret-holding type embedded: its Format is promoted.
 	type embeds struct {
@@ -108,6 +110,11 @@ func TestNoVerbPrintsASecret(t *testing.T) {
 		{"admin.SecretKey", sk},
 		{"*admin.SecretKey", &sk},
 		{"admin.Keys", admin.Keys{Account: "alice", KVNO: 2, Keys: []admin.SecretKey{sk, sk}}},
+		{"admin.NewAccount", admin.NewAccount{Kind: "user", Name: "alice", Password: password}},
+		{"admin.PasswordChange", admin.PasswordChange{Old: password, New: password}},
+		{"*admin.PasswordChange", &admin.PasswordChange{Old: password, New: password}},
+		{"admin.JoinToken", admin.JoinToken{Host: "b.example.test", Token: token, Expires: when}},
+		{"admin.JoinRequest", admin.JoinRequest{Host: "b.example.test", Token: token}},
 		{"directory.Key", dk},
 		{"directory.Account", &directory.Account{Name: "alice", Kind: directory.KindUser, Keys: []directory.Key{dk}, OldKeys: []directory.Key{dk}}},
 		{"directory.JoinRequest", directory.JoinRequest{FQDN: "b.example.test", Keys: []directory.Key{dk}}},

@@ -74,16 +74,6 @@ func (c Credential) String() string {
 	return b.String()
 }
 
-// Format implements fmt.Formatter so that no verb (%v, %+v, %#v, %x…) can
-// print the session key or the ticket: every verb prints String.
-func (c Credential) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", c.String())
-		return
-	}
-	fmt.Fprint(f, c.String())
-}
-
 // Cache is the content of a credential cache file.
 type Cache struct {
 	// Version is the file format version, 3 or 4. Parse sets it; Marshal

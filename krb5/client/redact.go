@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"hop/internal/redact"
 	"time"
 )
 
@@ -21,4 +22,6 @@ func (c Credential) GoString() string { return "client.Credential{" + c.String()
 
 // Format prints String for every verb, as crypto.Key does, so that no verb
 // reaches the session key or the ticket.
-func (c Credential) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+func (c Credential) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, c.String(), c.GoString())
+}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"hop/internal/redact"
 	"hop/krb5"
 )
 
@@ -266,7 +267,7 @@ func (k *Key) String() string {
 func (k *Key) GoString() string { return k.String() }
 
 // Format prints String for every verb, so that no verb shows the material.
-func (k *Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+func (k *Key) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }
 
 func (k *Key) ok() error {
 	if k == nil || k.p == nil || k.s == nil || k.s.eng == nil {

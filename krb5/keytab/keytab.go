@@ -39,16 +39,6 @@ func (e Entry) String() string {
 	return b.String()
 }
 
-// Format implements fmt.Formatter so that no verb (%v, %+v, %#v, %x, %d…)
-// can print the key: every verb prints String.
-func (e Entry) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", e.String())
-		return
-	}
-	fmt.Fprint(f, e.String())
-}
-
 // Keytab is the list of entries of a keytab file, in file order.
 type Keytab struct {
 	Entries []Entry

@@ -1,6 +1,9 @@
 package wire
 
-import "fmt"
+import (
+	"fmt"
+	"hop/internal/redact"
+)
 
 // String describes the request without the new password, e.g.
 // "ChangePasswdData{for alice@EXAMPLE.TEST, 12-byte password redacted}".
@@ -20,4 +23,6 @@ func (c ChangePasswdData) GoString() string { return c.String() }
 
 // Format prints String for every verb, as EncryptionKey does, so that no
 // verb (%x, %d, ...) reveals the password.
-func (c ChangePasswdData) Format(f fmt.State, _ rune) { fmt.Fprint(f, c.String()) }
+func (c ChangePasswdData) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, c.String(), c.GoString())
+}

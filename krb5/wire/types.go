@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
+	"hop/internal/redact"
 	"hop/krb5"
 )
 
@@ -81,7 +82,9 @@ func (k EncryptionKey) GoString() string { return k.String() }
 
 // Format prints String for every verb, so that no verb (%x, %d, ...)
 // reveals the key.
-func (k EncryptionKey) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
+func (k EncryptionKey) Format(f fmt.State, verb rune) {
+	redact.Format(f, verb, k.String(), k.GoString())
+}
 
 // Equal reports whether two keys have the same type and value, comparing
 // the values in constant time.
