@@ -38,7 +38,7 @@ type rule struct {
 var testSupport = []string{
 	"hop/internal/testrealm", "hop/internal/thirdparty",
 	"hop/directory/storetest", "hop/krb5/service/servicetest", "hop/remote/remotetest",
-	"hop/internal/testio",
+	"hop/internal/testio", "hop/krb5/krb5test",
 }
 
 // servers are the packages that hold or serve the directory: a client or

@@ -13,26 +13,8 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/krb5/krb5test"
 )
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func princ(t testing.TB, s string, nt krb5.NameType) krb5.Principal {
-	t.Helper()
-	p, err := krb5.ParsePrincipal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Name.Type = nt
-	return p
-}
 
 func utc(s string) time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -48,10 +30,10 @@ func TestMarshalBytes(t *testing.T) {
 	c := &Cache{
 		TimeOffset:    -1500 * time.Millisecond,
 		HasTimeOffset: true,
-		Default:       princ(t, "u@R", krb5.NTPrincipal),
+		Default:       krb5test.Principal(t, "u@R", krb5.NTPrincipal),
 		Credentials: []Credential{{
-			Client:       princ(t, "u@R", krb5.NTPrincipal),
-			Server:       princ(t, "krbtgt/R@R", krb5.NTSrvInst),
+			Client:       krb5test.Principal(t, "u@R", krb5.NTPrincipal),
+			Server:       krb5test.Principal(t, "krbtgt/R@R", krb5.NTSrvInst),
 			KeyType:      krb5.AES128CTSHMACSHA196,
 			Key:          []byte{0xaa, 0xbb},
 			AuthTime:     utc("2024-01-02T03:04:05Z"),
@@ -64,7 +46,7 @@ func TestMarshalBytes(t *testing.T) {
 			SecondTicket: nil,
 		}},
 	}
-	want := unhex(t, `
+	want := krb5test.Unhex(t, `
 		0504
 		000c 0001 0008 ffffffff fff85ee0
 		00000001 00000001 00000001 52 00000001 75
@@ -97,8 +79,8 @@ func TestMarshalBytes(t *testing.T) {
 	// Version 3: no header, the encryption type twice.
 	c.Version = 3
 	want3 := append([]byte{5, 3}, want[16:]...)
-	i := bytes.Index(want3, unhex(t, "0011 00000002 aabb"))
-	want3 = append(want3[:i:i], append(unhex(t, "0011"), want3[i:]...)...)
+	i := bytes.Index(want3, krb5test.Unhex(t, "0011 00000002 aabb"))
+	want3 = append(want3[:i:i], append(krb5test.Unhex(t, "0011"), want3[i:]...)...)
 	got, err = c.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +179,7 @@ func TestParseMITFiles(t *testing.T) {
 			if !conf.IsConfig() || c.Credentials[1].IsConfig() {
 				t.Error("IsConfig does not tell the configuration entry from the ticket")
 			}
-			v, ok := c.Config("fast_avail", princ(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst))
+			v, ok := c.Config("fast_avail", krb5test.Principal(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst))
 			if !ok || string(v) != "yes" {
 				t.Errorf("Config(fast_avail) = %q, %v; want yes", v, ok)
 			}
@@ -277,7 +259,7 @@ func TestParseMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Parse(unhex(t, tt.in))
+			c, err := Parse(krb5test.Unhex(t, tt.in))
 			if err == nil {
 				t.Fatalf("Parse succeeded: %v", c.Credentials)
 			}
@@ -290,22 +272,22 @@ func TestParseMalformed(t *testing.T) {
 		})
 	}
 	// The well-formed base of the cases above parses.
-	if _, err := Parse(unhex(t, "0504 0000"+def+cred)); err != nil {
+	if _, err := Parse(krb5test.Unhex(t, "0504 0000"+def+cred)); err != nil {
 		t.Errorf("base case: %v", err)
 	}
 	// Unknown header fields are skipped.
-	c, err := Parse(unhex(t, "0504 0012 0007 0002 abcd 0001 0008 00000002 000003e8"+def))
+	c, err := Parse(krb5test.Unhex(t, "0504 0012 0007 0002 abcd 0001 0008 00000002 000003e8"+def))
 	if err != nil || !c.HasTimeOffset || c.TimeOffset != 2*time.Second+time.Millisecond {
 		t.Errorf("header with an unknown field: %v, %+v", err, c)
 	}
 }
 
 func sampleCache(t testing.TB) *Cache {
-	alice := princ(t, "alice@HOP.TEST", krb5.NTPrincipal)
+	alice := krb5test.Principal(t, "alice@HOP.TEST", krb5.NTPrincipal)
 	c := &Cache{Default: alice, HasTimeOffset: true, TimeOffset: 3*time.Second + 250*time.Microsecond}
 	c.Credentials = []Credential{
 		{
-			Client: alice, Server: princ(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst),
+			Client: alice, Server: krb5test.Principal(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst),
 			KeyType: krb5.AES256CTSHMACSHA196, Key: bytes.Repeat([]byte{0x21}, 32),
 			AuthTime: utc("2024-01-02T03:04:05Z"), EndTime: utc("2024-01-02T13:04:05Z"), RenewTill: utc("2024-01-09T03:04:05Z"),
 			Flags:     krb5.TktForwardable | krb5.TktRenewable | krb5.TktInitial | krb5.TktPreAuthent,
@@ -313,7 +295,7 @@ func sampleCache(t testing.TB) *Cache {
 			Ticket:    []byte("ticket-1"),
 		},
 		{
-			Client: princ(t, "bob@HOP.TEST", krb5.NTEnterprise), Server: princ(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvHst),
+			Client: krb5test.Principal(t, "bob@HOP.TEST", krb5.NTEnterprise), Server: krb5test.Principal(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvHst),
 			KeyType: krb5.EncType(-128), Key: bytes.Repeat([]byte{0x22}, 16),
 			AuthTime: utc("2024-01-02T03:04:05Z"), StartTime: utc("2024-01-02T03:10:00Z"), EndTime: utc("2106-02-07T06:28:15Z"),
 			IsSKey: true, Flags: krb5.TktForwardable | krb5.TktOKAsDelegate,
@@ -321,7 +303,7 @@ func sampleCache(t testing.TB) *Cache {
 			Ticket:   []byte("ticket-2"), SecondTicket: []byte("evidence"),
 		},
 	}
-	c.SetConfig("pa_type", princ(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst), []byte("2"))
+	c.SetConfig("pa_type", krb5test.Principal(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst), []byte("2"))
 	return c
 }
 
@@ -345,12 +327,12 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 	// Version 0 writes version 4; an offset without microseconds too.
-	c := &Cache{Default: princ(t, "u@R", krb5.NTPrincipal), HasTimeOffset: true, TimeOffset: -7 * time.Second}
+	c := &Cache{Default: krb5test.Principal(t, "u@R", krb5.NTPrincipal), HasTimeOffset: true, TimeOffset: -7 * time.Second}
 	b, err := c.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := unhex(t, "0504 000c 0001 0008 fffffff9 00000000"); !bytes.HasPrefix(b, want) {
+	if want := krb5test.Unhex(t, "0504 000c 0001 0008 fffffff9 00000000"); !bytes.HasPrefix(b, want) {
 		t.Errorf("Marshal = %x, want prefix %x", b, want)
 	}
 }
@@ -387,7 +369,7 @@ func TestMarshalInvalid(t *testing.T) {
 func TestAddFind(t *testing.T) {
 	c := sampleCache(t)
 	n := len(c.Credentials)
-	tgt := princ(t, "krbtgt/HOP.TEST@hop.test", krb5.NTPrincipal) // realm case and name type do not matter
+	tgt := krb5test.Principal(t, "krbtgt/HOP.TEST@hop.test", krb5.NTPrincipal) // realm case and name type do not matter
 	got, ok := c.Find(tgt)
 	if !ok || !bytes.Equal(got.Ticket, []byte("ticket-1")) {
 		t.Fatalf("Find(TGT) = %v, %v", got, ok)
@@ -396,10 +378,10 @@ func TestAddFind(t *testing.T) {
 	if c.Credentials[0].Flags == 0 {
 		t.Error("changing Find's result changed the cache")
 	}
-	if _, ok := c.Find(princ(t, "KRBTGT/HOP.TEST@HOP.TEST", krb5.NTSrvInst)); ok {
+	if _, ok := c.Find(krb5test.Principal(t, "KRBTGT/HOP.TEST@HOP.TEST", krb5.NTSrvInst)); ok {
 		t.Error("Find matched a name differing in case")
 	}
-	if _, ok := c.Find(princ(t, "pa_type@X-CACHECONF:", krb5.NTPrincipal)); ok {
+	if _, ok := c.Find(krb5test.Principal(t, "pa_type@X-CACHECONF:", krb5.NTPrincipal)); ok {
 		t.Error("Find matched a configuration entry by its key alone")
 	}
 
@@ -413,7 +395,7 @@ func TestAddFind(t *testing.T) {
 	}
 	// Add appends a new server, and removes duplicates of a replaced one.
 	svc := c.Credentials[1]
-	svc.Server = princ(t, "cifs/fs.hop.test@HOP.TEST", krb5.NTSrvHst)
+	svc.Server = krb5test.Principal(t, "cifs/fs.hop.test@HOP.TEST", krb5.NTSrvHst)
 	c.Add(svc)
 	c.Add(svc)
 	c.Credentials = append(c.Credentials, svc)
@@ -432,7 +414,7 @@ func TestAddFind(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	c := sampleCache(t)
-	tgt := princ(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst)
+	tgt := krb5test.Principal(t, "krbtgt/HOP.TEST@HOP.TEST", krb5.NTSrvInst)
 	if v, ok := c.Config("pa_type", tgt); !ok || string(v) != "2" {
 		t.Errorf("Config(pa_type) = %q, %v", v, ok)
 	}

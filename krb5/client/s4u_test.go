@@ -14,6 +14,7 @@ import (
 	"hop/internal/thirdparty"
 	"hop/krb5"
 	"hop/krb5/crypto"
+	"hop/krb5/krb5test"
 	"hop/krb5/wire"
 )
 
@@ -28,19 +29,10 @@ import (
 // with it.
 const captureSessionKey = "d6b5ba836e1bce0257a247a258e2eba1926c06096519206489add56ab199fae2"
 
-func mustHex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // captureTGT is a credential for svc@HOP.TEST with the capture's session
 // key; its ticket is a placeholder the KDC would never see here.
 func captureTGT(t *testing.T) *Credential {
-	k, err := crypto.NewKey(krb5.AES256CTSHMACSHA196, mustHex(t, captureSessionKey))
+	k, err := crypto.NewKey(krb5.AES256CTSHMACSHA196, krb5test.Unhex(t, captureSessionKey))
 	if err != nil {
 		t.Fatal(err)
 	}

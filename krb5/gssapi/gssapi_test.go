@@ -11,6 +11,7 @@ import (
 
 	"hop/krb5"
 	"hop/krb5/crypto"
+	"hop/krb5/krb5test"
 	"hop/krb5/service"
 	"hop/krb5/service/servicetest"
 	"hop/krb5/wire"
@@ -556,7 +557,7 @@ func TestContinueRefusals(t *testing.T) {
 // 0x575e85d6, and the initiator's answers with sequence number 0. Both
 // kinds are deterministic, so hop's must match byte for byte.
 func TestKnownAnswerTokens(t *testing.T) {
-	key, err := crypto.NewKey(krb5.AES128CTSHMACSHA196, unhexT(t, "14f9bde6b50ec508201a97f74c4e5bd3"))
+	key, err := crypto.NewKey(krb5.AES128CTSHMACSHA196, krb5test.Unhex(t, "14f9bde6b50ec508201a97f74c4e5bd3"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,34 +571,25 @@ func TestKnownAnswerTokens(t *testing.T) {
 		return &Context{initiator: true, established: true, key: key, recv: newSeqState(0x575e85d6, 0)}
 	}
 	c := newCtx()
-	msg, conf, err := c.Unwrap(unhexT(t, acceptorWrap))
+	msg, conf, err := c.Unwrap(krb5test.Unhex(t, acceptorWrap))
 	if err != nil || conf || !bytes.Equal(msg, []byte{1, 1, 0, 0}) {
 		t.Errorf("Unwrap = %x %v %v", msg, conf, err)
 	}
-	if err := c.VerifyMIC(unhexT(t, "deadbeef"), unhexT(t, acceptorMIC)); err != nil {
+	if err := c.VerifyMIC(krb5test.Unhex(t, "deadbeef"), krb5test.Unhex(t, acceptorMIC)); err != nil {
 		t.Errorf("VerifyMIC: %v", err)
 	}
 	if tok, err := newCtx().Wrap([]byte{1, 1, 0, 0}, false); err != nil || hex.EncodeToString(tok) != initiatorWrap {
 		t.Errorf("Wrap = %x, %v\nwant %s", tok, err, initiatorWrap)
 	}
-	if tok, err := newCtx().MakeMIC(unhexT(t, "deadbeef")); err != nil || hex.EncodeToString(tok) != initiatorMIC {
+	if tok, err := newCtx().MakeMIC(krb5test.Unhex(t, "deadbeef")); err != nil || hex.EncodeToString(tok) != initiatorMIC {
 		t.Errorf("MakeMIC = %x, %v\nwant %s", tok, err, initiatorMIC)
 	}
 	// The acceptor's tokens do not verify as the initiator's (direction).
 	a := &Context{initiator: false, established: true, key: key, recv: newSeqState(0, 0)}
-	if err := a.VerifyMIC(unhexT(t, "deadbeef"), unhexT(t, acceptorMIC)); !errors.Is(err, ErrBadSig) {
+	if err := a.VerifyMIC(krb5test.Unhex(t, "deadbeef"), krb5test.Unhex(t, acceptorMIC)); !errors.Is(err, ErrBadSig) {
 		t.Errorf("reflected MIC: %v", err)
 	}
-	if err := a.VerifyMIC(unhexT(t, "deadbeef"), unhexT(t, initiatorMIC)); err != nil {
+	if err := a.VerifyMIC(krb5test.Unhex(t, "deadbeef"), krb5test.Unhex(t, initiatorMIC)); err != nil {
 		t.Errorf("acceptor VerifyMIC of the initiator's: %v", err)
 	}
-}
-
-func unhexT(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

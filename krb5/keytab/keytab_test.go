@@ -14,38 +14,20 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/krb5/krb5test"
 )
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func princ(t testing.TB, s string, nt krb5.NameType) krb5.Principal {
-	t.Helper()
-	p, err := krb5.ParsePrincipal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Name.Type = nt
-	return p
-}
 
 // TestMarshalBytes checks the encoding against bytes written out by hand
 // from the grammar in MIT's keytab_file_format.rst.
 func TestMarshalBytes(t *testing.T) {
 	kt := &Keytab{Entries: []Entry{{
-		Principal: princ(t, "host/h@R", krb5.NTSrvHst),
+		Principal: krb5test.Principal(t, "host/h@R", krb5.NTSrvHst),
 		Timestamp: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
 		KVNO:      258,
 		EncType:   krb5.AES256CTSHMACSHA196,
 		Key:       []byte{0xde, 0xad, 0xbe, 0xef},
 	}}}
-	want := unhex(t, `
+	want := krb5test.Unhex(t, `
 		0502
 		00000023
 		0002
@@ -211,7 +193,7 @@ func TestParseVersion1(t *testing.T) {
 // record builds a version 2 record: the entry body of TestMarshalBytes
 // without its 32-bit kvno, followed by tail.
 func record(t *testing.T, tail string) []byte {
-	body := unhex(t, "0002 0001 52 0004 686f7374 0001 68 00000003 65937d25 02 0012 0004 deadbeef"+tail)
+	body := krb5test.Unhex(t, "0002 0001 52 0004 686f7374 0001 68 00000003 65937d25 02 0012 0004 deadbeef"+tail)
 	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
 }
 
@@ -254,7 +236,7 @@ func TestParseEndMarker(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	entry := func(body string) string {
-		b := unhex(t, body)
+		b := krb5test.Unhex(t, body)
 		return fmt.Sprintf("0502 %08x %x", len(b), b)
 	}
 	tests := []struct {
@@ -283,7 +265,7 @@ func TestParseMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kt, err := Parse(unhex(t, tt.in))
+			kt, err := Parse(krb5test.Unhex(t, tt.in))
 			if err == nil {
 				t.Fatalf("Parse succeeded: %v", kt.Entries)
 			}
@@ -300,11 +282,11 @@ func TestParseMalformed(t *testing.T) {
 func sampleKeytab(t testing.TB) *Keytab {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	return &Keytab{Entries: []Entry{
-		{princ(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES256CTSHMACSHA196, bytes.Repeat([]byte{0x11}, 32)},
-		{princ(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES128CTSHMACSHA196, bytes.Repeat([]byte{0x12}, 16)},
-		{princ(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvInst), ts.Add(time.Hour), 300, krb5.AES256CTSHMACSHA384192, bytes.Repeat([]byte{0x13}, 32)},
-		{princ(t, "alice@HOP.TEST", krb5.NTPrincipal), time.Time{}, 0, krb5.RC4HMAC, bytes.Repeat([]byte{0x14}, 16)},
-		{princ(t, "a/b/c/d@OTHER.TEST", krb5.NTMSPrincipal), ts, 70000, krb5.EncType(-135), []byte{0x15}},
+		{krb5test.Principal(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES256CTSHMACSHA196, bytes.Repeat([]byte{0x11}, 32)},
+		{krb5test.Principal(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES128CTSHMACSHA196, bytes.Repeat([]byte{0x12}, 16)},
+		{krb5test.Principal(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvInst), ts.Add(time.Hour), 300, krb5.AES256CTSHMACSHA384192, bytes.Repeat([]byte{0x13}, 32)},
+		{krb5test.Principal(t, "alice@HOP.TEST", krb5.NTPrincipal), time.Time{}, 0, krb5.RC4HMAC, bytes.Repeat([]byte{0x14}, 16)},
+		{krb5test.Principal(t, "a/b/c/d@OTHER.TEST", krb5.NTMSPrincipal), ts, 70000, krb5.EncType(-135), []byte{0x15}},
 	}}
 }
 
@@ -365,8 +347,8 @@ func TestMarshalInvalid(t *testing.T) {
 
 func TestFind(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-	host := princ(t, "host/h.hop.test@HOP.TEST", krb5.NTSrvHst)
-	http := princ(t, "HTTP/h.hop.test@HOP.TEST", krb5.NTSrvHst)
+	host := krb5test.Principal(t, "host/h.hop.test@HOP.TEST", krb5.NTSrvHst)
+	http := krb5test.Principal(t, "HTTP/h.hop.test@HOP.TEST", krb5.NTSrvHst)
 	kt := &Keytab{Entries: []Entry{
 		{host, ts, 2, krb5.AES256CTSHMACSHA196, []byte{0}},
 		{host, ts, 3, krb5.AES256CTSHMACSHA196, []byte{1}},
@@ -398,7 +380,7 @@ func TestFind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := princ(t, tt.p, krb5.NTPrincipal) // the name type does not take part
+			p := krb5test.Principal(t, tt.p, krb5.NTPrincipal) // the name type does not take part
 			got, err := kt.Find(p, tt.kvno, tt.etype)
 			if tt.want < 0 {
 				if !errors.Is(err, ErrNotFound) {
@@ -436,7 +418,7 @@ func TestFind(t *testing.T) {
 // TestFormatHidesKey prints entries with every common verb and checks that
 // the key shows up in none of them.
 func TestFormatHidesKey(t *testing.T) {
-	e := Entry{Principal: princ(t, "host/h@R", krb5.NTSrvHst), KVNO: 7, EncType: krb5.AES128CTSHMACSHA196,
+	e := Entry{Principal: krb5test.Principal(t, "host/h@R", krb5.NTSrvHst), KVNO: 7, EncType: krb5.AES128CTSHMACSHA196,
 		Key: []byte{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89}}
 	kt := &Keytab{Entries: []Entry{e}}
 	forbidden := []string{"abcdef", "ABCDEF", "171 205", "0xab", "\\xab", "q83v"}

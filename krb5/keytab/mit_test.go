@@ -11,6 +11,7 @@ import (
 
 	"hop/internal/thirdparty"
 	"hop/krb5"
+	"hop/krb5/krb5test"
 )
 
 // klistLine matches one key of `klist -k -t -e -K`:
@@ -24,12 +25,12 @@ func TestMITKlistReadsHopKeytab(t *testing.T) {
 	ts := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 	key := func(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
 	kt := &Keytab{Entries: []Entry{
-		{princ(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES256CTSHMACSHA196, key(0x11, 32)},
-		{princ(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES128CTSHMACSHA196, key(0x12, 16)},
-		{princ(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvInst), ts.Add(90 * time.Minute), 300, krb5.AES256CTSHMACSHA384192, key(0x13, 32)},
-		{princ(t, "alice@HOP.TEST", krb5.NTPrincipal), ts, 1, krb5.RC4HMAC, key(0x14, 16)},
-		{princ(t, "a/b/c@OTHER.TEST", krb5.NTPrincipal), ts, 70000, krb5.AES128CTSHMACSHA256128, key(0x15, 16)},
-		{princ(t, `svc/we\@ird@HOP.TEST`, krb5.NTPrincipal), ts, 2, krb5.AES256CTSHMACSHA196, key(0x16, 32)},
+		{krb5test.Principal(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES256CTSHMACSHA196, key(0x11, 32)},
+		{krb5test.Principal(t, "host/b.hop.test@HOP.TEST", krb5.NTSrvHst), ts, 3, krb5.AES128CTSHMACSHA196, key(0x12, 16)},
+		{krb5test.Principal(t, "HTTP/web.hop.test@HOP.TEST", krb5.NTSrvInst), ts.Add(90 * time.Minute), 300, krb5.AES256CTSHMACSHA384192, key(0x13, 32)},
+		{krb5test.Principal(t, "alice@HOP.TEST", krb5.NTPrincipal), ts, 1, krb5.RC4HMAC, key(0x14, 16)},
+		{krb5test.Principal(t, "a/b/c@OTHER.TEST", krb5.NTPrincipal), ts, 70000, krb5.AES128CTSHMACSHA256128, key(0x15, 16)},
+		{krb5test.Principal(t, `svc/we\@ird@HOP.TEST`, krb5.NTPrincipal), ts, 2, krb5.AES256CTSHMACSHA196, key(0x16, 32)},
 	}}
 	path := filepath.Join(t.TempDir(), "hop.keytab")
 	if err := kt.Save(path); err != nil {
