@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -242,9 +241,16 @@ func TestShellOnAPTY(t *testing.T) {
 		mu.Lock()
 		s := screen.String()
 		mu.Unlock()
-		lines := strings.Split(strings.ReplaceAll(s, "\r", ""), "\n")
-		sort.Strings(lines)
-		if strings.Contains(s, "\nhi\r\n") && strings.Contains(s, "27 91") {
+		// The input may be echoed before the shell's first prompt, so
+		// "hi" may follow a prompt on its line: "$ hi".
+		sawHi := false
+		for _, line := range strings.Split(strings.ReplaceAll(s, "\r", ""), "\n") {
+			for strings.HasPrefix(line, "$ ") || strings.HasPrefix(line, "# ") {
+				line = line[2:]
+			}
+			sawHi = sawHi || line == "hi"
+		}
+		if sawHi && strings.Contains(s, "27 91") {
 			break
 		}
 		if time.Now().After(deadline) {
