@@ -115,6 +115,8 @@ func handshakeError(host, addr string, banners []string, err error) error {
 	if reason := bannerText(banners); reason != "" {
 		return &Error{Host: host, Msg: reason, Err: fmt.Errorf("%w: %w", ErrRefused, err)}
 	}
+	// x/crypto/ssh's client has no typed error for "every method was
+	// refused"; its text is the only signal.
 	if strings.Contains(err.Error(), "unable to authenticate") {
 		return &Error{Host: host, Msg: "the host refused your Kerberos login without a reason: check that both clocks are right, that the host's keytab is current (hop host join) and that you may log on there", Err: fmt.Errorf("%w: %w", ErrRefused, err)}
 	}

@@ -412,6 +412,8 @@ func decodeJSON(body []byte, v any) error {
 			return badRequest(fmt.Sprintf("field %q: expected %s, got a JSON %s", typ.Field, typ.Type, typ.Value))
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return badRequest("the body ends in the middle of a JSON value")
+		// encoding/json's DisallowUnknownFields has no typed error; its
+		// text is the only way to name the field.
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return badRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " in the body (see the API's documented fields)")
 		}
