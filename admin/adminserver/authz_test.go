@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hop/admin/adminserver"
+	"hop/krb5"
 	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"hop/admin"
+	"hop/admin/adminserver"
 	"hop/directory"
 	"hop/internal/testrealm"
+	"hop/krb5/client"
 	"hop/krb5/tickets"
 )
 
@@ -281,5 +283,38 @@ func TestOptimisticConcurrencyOverHTTP(t *testing.T) {
 	}
 	if now.Description != "one" || now.Delegation.Sensitive || now.Revision != first.Revision {
 		t.Fatalf("after the refused write: %+v", now)
+	}
+}
+
+// TestAuthFailureSendsOnlyTheCode: a caller whose ticket the server
+// refuses learns the KRB-ERROR code and what to check, never the
+// acceptor's own text (which names principals, keys and kvnos; it goes to
+// the server's log).
+func TestAuthFailureSendsOnlyTheCode(t *testing.T) {
+	l := startAPI(t)
+	l.AddUser(t, "bob", "bob-pw-0123456")
+	l.AddService(t, "svc-other", "HTTP/other.example.test")
+	src := &tickets.Source{Config: l.Config, CCache: l.Login(t, "bob", "bob-pw-0123456")}
+	other, err := krb5.ParsePrincipal("HTTP/other.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A ticket for another service, sent to the admin server.
+	wrong := func(ctx context.Context, _ krb5.PrincipalName) (*client.Credential, error) {
+		return src.ServiceTicket(ctx, other.Name)
+	}
+	c := l.client(t, admin.ClientOptions{Credential: wrong})
+	_, err = c.Whoami(context.Background())
+	var ae *admin.Error
+	if !errors.As(err, &ae) || ae.Status != 401 || ae.Kind != admin.KindUnauthenticated {
+		t.Fatalf("Whoami with another service's ticket: %v, want 401 unauthenticated", err)
+	}
+	if !strings.Contains(ae.Message, "KRB_AP_ERR") || !strings.Contains(ae.Message, "kinit or hop login") {
+		t.Errorf("message %q does not give the KRB-ERROR code and what to do", ae.Message)
+	}
+	for _, internal := range []string{"service:", "other.example.test", "kvno", "keytab"} {
+		if strings.Contains(ae.Message, internal) {
+			t.Errorf("message %q carries the acceptor's text (%q)", ae.Message, internal)
+		}
 	}
 }

@@ -106,7 +106,7 @@ func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
 		AcceptServer: func(p krb5.Principal) bool { return s.serves(p, realm) },
 		MaxSkew:      dom.Policy.WithDefaults().ClockSkew,
 	}
-	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc}, Fail: writeAuthFailure}
+	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc}, Fail: s.writeAuthFailure}
 	h := &Handler{
 		ServiceFor: s.serviceFor,
 		Anonymous:  &Local{Dir: s.Dir},
@@ -141,11 +141,15 @@ func (s *HTTPServer) serviceFor(r *http.Request) (admin.Service, error) {
 }
 
 // writeAuthFailure answers a request that failed Kerberos authentication
-// with the API's JSON error.
-func writeAuthFailure(w http.ResponseWriter, r *http.Request, status int, err error) {
+// with the API's JSON error. The caller learns the KRB-ERROR code, as a
+// Kerberos client would (RFC 4120 §3.2.3); the acceptor's own text (keys,
+// kvnos, principals) goes to the server's log only.
+func (s *HTTPServer) writeAuthFailure(w http.ResponseWriter, r *http.Request, status int, err error) {
 	msg := "authenticate with Kerberos: get a ticket (kinit or hop login) and use a Negotiate-capable client (hop --server, curl --negotiate -u :)"
 	if !errors.Is(err, spnego.ErrNoAuthorization) {
-		msg = "Kerberos authentication failed: " + err.Error()
+		code := service.Code(err)
+		s.logger().Info("admin API: Kerberos authentication refused", "addr", r.RemoteAddr, "code", code.String(), "err", err)
+		msg = "Kerberos authentication failed (" + code.String() + "): check that your ticket is current (kinit or hop login) and that your clock and the server's agree"
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
