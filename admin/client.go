@@ -5,10 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hop/delegation"
-	"hop/krb5"
-	"hop/krb5/client"
-	"hop/krb5/spnego"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"hop/delegation"
+	"hop/krb5"
+	"hop/krb5/client"
+	"hop/krb5/spnego"
 )
 
 // Client is a Service on a remote hop admin server. Make one with

@@ -3,8 +3,9 @@ package admin
 import (
 	"context"
 	"encoding/json"
-	"hop/delegation"
 	"time"
+
+	"hop/delegation"
 )
 
 // Service is everything the hop command line does to a domain. Each call

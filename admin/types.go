@@ -3,9 +3,10 @@ package admin
 import (
 	"encoding/json"
 	"fmt"
-	"hop/internal/redact"
 	"strings"
 	"time"
+
+	"hop/internal/redact"
 )
 
 // Identity is who the server knows the caller as.

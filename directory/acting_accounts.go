@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hop/sid"
 	"slices"
 	"strings"
 	"time"
+
+	"hop/sid"
 )
 
 // CreateAccount adds an account. The directory allocates its RID

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hop/sid"
 	"slices"
 	"strings"
 	"time"
+
+	"hop/sid"
 )
 
 // Actor is who asks for a change. The hop CLI acting on the directory's

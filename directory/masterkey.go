@@ -7,9 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hop/internal/redact"
 	"io"
 	"os"
+
+	"hop/internal/redact"
 )
 
 // MasterKey is the 256-bit key that seals long-term keys in the store

@@ -3,6 +3,7 @@ package pac
 import (
 	"encoding/binary"
 	"errors"
+
 	"hop/sid"
 )
 

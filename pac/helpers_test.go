@@ -1,9 +1,10 @@
 package pac
 
 import (
-	"hop/sid"
 	"testing"
 	"time"
+
+	"hop/sid"
 )
 
 func mustSID(t testing.TB, s string) sid.SID {

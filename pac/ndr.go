@@ -3,9 +3,10 @@ package pac
 import (
 	"encoding/binary"
 	"fmt"
-	"hop/sid"
 	"time"
 	"unicode/utf16"
+
+	"hop/sid"
 )
 
 // This file holds the parts of NDR ([MS-RPCE] §2.2.6, C706 chapter 14) that

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hop/krb5"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"hop/admin/adminserver"
 	"hop/directory"
 	"hop/internal/testrealm"
+	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/tickets"
 )

@@ -1,10 +1,11 @@
 package adminserver
 
 import (
-	"hop/admin"
 	"net/http"
 	"strings"
 	"testing"
+
+	"hop/admin"
 )
 
 // FuzzDecode feeds request bodies to the strict JSON decoding every

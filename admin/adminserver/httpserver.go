@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hop/admin"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+
+	"hop/admin"
 
 	"hop/directory"
 	"hop/directory/dirkeytab"

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hop/admin"
 	"strings"
 	"time"
+
+	"hop/admin"
 
 	"hop/delegation"
 	"hop/directory"

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hop/admin"
-	"hop/directory"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"hop/admin"
+	"hop/directory"
 )
 
 // MaxBodyBytes caps a request body; larger ones get 413.

@@ -1,8 +1,9 @@
 package adminserver
 
 import (
-	"hop/admin"
 	"time"
+
+	"hop/admin"
 
 	"hop/directory"
 )

@@ -2,10 +2,11 @@ package ccache
 
 import (
 	"fmt"
-	"hop/internal/atomicfile"
 	"io"
 	"os"
 	"strings"
+
+	"hop/internal/atomicfile"
 )
 
 // MaxFileSize bounds the size of a cache file Load reads.

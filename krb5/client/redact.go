@@ -2,8 +2,9 @@ package client
 
 import (
 	"fmt"
-	"hop/internal/redact"
 	"time"
+
+	"hop/internal/redact"
 )
 
 // String describes the credential without its session key or ticket, e.g.

@@ -2,10 +2,11 @@ package keytab
 
 import (
 	"fmt"
-	"hop/internal/atomicfile"
 	"io"
 	"os"
 	"strings"
+
+	"hop/internal/atomicfile"
 )
 
 // MaxFileSize bounds the size of a keytab file Load reads.

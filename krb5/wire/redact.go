@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+
 	"hop/internal/redact"
 )
 
