@@ -249,7 +249,7 @@ func remoteAudit(ctx context.Context, e *env, c *command, server, since string, 
 	if len(types) == 1 {
 		q.Type = types[0]
 	}
-	svc, done, err := e.remote(server)
+	svc, done, err := e.remote(server, false)
 	if err != nil {
 		return err
 	}

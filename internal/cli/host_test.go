@@ -249,3 +249,14 @@ logon_groups = ["S-1-5-21-1-2-3-1100"]
 		t.Fatal(err)
 	}
 }
+
+// TestKnownHostsNeedsAnAuthenticatedServer: the host keys hop known-hosts
+// prints are trusted as they come, so, like hop exec, it reads them only
+// from an admin server whose replies cannot be forged in transit.
+func TestKnownHostsNeedsAnAuthenticatedServer(t *testing.T) {
+	t.Setenv("KRB5_CONFIG", filepath.Join(t.TempDir(), "none.conf"))
+	t.Setenv("HOP_DIR", "")
+	for _, u := range []string{"http://kdc.example.test:8749", "http://192.0.2.1:8749"} {
+		fails(t, 1, "is plain HTTP to another host", "", "known-hosts", "--server", u)
+	}
+}

@@ -22,6 +22,10 @@ type target struct {
 	dir    *string
 	server *string
 	fs     *flag.FlagSet
+	// authentic: the command trusts what the server answers (SSH host
+	// keys), so a server it reaches must be one whose replies cannot be
+	// forged in transit (see admin.NewClient).
+	authentic bool
 }
 
 // targetFlags adds --dir and --server to fs.
@@ -47,7 +51,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 		return nil, nil, usagef("give either --server or --dir, not both")
 	}
 	if t.given("server") {
-		return e.remote(*t.server)
+		return e.remote(*t.server, t.authentic)
 	}
 	local := t.given("dir") || e.getenv("HOP_DIR") != ""
 	if !local {
@@ -61,7 +65,7 @@ func (e *env) service(ctx context.Context, t *target) (admin.Service, func(), er
 			return nil, nil, err
 		}
 		if hs.AdminURL != "" {
-			return e.remote(hs.AdminURL)
+			return e.remote(hs.AdminURL, t.authentic)
 		}
 	}
 	d, done, err := openDirectory(ctx, *t.dir)
@@ -93,8 +97,8 @@ func (e *env) hopSettings() (*config.Config, config.HopSettings, error) {
 // with the caller's Kerberos tickets (SPNEGO, service HTTP/host) and, for
 // https, trusts the server by the key pinned in krb5.conf (admin_tls_pin)
 // or else by the system's roots.
-func (e *env) remote(rawURL string) (admin.Service, func(), error) {
-	c, err := e.adminClient(rawURL, true, false)
+func (e *env) remote(rawURL string, authentic bool) (admin.Service, func(), error) {
+	c, err := e.adminClient(rawURL, true, authentic)
 	if err != nil {
 		return nil, nil, serverURLError(rawURL, err)
 	}
