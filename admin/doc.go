@@ -11,8 +11,7 @@
 // ("Negotiate", RFC 4559); the directory decides what each caller may do,
 // so the CLI on the directory's host and a remote administrator obey the
 // same rules. Bodies are JSON, capped at 1 MiB (adminserver.MaxBodyBytes);
-// unknown fields are
-// refused. Objects carry a revision; a change sent with
+// unknown fields are refused. Objects carry a revision; a change sent with
 // "If-Match: <revision>" fails with 409 Conflict if the object changed
 // meanwhile (optimistic concurrency).
 //

@@ -1,7 +1,7 @@
 // Package dc runs a domain controller's servers for one domain folder (see
 // package domain): the KDC over UDP and TCP (package kdc), kpasswd (RFC
 // 3244, package kpasswd), and the admin API over HTTPS with SPNEGO
-// (package admin); with one audit sink for all of them that reopens its log
+// (package admin/adminserver); with one audit sink for all of them that reopens its log
 // after rotation ([Server.ReopenAuditLog], which hop kdc calls on SIGHUP),
 // readiness (the ready callback of [Server.Run]), and the state file
 // (kdc.json, a [State]) that records the addresses served while they are.

@@ -52,6 +52,9 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 	if now == nil {
 		now = time.Now
 	}
+	if o.AdminPassword == "" {
+		return nil, errors.New("domain: the Administrator's password is empty: give one")
+	}
 	r := o.Realm.Canonical()
 	adminKeys, err := directory.PasswordKeys(r, directory.NameAdministrator, o.AdminPassword, directory.DefaultETypes(false))
 	if err != nil {

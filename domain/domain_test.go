@@ -97,6 +97,17 @@ func TestCreateAndOpen(t *testing.T) {
 	}
 }
 
+func TestCreateNeedsAPassword(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	_, err := Create(context.Background(), dir, CreateOptions{Realm: "EXAMPLE.TEST"})
+	if err == nil || !strings.Contains(err.Error(), "password is empty") {
+		t.Errorf("Create without a password: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("Create without a password left %s behind (%v)", dir, err)
+	}
+}
+
 func TestOpenWithoutDomain(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Open(context.Background(), dir, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "no hop domain in") {
