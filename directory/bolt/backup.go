@@ -579,7 +579,7 @@ func Restore(ctx context.Context, r io.Reader, dbPath, keyPath string, o Restore
 		}
 		done = append(done, placed{f.to, f.exists})
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return res, fmt.Errorf("bolt: restore: the files are in place but the folder was not synced: %w", err)
 	}
 	return res, nil
@@ -601,13 +601,4 @@ func keepOld(path string) error {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

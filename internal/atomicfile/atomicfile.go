@@ -63,7 +63,7 @@ func (f *File) Commit() error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(filepath.Dir(f.path))
+	return SyncDir(filepath.Dir(f.path))
 }
 
 // Abort closes and removes the temporary file, leaving the target as it was.
@@ -108,13 +108,13 @@ func WriteNew(path string, data []byte, perm os.FileMode) error {
 		os.Remove(path)
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return SyncDir(filepath.Dir(path))
 }
 
-// syncDir makes a rename or creation in dir durable. A folder that cannot
-// be opened cannot be synced; the file itself is in place, so that is not
+// SyncDir makes renames and creations in dir durable. A folder that cannot
+// be opened cannot be synced; the files in it are in place, so that is not
 // an error.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return nil
