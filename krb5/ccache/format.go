@@ -19,9 +19,11 @@ const (
 	tagDeltaTime    = 1
 )
 
-// principal reads a principal as the format stores it: name type,
+// ReadPrincipal reads a principal as the format stores it: name type,
 // component count, realm, components, each string counted by 32 bits.
-func principal(r *mitfile.Reader, what string) krb5.Principal {
+// Heimdal's KCM protocol (krb5/kcm) marshals principals the same way; what
+// names the principal in the error r records.
+func ReadPrincipal(r *mitfile.Reader, what string) krb5.Principal {
 	var p krb5.Principal
 	p.Name.Type = krb5.NameType(int32(r.U32(what + " name type")))
 	n := r.U32(what + " component count")
@@ -65,7 +67,7 @@ func Parse(b []byte) (*Cache, error) {
 			return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 		}
 	}
-	c.Default = principal(r, "default principal")
+	c.Default = ReadPrincipal(r, "default principal")
 	if r.Err() == nil && c.Default.Name.IsZero() {
 		r.Fail("the default principal has no name")
 	}
@@ -110,10 +112,14 @@ func (c *Cache) parseHeader(r *mitfile.Reader) error {
 	return nil
 }
 
+// ReadCredential reads one credential in the encoding of format version 4,
+// which is also how the KCM protocol (krb5/kcm) carries credentials.
+func ReadCredential(r *mitfile.Reader) Credential { return parseCredential(r, 4) }
+
 func parseCredential(r *mitfile.Reader, version int) Credential {
 	var c Credential
-	c.Client = principal(r, "client")
-	c.Server = principal(r, "server")
+	c.Client = ReadPrincipal(r, "client")
+	c.Server = ReadPrincipal(r, "server")
 	c.KeyType = krb5.EncType(int16(r.U16("key type")))
 	if version == 3 {
 		r.U16("key type") // version 3 repeats it; MIT ignores the copy
@@ -196,6 +202,27 @@ func (c *Cache) Marshal() ([]byte, error) {
 		if w.err != nil {
 			return nil, fmt.Errorf("ccache: credential %d (%s): %w", i, c.Credentials[i], w.err)
 		}
+	}
+	return w.b, nil
+}
+
+// AppendPrincipal appends p as the format (and the KCM protocol) stores it.
+func AppendPrincipal(b []byte, p krb5.Principal) ([]byte, error) {
+	w := &writer{b: b}
+	w.principal(p)
+	if w.err != nil {
+		return b, fmt.Errorf("ccache: principal %s: %w", p, w.err)
+	}
+	return w.b, nil
+}
+
+// AppendCredential appends c in the encoding of format version 4, which is
+// also how the KCM protocol carries credentials.
+func AppendCredential(b []byte, c *Credential) ([]byte, error) {
+	w := &writer{b: b}
+	w.credential(c, 4)
+	if w.err != nil {
+		return b, fmt.Errorf("ccache: credential %s: %w", c, w.err)
 	}
 	return w.b, nil
 }

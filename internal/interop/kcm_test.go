@@ -1,0 +1,212 @@
+package interop
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"hop/internal/thirdparty"
+	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/kcm"
+)
+
+// opRecorder is a slog handler that keeps the opcodes of the KCM server's
+// debug lines, to show what MIT's client sends.
+type opRecorder struct {
+	mu  sync.Mutex
+	ops []string
+}
+
+func (r *opRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r *opRecorder) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *opRecorder) WithGroup(string) slog.Handler            { return r }
+func (r *opRecorder) Handle(_ context.Context, rec slog.Record) error {
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "op" {
+			r.mu.Lock()
+			r.ops = append(r.ops, a.Value.String())
+			r.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+// take returns the opcodes seen since the last call.
+func (r *opRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ops := r.ops
+	r.ops = nil
+	return ops
+}
+
+// startKCM serves a KCM socket with an in-memory store until the test ends
+// and returns the socket's path and a krb5.conf that points MIT at it.
+func startKCM(t *testing.T, r *testRealm, srv *kcm.Server) (sock, conf string) {
+	t.Helper()
+	dir := t.TempDir()
+	sock = filepath.Join(dir, "kcm.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	b, err := os.ReadFile(r.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf = filepath.Join(dir, "krb5.conf")
+	s := strings.Replace(string(b), "[libdefaults]\n", "[libdefaults]\n\tkcm_socket = "+sock+"\n\tdefault_ccache_name = KCM:\n", 1)
+	if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return sock, conf
+}
+
+func kcmEnv(conf string) []string {
+	return []string{"KRB5_CONFIG=" + conf, "KRB5CCNAME=KCM:", "KRB5RCACHETYPE=none", "KRB5RCACHENAME=none:"}
+}
+
+// TestMITKCM runs MIT's kinit, klist, kvno and kdestroy against hop's KCM
+// server: MIT keeps its tickets in hop's memory instead of a file.
+func TestMITKCM(t *testing.T) {
+	kinit := thirdparty.Require(t, "kinit")
+	klist := thirdparty.Require(t, "klist")
+	kvno := thirdparty.Require(t, "kvno")
+	kdestroy := thirdparty.Require(t, "kdestroy")
+	r := newRealm(t, "")
+	rec := &opRecorder{}
+	_, conf := startKCM(t, r, &kcm.Server{Logger: slog.New(rec)})
+	env := kcmEnv(conf)
+	run := func(stdin, name string, args ...string) string {
+		t.Helper()
+		out, errOut, err := thirdparty.Run(t, env, stdin, name, args...)
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, errOut)
+		}
+		t.Logf("%s %s sent %s", filepath.Base(name), strings.Join(args, " "), strings.Join(rec.take(), " "))
+		return out
+	}
+
+	run(alicePW+"\n", kinit, "alice")
+	out := run("", klist)
+	mustContain(t, "klist", out, "Ticket cache: KCM:", "Default principal: alice@EXAMPLE.TEST", "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST")
+	out = run("", kvno, "host/b.example.test")
+	mustContain(t, "kvno", out, "host/b.example.test@EXAMPLE.TEST: kvno = 1")
+	out = run("", klist)
+	mustContain(t, "klist after kvno", out, "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST", "host/b.example.test@EXAMPLE.TEST")
+	// A second kvno finds the ticket in the cache.
+	run("", kvno, "host/b.example.test")
+	run("", kdestroy)
+	if out, errOut, err := thirdparty.Run(t, env, "", klist); err == nil {
+		t.Fatalf("klist after kdestroy succeeded:\n%s", out)
+	} else if !strings.Contains(errOut, "not found") {
+		t.Errorf("klist after kdestroy: %v\n%s", err, errOut)
+	}
+	rec.take()
+}
+
+// TestMITKCMFetch shows the hook a credential broker uses: the cache holds
+// alice's name but no TGT, and MIT's kvno still gets a service ticket,
+// because MIT's client asks the cache with RETRIEVE before it looks for a
+// TGT, and the server's Fetch answers the miss.
+func TestMITKCMFetch(t *testing.T) {
+	kinit := thirdparty.Require(t, "kinit")
+	klist := thirdparty.Require(t, "klist")
+	kvno := thirdparty.Require(t, "kvno")
+	r := newRealm(t, "")
+
+	// The known credential: alice's ticket to host/b, obtained into a file.
+	fileCC := filepath.Join(t.TempDir(), "cc")
+	fileEnv := thirdparty.ClientEnv(r.conf, fileCC)
+	for _, args := range [][]string{{kinit, "alice"}, {kvno, "host/b.example.test"}} {
+		if out, errOut, err := thirdparty.Run(t, fileEnv, alicePW+"\n", args[0], args[1:]...); err != nil {
+			t.Fatalf("%s: %v\n%s%s", args[0], err, out, errOut)
+		}
+	}
+	cc, err := ccache.Load(fileCC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostB := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "host", "b.example.test"), Realm: realm}
+	ticket, ok := cc.Find(hostB)
+	if !ok {
+		t.Fatal("no ticket to host/b.example.test in the file cache")
+	}
+	alice := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: realm}
+
+	var mu sync.Mutex
+	var asked []string
+	rec := &opRecorder{}
+	srv := &kcm.Server{Logger: slog.New(rec), Fetch: func(ctx context.Context, cache string, client, server krb5.Principal) (*ccache.Credential, error) {
+		mu.Lock()
+		asked = append(asked, client.String()+" -> "+server.String())
+		mu.Unlock()
+		if server.String() != hostB.String() {
+			return nil, nil
+		}
+		return ticket, nil
+	}}
+	sock, conf := startKCM(t, r, srv)
+	env := kcmEnv(conf)
+
+	// No cache at all: kvno stops at the cache's principal, before any RETRIEVE.
+	out, errOut, err := thirdparty.Run(t, env, "", kvno, "host/b.example.test")
+	if err == nil {
+		t.Fatalf("kvno without a cache succeeded:\n%s", out)
+	}
+	t.Logf("kvno without a cache: %v: %s; sent %s", err, strings.TrimSpace(errOut), strings.Join(rec.take(), " "))
+
+	// A cache with alice's name and nothing else.
+	c, err := kcm.Dial(t.Context(), sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	name, err := c.DefaultCache(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Initialize(t.Context(), name, alice); err != nil {
+		t.Fatal(err)
+	}
+	rec.take()
+	out, errOut, err = thirdparty.Run(t, env, "", kvno, "host/b.example.test")
+	if err != nil {
+		t.Fatalf("kvno with an empty cache and the hook: %v\n%s%s", err, out, errOut)
+	}
+	t.Logf("kvno with the hook sent %s", strings.Join(rec.take(), " "))
+	mustContain(t, "kvno", out, "host/b.example.test@EXAMPLE.TEST: kvno = 1")
+	mu.Lock()
+	if len(asked) != 1 || asked[0] != "alice@EXAMPLE.TEST -> host/b.example.test@EXAMPLE.TEST" {
+		t.Errorf("Fetch was asked for %q, want once for alice -> host/b", asked)
+	}
+	mu.Unlock()
+	out, _, err = thirdparty.Run(t, env, "", klist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "klist", out, "Default principal: alice@EXAMPLE.TEST", "host/b.example.test@EXAMPLE.TEST")
+	if strings.Contains(out, "krbtgt/") {
+		t.Errorf("klist shows a TGT the cache never held:\n%s", out)
+	}
+	// A ticket the hook does not give fails as "not found" without a TGT.
+	if out, errOut, err := thirdparty.Run(t, env, "", kvno, "HTTP/web.example.test"); err == nil {
+		t.Errorf("kvno HTTP/web.example.test succeeded without a TGT:\n%s", out)
+	} else {
+		t.Logf("kvno HTTP/web.example.test without a TGT: %s", strings.TrimSpace(errOut))
+	}
+}
