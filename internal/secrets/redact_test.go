@@ -12,6 +12,7 @@ import (
 	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/ccache"
+	"hop/krb5/kcm"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
 	"hop/krb5/gssapi"
@@ -134,6 +135,13 @@ func TestNoVerbPrintsASecret(t *testing.T) {
 		{"*keytab.Keytab", &keytab.Keytab{Entries: []keytab.Entry{kte, kte}}},
 		{"ccache.Credential", ccc},
 		{"*ccache.Cache", &ccache.Cache{Version: 4, Credentials: []ccache.Credential{ccc}}},
+		{"kcm.Match", kcm.Match{Client: &alice, Server: &tgs, KeyType: aes256, Key: secret(32), Ticket: secret(40), SecondTicket: secret(40)}},
+		{"*kcm.Match", &kcm.Match{Server: &tgs, KeyType: aes256, Key: secret(32), Ticket: secret(40)}},
+		{"kcm.Request", kcm.Request{Op: kcm.OpReplace, Name: "1000", Principal: alice, Credentials: []ccache.Credential{ccc}, Credential: &ccc}},
+		{"*kcm.Reply", &kcm.Reply{Credential: &ccc, Credentials: []ccache.Credential{ccc}}},
+		{"kcm.Cache", kcm.Cache{Name: "1000", Principal: alice, Entries: []kcm.Entry{{Credential: ccc}}}},
+		{"*kcm.Cache", &kcm.Cache{Name: "1000", Principal: alice, Entries: []kcm.Entry{{Credential: ccc}}}},
+		{"kcm.Entry", kcm.Entry{Credential: ccc}},
 		{"client.Credential", cc},
 		{"*client.Credential", &cc},
 		{"*service.Accepted", &service.Accepted{Client: alice, Server: tgs, SessionKey: ck, Subkey: ck}},

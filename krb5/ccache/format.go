@@ -112,6 +112,58 @@ func (c *Cache) parseHeader(r *mitfile.Reader) error {
 	return nil
 }
 
+// ReadTimes reads the fields of a credential from authtime to the ticket
+// flags (the four times, is_skey, the flags) into c; the KCM protocol's
+// credential tag (krb5/kcm) has them in the same encoding.
+func ReadTimes(r *mitfile.Reader, c *Credential) {
+	c.AuthTime = mitfile.FromUnix32(r.U32("authtime"))
+	c.StartTime = mitfile.FromUnix32(r.U32("starttime"))
+	c.EndTime = mitfile.FromUnix32(r.U32("endtime"))
+	c.RenewTill = mitfile.FromUnix32(r.U32("renew-till"))
+	switch skey := r.U8("is_skey"); skey {
+	case 0:
+	case 1:
+		c.IsSKey = true
+	default:
+		r.Fail("is_skey is %d, want 0 or 1", skey)
+	}
+	c.Flags = krb5.Flags(r.U32("ticket flags"))
+}
+
+// ReadAddresses reads a counted list of client addresses.
+func ReadAddresses(r *mitfile.Reader) []Address {
+	n := r.Count("addresses", 6)
+	if n == 0 {
+		return nil
+	}
+	out := make([]Address, 0, n)
+	for range n {
+		a := Address{Type: r.U16("address type"), Data: r.Data32("address", r.Len())}
+		if r.Err() != nil {
+			break
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ReadAuthData reads a counted list of authorization data.
+func ReadAuthData(r *mitfile.Reader) []AuthData {
+	n := r.Count("authorization data", 6)
+	if n == 0 {
+		return nil
+	}
+	out := make([]AuthData, 0, n)
+	for range n {
+		a := AuthData{Type: r.U16("authorization data type"), Data: r.Data32("authorization data", r.Len())}
+		if r.Err() != nil {
+			break
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // ReadCredential reads one credential in the encoding of format version 4,
 // which is also how the KCM protocol (krb5/kcm) carries credentials.
 func ReadCredential(r *mitfile.Reader) Credential { return parseCredential(r, 4) }
@@ -125,38 +177,9 @@ func parseCredential(r *mitfile.Reader, version int) Credential {
 		r.U16("key type") // version 3 repeats it; MIT ignores the copy
 	}
 	c.Key = r.Data32("key", r.Len())
-	c.AuthTime = mitfile.FromUnix32(r.U32("authtime"))
-	c.StartTime = mitfile.FromUnix32(r.U32("starttime"))
-	c.EndTime = mitfile.FromUnix32(r.U32("endtime"))
-	c.RenewTill = mitfile.FromUnix32(r.U32("renew-till"))
-	switch skey := r.U8("is_skey"); skey {
-	case 0:
-	case 1:
-		c.IsSKey = true
-	default:
-		r.Fail("is_skey is %d, want 0 or 1", skey)
-	}
-	c.Flags = krb5.Flags(r.U32("ticket flags"))
-	if n := r.Count("addresses", 6); n > 0 {
-		c.Addresses = make([]Address, 0, n)
-		for range n {
-			a := Address{Type: r.U16("address type"), Data: r.Data32("address", r.Len())}
-			if r.Err() != nil {
-				break
-			}
-			c.Addresses = append(c.Addresses, a)
-		}
-	}
-	if n := r.Count("authorization data", 6); n > 0 {
-		c.AuthData = make([]AuthData, 0, n)
-		for range n {
-			a := AuthData{Type: r.U16("authorization data type"), Data: r.Data32("authorization data", r.Len())}
-			if r.Err() != nil {
-				break
-			}
-			c.AuthData = append(c.AuthData, a)
-		}
-	}
+	ReadTimes(r, &c)
+	c.Addresses = ReadAddresses(r)
+	c.AuthData = ReadAuthData(r)
 	c.Ticket = r.Data32("ticket", r.Len())
 	c.SecondTicket = r.Data32("second ticket", r.Len())
 	return c

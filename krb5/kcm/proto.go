@@ -328,40 +328,18 @@ func (r reader) match() *Match {
 			r.Fail("credential tag has a session key of type 0")
 		}
 	}
-	m.AuthTime = mitfile.FromUnix32(r.U32("authtime"))
-	m.StartTime = mitfile.FromUnix32(r.U32("starttime"))
-	m.EndTime = mitfile.FromUnix32(r.U32("endtime"))
-	m.RenewTill = mitfile.FromUnix32(r.U32("renew-till"))
-	switch b := r.U8("is_skey"); b {
-	case 0:
-	case 1:
-		m.IsSKey = true
-	default:
-		r.Fail("is_skey is %d, want 0 or 1", b)
-	}
-	m.Flags = krb5.Flags(r.U32("ticket flags"))
+	var times ccache.Credential
+	ccache.ReadTimes(r.Reader, &times)
+	m.AuthTime, m.StartTime, m.EndTime, m.RenewTill = times.AuthTime, times.StartTime, times.EndTime, times.RenewTill
+	m.IsSKey, m.Flags = times.IsSKey, times.Flags
 	if h&tagAddresses != 0 {
-		n := r.Count("addresses", 6)
-		for range n {
-			a := ccache.Address{Type: r.U16("address type"), Data: r.Data32("address", r.Len())}
-			if r.Err() != nil {
-				break
-			}
-			m.Addresses = append(m.Addresses, a)
-		}
+		m.Addresses = ccache.ReadAddresses(r.Reader)
 		if r.Err() == nil && len(m.Addresses) == 0 {
 			r.Fail("credential tag says it has addresses but has none")
 		}
 	}
 	if h&tagAuthData != 0 {
-		n := r.Count("authorization data", 6)
-		for range n {
-			a := ccache.AuthData{Type: r.U16("authorization data type"), Data: r.Data32("authorization data", r.Len())}
-			if r.Err() != nil {
-				break
-			}
-			m.AuthData = append(m.AuthData, a)
-		}
+		m.AuthData = ccache.ReadAuthData(r.Reader)
 		if r.Err() == nil && len(m.AuthData) == 0 {
 			r.Fail("credential tag says it has authorization data but has none")
 		}
