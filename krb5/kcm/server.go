@@ -162,7 +162,11 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		} else {
 			op = req.Op
 			rep = s.handle(ctx, uid, req)
-			s.Logger.Debug("kcm: request", "uid", uid, "op", op.String(), "cache", req.Name, "status", int32(rep.Status))
+			attrs := []any{"uid", uid, "op", op.String(), "cache", req.Name, "status", int32(rep.Status)}
+			if req.Match != nil {
+				attrs = append(attrs, "match", req.Match.String())
+			}
+			s.Logger.Debug("kcm: request", attrs...)
 		}
 		out, err := rep.Marshal(op)
 		if err != nil {
