@@ -1,9 +1,10 @@
 // Package kcm speaks the KCM protocol, the credential-cache daemon protocol
 // of Heimdal that MIT krb5 (since 1.13, src/lib/krb5/ccache/cc_kcm.c) and
-// Heimdal use for caches named KCM:. A program with KRB5CCNAME=KCM: and
-// kcm_socket = PATH in the [libdefaults] of its krb5.conf (MIT's default is a
-// fixed path under /var/run) reads and writes its tickets through the daemon
-// listening on that unix socket instead of a file.
+// Heimdal use for caches named KCM:. An MIT program with KRB5CCNAME=KCM: and
+// kcm_socket = PATH in the [libdefaults] of its krb5.conf reads and writes
+// its tickets through the daemon listening on that unix socket instead of a
+// file. Without kcm_socket MIT 1.20 uses /var/run/.heim_org.h5l.kcm-socket,
+// the path Heimdal's library has built in (Heimdal reads no setting for it).
 //
 // # Framing
 //

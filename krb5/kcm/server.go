@@ -35,6 +35,8 @@ type Server struct {
 	// MIT's client always sets GCCached. Its errors are logged; the client
 	// gets KRB5_CC_NOTFOUND.
 	Fetch FetchFunc
+	// Rand gives the names of GEN_NEW; nil means crypto/rand.
+	Rand io.Reader
 	// Logger receives one line per connection refused and per failure;
 	// nil discards. Secrets are never logged.
 	Logger *slog.Logger
@@ -223,7 +225,7 @@ func (s *Server) handle(ctx context.Context, uid uint32, req *Request) *Reply {
 		return ok
 	case OpGenNew:
 		var u UUID
-		if u, err = NewUUID(nil); err != nil {
+		if u, err = NewUUID(s.Rand); err != nil {
 			return s.fail(req.Op, err)
 		}
 		return &Reply{Name: fmt.Sprintf("%d:%s", uid, u.String()[:12])}

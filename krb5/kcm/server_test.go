@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,9 +206,17 @@ func TestServerRefusesPeer(t *testing.T) {
 
 func TestServerFetch(t *testing.T) {
 	st := testCred(hostB, 3)
+	var mu sync.Mutex
 	var calls []string
+	called := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), calls...)
+	}
 	c, _ := serve(t, &Server{Fetch: func(ctx context.Context, cache string, client, server krb5.Principal) (*ccache.Credential, error) {
+		mu.Lock()
 		calls = append(calls, cache+" "+client.String()+" "+server.String())
+		mu.Unlock()
 		switch server.String() {
 		case hostB.String():
 			cr := st
@@ -234,7 +243,7 @@ func TestServerFetch(t *testing.T) {
 	if _, err := c.Retrieve(ctx, "1", GCCached, m); err != nil {
 		t.Fatal(err)
 	}
-	if len(calls) != 1 || calls[0] != "1 alice@EXAMPLE.TEST host/b.example.test@EXAMPLE.TEST" {
+	if calls := called(); len(calls) != 1 || calls[0] != "1 alice@EXAMPLE.TEST host/b.example.test@EXAMPLE.TEST" {
 		t.Errorf("Fetch calls %q", calls)
 	}
 	if creds, _ := c.Credentials(ctx, "1"); len(creds) != 1 {
@@ -247,7 +256,7 @@ func TestServerFetch(t *testing.T) {
 			t.Errorf("Retrieve %s: %v, want ErrNotFound", server, err)
 		}
 	}
-	if len(calls) != 2 {
+	if calls := called(); len(calls) != 2 {
 		t.Errorf("Fetch calls %q, want a second one for the TGT and none for the configuration entry", calls)
 	}
 }
@@ -331,5 +340,96 @@ func TestMatch(t *testing.T) {
 		if got := tc.m.Matches(tc.flags, &c); got != tc.want {
 			t.Errorf("%s: Matches = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestClientFallsBackToUUIDs checks Client.Credentials against a server
+// that answers GET_CRED_LIST as Heimdal's kcm does (KRB5_FCC_INTERNAL):
+// the client walks the UUID list instead, skipping a credential removed
+// meanwhile, as MIT's client does.
+func TestClientFallsBackToUUIDs(t *testing.T) {
+	cliEnd, srvEnd := net.Pipe()
+	defer srvEnd.Close()
+	c := &Client{conn: cliEnd}
+	defer c.Close()
+	cred := testCred(tgs, 4)
+	var seen []Op
+	go func() {
+		for {
+			b, err := readFrame(srvEnd, MaxRequestSize)
+			if err != nil {
+				return
+			}
+			req, err := DecodeRequest(b)
+			if err != nil {
+				return
+			}
+			seen = append(seen, req.Op)
+			rep := &Reply{}
+			switch {
+			case req.Op == OpGetCredList:
+				rep.Status = ErrInternal
+			case req.Op == OpGetCredUUIDList:
+				rep.UUIDs = []UUID{{1}, {2}}
+			case req.Op == OpGetCredByUUID && req.UUID == UUID{1}:
+				rep.Status = ErrEnd
+			case req.Op == OpGetCredByUUID:
+				rep.Credential = &cred
+			}
+			out, _ := rep.Marshal(req.Op)
+			if writeReply(srvEnd, out) != nil {
+				return
+			}
+		}
+	}()
+	creds, err := c.Credentials(t.Context(), "x")
+	if err != nil || len(creds) != 1 || !bytes.Equal(creds[0].Key, cred.Key) {
+		t.Fatalf("Credentials = %v, %v", creds, err)
+	}
+	want := []Op{OpGetCredList, OpGetCredUUIDList, OpGetCredByUUID, OpGetCredByUUID}
+	if len(seen) != len(want) {
+		t.Fatalf("requests %v, want %v", seen, want)
+	}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Errorf("requests %v, want %v", seen, want)
+		}
+	}
+}
+
+func TestMemZeroes(t *testing.T) {
+	m := &Mem{}
+	ctx := t.Context()
+	cr := testCred(tgs, 5)
+	key := cr.Key
+	put := func(c *Cache) {
+		if err := m.Update(ctx, "x", func(*Cache) (*Cache, error) { return c, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(&Cache{Principal: alice, Entries: []Entry{{Credential: cr}}})
+	// INITIALIZE replaces the cache: the old credential's key is zeroed.
+	put(&Cache{Principal: alice})
+	if !bytes.Equal(key, make([]byte, len(key))) {
+		t.Errorf("the replaced credential's key is %x", key)
+	}
+	cr2 := testCred(tgs, 6)
+	put(&Cache{Principal: alice, Entries: []Entry{{Credential: cr2}}})
+	// An error of fn changes nothing.
+	boom := errors.New("boom")
+	if err := m.Update(ctx, "x", func(c *Cache) (*Cache, error) { c.Entries = nil; return nil, boom }); err != boom {
+		t.Fatalf("Update = %v", err)
+	}
+	if err := m.Update(ctx, "x", func(c *Cache) (*Cache, error) {
+		if len(c.Entries) != 1 || c.Entries[0].UUID == (UUID{}) {
+			t.Errorf("entries after a failed update: %v", c.Entries)
+		}
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if !bytes.Equal(cr2.Key, make([]byte, len(cr2.Key))) {
+		t.Errorf("Close left the key %x", cr2.Key)
 	}
 }
