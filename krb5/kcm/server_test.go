@@ -16,35 +16,44 @@ import (
 	"hop/krb5/ccache"
 )
 
-// serve starts srv on a socket in a temporary folder until the test ends and
-// returns a client connected to it.
-func serve(t *testing.T, srv *Server) (*Client, string) {
+// start runs srv.ListenAndServe on a socket in a temporary folder and
+// returns a client connected to it, the socket's path and the function that
+// stops the server and returns what ListenAndServe returned.
+func start(t *testing.T, srv *Server) (*Client, string, func() error) {
 	t.Helper()
 	sock := filepath.Join(t.TempDir(), "kcm.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
+	go func() { done <- srv.ListenAndServe(ctx, sock) }()
+	for i := 0; ; i++ {
+		c, err := Dial(t.Context(), sock)
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+			return c, sock, func() error { cancel(); return <-done }
+		}
+		if i > 500 {
+			cancel()
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// serve is start with the server stopped when the test ends.
+func serve(t *testing.T, srv *Server) *Client {
+	t.Helper()
+	c, _, stop := start(t, srv)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Errorf("Serve returned %v, want context.Canceled", err)
+		if err := stop(); !errors.Is(err, context.Canceled) {
+			t.Errorf("ListenAndServe returned %v, want context.Canceled", err)
 		}
 	})
-	c, err := Dial(t.Context(), sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, sock
+	return c
 }
 
 func TestServerCacheLifecycle(t *testing.T) {
 	store := &Mem{}
-	c, _ := serve(t, &Server{Store: store})
+	c := serve(t, &Server{Store: store})
 	ctx := t.Context()
 	name, err := c.DefaultCache(ctx)
 	if err != nil {
@@ -158,7 +167,7 @@ func TestServerCacheLifecycle(t *testing.T) {
 }
 
 func TestServerUnsupported(t *testing.T) {
-	c, _ := serve(t, &Server{})
+	c := serve(t, &Server{})
 	for _, op := range []Op{OpSetFlags, OpChown, OpGetTicket, 28, 999} {
 		if _, err := c.Do(t.Context(), &Request{Op: op}); !errors.Is(err, ErrNotSupp) {
 			t.Errorf("%s: %v, want ErrNotSupp", op, err)
@@ -170,7 +179,7 @@ func TestServerUnsupported(t *testing.T) {
 }
 
 func TestServerMalformedRequest(t *testing.T) {
-	c, _ := serve(t, &Server{})
+	c := serve(t, &Server{})
 	// A name without its NUL byte: the server answers KRB5_CC_FORMAT and
 	// keeps the connection.
 	if err := writeRequest(c.conn, []byte{2, 0, 0, 8, 'x'}); err != nil {
@@ -195,7 +204,7 @@ func TestServerMalformedRequest(t *testing.T) {
 
 func TestServerRefusesPeer(t *testing.T) {
 	asked := make(chan uint32, 1)
-	c, _ := serve(t, &Server{Allow: func(uid uint32) bool { asked <- uid; return false }})
+	c := serve(t, &Server{Allow: func(uid uint32) bool { asked <- uid; return false }})
 	if _, err := c.DefaultCache(t.Context()); err == nil {
 		t.Fatal("a refused peer got a reply")
 	}
@@ -213,7 +222,7 @@ func TestServerFetch(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), calls...)
 	}
-	c, _ := serve(t, &Server{Fetch: func(ctx context.Context, cache string, client, server krb5.Principal) (*ccache.Credential, error) {
+	c := serve(t, &Server{Fetch: func(ctx context.Context, cache string, client, server krb5.Principal) (*ccache.Credential, error) {
 		mu.Lock()
 		calls = append(calls, cache+" "+client.String()+" "+server.String())
 		mu.Unlock()
@@ -262,7 +271,7 @@ func TestServerFetch(t *testing.T) {
 }
 
 func TestServerBounds(t *testing.T) {
-	c, _ := serve(t, &Server{MaxCredentials: 2, MaxCaches: 1})
+	c := serve(t, &Server{MaxCredentials: 2, MaxCaches: 1})
 	ctx := t.Context()
 	if err := c.Initialize(ctx, "a", alice); err != nil {
 		t.Fatal(err)
@@ -280,33 +289,22 @@ func TestServerBounds(t *testing.T) {
 }
 
 func TestServerStops(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "s")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- (&Server{}).ListenAndServe(ctx, sock) }()
-	var c *Client
-	for i := 0; ; i++ {
-		var err error
-		if c, err = Dial(t.Context(), sock); err == nil {
-			break
-		}
-		if i > 200 {
-			t.Fatal(err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	defer c.Close()
+	c, sock, stop := start(t, &Server{})
 	if _, err := c.DefaultCache(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
 	select {
-	case err := <-done:
+	case err := <-stopped:
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("ListenAndServe = %v", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the server did not stop with an open connection")
+	}
+	if _, err := c.DefaultCache(t.Context()); err == nil {
+		t.Error("the connection still answers after the server stopped")
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("the socket is still there: %v", err)
