@@ -70,14 +70,14 @@ func TestFuzzCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[filepath.Join("FuzzDecodeRequest", fmt.Sprintf("seed-%02d-%s", i, req.Op))] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		files[filepath.Join("FuzzDecodeRequest", fmt.Sprintf("seed-%02d-op%d", i, uint16(req.Op)))] = fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 	}
 	for i, tc := range replies() {
 		b, err := tc.rep.Marshal(tc.op)
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[filepath.Join("FuzzDecodeReply", fmt.Sprintf("seed-%02d-%s", i, tc.op))] = fmt.Sprintf("go test fuzz v1\nuint16(%d)\n[]byte(%q)\n", uint16(tc.op), b)
+		files[filepath.Join("FuzzDecodeReply", fmt.Sprintf("seed-%02d-op%d", i, uint16(tc.op)))] = fmt.Sprintf("go test fuzz v1\nuint16(%d)\n[]byte(%q)\n", uint16(tc.op), b)
 	}
 	for name, content := range files {
 		path := filepath.Join("testdata", "fuzz", name)
