@@ -19,7 +19,10 @@ const DefaultCCacheName = "FILE:/tmp/krb5cc_%{uid}"
 // CCache names a credential cache as "TYPE:residual" does in KRB5CCNAME.
 type CCache struct {
 	Type     string // "FILE", "DIR", "KEYRING", "KCM" or "MEMORY"
-	Residual string // for FILE a path; for DIR a directory, or ":" and a path
+	// Residual is for FILE a path; for DIR a directory, or ":" and a path;
+	// for KCM the name of a cache of the KCM server, "" for the server's
+	// default cache of the user.
+	Residual string
 }
 
 func (c CCache) String() string { return c.Type + ":" + c.Residual }
@@ -28,7 +31,6 @@ func (c CCache) String() string { return c.Type + ":" + c.Residual }
 // hop does not read, what the type is.
 var unsupportedCCache = map[string]string{
 	"KEYRING": "a kernel keyring cache",
-	"KCM":     "a KCM daemon cache (sssd-kcm or Heimdal's kcm)",
 	"MEMORY":  "a cache in the memory of one process",
 }
 
@@ -36,8 +38,9 @@ var unsupportedCCache = map[string]string{
 // does: a name without ':' is a FILE cache's path; a one-letter prefix is a
 // drive letter, so the whole name is a FILE path; otherwise the text before
 // the first ':' is the type, case-sensitive. Types MIT does not know on
-// Linux are an error; KEYRING, KCM and MEMORY are returned, and Path
-// reports them as unsupported.
+// Linux are an error; KEYRING and MEMORY are returned, and Path reports
+// them as unsupported. KCM caches live in a KCM server (see KCMSocket), not
+// in a file: Path reports that they have none.
 func ParseCCacheName(name string) (CCache, error) {
 	if name == "" {
 		return CCache{}, errors.New("config: empty credential cache name")
@@ -50,8 +53,8 @@ func ParseCCacheName(name string) (CCache, error) {
 		return CCache{Type: "FILE", Residual: name}, nil
 	}
 	typ := name[:i]
-	if typ != "FILE" && typ != "DIR" && unsupportedCCache[typ] == "" {
-		return CCache{}, fmt.Errorf("config: credential cache %q: unknown cache type %q (want FILE: or DIR:)", name, typ)
+	if typ != "FILE" && typ != "DIR" && typ != "KCM" && unsupportedCCache[typ] == "" {
+		return CCache{}, fmt.Errorf("config: credential cache %q: unknown cache type %q (want FILE:, DIR: or KCM:)", name, typ)
 	}
 	return CCache{Type: typ, Residual: name[i+1:]}, nil
 }
@@ -63,8 +66,8 @@ func isASCIILetter(c byte) bool {
 // Path returns the file that holds the cache. For FILE it is the residual.
 // For DIR:dir it is the cache that dir/primary names (MIT's DIR collection),
 // or dir/tkt, the cache MIT creates there, when dir/primary does not exist;
-// for DIR::path it is path. Path creates nothing. Other types are errors
-// that say what to set instead.
+// for DIR::path it is path. Path creates nothing. A KCM cache has no file;
+// other types are errors that say what to set instead.
 func (c CCache) Path() (string, error) {
 	switch c.Type {
 	case "FILE":
@@ -89,6 +92,8 @@ func (c CCache) Path() (string, error) {
 			return "", fmt.Errorf("config: credential cache %s: %w", c, err)
 		}
 		return filepath.Join(c.Residual, name), nil
+	case "KCM":
+		return "", fmt.Errorf("config: credential cache %s is held by a KCM server (kcm_socket in krb5.conf), not in a file", c)
 	}
 	what := unsupportedCCache[c.Type]
 	if what == "" {

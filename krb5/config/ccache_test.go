@@ -20,6 +20,7 @@ func TestParseCCacheName(t *testing.T) {
 		{"DIR::/run/user/0/krb5cc/tktAbc", "DIR", ":/run/user/0/krb5cc/tktAbc"},
 		{"KEYRING:persistent:0", "KEYRING", "persistent:0"},
 		{"KCM:0", "KCM", "0"},
+		{"KCM:", "KCM", ""}, // the KCM server's default cache
 		{"MEMORY:x", "MEMORY", "x"},
 		{"FILE:", "FILE", ""},
 	} {
@@ -77,11 +78,18 @@ func TestCCachePath(t *testing.T) {
 			t.Errorf("%s: Path() = %q, want an error", name, p)
 		}
 	}
-	for _, name := range []string{"KEYRING:persistent:1000", "KCM:1000", "MEMORY:x"} {
+	for _, name := range []string{"KEYRING:persistent:1000", "MEMORY:x"} {
 		c, _ := ParseCCacheName(name)
 		_, err := c.Path()
 		if err == nil || !strings.Contains(err.Error(), "FILE and DIR") || !strings.Contains(err.Error(), "KRB5CCNAME=FILE:") {
 			t.Errorf("%s: Path() error %v does not say what to do", name, err)
+		}
+	}
+	// A KCM cache is supported, but held by a server, not a file.
+	for _, name := range []string{"KCM:", "KCM:1000"} {
+		c, _ := ParseCCacheName(name)
+		if _, err := c.Path(); err == nil || !strings.Contains(err.Error(), "KCM server") {
+			t.Errorf("%s: Path() error %v does not say a KCM server holds it", name, err)
 		}
 	}
 }
@@ -138,5 +146,17 @@ func TestExpandUsername(t *testing.T) {
 	}
 	if _, err := ExpandPath("%{uid}", env(nil), -1); err == nil {
 		t.Error("negative uid accepted")
+	}
+}
+
+func TestKCMSocket(t *testing.T) {
+	for _, tt := range []struct{ conf, want string }{
+		{"", "/var/run/.heim_org.h5l.kcm-socket"}, // MIT 1.20's DEFAULT_KCM_SOCKET_PATH
+		{"[libdefaults]\nkcm_socket = /run/hop/kcm.sock\n", "/run/hop/kcm.sock"},
+		{"[libdefaults]\nkcm_socket = /a\nkcm_socket = /b\n", "/a"}, // the first value, as profile_get_string
+	} {
+		if got := mustParse(t, tt.conf).KCMSocket(); got != tt.want {
+			t.Errorf("%q: KCMSocket() = %q, want %q", tt.conf, got, tt.want)
+		}
 	}
 }

@@ -93,6 +93,7 @@
 // heuristics (Config.RealmOf). Config.CCacheName finds the credential cache
 // as krb5_cc_default_name does: KRB5CCNAME, default_ccache_name with its
 // %{...} expansions, or FILE:/tmp/krb5cc_%{uid}; hop reads and writes FILE
-// and DIR caches, and reports KEYRING, KCM, MEMORY and the other types as
+// and DIR caches, and KCM caches through the KCM server at kcm_socket
+// (Config.KCMSocket), and reports KEYRING, MEMORY and the other types as
 // unsupported.
 package config

@@ -12,6 +12,9 @@ const (
 	// MaxUDPPreferenceLimit is the largest udp_preference_limit MIT uses;
 	// larger values are lowered to it.
 	MaxUDPPreferenceLimit = 32700
+	// DefaultKCMSocket is kcm_socket's default in MIT 1.20 on Linux, the
+	// path Heimdal's library has built in.
+	DefaultKCMSocket = "/var/run/.heim_org.h5l.kcm-socket"
 )
 
 // DefaultRealm returns [libdefaults] default_realm. hop does not look the
@@ -161,4 +164,14 @@ func (c *Config) UDPPreferenceLimit() (int, error) {
 // expansion of its %{...} parameters (see CCacheName).
 func (c *Config) DefaultCCacheName() (string, bool) {
 	return c.Value("libdefaults", "default_ccache_name")
+}
+
+// KCMSocket returns kcm_socket: the unix socket of the KCM server that
+// holds KCM: credential caches (default DefaultKCMSocket). MIT reads it
+// as written, without parameter expansion.
+func (c *Config) KCMSocket() string {
+	if s, ok := c.Value("libdefaults", "kcm_socket"); ok && s != "" {
+		return s
+	}
+	return DefaultKCMSocket
 }
