@@ -18,7 +18,7 @@ const DefaultCCacheName = "FILE:/tmp/krb5cc_%{uid}"
 
 // CCache names a credential cache as "TYPE:residual" does in KRB5CCNAME.
 type CCache struct {
-	Type     string // "FILE", "DIR", "KEYRING", "KCM" or "MEMORY"
+	Type string // "FILE", "DIR", "KEYRING", "KCM" or "MEMORY"
 	// Residual is for FILE a path; for DIR a directory, or ":" and a path;
 	// for KCM the name of a cache of the KCM server, "" for the server's
 	// default cache of the user.
