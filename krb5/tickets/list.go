@@ -14,11 +14,12 @@ import (
 
 // Listing is what klist shows of a credential cache.
 type Listing struct {
-	// Name is the cache as klist names it: FILE:/tmp/krb5cc_1000, or
-	// DIR::/run/user/1000/krb5cc/tkt for a cache of a DIR collection.
+	// Name is the cache as klist names it: FILE:/tmp/krb5cc_1000,
+	// DIR::/run/user/1000/krb5cc/tkt for a cache of a DIR collection, or
+	// KCM:1000 for a cache of a KCM server.
 	Name    string
-	Path    string
-	Version int // file format version, 3 or 4
+	Path    string // the file; "" for a KCM cache
+	Version int    // file format version, 3 or 4; 0 for a KCM cache
 	Default krb5.Principal
 	// TimeOffset is the KDC's clock minus ours as the cache records it
 	// (HasTimeOffset); MIT's library adds it to the local clock.
@@ -75,24 +76,22 @@ var ErrNoCache = errors.New("tickets: no credential cache")
 // List reads the credential cache in use and describes it, judging expiry
 // at the local clock plus the cache's time offset, as klist does.
 func (s *Source) List() (*Listing, error) {
-	name, err := s.Name()
+	ctx, cancel := s.kcmContext()
+	defer cancel()
+	_, cc, err := s.open(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	path, err := s.Path()
-	if err != nil {
-		return nil, err
-	}
-	shown := displayName(name, path)
-	c, err := ccache.Load(path)
+	defer cc.close()
+	c, err := cc.load(ctx)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w %s: get a ticket with hop login (or kinit)", ErrNoCache, shown)
+		return nil, fmt.Errorf("%w %s: get a ticket with hop login (or kinit)", ErrNoCache, cc.shown)
 	}
 	if err != nil {
 		return nil, err
 	}
 	l := Describe(c, s.now())
-	l.Name, l.Path = shown, path
+	l.Name, l.Path = cc.shown, cc.path
 	return l, nil
 }
 

@@ -184,7 +184,7 @@ func (s *Source) Login(ctx context.Context, r *LoginRequest) (*client.Credential
 	if err != nil {
 		return nil, loginError(r, cfg, err, sent, tried)
 	}
-	if err := s.store(cred, p, s.now()); err != nil {
+	if err := s.store(ctx, cred, p, s.now()); err != nil {
 		return nil, err
 	}
 	return cred, nil
@@ -394,18 +394,12 @@ func loginError(r *LoginRequest, cfg *config.Config, err error, sent time.Time, 
 const paTypeEncTimestamp = "2"
 
 // store writes a new cache holding cred, as kinit does.
-func (s *Source) store(cred *client.Credential, p krb5.Principal, now time.Time) error {
-	name, err := s.Name()
+func (s *Source) store(ctx context.Context, cred *client.Credential, p krb5.Principal, now time.Time) error {
+	_, cc, err := s.open(ctx, true)
 	if err != nil {
 		return err
 	}
-	if err := prepareDir(name); err != nil {
-		return err
-	}
-	path, err := s.Path()
-	if err != nil {
-		return err
-	}
+	defer cc.close()
 	c := &ccache.Cache{
 		Version: 4, Default: p,
 		// The KDC's clock minus ours, from the ticket's authtime, as MIT
@@ -415,10 +409,7 @@ func (s *Source) store(cred *client.Credential, p krb5.Principal, now time.Time)
 		Credentials:   []ccache.Credential{toCache(cred)},
 	}
 	c.SetConfig("pa_type", cred.Server, []byte(paTypeEncTimestamp))
-	if err := c.Save(path); err != nil {
-		return err
-	}
-	return nil
+	return cc.replace(ctx, c)
 }
 
 // prepareDir creates what MIT's library creates when it resolves a DIR
@@ -450,23 +441,23 @@ func prepareDir(name config.CCache) error {
 	return nil
 }
 
-// Destroy removes the credential cache file, as MIT's kdestroy does (it
-// unlinks the file). It returns the cache's name; a missing cache is an
-// error wrapping os.ErrNotExist.
+// Destroy removes the credential cache, as MIT's kdestroy does (it
+// unlinks a cache file, and has a KCM server destroy a KCM cache). It
+// returns the cache's name; a missing cache is an error wrapping
+// os.ErrNotExist.
 func (s *Source) Destroy() (config.CCache, error) {
-	name, err := s.Name()
-	if err != nil {
-		return config.CCache{}, err
-	}
-	path, err := s.Path()
+	ctx, cancel := s.kcmContext()
+	defer cancel()
+	name, cc, err := s.open(ctx, false)
 	if err != nil {
 		return name, err
 	}
-	if err := os.Remove(path); err != nil {
+	defer cc.close()
+	if err := cc.destroy(ctx); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return name, fmt.Errorf("there is no credential cache %s to destroy: %w", displayName(name, path), os.ErrNotExist)
+			return name, fmt.Errorf("there is no credential cache %s to destroy: %w", cc.shown, os.ErrNotExist)
 		}
-		return name, fmt.Errorf("tickets: destroy %s: %w", displayName(name, path), err)
+		return name, fmt.Errorf("tickets: destroy %s: %w", cc.shown, err)
 	}
 	return name, nil
 }

@@ -14,8 +14,11 @@
 // the ticket's own encryption type read from its enc-part (§5.3), and
 // Source.Destroy unlinks it.
 //
-// FILE and DIR caches are supported (DIR: the collection's primary cache);
-// the error for another type says what to set instead.
+// FILE, DIR (the collection's primary cache) and KCM caches are supported;
+// a KCM cache ("KCM:" for the server's default cache, "KCM:NAME") is read
+// and written through the KCM server at krb5.conf's kcm_socket, as MIT's
+// library does (hop/krb5/kcm). The error for another type says what to set
+// instead.
 package tickets
 
 import (
@@ -42,9 +45,11 @@ const MinRemaining = time.Minute
 type Source struct {
 	// Config is krb5.conf; nil = config.Load(os.Getenv).
 	Config *config.Config
-	// CCache is the credential cache file; "" = the default one.
+	// CCache is the credential cache (a path, or TYPE:residual as in
+	// KRB5CCNAME); "" = the default one.
 	CCache string
-	// Timeout bounds each KDC exchange; 0 = 5 seconds.
+	// Timeout bounds each KDC exchange, and List's and Destroy's
+	// exchanges with a KCM server; 0 = 5 seconds.
 	Timeout time.Duration
 	// Getenv reads KRB5CCNAME and KRB5_CONFIG; nil = os.Getenv.
 	Getenv func(string) string
@@ -65,6 +70,16 @@ func (s *Source) now() time.Time {
 	return time.Now()
 }
 
+// kcmContext bounds the exchanges of List and Destroy, which take no
+// context, with a KCM server.
+func (s *Source) kcmContext() (context.Context, context.CancelFunc) {
+	d := s.Timeout
+	if d <= 0 {
+		d = 5 * time.Second
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
 func (s *Source) config() (*config.Config, error) {
 	if s.Config != nil {
 		return s.Config, nil
@@ -78,8 +93,9 @@ func (s *Source) config() (*config.Config, error) {
 }
 
 // Name returns the credential cache in use: CCache when set (a path, or
-// "FILE:path", "DIR:dir", "DIR::path"), else the default one as MIT finds
-// it (KRB5CCNAME, default_ccache_name, FILE:/tmp/krb5cc_UID).
+// "FILE:path", "DIR:dir", "DIR::path", "KCM:", "KCM:NAME"), else the
+// default one as MIT finds it (KRB5CCNAME, default_ccache_name,
+// FILE:/tmp/krb5cc_UID).
 func (s *Source) Name() (config.CCache, error) {
 	if s.CCache != "" {
 		if strings.HasPrefix(s.CCache, "/") {
@@ -95,13 +111,17 @@ func (s *Source) Name() (config.CCache, error) {
 }
 
 // Path returns the file that holds the credential cache in use (for a
-// DIR collection, its primary cache).
+// DIR collection, its primary cache). A KCM cache has none: its error
+// says so.
 func (s *Source) Path() (string, error) {
 	name, err := s.Name()
 	if err != nil {
 		return "", err
 	}
 	p, err := name.Path()
+	if err != nil && name.Type == "KCM" {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("the credential cache %s is neither a FILE nor a DIR cache, the kinds hop reads: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit (or hop login) again (%v)", name, os.Getuid(), err)
 	}
@@ -134,7 +154,7 @@ type TGTError struct {
 	// Reason is ErrNoCache (there is no cache file), ErrNoTGT (the cache
 	// holds no TGT of its principal's realm) or ErrExpired.
 	Reason error
-	Cache  string         // the cache's path
+	Cache  string         // the cache's path, or its name KCM:NAME
 	Client krb5.Principal // the cache's principal; zero for ErrNoCache
 	// Expired is when the TGT expired, for ErrExpired.
 	Expired time.Time
@@ -158,11 +178,13 @@ func (e *TGTError) Unwrap() []error { return []error{ErrNoTicket, e.Reason} }
 // at least MinRemaining, else a new one from a KDC, which it also stores
 // in the cache.
 func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) (*client.Credential, error) {
-	path, err := s.Path()
+	_, cc, err := s.open(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	cache, err := ccache.Load(path)
+	defer cc.close()
+	path := cc.where
+	cache, err := cc.load(ctx)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, &TGTError{Reason: ErrNoCache, Cache: path}
 	}
@@ -207,8 +229,7 @@ func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) 
 		cred, err := conn.ServiceTicket(ctx, tgt, &client.Request{Service: service, Realm: realm, Options: krb5.OptCanonicalize, Now: s.Now})
 		conn.Close()
 		if err == nil {
-			cache.Add(toCache(cred))
-			if err := cache.Save(path); err != nil {
+			if err := cc.store(ctx, toCache(cred)); err != nil {
 				return nil, fmt.Errorf("keeping the new ticket in %s: %w", path, err)
 			}
 			return cred, nil

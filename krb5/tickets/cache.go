@@ -1,0 +1,92 @@
+package tickets
+
+import (
+	"context"
+	"os"
+
+	"hop/krb5/ccache"
+	"hop/krb5/config"
+)
+
+// credCache is a credential cache hop reads and writes: a file (FILE, DIR)
+// or a cache of a KCM server. A missing cache is an error wrapping
+// os.ErrNotExist, whatever the kind.
+type credCache interface {
+	// load returns the cache's principal, time offset and credentials.
+	load(ctx context.Context) (*ccache.Cache, error)
+	// replace makes the cache hold c's principal, time offset and
+	// credentials and nothing else, creating it, as kinit does.
+	replace(ctx context.Context, c *ccache.Cache) error
+	// store adds a credential.
+	store(ctx context.Context, cred ccache.Credential) error
+	// destroy removes the cache, as kdestroy does.
+	destroy(ctx context.Context) error
+}
+
+// openCache is the credential cache in use, with its names.
+type openCache struct {
+	credCache
+	shown string // as klist names it: FILE:path, DIR::path, KCM:name
+	where string // as hop's messages name it: the file's path, or KCM:name
+	path  string // the file; "" for a KCM cache
+	close func()
+}
+
+// open resolves the credential cache in use (Name). For a login (create),
+// a DIR collection's directory and primary file are created first, as
+// MIT's library does when it resolves one. It returns the cache's name
+// even when it fails after resolving it.
+func (s *Source) open(ctx context.Context, create bool) (config.CCache, *openCache, error) {
+	name, err := s.Name()
+	if err != nil {
+		return config.CCache{}, nil, err
+	}
+	if name.Type == "KCM" {
+		c, err := s.openKCM(ctx, name)
+		return name, c, err
+	}
+	if create {
+		if err := prepareDir(name); err != nil {
+			return name, nil, err
+		}
+	}
+	path, err := s.Path()
+	if err != nil {
+		return name, nil, err
+	}
+	return name, &openCache{credCache: &fileCache{path: path}, shown: displayName(name, path), where: path, path: path, close: func() {}}, nil
+}
+
+// fileCache is a cache in a file in MIT's format (FILE, or a cache of a
+// DIR collection).
+type fileCache struct {
+	path   string
+	loaded *ccache.Cache // as load read it; store adds to it
+}
+
+func (f *fileCache) load(context.Context) (*ccache.Cache, error) {
+	c, err := ccache.Load(f.path)
+	if err != nil {
+		return nil, err
+	}
+	f.loaded = c
+	return c, nil
+}
+
+// replace writes c atomically with mode 0600.
+func (f *fileCache) replace(_ context.Context, c *ccache.Cache) error { return c.Save(f.path) }
+
+// store adds cred to the cache as load read it (replacing a credential
+// for the same server) and rewrites the file.
+func (f *fileCache) store(ctx context.Context, cred ccache.Credential) error {
+	if f.loaded == nil {
+		if _, err := f.load(ctx); err != nil {
+			return err
+		}
+	}
+	f.loaded.Add(cred)
+	return f.loaded.Save(f.path)
+}
+
+// destroy unlinks the file, as MIT's kdestroy does.
+func (f *fileCache) destroy(context.Context) error { return os.Remove(f.path) }
