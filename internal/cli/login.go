@@ -76,7 +76,7 @@ func runLogin(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	ktFile := fs.String("keytab", "", "take the principal's key from the keytab `FILE` instead of a password")
 	pwFile := fs.String("password-file", "", "read the password from the first line of `FILE` (- for standard input)")
-	ccName := fs.String("ccache", "", "the credential `CACHE` to write (FILE:path, DIR:dir or a path)")
+	ccName := fs.String("ccache", "", "the credential `CACHE` to write (FILE:path, DIR:dir, KCM:[NAME] or a path)")
 	var lifetime, renew durationFlag
 	fs.Var(&lifetime, "lifetime", "ticket lifetime `D` (default: krb5.conf ticket_lifetime)")
 	fs.Var(&renew, "renewable", "ask for a ticket renewable for `D` (0: not renewable; default: krb5.conf renew_lifetime)")
@@ -134,7 +134,7 @@ func runLogin(ctx context.Context, e *env, c *command, args []string) error {
 
 func runLogout(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	ccName := fs.String("ccache", "", "the credential `CACHE` to destroy (FILE:path, DIR:dir or a path)")
+	ccName := fs.String("ccache", "", "the credential `CACHE` to destroy (FILE:path, DIR:dir, KCM:[NAME] or a path)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ var errNoValidTicket = &exitError{code: 1}
 
 func runTickets(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	ccName := fs.String("ccache", "", "the credential `CACHE` to list (FILE:path, DIR:dir or a path)")
+	ccName := fs.String("ccache", "", "the credential `CACHE` to list (FILE:path, DIR:dir, KCM:[NAME] or a path)")
 	asJSON := fs.Bool("json", false, "print the cache as JSON")
 	showConfig := fs.Bool("show-config", false, "also list MIT's configuration entries (klist -C)")
 	check := fs.Bool("check", false, "print nothing; fail unless there is a valid ticket-granting ticket (klist -s)")
