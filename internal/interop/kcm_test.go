@@ -51,8 +51,9 @@ func (r *opRecorder) take() []string {
 }
 
 // startKCM serves a KCM socket with an in-memory store until the test ends
-// and returns the socket's path and a krb5.conf that points MIT at it.
-func startKCM(t *testing.T, r *testRealm, srv *kcm.Server) (sock, conf string) {
+// and returns the socket's path and a copy of the krb5.conf base that
+// points MIT (and hop) at it.
+func startKCM(t *testing.T, base string, srv *kcm.Server) (sock, conf string) {
 	t.Helper()
 	dir := t.TempDir()
 	sock = filepath.Join(dir, "kcm.sock")
@@ -67,7 +68,7 @@ func startKCM(t *testing.T, r *testRealm, srv *kcm.Server) (sock, conf string) {
 		cancel()
 		<-done
 	})
-	b, err := os.ReadFile(r.conf)
+	b, err := os.ReadFile(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestMITKCM(t *testing.T) {
 	kdestroy := thirdparty.Require(t, "kdestroy")
 	r := newRealm(t, "")
 	rec := &opRecorder{}
-	_, conf := startKCM(t, r, &kcm.Server{Logger: slog.New(rec)})
+	_, conf := startKCM(t, r.conf, &kcm.Server{Logger: slog.New(rec)})
 	env := kcmEnv(conf)
 	run := func(stdin, name string, args ...string) string {
 		t.Helper()
@@ -163,7 +164,7 @@ func TestMITKCMFetch(t *testing.T) {
 		}
 		return ticket, nil
 	}}
-	sock, conf := startKCM(t, r, srv)
+	sock, conf := startKCM(t, r.conf, srv)
 	env := kcmEnv(conf)
 
 	// No cache at all: kvno stops at the cache's principal, before any RETRIEVE.
