@@ -92,6 +92,30 @@ func loginSame(t *testing.T, env []string, klist string, wantServers ...string) 
 	}
 }
 
+// loginThenMIT runs hop login alice, MIT's klist and kvno on the cache it
+// wrote (cache, named as klist names it), then hop logout.
+func loginThenMIT(t *testing.T, env []string, cache, klist, kvno string) {
+	t.Helper()
+	tgt := "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST"
+	if out := loginRun(t, env, alicePW+"\n", "login", "alice"); out != "" {
+		t.Errorf("hop login printed %q", out)
+	}
+	out := loginTool(t, env, "", klist, "-f", "-e", "-C")
+	mustContain(t, "klist", out, "Ticket cache: "+cache+"\n", "Default principal: alice@EXAMPLE.TEST", tgt,
+		"config: pa_type("+tgt+") = 2",
+		// client-config's krb5.conf asks for forwardable, renewable tickets.
+		"Flags: FRIA")
+	loginTool(t, env, "", klist, "-s")
+	mustContain(t, "kvno", loginTool(t, env, "", kvno, "HTTP/web.example.test"), "HTTP/web.example.test@EXAMPLE.TEST: kvno = 1")
+	// kvno added its ticket to hop's cache; both listers agree on it.
+	loginSame(t, env, klist, tgt, "HTTP/web.example.test@EXAMPLE.TEST")
+
+	loginRun(t, env, "", "logout")
+	if _, _, err := thirdparty.Run(t, env, "", klist, "-s"); err == nil {
+		t.Error("klist -s succeeds after hop logout")
+	}
+}
+
 func TestLoginInterop(t *testing.T) {
 	kinit := thirdparty.Require(t, "kinit")
 	klist := thirdparty.Require(t, "klist")
@@ -101,23 +125,7 @@ func TestLoginInterop(t *testing.T) {
 
 	t.Run("hop login, then MIT klist and kvno", func(t *testing.T) {
 		env, cc := r.env(t)
-		if out := loginRun(t, env, alicePW+"\n", "login", "alice"); out != "" {
-			t.Errorf("hop login printed %q", out)
-		}
-		out := loginTool(t, env, "", klist, "-f", "-e", "-C")
-		mustContain(t, "klist", out, "Ticket cache: FILE:"+cc, "Default principal: alice@EXAMPLE.TEST", tgt,
-			"config: pa_type("+tgt+") = 2",
-			// client-config's krb5.conf asks for forwardable, renewable tickets.
-			"Flags: FRIA")
-		loginTool(t, env, "", klist, "-s")
-		mustContain(t, "kvno", loginTool(t, env, "", kvno, "HTTP/web.example.test"), "HTTP/web.example.test@EXAMPLE.TEST: kvno = 1")
-		// kvno appended its ticket to hop's cache; both listers agree on it.
-		loginSame(t, env, klist, tgt, "HTTP/web.example.test@EXAMPLE.TEST")
-
-		loginRun(t, env, "", "logout")
-		if _, _, err := thirdparty.Run(t, env, "", klist, "-s"); err == nil {
-			t.Error("klist -s succeeds after hop logout")
-		}
+		loginThenMIT(t, env, "FILE:"+cc, klist, kvno)
 	})
 
 	t.Run("MIT kinit and kvno, then hop tickets", func(t *testing.T) {
