@@ -136,8 +136,9 @@ func confFiles(cfg *config.Config) string {
 // kinit does, and replaces the credential cache (Name) with a new one
 // holding it, r.Client as its default principal, the KDC's clock offset
 // in the header and the pa_type configuration entry. The file is written
-// atomically with mode 0600. A DIR collection's directory and primary file
-// are created as MIT's library does.
+// atomically with mode 0600; a KCM cache is replaced with REPLACE, as
+// kinit does. A DIR collection's directory and primary file are created
+// as MIT's library does.
 func (s *Source) Login(ctx context.Context, r *LoginRequest) (*client.Credential, error) {
 	p := r.Client
 	if p.Name.IsZero() || p.Realm == "" {

@@ -12,7 +12,7 @@
 // and writes a fresh cache in MIT's format; its errors (*LoginError) say in
 // one line what to do. Source.List describes a cache as klist -f -e does,
 // the ticket's own encryption type read from its enc-part (§5.3), and
-// Source.Destroy unlinks it.
+// Source.Destroy removes it.
 //
 // FILE, DIR (the collection's primary cache) and KCM caches are supported;
 // a KCM cache ("KCM:" for the server's default cache, "KCM:NAME") is read
@@ -151,7 +151,7 @@ var (
 // usable ticket-granting ticket. It wraps ErrNoTicket and its Reason, so
 // that callers test errors.Is(err, tickets.ErrExpired).
 type TGTError struct {
-	// Reason is ErrNoCache (there is no cache file), ErrNoTGT (the cache
+	// Reason is ErrNoCache (there is no such cache), ErrNoTGT (the cache
 	// holds no TGT of its principal's realm) or ErrExpired.
 	Reason error
 	Cache  string         // the cache's path, or its name KCM:NAME
