@@ -2,7 +2,9 @@ package tickets_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -367,5 +369,85 @@ func TestKCMNoServer(t *testing.T) {
 				t.Errorf("%s with %s: %v\nwant %s", what, filepath.Base(sock), err, want)
 			}
 		}
+	}
+}
+
+// startNoReplace serves, on a socket of its own, the KCM server at sock
+// without MIT's REPLACE: it answers REPLACE as Heimdal's kcm answers an
+// opcode it does not know (KRB5_FCC_INTERNAL) and passes the rest on.
+func startNoReplace(t *testing.T, sock string) string {
+	t.Helper()
+	front := filepath.Join(t.TempDir(), "front.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: front, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	back := dialKCM(t, sock)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					var hdr [4]byte
+					if _, err := io.ReadFull(c, hdr[:]); err != nil {
+						return
+					}
+					b := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+					if _, err := io.ReadFull(c, b); err != nil {
+						return
+					}
+					req, err := kcm.DecodeRequest(b)
+					if err != nil {
+						return
+					}
+					rep := &kcm.Reply{Status: kcm.ErrInternal}
+					if req.Op != kcm.OpReplace {
+						var st kcm.Status
+						if rep, err = back.Do(context.Background(), req); errors.As(err, &st) {
+							rep = &kcm.Reply{Status: st}
+						} else if err != nil {
+							return
+						}
+					}
+					out, err := rep.Marshal(req.Op)
+					if err != nil {
+						return
+					}
+					c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(out))), append(make([]byte, 4), out...)...))
+				}
+			}()
+		}
+	}()
+	return front
+}
+
+// TestKCMLoginWithoutReplace checks MIT's fallback for a server without
+// REPLACE: INITIALIZE, SET_KDC_OFFSET and a STORE per credential.
+func TestKCMLoginWithoutReplace(t *testing.T) {
+	l := testrealm.Start(t)
+	l.AddUser(t, "alice", "alice-pw-1234")
+	sock := startKCM(t)
+	kc := dialKCM(t, sock)
+	if _, err := kc.Do(t.Context(), &kcm.Request{Op: kcm.OpReplace, Name: "x", Principal: alice()}); err != nil {
+		t.Fatalf("the server itself has REPLACE: %v", err)
+	}
+	src := &tickets.Source{Config: kcmConfig(t, l, startNoReplace(t, sock)), CCache: "KCM:alice"}
+	if _, err := src.Login(t.Context(), &tickets.LoginRequest{Client: alice(), Password: password("alice-pw-1234")}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := kc.Principal(t.Context(), "alice"); err != nil || p.String() != "alice@EXAMPLE.TEST" {
+		t.Fatalf("principal %s, %v", p, err)
+	}
+	if got := kcmServers(t, kc, "alice"); len(got) != 2 || got[0] != "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST" || !strings.Contains(got[1], "pa_type") {
+		t.Fatalf("the server's cache holds %q, want the TGT and pa_type", got)
+	}
+	li, err := src.List()
+	if err != nil || li.Name != "KCM:alice" || len(li.Tickets) != 1 || !li.HasTimeOffset || !li.HasValid() {
+		t.Fatalf("List() = %+v, %v", li, err)
 	}
 }
