@@ -138,6 +138,6 @@ func runLogout(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	_, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).Destroy()
+	_, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).Destroy(ctx)
 	return err
 }

@@ -81,7 +81,7 @@ func runTickets(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	l, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).List()
+	l, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).List(ctx)
 	if *check {
 		switch {
 		case errors.Is(err, tickets.ErrNoCache):

@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -75,9 +76,7 @@ var ErrNoCache = errors.New("tickets: no credential cache")
 
 // List reads the credential cache in use and describes it, judging expiry
 // at the local clock plus the cache's time offset, as klist does.
-func (s *Source) List() (*Listing, error) {
-	ctx, cancel := s.kcmContext()
-	defer cancel()
+func (s *Source) List(ctx context.Context) (*Listing, error) {
 	_, cc, err := s.open(ctx, false)
 	if err != nil {
 		return nil, err

@@ -446,9 +446,7 @@ func prepareDir(name config.CCache) error {
 // unlinks a cache file, and has a KCM server destroy a KCM cache). It
 // returns the cache's name; a missing cache is an error wrapping
 // os.ErrNotExist.
-func (s *Source) Destroy() (config.CCache, error) {
-	ctx, cancel := s.kcmContext()
-	defer cancel()
+func (s *Source) Destroy(ctx context.Context) (config.CCache, error) {
 	name, cc, err := s.open(ctx, false)
 	if err != nil {
 		return name, err

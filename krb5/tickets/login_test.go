@@ -276,14 +276,14 @@ func TestLoginIntoDIRCollection(t *testing.T) {
 	if c, err := ccache.Load(filepath.Join(dir, "tkt")); err != nil || c.Default.String() != "alice@EXAMPLE.TEST" {
 		t.Fatalf("DIR cache: %v", err)
 	}
-	lst, err := src.List()
+	lst, err := src.List(t.Context())
 	if err != nil || lst.Name != "DIR::"+filepath.Join(dir, "tkt") || len(lst.Tickets) != 1 {
 		t.Fatalf("list: %+v %v", lst, err)
 	}
-	if _, err := src.Destroy(); err != nil {
+	if _, err := src.Destroy(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Destroy(); !errors.Is(err, os.ErrNotExist) {
+	if _, err := src.Destroy(t.Context()); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("second destroy: %v", err)
 	}
 }

@@ -48,8 +48,7 @@ type Source struct {
 	// CCache is the credential cache (a path, or TYPE:residual as in
 	// KRB5CCNAME); "" = the default one.
 	CCache string
-	// Timeout bounds each KDC exchange, and List's and Destroy's
-	// exchanges with a KCM server; 0 = 5 seconds.
+	// Timeout bounds each KDC exchange; 0 = 5 seconds.
 	Timeout time.Duration
 	// Getenv reads KRB5CCNAME and KRB5_CONFIG; nil = os.Getenv.
 	Getenv func(string) string
@@ -68,16 +67,6 @@ func (s *Source) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-// kcmContext bounds the exchanges of List and Destroy, which take no
-// context, with a KCM server.
-func (s *Source) kcmContext() (context.Context, context.CancelFunc) {
-	d := s.Timeout
-	if d <= 0 {
-		d = 5 * time.Second
-	}
-	return context.WithTimeout(context.Background(), d)
 }
 
 func (s *Source) config() (*config.Config, error) {

@@ -251,7 +251,7 @@ func TestKCMLoginListServiceTicketDestroy(t *testing.T) {
 				t.Errorf("KDC offset %v, %v; want about 0 (the lab's KDC shares our clock)", rep, err)
 			}
 
-			li, err := src.List()
+			li, err := src.List(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,17 +285,17 @@ func TestKCMLoginListServiceTicketDestroy(t *testing.T) {
 				t.Fatalf("the kept ticket was not reused: %d TGS exchanges", n)
 			}
 
-			name, err := src.Destroy()
+			name, err := src.Destroy(t.Context())
 			if err != nil || name.Type != "KCM" {
 				t.Fatalf("Destroy() = %v, %v", name, err)
 			}
 			if _, err := kc.Principal(ctx, tc.server); !errors.Is(err, kcm.ErrNoCache) {
 				t.Fatalf("after Destroy the server still has %s: %v", tc.server, err)
 			}
-			if _, err := src.List(); !errors.Is(err, tickets.ErrNoCache) || !strings.Contains(err.Error(), tc.shown+":") {
+			if _, err := src.List(t.Context()); !errors.Is(err, tickets.ErrNoCache) || !strings.Contains(err.Error(), tc.shown+":") {
 				t.Errorf("List after Destroy: %v", err)
 			}
-			if _, err := src.Destroy(); !errors.Is(err, os.ErrNotExist) || err.Error() != "there is no credential cache "+tc.shown+" to destroy: file does not exist" {
+			if _, err := src.Destroy(t.Context()); !errors.Is(err, os.ErrNotExist) || err.Error() != "there is no credential cache "+tc.shown+" to destroy: file does not exist" {
 				t.Errorf("a second Destroy: %v", err)
 			}
 		})
@@ -359,9 +359,9 @@ func TestKCMNoServer(t *testing.T) {
 	ctx := context.Background()
 	for _, sock := range []string{filepath.Join(dir, "absent.sock"), stale} {
 		src := &tickets.Source{Config: kcmConfig(t, l, sock), CCache: "KCM:"}
-		_, listErr := src.List()
+		_, listErr := src.List(t.Context())
 		_, stErr := src.ServiceTicket(ctx, tickets.HostService("HTTP", "web.example.test"))
-		_, destroyErr := src.Destroy()
+		_, destroyErr := src.Destroy(t.Context())
 		_, loginErr := src.Login(ctx, &tickets.LoginRequest{Client: alice(), Password: password("alice-pw-1234")})
 		for what, err := range map[string]error{"List": listErr, "ServiceTicket": stErr, "Destroy": destroyErr, "Login": loginErr} {
 			want := "tickets: no KCM server answers at " + sock + " (kcm_socket in krb5.conf): start one, or set KRB5CCNAME=FILE:/tmp/krb5cc_" + strconv.Itoa(os.Getuid())
@@ -446,7 +446,7 @@ func TestKCMLoginWithoutReplace(t *testing.T) {
 	if got := kcmServers(t, kc, "alice"); len(got) != 2 || got[0] != "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST" || !strings.Contains(got[1], "pa_type") {
 		t.Fatalf("the server's cache holds %q, want the TGT and pa_type", got)
 	}
-	li, err := src.List()
+	li, err := src.List(t.Context())
 	if err != nil || li.Name != "KCM:alice" || len(li.Tickets) != 1 || !li.HasTimeOffset || !li.HasValid() {
 		t.Fatalf("List() = %+v, %v", li, err)
 	}
