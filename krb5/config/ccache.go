@@ -99,7 +99,7 @@ func (c CCache) Path() (string, error) {
 	if what == "" {
 		what = "a cache of an unknown type"
 	}
-	return "", fmt.Errorf("config: credential cache %s is %s; hop reads and writes FILE and DIR caches only: set KRB5CCNAME=FILE:/tmp/krb5cc_%d (or default_ccache_name in krb5.conf)", c, what, os.Getuid())
+	return "", fmt.Errorf("config: credential cache %s is %s; hop reads and writes FILE, DIR and KCM caches only: set KRB5CCNAME=FILE:/tmp/krb5cc_%d (or default_ccache_name in krb5.conf)", c, what, os.Getuid())
 }
 
 // readPrimary reads the name of the primary cache from a DIR collection's

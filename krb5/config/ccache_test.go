@@ -81,7 +81,7 @@ func TestCCachePath(t *testing.T) {
 	for _, name := range []string{"KEYRING:persistent:1000", "MEMORY:x"} {
 		c, _ := ParseCCacheName(name)
 		_, err := c.Path()
-		if err == nil || !strings.Contains(err.Error(), "FILE and DIR") || !strings.Contains(err.Error(), "KRB5CCNAME=FILE:") {
+		if err == nil || !strings.Contains(err.Error(), "FILE, DIR and KCM") || !strings.Contains(err.Error(), "KRB5CCNAME=FILE:") {
 			t.Errorf("%s: Path() error %v does not say what to do", name, err)
 		}
 	}

@@ -112,7 +112,7 @@ func (s *Source) Path() (string, error) {
 		return "", err
 	}
 	if err != nil {
-		return "", fmt.Errorf("the credential cache %s is neither a FILE nor a DIR cache, the kinds hop reads: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit (or hop login) again (%v)", name, os.Getuid(), err)
+		return "", fmt.Errorf("the credential cache %s is not a FILE, DIR or KCM cache, the kinds hop reads: set KRB5CCNAME=FILE:/tmp/krb5cc_%d and run kinit (or hop login) again (%v)", name, os.Getuid(), err)
 	}
 	return p, nil
 }
