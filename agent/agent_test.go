@@ -96,6 +96,13 @@ func TestEnvironment(t *testing.T) {
 	if len(id) != 16 {
 		t.Errorf("HOP_SESSION_ID %q", id)
 	}
+	// The session's credential broker (package broker).
+	host := os.Getenv("KRB5_CONFIG")
+	if host == "" {
+		host = "/etc/krb5.conf"
+	}
+	want["KRB5CCNAME"] = "KCM:"
+	want["KRB5_CONFIG"] = filepath.Join(f.cfg.RuntimeDir, "session-"+id, "krb5.conf") + ":" + host
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("environment\n got %v\nwant %v", got, want)
 	}

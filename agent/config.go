@@ -39,6 +39,7 @@ const (
 	DefaultStateDir             = "/var/lib/hop-agent"
 	DefaultAuditLog             = "/var/log/hop/agent-audit.log"
 	DefaultTranscriptDir        = "/var/log/hop/transcripts"
+	DefaultRuntimeDir           = "/run/hop-agent"
 
 	// MaxSessionsPerConnection bounds the session channels open at once on
 	// one SSH connection (OpenSSH's MaxSessions default).
@@ -94,6 +95,10 @@ type Config struct {
 	AuditLog string `toml:"audit_log"`
 	// TranscriptDir holds JEA transcripts.
 	TranscriptDir string `toml:"transcript_dir"`
+	// RuntimeDir holds a folder per default session with its credential
+	// broker's KCM socket and krb5.conf (package broker; default
+	// /run/hop-agent, made 0755 at start if missing).
+	RuntimeDir string `toml:"runtime_dir"`
 	// LogonGroups and AdminGroups may log on: group names (resolved
 	// through the admin API) or SID strings.
 	LogonGroups []string `toml:"logon_groups"`
@@ -358,8 +363,9 @@ func (c *Config) Validate() error {
 	def(&c.StateDir, DefaultStateDir)
 	def(&c.AuditLog, DefaultAuditLog)
 	def(&c.TranscriptDir, DefaultTranscriptDir)
+	def(&c.RuntimeDir, DefaultRuntimeDir)
 	def(&c.Path, DefaultPath)
-	for _, p := range []struct{ key, v string }{{"keytab", c.Keytab}, {"host_key", c.HostKey}, {"state_dir", c.StateDir}, {"audit_log", c.AuditLog}, {"transcript_dir", c.TranscriptDir}} {
+	for _, p := range []struct{ key, v string }{{"keytab", c.Keytab}, {"host_key", c.HostKey}, {"state_dir", c.StateDir}, {"audit_log", c.AuditLog}, {"transcript_dir", c.TranscriptDir}, {"runtime_dir", c.RuntimeDir}} {
 		if !filepath.IsAbs(p.v) {
 			bad("%s %q must be an absolute path", p.key, p.v)
 		}

@@ -20,6 +20,7 @@ host_key = "/etc/hop/ssh_host_ed25519_key"
 state_dir = "/var/lib/hop-agent"
 audit_log = "/var/log/hop/agent-audit.log"
 transcript_dir = "/var/log/hop/transcripts"
+runtime_dir = "/run/hop-agent"
 logon_groups = ["b-remote-users"]
 admin_groups = ["b-admins", "S-1-5-21-1-2-3-512"]
 idle_timeout = "10m"
@@ -51,6 +52,9 @@ func TestParseConfig(t *testing.T) {
 	// Defaults for what the file leaves out.
 	if time.Duration(c.ClockSkew) != 5*time.Minute || c.MaxAuthTries != 6 || c.MaxConnections != 128 || c.Path != DefaultPath {
 		t.Errorf("defaults: skew %v tries %d conns %d path %q", c.ClockSkew, c.MaxAuthTries, c.MaxConnections, c.Path)
+	}
+	if c.RuntimeDir != "/run/hop-agent" {
+		t.Errorf("runtime_dir %q", c.RuntimeDir)
 	}
 	if c.UserMap["carol@EXAMPLE.TEST"] != "cjones" {
 		t.Errorf("user_map %v", c.UserMap)
@@ -94,6 +98,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"no groups", "host = \"b.example.test\"\n", []string{"nobody could log on"}},
 		{"bad sid", base + "admin_groups = [\"S-1-x\"]\n", []string{`group "S-1-x"`}},
 		{"bad listen", base + "listen = [\"localhost\"]\n", []string{"listen \"localhost\" is not ADDR:PORT"}},
+		{"relative runtime_dir", base + "runtime_dir = \"run/hop\"\n", []string{`runtime_dir "run/hop" must be an absolute path`}},
 		{"relative path", base + "path = \"bin:/usr/bin\"\n", []string{"not an absolute directory"}},
 		{"bad duration", base + "idle_timeout = \"soon\"\n", []string{"not a duration"}},
 		{"negative", base + "max_sessions = -1\n", []string{"max_sessions must not be negative"}},

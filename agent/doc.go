@@ -25,9 +25,8 @@
 // that connect and never authenticate cannot lock everyone out.
 //
 // A credential the client delegates (a forwarded TGT, RFC 4121 §4.1.1.1)
-// is dropped, its keys zeroed, as soon as the context is accepted: nothing
-// uses it yet; the per-session credential broker of the next issue will
-// take it over.
+// is dropped, its keys zeroed, as soon as the context is accepted: the
+// per-session credential broker runs in mode none and does not take it.
 //
 // A ticket whose PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2,
 // [MS-SFU] §3.2.5.1.2) was obtained by a service through protocol
@@ -74,7 +73,22 @@
 // commands checked against role capabilities and executed without a shell,
 // with a transcript). The environment is fixed: HOME, USER, LOGNAME, SHELL,
 // PATH (Config.Path), TERM with a pty, LANG/LC_*/HOP_* from the client,
-// HOP_SESSION_ID, HOP_CLIENT and HOP_ENDPOINT.
+// HOP_SESSION_ID, HOP_CLIENT and HOP_ENDPOINT; default sessions also get
+// KRB5CCNAME=KCM: and KRB5_CONFIG naming their broker's krb5.conf, then the
+// agent's.
+//
+// # The credential broker
+//
+// Each default session has its own credential broker (package broker),
+// started before its program and closed when the session ends, however it
+// ends; a session whose broker cannot start is refused and audited. The
+// broker serves the session's KCM cache on a socket in
+// runtime_dir/session-ID (runtime_dir default /run/hop-agent, made 0755 if
+// missing; the session's folder is 0700 and the session's account owns it),
+// admitting only the session's uid and root, so that MIT programs in the
+// session keep their tickets in the agent, never in a file on the host. In
+// mode none, today's only mode, the cache holds the session's principal and
+// no credential.
 //
 // Every session's process leads its own process group (a new session with
 // a pty). When the client disconnects, closes the channel or stays idle

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/broker"
 	"hop/krb5"
 	"hop/krb5/config"
 	"hop/krb5/gssapi"
@@ -59,6 +61,9 @@ type Agent struct {
 
 	self   *localUser // the agent's own account
 	isRoot bool
+	// hostKrb5Conf is the host's krb5.conf path list, read by sessions
+	// after their broker's fragment.
+	hostKrb5Conf string
 
 	sessions chan struct{} // a token per running session (max_sessions)
 	conns    chan struct{} // a token per open connection (max_connections)
@@ -111,6 +116,15 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		cfg.Realm = strings.ToUpper(r)
 	}
 	a.spn = cfg.SPN()
+	a.hostKrb5Conf = hostKrb5Conf(cfg, os.Getenv)
+	if err := makeRuntimeDir(cfg.RuntimeDir); err != nil {
+		if os.Geteuid() == 0 {
+			return nil, err
+		}
+		// An agent that is not root may not create /run/hop-agent: it
+		// runs, and refuses default sessions with this reason.
+		a.logger.Warn("default sessions will be refused: no folder for their credential brokers", "err", err)
+	}
 	kt := &hostKeytab{path: cfg.Keytab}
 	if _, err := kt.clientKey(a.spn); err != nil {
 		return nil, err
@@ -600,4 +614,38 @@ func (a *Agent) newSessionID() string {
 		return fmt.Sprintf("%x", a.now().UnixNano())
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// hostKrb5Conf is the krb5.conf the agent reads, as sessions should read it
+// after their broker's fragment: krb5_conf, else KRB5_CONFIG, else
+// /etc/krb5.conf.
+func hostKrb5Conf(cfg *Config, getenv func(string) string) string {
+	if cfg.Krb5Conf != "" {
+		return cfg.Krb5Conf
+	}
+	if v := getenv("KRB5_CONFIG"); v != "" {
+		return v
+	}
+	return broker.DefaultHostKrb5Conf
+}
+
+// makeRuntimeDir makes the folder of the sessions' brokers, 0755, when it
+// is missing; sessions' users must be able to traverse it.
+func makeRuntimeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("agent: runtime_dir %s is not a folder", dir)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("agent: runtime_dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("agent: make runtime_dir (it holds the sessions' credential brokers; set runtime_dir to a folder the agent may create): %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("agent: runtime_dir: %w", err)
+	}
+	return nil
 }

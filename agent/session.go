@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/broker"
 	"hop/remoting"
 )
 
@@ -299,8 +300,9 @@ func (s *session) account(e *Endpoint) (*localUser, string) {
 	return u, ""
 }
 
-// baseEnv is the fixed environment of default and runas sessions.
-func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool) []string {
+// baseEnv is the fixed environment of default and runas sessions; brk is
+// the default session's credential broker (nil for runas).
+func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool, brk *broker.Broker) []string {
 	env := map[string]string{
 		"HOME": u.Home, "USER": u.Name, "LOGNAME": u.Name, "SHELL": u.Shell,
 		"PATH": s.a.cfg.Path,
@@ -327,6 +329,12 @@ func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool) []string {
 			env["KRB5_CLIENT_KTNAME"] = e.Keytab
 		}
 		env["KRB5CCNAME"] = "MEMORY:"
+	}
+	if brk != nil {
+		for _, kv := range brk.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
 	}
 	env["HOP_SESSION_ID"] = s.id
 	env["HOP_CLIENT"] = s.c.id.Principal.String()
@@ -356,11 +364,23 @@ func (s *session) runInteractive(e *Endpoint, kind, command string) {
 		s.refused(e, fmt.Sprintf("the local account %s has the shell %s, which refuses logons", u.Name, u.Shell))
 		return
 	}
+	var brk *broker.Broker
+	if e.Type == TypeDefault {
+		var err error
+		if brk, err = s.startBroker(u); err != nil {
+			a.logger.Error("cannot start the session's credential broker", "session", s.id, "err", err)
+			s.refused(e, fmt.Sprintf("the hop agent on %s cannot start this session's credential broker (%v); ask the host's administrator to check runtime_dir", a.cfg.Host, err))
+			return
+		}
+		// Every end of the session (exit, signal, disconnect, a start
+		// that fails) returns through here.
+		defer brk.Close()
+	}
 	s.mu.Lock()
 	withPty := s.pty != nil
 	ptyReq := s.pty
 	s.mu.Unlock()
-	spec := procSpec{Env: s.baseEnv(e, u, withPty), Dir: homeOrRoot(u.Home), Pty: ptyReq}
+	spec := procSpec{Env: s.baseEnv(e, u, withPty, brk), Dir: homeOrRoot(u.Home), Pty: ptyReq}
 	if a.isRoot {
 		spec.User = u
 	}
@@ -378,6 +398,16 @@ func (s *session) runInteractive(e *Endpoint, kind, command string) {
 		spec.Path, spec.Argv = u.Shell, []string{filepath.Base(u.Shell), "-c", command}
 	}
 	s.execute(e, u, spec, reason, nil)
+}
+
+// startBroker starts the credential broker of a default session run as u
+// (mode none: the session's principal, no credential).
+func (s *session) startBroker(u *localUser) (*broker.Broker, error) {
+	return broker.Start(s.a.bg, broker.Config{
+		RuntimeDir: s.a.cfg.RuntimeDir, SessionID: s.id, UID: u.UID, GID: u.GID,
+		Principal: s.c.id.Principal, HostKrb5Conf: s.a.hostKrb5Conf,
+		Logger: s.a.logger.With("session", s.id),
+	})
 }
 
 // refused ends a session that may not start, with an audit event.

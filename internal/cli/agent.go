@@ -34,6 +34,7 @@ Configuration (TOML; unknown keys are errors):
   state_dir = "/var/lib/hop-agent"
   audit_log = "/var/log/hop/agent-audit.log"
   transcript_dir = "/var/log/hop/transcripts"
+  runtime_dir = "/run/hop-agent"   # a folder per default session: its KCM socket
   logon_groups = ["b-remote-users"]  # names (resolved with the admin API) or SIDs
   admin_groups = ["b-admins"]
   idle_timeout = "30m"

@@ -79,6 +79,17 @@ var rules = []rule{
 		Why:        "the agent runs on every host (and keeps its own audit log): it reaches the domain through Kerberos and the admin API client, never by linking the KDC, the directory or the admin server",
 	},
 	{
+		From: []string{"hop/broker/..."},
+		Only: []string{"hop/krb5/...", "hop/sid"},
+		Why:  "the per-session credential broker sits beside the agent and speaks Kerberos only: the agent imports it, it imports the protocol layer and its leaves",
+	},
+	{
+		From:       []string{"hop/broker/..."},
+		Deny:       append([]string{"hop/agent/...", "hop/remote/...", "hop/audit/..."}, servers...),
+		Transitive: true,
+		Why:        "the broker runs in the agent on every host: it must not link the domain's servers",
+	},
+	{
 		From:       []string{"hop/admin"},
 		Deny:       append([]string{"hop/agent/...", "hop/remote/...", "hop/audit/..."}, servers...),
 		Transitive: true,

@@ -1,0 +1,221 @@
+package broker
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"hop/internal/thirdparty"
+	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/kcm"
+)
+
+var alice = krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: "EXAMPLE.TEST"}
+
+// runtimeDir is a folder every uid may traverse (t.TempDir is 0700).
+func runtimeDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "hop-broker-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// testUID is the uid the tests give the session: another one when root.
+func testUID() (uint32, uint32) {
+	if os.Geteuid() == 0 {
+		return 61234, 61234
+	}
+	return uint32(os.Getuid()), uint32(os.Getgid())
+}
+
+func start(t *testing.T, c Config) *Broker {
+	t.Helper()
+	b, err := Start(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func TestStartEnvClose(t *testing.T) {
+	rt := runtimeDir(t)
+	uid, gid := testUID()
+	b := start(t, Config{RuntimeDir: rt, SessionID: "0123abcd", UID: uid, GID: gid, Principal: alice, HostKrb5Conf: "/etc/hop-test/krb5.conf"})
+	dir := filepath.Join(rt, "session-0123abcd")
+	if b.Dir() != dir || b.Socket() != filepath.Join(dir, "kcm.sock") {
+		t.Fatalf("Dir %q Socket %q", b.Dir(), b.Socket())
+	}
+	for _, c := range []struct {
+		path string
+		mode os.FileMode
+	}{{dir, os.ModeDir | 0o700}, {b.Socket(), os.ModeSocket | 0o600}} {
+		fi, err := os.Lstat(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != c.mode || st.Uid != uid || st.Gid != gid {
+			t.Errorf("%s: mode %v uid %d gid %d, want %v %d %d", c.path, fi.Mode(), st.Uid, st.Gid, c.mode, uid, gid)
+		}
+	}
+	frag := filepath.Join(dir, "krb5.conf")
+	want := []string{"KRB5CCNAME=KCM:", "KRB5_CONFIG=" + frag + ":/etc/hop-test/krb5.conf"}
+	if got := b.Env(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Env %q, want %q", got, want)
+	}
+	text, err := os.ReadFile(frag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"[libdefaults]", "kcm_socket = " + b.Socket() + "\n", "default_ccache_name = KCM:\n"} {
+		if !strings.Contains(string(text), w) {
+			t.Errorf("the fragment lacks %q:\n%s", w, text)
+		}
+	}
+
+	// This process is root or the session's uid: either may connect; the
+	// default cache holds the principal and nothing else.
+	ctx := context.Background()
+	c, err := kcm.Dial(ctx, b.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, err := c.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Principal(ctx, name)
+	if err != nil || p.String() != "alice@EXAMPLE.TEST" {
+		t.Errorf("Principal(%q) = %v, %v", name, p, err)
+	}
+	creds, err := c.Credentials(ctx, name)
+	if err != nil || len(creds) != 0 {
+		t.Errorf("Credentials = %d, %v; want none", len(creds), err)
+	}
+	c.Close()
+
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("the session's folder is still there: %v", err)
+	}
+	if _, err := kcm.Dial(ctx, b.Socket()); err == nil {
+		t.Error("the socket still answers after Close")
+	}
+}
+
+func TestCloseZeroesKeys(t *testing.T) {
+	uid, gid := testUID()
+	b := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "z", UID: uid, GID: gid, Principal: alice})
+	key, tkt := []byte("0123456789abcdef"), []byte("ticket-bytes")
+	cred := ccache.Credential{Client: alice, Server: krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", "EXAMPLE.TEST"), Realm: "EXAMPLE.TEST"}, Key: key, Ticket: tkt}
+	ctx := context.Background()
+	c, err := kcm.Dial(ctx, b.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	name, err := c.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(ctx, name, &cred); err != nil {
+		t.Fatal(err)
+	}
+	// What the store holds was decoded from the wire: reach it through the
+	// store itself.
+	var held [][]byte
+	b.store.Update(ctx, name, func(c *kcm.Cache) (*kcm.Cache, error) {
+		for _, e := range c.Entries {
+			held = append(held, e.Credential.Key, e.Credential.Ticket)
+		}
+		return c, nil
+	})
+	if len(held) != 2 || string(held[0]) != string(key) {
+		t.Fatalf("the store holds %d buffers", len(held))
+	}
+	b.Close()
+	for _, h := range held {
+		for _, x := range h {
+			if x != 0 {
+				t.Fatalf("a key or ticket survived Close: %x", h)
+			}
+		}
+	}
+}
+
+func TestStartRefusesBadConfig(t *testing.T) {
+	rt := runtimeDir(t)
+	for _, c := range []Config{
+		{RuntimeDir: "relative", SessionID: "a", Principal: alice},
+		{RuntimeDir: rt, SessionID: "../x", Principal: alice},
+		{RuntimeDir: rt, SessionID: "", Principal: alice},
+		{RuntimeDir: rt, SessionID: "a"},
+		{RuntimeDir: filepath.Join(rt, "missing"), SessionID: "a", Principal: alice},
+	} {
+		if b, err := Start(context.Background(), c); err == nil {
+			b.Close()
+			t.Errorf("Start(%+v) succeeded", c)
+		}
+	}
+	// A session ID in use is refused, and the first session's folder stays.
+	uid, gid := testUID()
+	start(t, Config{RuntimeDir: rt, SessionID: "dup", UID: uid, GID: gid, Principal: alice})
+	if _, err := Start(context.Background(), Config{RuntimeDir: rt, SessionID: "dup", UID: uid, GID: gid, Principal: alice}); err == nil {
+		t.Error("a second broker for the same session started")
+	}
+	if _, err := os.Stat(filepath.Join(rt, "session-dup", "kcm.sock")); err != nil {
+		t.Errorf("the failed start removed the first one's socket: %v", err)
+	}
+}
+
+// TestOtherUIDRefused checks Allow with MIT's klist: the folder and socket
+// are opened to everyone so that only the peer check stands in the way.
+func TestOtherUIDRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run klist as other uids")
+	}
+	klist := thirdparty.Require(t, "klist")
+	rt := runtimeDir(t)
+	b := start(t, Config{RuntimeDir: rt, SessionID: "peer", UID: 61234, GID: 61234, Principal: alice})
+	if err := os.Chmod(b.Dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(b.Socket(), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	run := func(uid uint32) (string, error) {
+		cmd := exec.Command(klist)
+		cmd.Env = append(b.Env(), "PATH=/usr/bin:/bin")
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, uid := range []uint32{61234, 0} {
+		out, err := run(uid)
+		if err != nil || !strings.Contains(out, "Default principal: alice@EXAMPLE.TEST") {
+			t.Errorf("klist as uid %d: %v\n%s", uid, err, out)
+		}
+	}
+	out, err := run(61235)
+	if err == nil || strings.Contains(out, "alice@EXAMPLE.TEST") {
+		t.Errorf("klist as another uid: %v\n%s", err, out)
+	}
+}
