@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"hop/internal/testio"
 	"hop/internal/thirdparty"
 	"hop/krb5/kcm"
 	"hop/remoting"
@@ -149,7 +150,7 @@ func TestHopTicketsInSession(t *testing.T) {
 		t.Skip("builds the hop command")
 	}
 	f := newFixture(t, fixtureOptions{})
-	bin := filepath.Join(runtimeDir(t), "hop")
+	bin := filepath.Join(testio.TraversableDir(t, "hop-agent-bin"), "hop")
 	if out, err := exec.Command("go", "build", "-o", bin, "hop/cmd/hop").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -20,6 +20,7 @@ import (
 	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
+	"hop/internal/testio"
 	"hop/internal/testrealm"
 	"hop/krb5"
 	"hop/krb5/client"
@@ -153,7 +154,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		Keytab: ktPath, HostKey: filepath.Join(f.dir, "ssh_host_ed25519_key"),
 		StateDir: filepath.Join(f.dir, "state"), AuditLog: filepath.Join(f.dir, "audit.log"),
 		TranscriptDir: filepath.Join(f.dir, "transcripts"),
-		RuntimeDir:    runtimeDir(t),
+		RuntimeDir:    testio.TraversableDir(t, "hop-agent-run"),
 		LogonGroups:   []string{"b-remote-users"}, AdminGroups: []string{"b-admins"},
 		AdminURL: f.admin,
 		UserMap:  map[string]string{"alice": f.alice},
@@ -194,21 +195,6 @@ func (f *fixture) start(t *testing.T, o fixtureOptions) {
 			t.Errorf("agent: %v", err)
 		}
 	})
-}
-
-// runtimeDir is a runtime_dir that sessions' users may traverse
-// (t.TempDir's folders are 0700).
-func runtimeDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "hop-agent-run")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
 }
 
 type testWriter struct{ t *testing.T }

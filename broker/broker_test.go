@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"hop/internal/testio"
 	"hop/internal/thirdparty"
 	"hop/krb5"
 	"hop/krb5/ccache"
@@ -17,19 +18,7 @@ import (
 
 var alice = krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: "EXAMPLE.TEST"}
 
-// runtimeDir is a folder every uid may traverse (t.TempDir is 0700).
-func runtimeDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "hop-broker-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(d, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+func runtimeDir(t *testing.T) string { return testio.TraversableDir(t, "hop-broker-test") }
 
 // testUID is the uid the tests give the session: another one when root.
 func testUID() (uint32, uint32) {

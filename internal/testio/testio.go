@@ -1,10 +1,11 @@
 // Package testio holds I/O helpers for tests: a Buffer that a command or
-// a goroutine writes while the test reads it, and a wait for what it
-// should come to hold. Only tests import it.
+// a goroutine writes while the test reads it, a wait for what it should
+// come to hold, and a folder other users may traverse. Only tests import it.
 package testio
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -43,4 +44,22 @@ func (s *Buffer) WaitFor(t testing.TB, want string, d time.Duration) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TraversableDir returns a new folder, removed when the test ends, that
+// every user may traverse (0755 under the system's temporary folder):
+// t.TempDir's folders are 0700, closed to a session's user when the test
+// runs as root.
+func TraversableDir(t testing.TB, pattern string) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o755); err != nil {
+		os.RemoveAll(d)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
 }
