@@ -204,6 +204,7 @@ func TestOtherUIDRefused(t *testing.T) {
 		}
 	}
 	out, err := run(61235)
+	t.Logf("klist as another uid: %v: %s", err, out)
 	if err == nil || strings.Contains(out, "alice@EXAMPLE.TEST") {
 		t.Errorf("klist as another uid: %v\n%s", err, out)
 	}
