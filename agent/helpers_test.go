@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,17 +136,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	if !o.noAdmin {
-		s := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
-		if err := s.EnsureSPNs(ctx); err != nil {
-			t.Fatal(err)
-		}
-		h, err := s.Handler(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		f.admin = srv.URL
+		f.admin = l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}}).URL
 	}
 	f.cfg = &Config{
 		Host: testHost, Realm: string(testrealm.Realm), Listen: []string{"127.0.0.1:0"},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -29,7 +28,7 @@ type apiLab struct {
 func startAPI(t *testing.T) *apiLab {
 	t.Helper()
 	l := testrealm.Start(t)
-	s := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
+	srv := l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"admin.example.test"}, AuditLog: func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error) {
 		var out []json.RawMessage
 		for _, e := range l.Audit.Events() {
 			b, err := json.Marshal(e)
@@ -39,17 +38,7 @@ func startAPI(t *testing.T) *apiLab {
 			out = append(out, b)
 		}
 		return out, nil
-	}}
-	ctx := context.Background()
-	if err := s.EnsureSPNs(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.Handler(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	}})
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	return &apiLab{Lab: l, url: "http://admin.example.test:" + port, addr: srv.Listener.Addr().String()}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -55,16 +54,7 @@ func execAgentLab(t *testing.T) (known string) {
 	if err := kt.Save(ktPath); err != nil {
 		t.Fatal(err)
 	}
-	hs := &adminserver.HTTPServer{Dir: l.Dir, Names: []string{"127.0.0.1"}}
-	if err := hs.EnsureSPNs(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h, err := hs.Handler(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}})
 	me, err := user.Current()
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"hop/admin/adminserver"
 	"hop/audit"
 	"hop/directory"
 	"hop/directory/mem"
@@ -168,4 +170,25 @@ func (l *Lab) Login(t testing.TB, name, pw string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// ServeAdmin serves the admin API s (its Dir the lab's when nil) over HTTP
+// on 127.0.0.1, with the HTTP/ SPNs of s.Names registered, until the test
+// ends.
+func (l *Lab) ServeAdmin(t testing.TB, s *adminserver.HTTPServer) *httptest.Server {
+	t.Helper()
+	if s.Dir == nil {
+		s.Dir = l.Dir
+	}
+	ctx := context.Background()
+	if err := s.EnsureSPNs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Handler(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
