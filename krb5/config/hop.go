@@ -74,21 +74,17 @@ func (s HopSettings) AgentPortNumber() (int, error) {
 // AgentAddress returns the address to connect to for the agent of the
 // host named fqdn (agent_address = { FQDN = ADDRESS }), if one is set.
 func (s HopSettings) AgentAddress(fqdn string) (string, bool) {
-	if s.realm != "" {
-		if v, ok := s.cfg.Value(HopSection, s.realm, hopAgentAddress, fqdn); ok {
-			return v, true
-		}
-	}
-	return s.cfg.Value(HopSection, hopAgentAddress, fqdn)
+	return s.cfg.hopValue(s.realm, hopAgentAddress, fqdn)
 }
 
-// hopValue returns the value of key for realm: from the subsection of
-// [hop] named after the realm first, then from [hop] itself.
-func (c *Config) hopValue(realm, key string) (string, bool) {
+// hopValue returns the value at path (a key, or a subsection and a key)
+// for realm: from the subsection of [hop] named after the realm first,
+// then from [hop] itself.
+func (c *Config) hopValue(realm string, path ...string) (string, bool) {
 	if realm != "" {
-		if v, ok := c.Value(HopSection, realm, key); ok {
+		if v, ok := c.Value(append([]string{HopSection, realm}, path...)...); ok {
 			return v, true
 		}
 	}
-	return c.Value(HopSection, key)
+	return c.Value(append([]string{HopSection}, path...)...)
 }
