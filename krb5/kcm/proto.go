@@ -46,6 +46,9 @@ const (
 	OpSetKDCOffset     Op = 23
 	OpGetCredList      Op = 13001 // MIT: (name) -> (count, count × {length, credential})
 	OpReplace          Op = 13002 // MIT: (name, offset, principal, count, count × {length, credential}) -> ()
+	// OpHopBroker is hop's own (hop.go): (JSON BrokerQuery) -> (JSON
+	// BrokerStatus). MIT's and Heimdal's servers answer it as unknown.
+	OpHopBroker Op = 18001
 )
 
 var opNames = map[Op]string{
@@ -58,6 +61,7 @@ var opNames = map[Op]string{
 	OpGetCacheByUUID: "GET_CACHE_BY_UUID", OpGetDefaultCache: "GET_DEFAULT_CACHE",
 	OpSetDefaultCache: "SET_DEFAULT_CACHE", OpGetKDCOffset: "GET_KDC_OFFSET",
 	OpSetKDCOffset: "SET_KDC_OFFSET", OpGetCredList: "GET_CRED_LIST", OpReplace: "REPLACE",
+	OpHopBroker: "HOP_BROKER",
 }
 
 func (o Op) String() string {
@@ -188,7 +192,8 @@ type Request struct {
 // GEN_NEW, GET_CACHE_BY_UUID and GET_DEFAULT_CACHE Name; GET_PRINCIPAL
 // Principal; RETRIEVE and GET_CRED_BY_UUID Credential; GET_CRED_UUID_LIST
 // and GET_CACHE_UUID_LIST UUIDs; GET_KDC_OFFSET Offset; GET_CRED_LIST
-// Credentials. A reply with a nonzero Status has no results.
+// Credentials. A reply with a nonzero Status has no results. The results
+// of opcodes this package does not decode stay in Raw.
 type Reply struct {
 	Status      Status
 	Name        string
@@ -197,6 +202,7 @@ type Reply struct {
 	UUIDs       []UUID
 	Offset      int32
 	Credentials []ccache.Credential
+	Raw         []byte
 }
 
 // namesCache reports whether op's arguments begin with a cache name.
@@ -612,6 +618,10 @@ func (rep *Reply) Marshal(op Op) ([]byte, error) {
 		w.u32(uint32(rep.Offset))
 	case OpGetCredList:
 		w.credentials(rep.Credentials)
+	default:
+		if !known(op) {
+			w.b = append(w.b, rep.Raw...)
+		}
 	}
 	if w.err == nil && len(w.b) > MaxReplySize {
 		w.err = fmt.Errorf("kcm: %s reply of %d bytes, more than %d", op, len(w.b), MaxReplySize)
@@ -653,6 +663,10 @@ func DecodeReply(op Op, b []byte) (*Reply, error) {
 		rep.Offset = int32(r.U32("KDC offset"))
 	case OpGetCredList:
 		rep.Credentials = r.credentials()
+	default:
+		if !known(op) {
+			rep.Raw = bytes.Clone(r.Bytes(uint64(r.Len()), "results"))
+		}
 	}
 	if r.Err() == nil && r.Len() != 0 {
 		r.Fail("%d bytes after the results of %s", r.Len(), op)

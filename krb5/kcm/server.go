@@ -35,6 +35,9 @@ type Server struct {
 	// MIT's client always sets GCCached. Its errors are logged; the client
 	// gets KRB5_CC_NOTFOUND.
 	Fetch FetchFunc
+	// Broker, when set, answers hop's OpHopBroker (hop.go) for the peer
+	// uid; without it the opcode is unsupported.
+	Broker func(ctx context.Context, uid uint32, q *BrokerQuery) (*BrokerStatus, error)
 	// Rand gives the names of GEN_NEW; nil means crypto/rand.
 	Rand io.Reader
 	// Logger receives one line per connection refused and per failure;
@@ -329,6 +332,8 @@ func (s *Server) handle(ctx context.Context, uid uint32, req *Request) *Reply {
 			c.KDCOffset = req.Offset
 			return nil
 		})
+	case OpHopBroker:
+		return s.brokerReply(ctx, uid, req)
 	default:
 		return &Reply{Status: ErrNotSupp}
 	}

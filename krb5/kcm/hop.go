@@ -1,0 +1,136 @@
+package kcm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// hop's extension of the protocol: a session's credential broker (package
+// broker) answers OpHopBroker with what it is and what it would do for a
+// target, so that hop's commands in the session can say why a ticket is
+// not there ("the session was opened with --delegate none; use …") where
+// the protocol itself only has KRB5_CC_NOTFOUND. The arguments and the
+// results are one JSON object each.
+
+// BrokerQuery is the argument of OpHopBroker.
+type BrokerQuery struct {
+	// Cache is the cache the question is about ("" for the caller's default).
+	Cache string `json:"cache,omitempty"`
+	// Target, when set, is a service principal (cifs/c.example.test@R) the
+	// caller wants a ticket for.
+	Target string `json:"target,omitempty"`
+}
+
+// BrokerStatus is the result of OpHopBroker.
+type BrokerStatus struct {
+	Host     string `json:"host"`     // the host the session runs on
+	Session  string `json:"session"`  // the session's ID
+	Endpoint string `json:"endpoint"` // the endpoint it runs in
+	User     string `json:"user"`     // who opened it (the client of the first hop)
+	Mode     string `json:"mode"`     // its delegation mode
+	// Identity is the principal whose tickets the broker obtains for the
+	// session ("" when it obtains none).
+	Identity string `json:"identity,omitempty"`
+	// How says how it obtains them, in a sentence.
+	How string `json:"how"`
+	// Credentials are the names of the credentials passed into the
+	// session (--pass-credential), never their secrets.
+	Credentials []string `json:"credentials,omitempty"`
+	// Target answers the query's Target.
+	Target *BrokerTarget `json:"target,omitempty"`
+}
+
+// BrokerTarget is what the broker would do for one target.
+type BrokerTarget struct {
+	Name string `json:"name"`
+	// Possible reports whether the mode lets the broker ask the KDC; the
+	// KDC may still refuse.
+	Possible bool `json:"possible"`
+	// Refused is the newest refusal for this target in this session (the
+	// KDC's words), "" if none; the broker does not cache it: the next
+	// request asks the KDC again.
+	Refused string `json:"refused,omitempty"`
+	// Explain is the message for a user who has no ticket for the target:
+	// the cause and the options.
+	Explain string `json:"explain"`
+}
+
+// MaxBrokerMessage bounds the JSON of a query or a status.
+const MaxBrokerMessage = 64 << 10
+
+// DecodeBrokerQuery decodes the arguments of OpHopBroker.
+func DecodeBrokerQuery(b []byte) (*BrokerQuery, error) {
+	q := &BrokerQuery{}
+	if err := decodeJSON(b, q); err != nil {
+		return nil, err
+	}
+	if len(q.Cache) > MaxNameLen {
+		return nil, fmt.Errorf("%w: %s: a cache name of %d bytes", ErrMalformed, OpHopBroker, len(q.Cache))
+	}
+	return q, nil
+}
+
+// DecodeBrokerStatus decodes the results of OpHopBroker.
+func DecodeBrokerStatus(b []byte) (*BrokerStatus, error) {
+	st := &BrokerStatus{}
+	if err := decodeJSON(b, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func decodeJSON(b []byte, v any) error {
+	if len(b) > MaxBrokerMessage {
+		return fmt.Errorf("%w: %s: %d bytes, more than %d", ErrMalformed, OpHopBroker, len(b), MaxBrokerMessage)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, OpHopBroker, err)
+	}
+	return nil
+}
+
+// ErrNotBroker is returned by BrokerStatus when the server is not a hop
+// session broker (MIT's or Heimdal's KCM, or hop's without one).
+var ErrNotBroker = errors.New("kcm: the KCM server is not a hop session broker")
+
+// BrokerStatus asks the server what the session's broker is and, when
+// target is set, what it would do for that service principal.
+func (c *Client) BrokerStatus(ctx context.Context, cache, target string) (*BrokerStatus, error) {
+	q, err := json.Marshal(&BrokerQuery{Cache: cache, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	rep, err := c.Do(ctx, &Request{Op: OpHopBroker, Raw: q})
+	var st Status
+	if errors.As(err, &st) && st.Unsupported() {
+		return nil, ErrNotBroker
+	}
+	if err != nil {
+		return nil, err
+	}
+	return DecodeBrokerStatus(rep.Raw)
+}
+
+// brokerReply answers OpHopBroker with s.Broker.
+func (s *Server) brokerReply(ctx context.Context, uid uint32, req *Request) *Reply {
+	if s.Broker == nil {
+		return &Reply{Status: ErrNotSupp}
+	}
+	q, err := DecodeBrokerQuery(req.Raw)
+	if err != nil {
+		s.Logger.Info("kcm: malformed request", "uid", uid, "err", err)
+		return &Reply{Status: ErrFormat}
+	}
+	st, err := s.Broker(ctx, uid, q)
+	if err != nil {
+		return s.fail(req.Op, err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil || len(b) > MaxBrokerMessage {
+		s.Logger.Error("kcm: encode the broker's status", "err", err, "bytes", len(b))
+		return &Reply{Status: ErrIO}
+	}
+	return &Reply{Raw: b}
+}
