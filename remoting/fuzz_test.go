@@ -80,3 +80,26 @@ func FuzzDecodeEndpoints(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeDelegateRequest feeds delegate@hop payloads (sent by the
+// client) to the decoder: no panic, only known modes, and what it accepts
+// encodes back to the same bytes.
+func FuzzDecodeDelegateRequest(f *testing.F) {
+	for _, m := range Modes {
+		f.Add(EncodeDelegateRequest(m))
+	}
+	f.Add(EncodeEndpointRequest("unconstrained"))
+	f.Add([]byte{0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeDelegateRequest(b)
+		if err != nil {
+			return
+		}
+		if _, err := ParseMode(string(m)); err != nil {
+			t.Fatalf("accepted %q", m)
+		}
+		if !bytes.Equal(EncodeDelegateRequest(m), b) {
+			t.Fatalf("%x decodes to %q, which encodes to %x", b, m, EncodeDelegateRequest(m))
+		}
+	})
+}

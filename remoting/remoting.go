@@ -12,12 +12,14 @@
 //   - EndpointsRequest ("endpoints@hop") is a global request (RFC 4254 §4)
 //     with an empty payload: the reply's payload is the JSON of
 //     []EndpointInfo, the endpoints of the host for the authenticated user.
+//   - DelegateRequest ("delegate@hop", delegate.go) is a channel request
+//     on a "session" channel that chooses the session's delegation Mode.
 //   - An "exit-signal" (RFC 4254 §6.10) for a signal that the RFC does not
 //     name carries the local name SignalName(n).
 //
 // Every decoder here reads bytes that the other side sent and bounds its
 // work and its result (MaxEndpointName, MaxEndpointsReply, MaxEndpoints,
-// MaxCommands). The credential broker's channel types will be added here.
+// MaxCommands, MaxModeName).
 package remoting
 
 import (
@@ -84,6 +86,8 @@ type EndpointInfo struct {
 	// Commands are the help lines of the commands a JEA endpoint lets the
 	// user run.
 	Commands []string `json:"commands,omitempty"`
+	// Delegation lists the delegation modes the endpoint allows.
+	Delegation []Mode `json:"delegation,omitempty"`
 }
 
 var errEndpointRequest = errors.New("remoting: malformed endpoint@hop payload")
@@ -99,18 +103,28 @@ func EncodeEndpointRequest(name string) []byte {
 // payload: one SSH string of at most MaxEndpointName bytes, without NUL,
 // and nothing after it.
 func DecodeEndpointRequest(b []byte) (string, error) {
-	if len(b) < 4 {
-		return "", errEndpointRequest
-	}
-	n := binary.BigEndian.Uint32(b)
-	if n > MaxEndpointName || uint64(n) != uint64(len(b)-4) {
-		return "", errEndpointRequest
-	}
-	name := string(b[4:])
-	if strings.IndexByte(name, 0) >= 0 {
-		return "", fmt.Errorf("%w: the name contains NUL", errEndpointRequest)
+	name, err := decodeString(b, MaxEndpointName)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errEndpointRequest, err)
 	}
 	return name, nil
+}
+
+// decodeString decodes a payload that is one SSH string (RFC 4251 §5) of
+// at most max bytes, without NUL, and nothing after it.
+func decodeString(b []byte, max uint32) (string, error) {
+	if len(b) < 4 {
+		return "", errors.New("shorter than a string's length")
+	}
+	n := binary.BigEndian.Uint32(b)
+	if n > max || uint64(n) != uint64(len(b)-4) {
+		return "", fmt.Errorf("a string of %d bytes in a payload of %d (at most %d)", n, len(b), max)
+	}
+	s := string(b[4:])
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", errors.New("the string contains NUL")
+	}
+	return s, nil
 }
 
 // EncodeEndpoints returns the payload of an endpoints@hop reply.
@@ -149,6 +163,14 @@ func DecodeEndpoints(b []byte) ([]EndpointInfo, error) {
 		}
 		for j, l := range e.Commands {
 			e.Commands[j] = Printable(l, maxInfoCommand)
+		}
+		if len(e.Delegation) > len(Modes) {
+			return nil, fmt.Errorf("remoting: the endpoints@hop reply lists %d delegation modes for %s", len(e.Delegation), e.Name)
+		}
+		for _, m := range e.Delegation {
+			if _, err := ParseMode(string(m)); err != nil {
+				return nil, fmt.Errorf("remoting: the endpoints@hop reply names an unknown delegation mode for %s", e.Name)
+			}
 		}
 	}
 	return eps, nil

@@ -121,3 +121,20 @@ func TestSignalName(t *testing.T) {
 		t.Errorf("SignalName(34) = %q", got)
 	}
 }
+
+func TestDelegateRequest(t *testing.T) {
+	for _, m := range remoting.Modes {
+		got, err := remoting.DecodeDelegateRequest(remoting.EncodeDelegateRequest(m))
+		if err != nil || got != m {
+			t.Errorf("%s: decoded %q, %v", m, got, err)
+		}
+	}
+	for _, b := range [][]byte{nil, remoting.EncodeEndpointRequest("everything"), remoting.EncodeEndpointRequest(""), append(remoting.EncodeDelegateRequest(remoting.ModeNone), 0), {0, 0, 0, 5, 'n', 'o', 'n', 'e'}} {
+		if m, err := remoting.DecodeDelegateRequest(b); err == nil {
+			t.Errorf("%x decoded to %q", b, m)
+		}
+	}
+	if _, err := remoting.ParseMode("unconstrained"); err == nil || !strings.Contains(err.Error(), "none, constrained, forward") {
+		t.Errorf("remoting.ParseMode(unconstrained): %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/config"
 )
@@ -21,6 +22,14 @@ type credCache interface {
 	store(ctx context.Context, cred ccache.Credential) error
 	// destroy removes the cache, as kdestroy does.
 	destroy(ctx context.Context) error
+	// retrieve asks the cache's server for a ticket it does not list, as
+	// MIT's client does with KCM_OP_RETRIEVE before it looks for a TGT: a
+	// hop session broker obtains it then. Nil, nil when there is none
+	// (always, for a file).
+	retrieve(ctx context.Context, client, server krb5.Principal) (*ccache.Credential, error)
+	// whyNot explains, when the cache's server is a hop session broker,
+	// why the session has no ticket for target; nil otherwise.
+	whyNot(ctx context.Context, target krb5.Principal) error
 }
 
 // openCache is the credential cache in use, with its names.
@@ -90,3 +99,9 @@ func (f *fileCache) store(ctx context.Context, cred ccache.Credential) error {
 
 // destroy unlinks the file, as MIT's kdestroy does.
 func (f *fileCache) destroy(context.Context) error { return os.Remove(f.path) }
+
+func (f *fileCache) retrieve(context.Context, krb5.Principal, krb5.Principal) (*ccache.Credential, error) {
+	return nil, nil
+}
+
+func (f *fileCache) whyNot(context.Context, krb5.Principal) error { return nil }

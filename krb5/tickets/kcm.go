@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/config"
 	"hop/krb5/kcm"
@@ -132,3 +133,36 @@ func (k *kcmCache) destroy(ctx context.Context) error {
 	}
 	return err
 }
+
+// retrieve sends RETRIEVE for client's ticket to server.
+func (k *kcmCache) retrieve(ctx context.Context, client, server krb5.Principal) (*ccache.Credential, error) {
+	cred, err := k.c.Retrieve(ctx, k.name, 0, &kcm.Match{Client: &client, Server: &server})
+	if errors.Is(err, kcm.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, k.fail(err)
+	}
+	return cred, nil
+}
+
+// whyNot asks a hop session broker why there is no ticket for target.
+func (k *kcmCache) whyNot(ctx context.Context, target krb5.Principal) error {
+	st, err := k.c.BrokerStatus(ctx, k.name, target.String())
+	if err != nil || st.Target == nil || st.Target.Explain == "" {
+		return nil
+	}
+	return &BrokerError{Target: target, Status: st}
+}
+
+// BrokerError is ServiceTicket's error in a hop session whose broker
+// gives no ticket for Target: its Status says why and what to do.
+type BrokerError struct {
+	Target krb5.Principal
+	Status *kcm.BrokerStatus
+}
+
+func (e *BrokerError) Error() string { return e.Status.Target.Explain }
+
+// Unwrap returns ErrNoTicket.
+func (e *BrokerError) Unwrap() error { return ErrNoTicket }

@@ -189,10 +189,24 @@ func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) 
 			return cred, nil
 		}
 	}
+	// As MIT's client does, ask the cache's server first: a hop session
+	// broker obtains the ticket now, by the session's delegation mode.
+	rc, err := cc.retrieve(ctx, user, target)
+	if err != nil {
+		return nil, err
+	}
+	if rc != nil && rc.EndTime.After(now) {
+		if cred, err := fromCache(rc); err == nil {
+			return cred, nil
+		}
+	}
 	tgtName := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", string(realm)), Realm: realm}
 	tc, ok := cache.Find(tgtName)
 	switch {
 	case !ok:
+		if err := cc.whyNot(ctx, target); err != nil {
+			return nil, err
+		}
 		return nil, &TGTError{Reason: ErrNoTGT, Cache: path, Client: user}
 	case !tc.EndTime.After(now):
 		return nil, &TGTError{Reason: ErrExpired, Cache: path, Client: user, Expired: tc.EndTime}

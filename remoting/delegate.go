@@ -1,0 +1,78 @@
+package remoting
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// DelegateRequest is the channel request on a "session" channel, sent
+// before "exec" or "shell", that chooses the session's delegation mode: what
+// the session's credential broker on the host may use to reach other
+// hosts. Its payload is the mode's name as an SSH string (the encoding of
+// EndpointRequest), with want-reply. The agent answers false when the mode
+// is unknown or the endpoint does not allow it, and then ends the session
+// with the reason on its standard error and exit status 255, as for a
+// refused endpoint. A session that sends none runs in ModeForward when the
+// client delegated a credential in its GSS-API authentication (OpenSSH's
+// GSSAPIDelegateCredentials, ssh -K), else in ModeNone.
+const DelegateRequest = "delegate@hop"
+
+// Mode is a delegation mode: how a session on the second host may reach a
+// third.
+type Mode string
+
+// The delegation modes.
+const (
+	// ModeNone: nothing for the next hop.
+	ModeNone Mode = "none"
+	// ModeForward: unconstrained delegation. The client forwards a TGT in
+	// the GSS-API delegation field (RFC 4121 §4.1.1, a KRB-CRED), which
+	// the session uses for any target.
+	ModeForward Mode = "forward"
+	// ModeConstrained: constrained and resource-based constrained
+	// delegation. Nothing reusable reaches the host: its broker asks the
+	// KDC for each ticket with S4U2Proxy (MS-SFU §3.2.5.2), the user's
+	// ticket to the host as evidence, and the KDC applies the directory's
+	// rules.
+	ModeConstrained Mode = "constrained"
+)
+
+// Modes lists the modes, weakest first.
+var Modes = []Mode{ModeNone, ModeConstrained, ModeForward}
+
+// ParseMode returns the mode named s.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	names := make([]string, len(Modes))
+	for i, m := range Modes {
+		names[i] = string(m)
+	}
+	return "", fmt.Errorf("remoting: %q is not a delegation mode: use one of %s", s, strings.Join(names, ", "))
+}
+
+// MaxModeName bounds the name in a delegate@hop payload.
+const MaxModeName = 32
+
+var errDelegateRequest = errors.New("remoting: malformed delegate@hop payload")
+
+// EncodeDelegateRequest returns the payload of a delegate@hop request.
+func EncodeDelegateRequest(m Mode) []byte { return EncodeEndpointRequest(string(m)) }
+
+// DecodeDelegateRequest returns the mode of a delegate@hop payload: one
+// SSH string naming a known mode, and nothing after it.
+func DecodeDelegateRequest(b []byte) (Mode, error) {
+	s, err := decodeString(b, MaxModeName)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errDelegateRequest, err)
+	}
+	m, err := ParseMode(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is not a delegation mode", errDelegateRequest, Printable(s, MaxModeName))
+	}
+	return m, nil
+}
