@@ -4,7 +4,9 @@
 // impacket's getTGT.py. hop's interoperability is proved against them: they
 // are independent implementations of RFC 4120 (the protocol), RFC 3961/3962
 // and RFC 8009 (the AES encryption types) and RFC 4120 §7.2.1-§7.2.2 (UDP and
-// TCP transport on port 88).
+// TCP transport on port 88). It also starts PostgreSQL servers that
+// authenticate their users with GSSAPI through MIT's library (StartPostgres),
+// queried with psql (RequirePsql).
 //
 // scripts/install-test-deps installs them (MIT and impacket as Debian
 // packages, Heimdal unpacked into a private prefix because its packages

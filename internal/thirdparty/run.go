@@ -66,6 +66,12 @@ func ClientEnv(conf, ccache string) []string {
 // run is Run under the parent context ctx (t.Context() is already canceled
 // when Cleanup functions run: they pass context.Background()).
 func run(ctx context.Context, timeout time.Duration, dir string, env []string, stdin string, name string, args ...string) (string, string, error) {
+	return runAs(ctx, timeout, nil, dir, env, stdin, name, args...)
+}
+
+// runAs is run as the account cred names (nil: the test process's own), as
+// PostgreSQL's programs must run when the tests run as root.
+func runAs(ctx context.Context, timeout time.Duration, cred *syscall.Credential, dir string, env []string, stdin string, name string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -75,7 +81,7 @@ func run(ctx context.Context, timeout time.Duration, dir string, env []string, s
 	var outb, errb bytes.Buffer
 	cmd.Stdout = &outb
 	cmd.Stderr = &errb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
