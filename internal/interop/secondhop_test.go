@@ -253,6 +253,7 @@ func labKillUser(t *testing.T, local string) {
 	t.Logf("processes of %s still running", local)
 }
 
+// labCopyFile copies the file from to the file to, with mode.
 func labCopyFile(t *testing.T, from, to string, mode os.FileMode) {
 	t.Helper()
 	b, err := os.ReadFile(from)
