@@ -249,9 +249,16 @@ alice = %q
 // labAliceEnv logs alice on with hop login and returns her environment.
 func labAliceEnv(t *testing.T, r *labRealm) []string {
 	t.Helper()
-	env := thirdparty.ClientEnv(r.conf, filepath.Join(t.TempDir(), "alice.cc"))
-	if out, errOut, err := thirdparty.Run(t, env, alicePW+"\n", hopBin, "login", "alice"); err != nil {
-		t.Fatalf("hop login alice: %v\n%s%s", err, out, errOut)
+	return labLoginEnv(t, r, "alice", alicePW)
+}
+
+// labLoginEnv logs user on with hop login and the password pw, and returns
+// their environment: r's krb5.conf and a FILE cache of their own.
+func labLoginEnv(t *testing.T, r *labRealm, user, pw string) []string {
+	t.Helper()
+	env := thirdparty.ClientEnv(r.conf, filepath.Join(t.TempDir(), user+".cc"))
+	if out, errOut, err := thirdparty.Run(t, env, pw+"\n", hopBin, "login", user); err != nil {
+		t.Fatalf("hop login %s: %v\n%s%s", user, err, out, errOut)
 	}
 	return env
 }
