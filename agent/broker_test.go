@@ -129,17 +129,29 @@ func TestBrokerFailureRefusesTheSession(t *testing.T) {
 	}
 }
 
-// TestRunAsSessionHasNoBroker: runas sessions keep their keytab and
-// MEMORY: cache.
-func TestRunAsSessionHasNoBroker(t *testing.T) {
+// TestRunAsSessionBroker: a runas session's cache is its broker's, in
+// the name of the endpoint's account, whose tickets the broker obtains with
+// the endpoint's keytab; the session is not told where the keytab is.
+func TestRunAsSessionBroker(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	c := f.login(t)
-	r := run(t, c, "echo $KRB5CCNAME", "", func(s *ssh.Session) { s.SendRequest(remoting.EndpointRequest, true, sshString("backup")) })
-	if strings.TrimSpace(r.stdout) != "MEMORY:" {
-		t.Errorf("KRB5CCNAME %q (stderr %q)", r.stdout, r.stderr)
+	kc, _ := f.sessionBroker(t, c, func(s *ssh.Session) { s.SendRequest(remoting.EndpointRequest, true, sshString("backup")) })
+	ctx := t.Context()
+	name, err := kc.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if m, _ := filepath.Glob(filepath.Join(f.cfg.RuntimeDir, "*")); len(m) != 0 {
-		t.Errorf("a runas session made %v", m)
+	p, err := kc.Principal(ctx, name)
+	if err != nil || p.String() != "svc-backup@EXAMPLE.TEST" {
+		t.Fatalf("the runas session's cache is %v (%v), want svc-backup@EXAMPLE.TEST", p, err)
+	}
+	cred := retrieve(t, kc, name, p, "host/"+testHostC)
+	if cred == nil || cred.Client.String() != "svc-backup@EXAMPLE.TEST" {
+		t.Fatalf("the broker's ticket for host/%s: %+v", testHostC, cred)
+	}
+	ev := f.eventsOf("broker.issued")
+	if len(ev) != 1 || ev[0].Client != "alice@EXAMPLE.TEST" || ev[0].Actor != "svc-backup@EXAMPLE.TEST" || !strings.Contains(ev[0].Reason, "alice@EXAMPLE.TEST as svc-backup@EXAMPLE.TEST via b.example.test") {
+		t.Errorf("audit: %+v", ev)
 	}
 }
 

@@ -162,9 +162,17 @@ type Endpoint struct {
 	RunAs string
 	// Keytab is the RunAs account's keytab (runas).
 	Keytab string
+	// Delegation lists the delegation modes a client may choose for the
+	// endpoint's sessions (hop exec --delegate). Default: every mode for
+	// a default endpoint; none for runas and JEA, whose sessions reach
+	// other hosts as the endpoint's own identity, never the user's.
+	Delegation []remoting.Mode
 
 	jea *jeaEndpoint // TypeJEA only
 }
+
+// allows reports whether the endpoint's sessions may run in mode m.
+func (e *Endpoint) allows(m remoting.Mode) bool { return slices.Contains(e.Delegation, m) }
 
 // rawConfig is the file's shape: Config's keys plus the endpoint tables,
 // decoded by type later.
@@ -178,15 +186,35 @@ type endpointHeader struct {
 }
 
 type defaultEndpointTOML struct {
-	Type   string   `toml:"type"`
-	Groups []string `toml:"groups"`
+	Type       string   `toml:"type"`
+	Groups     []string `toml:"groups"`
+	Delegation []string `toml:"delegation"`
 }
 
 type runAsEndpointTOML struct {
-	Type   string   `toml:"type"`
-	Groups []string `toml:"groups"`
-	RunAs  string   `toml:"run_as"`
-	Keytab string   `toml:"keytab"`
+	Type       string   `toml:"type"`
+	Groups     []string `toml:"groups"`
+	RunAs      string   `toml:"run_as"`
+	Keytab     string   `toml:"keytab"`
+	Delegation []string `toml:"delegation"`
+}
+
+// delegationModes reads an endpoint's delegation key; nil when absent.
+func delegationModes(names []string) ([]remoting.Mode, error) {
+	if names == nil {
+		return nil, nil
+	}
+	out := []remoting.Mode{}
+	for _, n := range names {
+		m, err := remoting.ParseMode(n)
+		if err != nil {
+			return nil, fmt.Errorf("delegation: %q is not a delegation mode: use none, constrained or forward", n)
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // LoadConfig reads and validates the configuration file at path. Unknown
@@ -239,12 +267,18 @@ func ParseConfig(b []byte) (*Config, error) {
 				return nil, fmt.Errorf("agent: endpoint %q: %v", name, err)
 			}
 			e.Groups = d.Groups
+			if e.Delegation, err = delegationModes(d.Delegation); err != nil {
+				return nil, fmt.Errorf("agent: endpoint %q: %v%s", name, err, lineOf(b, "endpoints."+name+".delegation"))
+			}
 		case TypeRunAs:
 			var r runAsEndpointTOML
 			if err := md.PrimitiveDecode(prim, &r); err != nil {
 				return nil, fmt.Errorf("agent: endpoint %q: %v", name, err)
 			}
 			e.Groups, e.RunAs, e.Keytab = r.Groups, r.RunAs, r.Keytab
+			if e.Delegation, err = delegationModes(r.Delegation); err != nil {
+				return nil, fmt.Errorf("agent: endpoint %q: %v%s", name, err, lineOf(b, "endpoints."+name+".delegation"))
+			}
 		case TypeJEA:
 			j, err := decodeJEA(md, prim, name)
 			if err != nil {
@@ -461,9 +495,23 @@ func (c *Config) Validate() error {
 				bad("endpoint %q: %v", n, err)
 			}
 		}
+		if e.Delegation == nil {
+			e.Delegation = []remoting.Mode{remoting.ModeNone}
+			if e.Type == TypeDefault {
+				e.Delegation = slices.Clone(remoting.Modes)
+			}
+		}
+		if len(e.Delegation) == 0 {
+			bad("endpoint %q: delegation lists no mode: give at least [\"none\"]", n)
+		}
 		switch e.Type {
 		case TypeDefault:
 		case TypeRunAs:
+			for _, m := range e.Delegation {
+				if m != remoting.ModeNone {
+					bad("endpoint %q (runas): delegation %q: a RunAs session reaches other hosts as %s with its keytab, never with the user's credentials; only \"none\" is possible", n, m, e.RunAs)
+				}
+			}
 			if e.RunAs == "" || !validUserName(e.RunAs) {
 				bad("endpoint %q (runas) needs run_as, the local account sessions run as", n)
 			}

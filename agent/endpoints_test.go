@@ -119,7 +119,7 @@ func TestRunAsEndpoint(t *testing.T) {
 			t.Fatalf("endpoint@hop backup: %v %v", ok, err)
 		}
 	})
-	want := f.svc + "\nalice@EXAMPLE.TEST backup MEMORY: /etc/hop/svc-backup.keytab " + f.svc + "\n"
+	want := f.svc + "\nalice@EXAMPLE.TEST backup KCM: " + f.svc + "\n"
 	if r.stdout != want || r.status != 0 {
 		t.Fatalf("got %+v, want %q", r, want)
 	}

@@ -28,9 +28,10 @@ import (
 )
 
 const (
-	testHost = "b.example.test"
-	alicePW  = "Alice-pw-1234"
-	bobPW    = "Bob-pw-1234"
+	testHost  = "b.example.test"
+	testHostC = "c.example.test" // a service the next hop reaches
+	alicePW   = "Alice-pw-1234"
+	bobPW     = "Bob-pw-1234"
 )
 
 // Local accounts the tests create when they run as root, so that
@@ -94,6 +95,8 @@ type fixture struct {
 	admin  string // the admin API's URL
 	alice  string // alice's local account
 	svc    string // the runas endpoint's account
+	// backupKeytab is the runas endpoint's keytab (svc-backup@EXAMPLE.TEST).
+	backupKeytab string
 }
 
 type fixtureOptions struct {
@@ -122,19 +125,12 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		}
 	}
 	l.AddService(t, "b$", "host/"+testHost)
-	acct, err := l.Dir.Account(ctx, "b$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt := &keytab.Keytab{}
-	spn := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", testHost), Realm: testrealm.Realm}
-	for _, k := range acct.Keys {
-		kt.Entries = append(kt.Entries, keytab.Entry{Principal: spn, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material()})
-	}
+	l.AddService(t, "c$", "host/"+testHostC)
+	l.AddService(t, "svc-backup")
 	ktPath := filepath.Join(f.dir, "krb5.keytab")
-	if err := kt.Save(ktPath); err != nil {
-		t.Fatal(err)
-	}
+	writeKeytab(t, l, "b$", krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", testHost), Realm: testrealm.Realm}, ktPath)
+	f.backupKeytab = filepath.Join(f.dir, "svc-backup.keytab")
+	writeKeytab(t, l, "svc-backup", krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "svc-backup"), Realm: testrealm.Realm}, f.backupKeytab)
 	if !o.noAdmin {
 		f.admin = l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}}).URL
 	}
@@ -148,7 +144,7 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 		AdminURL: f.admin,
 		UserMap:  map[string]string{"alice": f.alice},
 		Endpoints: map[string]*Endpoint{
-			"backup": {Type: TypeRunAs, RunAs: f.svc, Keytab: "/etc/hop/svc-backup.keytab", Groups: []string{"backup-operators"}},
+			"backup": {Type: TypeRunAs, RunAs: f.svc, Keytab: f.backupKeytab, Groups: []string{"backup-operators"}},
 			"admins": {Type: TypeDefault, Groups: []string{"b-admins"}},
 		},
 	}
@@ -157,6 +153,22 @@ func newFixture(t *testing.T, o fixtureOptions) *fixture {
 	}
 	f.start(t, o)
 	return f
+}
+
+// writeKeytab writes account's keys for principal p to path.
+func writeKeytab(t *testing.T, l *testrealm.Lab, account string, p krb5.Principal, path string) {
+	t.Helper()
+	acct, err := l.Dir.Account(context.Background(), account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt := &keytab.Keytab{}
+	for _, k := range acct.Keys {
+		kt.Entries = append(kt.Entries, keytab.Entry{Principal: p, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material()})
+	}
+	if err := kt.Save(path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (f *fixture) start(t *testing.T, o fixtureOptions) {

@@ -8,6 +8,7 @@ import (
 
 	"hop/audit"
 	"hop/jea"
+	"hop/remoting"
 )
 
 // jeaEndpoint is a JEA endpoint's compiled policy (package jea owns its
@@ -55,7 +56,7 @@ func (j *jeaEndpoint) help(a *Agent, id *identity) []string { return j.policy.He
 // without any expansion, checked against the policy and, if allowed,
 // executed directly (no shell) as run_as with a scrubbed environment.
 // Every command, allowed or not, goes to the transcript and the audit log.
-func (s *session) runJEA(e *Endpoint, kind, command string) {
+func (s *session) runJEA(e *Endpoint, kind, command string, mode remoting.Mode) {
 	a := s.a
 	id := s.c.id
 	host := a.cfg.Host
@@ -115,9 +116,18 @@ func (s *session) runJEA(e *Endpoint, kind, command string) {
 	}
 	ev.Code, ev.Reason = "allowed", jea.Join(d.Argv)+" ("+d.Rule+")"
 	a.emit(ev)
-	spec := procSpec{Path: d.Path, Argv: d.Argv, Dir: "/", Env: sortedEnv(map[string]string{
-		"PATH": a.cfg.Path, "HOP_SESSION_ID": s.id, "HOP_CLIENT": id.Principal.String(), "HOP_ENDPOINT": e.Name,
-	})}
+	brk, ok := s.startBroker(e, u, mode)
+	if !ok {
+		t.Command(argv, ExitRefused)
+		return
+	}
+	defer brk.Close()
+	env := map[string]string{"PATH": a.cfg.Path, "HOP_SESSION_ID": s.id, "HOP_CLIENT": id.Principal.String(), "HOP_ENDPOINT": e.Name}
+	for _, kv := range brk.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	spec := procSpec{Path: d.Path, Argv: d.Argv, Dir: "/", Env: sortedEnv(env)}
 	if a.isRoot {
 		spec.User = u
 	}

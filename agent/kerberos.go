@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/broker"
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
@@ -81,55 +82,11 @@ func (h *hostKeytab) clientKey(p krb5.Principal) (*crypto.Key, error) {
 	return nil, fmt.Errorf("agent: the keytab %s has no AES key for %s: join the host (hop host join --name %s)", h.path, p, strings.Join(p.Name.Components[1:], "/"))
 }
 
-// hostCredentials gets tickets as host/<fqdn> with the keytab, for the
-// admin API (group names).
-type hostCredentials struct {
-	keytab    *hostKeytab
-	principal krb5.Principal
-	kdcs      []string
-	now       func() time.Time
-
-	mu  sync.Mutex
-	tgt *client.Credential
-}
-
-// ServiceTicket returns a ticket for spn in the host's realm.
-func (h *hostCredentials) ServiceTicket(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
-	if len(h.kdcs) == 0 {
-		return nil, fmt.Errorf("agent: krb5.conf names no KDC for realm %s", h.principal.Realm)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var errs []error
-	for _, addr := range h.kdcs {
-		conn := client.Dial(addr, client.UDPThenTCP, 5*time.Second)
-		cred, err := h.ticket(ctx, conn, spn)
-		conn.Close()
-		if err == nil {
-			return cred, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
-	}
-	return nil, fmt.Errorf("agent: a ticket for %s as %s: %w", spn, h.principal, errors.Join(errs...))
-}
-
-func (h *hostCredentials) ticket(ctx context.Context, conn *client.Conn, spn krb5.PrincipalName) (*client.Credential, error) {
-	if h.tgt == nil || h.tgt.EndTime.Sub(h.now()) < time.Minute {
-		key, err := h.keytab.clientKey(h.principal)
-		if err != nil {
-			return nil, err
-		}
-		tgt, err := conn.LoginWithKey(ctx, &client.Request{Client: h.principal, ETypes: []krb5.EncType{key.EncType()}, Now: h.now}, key)
-		if err != nil {
-			return nil, err
-		}
-		h.tgt = tgt
-	}
-	cred, err := conn.ServiceTicket(ctx, h.tgt, &client.Request{Service: spn, Realm: h.principal.Realm, Options: krb5.OptCanonicalize, Now: h.now})
-	if err != nil {
-		h.tgt = nil
-	}
-	return cred, err
+// hostIdentity is the host's own Kerberos identity, host/<fqdn> with the
+// keytab's key: for the admin API (group names) and as the service of
+// constrained delegation (S4U2Proxy).
+func hostIdentity(kt *hostKeytab, spn krb5.Principal, kdcs []string, now func() time.Time) *broker.Keytab {
+	return &broker.Keytab{Principal: spn, Key: func() (*crypto.Key, error) { return kt.clientKey(spn) }, KDC: broker.KDC{Addrs: kdcs, Now: now}}
 }
 
 // adminResolver resolves group names with the admin API.
@@ -149,9 +106,11 @@ func (r adminResolver) GroupSID(ctx context.Context, name string) (string, error
 // request, not the reply, so over plain HTTP anyone on the path could
 // answer a group name with the SID of a group everybody is in (Domain
 // Users) and open the host to every user.
-func newAdminResolver(url, pin string, creds *hostCredentials) (GroupResolver, error) {
+func newAdminResolver(url, pin string, host *broker.Keytab) (GroupResolver, error) {
 	c, err := admin.NewClient(url, admin.ClientOptions{
-		Credential:           creds.ServiceTicket,
+		Credential: func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
+			return host.Ticket(ctx, krb5.Principal{Name: spn, Realm: host.Principal.Realm})
+		},
 		TLSPin:               pin,
 		AuthenticatedReplies: true,
 		Timeout:              30 * time.Second,
@@ -195,9 +154,6 @@ func (g *gssServer) AcceptSecContext(token []byte) ([]byte, string, bool, error)
 			return tok, "", true, nil
 		}
 		return nil, "", false, err
-	}
-	if dropDelegated(ctx) {
-		a.logger.Debug("dropped the credential the client delegated", "client", ctx.Client().String(), "addr", g.c.addr)
 	}
 	g.ctx = ctx
 	return out, ctx.Client().String(), false, nil
@@ -260,9 +216,3 @@ func lowerAll(s []string) []string {
 	}
 	return out
 }
-
-// dropDelegated forgets the credential the client delegated with the
-// context (a forwarded TGT, RFC 4121 §4.1.1.1 delegation option): nothing
-// in the agent uses it yet, and a TGT's session key kept for the whole
-// connection would be worth stealing. It reports whether there was one.
-func dropDelegated(ctx *gssapi.Context) bool { return ctx.ForgetDelegated() }

@@ -1,12 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"hop/broker"
 	"hop/internal/testrealm"
 	"hop/krb5"
 	"hop/krb5/client"
@@ -29,7 +31,7 @@ func TestAdminURLMustBeAuthenticated(t *testing.T) {
 		{"ftp://kdc.example.test", false},
 		{"kdc.example.test:8749", false},
 	} {
-		_, err := newAdminResolver(tc.url, "", &hostCredentials{})
+		_, err := newAdminResolver(tc.url, "", &broker.Keytab{})
 		if (err == nil) != tc.ok {
 			t.Errorf("newAdminResolver(%q): %v", tc.url, err)
 		}
@@ -90,8 +92,9 @@ func TestExpiredTicket(t *testing.T) {
 	}
 }
 
-// TestDelegatedCredentialIsDropped: a TGT the client delegates is not
-// kept for the connection.
+// TestDelegatedCredentialIsDropped: a TGT the client delegates is kept
+// while its connection is open (for sessions in mode forward) and its key
+// is zeroed when the connection ends.
 func TestDelegatedCredentialIsDropped(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	conn := client.Dial(f.lab.Addr, client.UDPThenTCP, 5*time.Second)
@@ -121,8 +124,21 @@ func TestDelegatedCredentialIsDropped(t *testing.T) {
 	if gctx == nil || gctx.Flags()&gssapi.FlagDeleg == 0 {
 		t.Fatal("the test delegated nothing")
 	}
-	if d := gctx.Delegated(); d != nil {
-		t.Errorf("the delegated credential is kept: %d tickets", len(d.Tickets))
+	d := gctx.Delegated()
+	if d == nil || len(d.Info) != 1 {
+		t.Fatal("the delegated credential is not kept while the connection is open")
+	}
+	key := d.Info[0].Key.Value
+	r.client.Close()
+	if !waitFor(5*time.Second, func() bool {
+		f.agent.mu.Lock()
+		defer f.agent.mu.Unlock()
+		return len(f.agent.open) == 0
+	}) {
+		t.Fatal("the connection did not end")
+	}
+	if gctx.Delegated() != nil || !bytes.Equal(key, make([]byte, len(key))) {
+		t.Errorf("the delegated credential survives its connection (key zeroed: %v)", bytes.Equal(key, make([]byte, len(key))))
 	}
 }
 

@@ -58,6 +58,10 @@ type Agent struct {
 	spn        krb5.Principal
 	gss        *gssapi.Acceptor
 	groups     *groups
+	keytab     *hostKeytab
+	// kdc reaches the realm's KDCs; host is the host's own identity.
+	kdc  broker.KDC
+	host *broker.Keytab
 
 	self   *localUser // the agent's own account
 	isRoot bool
@@ -129,6 +133,13 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 	if _, err := kt.clientKey(a.spn); err != nil {
 		return nil, err
 	}
+	a.keytab = kt
+	var kdcs []string
+	if k5 != nil {
+		kdcs, _ = k5.KDCs(cfg.Realm)
+	}
+	a.kdc = broker.KDC{Addrs: kdcs, Now: a.now}
+	a.host = hostIdentity(kt, a.spn, kdcs, a.now)
 	signer, err := LoadOrCreateHostKey(cfg.HostKey, a.rand)
 	if err != nil {
 		return nil, err
@@ -169,13 +180,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 			url = hs.AdminURL
 		}
 		if url != "" {
-			var kdcs []string
-			if k5 != nil {
-				kdcs, _ = k5.KDCs(cfg.Realm)
-			}
-			pin := hs.AdminTLSPin
-			creds := &hostCredentials{keytab: kt, principal: a.spn, kdcs: kdcs, now: a.now}
-			if resolver, err = newAdminResolver(url, pin, creds); err != nil {
+			if resolver, err = newAdminResolver(url, hs.AdminTLSPin, a.host); err != nil {
 				return nil, err
 			}
 		}
@@ -403,6 +408,17 @@ type identity struct {
 func (c *conn) serve() {
 	a := c.agent
 	defer c.nc.Close()
+	// A credential the client delegated (a forwarded TGT) lives as long as
+	// the connection: sessions in mode forward take a copy for their
+	// broker, which zeroes it when the session ends.
+	defer func() {
+		c.mu.Lock()
+		ctx := c.gss
+		c.mu.Unlock()
+		if ctx != nil && ctx.ForgetDelegated() {
+			a.logger.Debug("forgot the credential the client delegated", "addr", c.addr)
+		}
+	}()
 	cfg := &ssh.ServerConfig{
 		MaxAuthTries:  a.cfg.MaxAuthTries,
 		ServerVersion: "SSH-2.0-hop-agent",

@@ -43,7 +43,9 @@ type session struct {
 	mu           sync.Mutex
 	endpoint     *Endpoint
 	endpointErr  string
-	endpointReqs int // endpoint@hop requests received
+	endpointReqs int           // endpoint@hop requests received
+	delegate     remoting.Mode // the client's delegate@hop choice ("" if none)
+	delegateErr  string
 	env          map[string]string
 	pty          *ptyRequest
 	started      bool
@@ -144,6 +146,19 @@ func (s *session) handle(req *ssh.Request) {
 			s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: name, Reason: why})
 		}
 		s.reply(req, e != nil)
+	case remoting.DelegateRequest:
+		m, err := remoting.DecodeDelegateRequest(req.Payload)
+		s.mu.Lock()
+		if !started {
+			s.delegate, s.delegateErr = m, ""
+			if err != nil {
+				// As for endpoint@hop: a refused choice must not run the
+				// session in another mode.
+				s.delegate, s.delegateErr = "", err.Error()
+			}
+		}
+		s.mu.Unlock()
+		s.reply(req, err == nil && !started)
 	case "exec", "shell":
 		var command string
 		if req.Type == "exec" {
@@ -243,11 +258,16 @@ func (s *session) run(kind, command string) {
 			return
 		}
 	}
-	if e.Type == TypeJEA {
-		s.runJEA(e, kind, command)
+	mode, why := s.delegationMode(e)
+	if why != "" {
+		s.refused(e, why)
 		return
 	}
-	s.runInteractive(e, kind, command)
+	if e.Type == TypeJEA {
+		s.runJEA(e, kind, command, mode)
+		return
+	}
+	s.runInteractive(e, kind, command, mode)
 }
 
 // fail ends a session that runs nothing: a one-line message on stderr,
@@ -301,7 +321,7 @@ func (s *session) account(e *Endpoint) (*localUser, string) {
 }
 
 // baseEnv is the fixed environment of default and runas sessions; brk is
-// the default session's credential broker (nil for runas).
+// the session's credential broker.
 func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool, brk *broker.Broker) []string {
 	env := map[string]string{
 		"HOME": u.Home, "USER": u.Name, "LOGNAME": u.Name, "SHELL": u.Shell,
@@ -324,17 +344,13 @@ func (s *session) baseEnv(e *Endpoint, u *localUser, withPty bool, brk *broker.B
 		env["TERM"] = term
 	}
 	s.mu.Unlock()
-	if e.Type == TypeRunAs {
-		if e.Keytab != "" {
-			env["KRB5_CLIENT_KTNAME"] = e.Keytab
-		}
-		env["KRB5CCNAME"] = "MEMORY:"
-	}
-	if brk != nil {
-		for _, kv := range brk.Env() {
-			k, v, _ := strings.Cut(kv, "=")
-			env[k] = v
-		}
+	// The broker's environment wins over the client's: a session must
+	// not be pointed at another credential cache or keytab by the client.
+	delete(env, "KRB5_CLIENT_KTNAME")
+	delete(env, "KRB5_KTNAME")
+	for _, kv := range brk.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
 	}
 	env["HOP_SESSION_ID"] = s.id
 	env["HOP_CLIENT"] = s.c.id.Principal.String()
@@ -353,7 +369,7 @@ func sortedEnv(m map[string]string) []string {
 
 // runInteractive runs a default or runas session: the account's login
 // shell, interactive or with -c COMMAND.
-func (s *session) runInteractive(e *Endpoint, kind, command string) {
+func (s *session) runInteractive(e *Endpoint, kind, command string, mode remoting.Mode) {
 	a := s.a
 	u, why := s.account(e)
 	if why != "" {
@@ -364,18 +380,13 @@ func (s *session) runInteractive(e *Endpoint, kind, command string) {
 		s.refused(e, fmt.Sprintf("the local account %s has the shell %s, which refuses logons", u.Name, u.Shell))
 		return
 	}
-	var brk *broker.Broker
-	if e.Type == TypeDefault {
-		var err error
-		if brk, err = s.startBroker(u); err != nil {
-			a.logger.Error("cannot start the session's credential broker", "session", s.id, "err", err)
-			s.refused(e, fmt.Sprintf("the hop agent on %s cannot start this session's credential broker (%v); ask the host's administrator to check runtime_dir", a.cfg.Host, err))
-			return
-		}
-		// Every end of the session (exit, signal, disconnect, a start
-		// that fails) returns through here.
-		defer brk.Close()
+	brk, ok := s.startBroker(e, u, mode)
+	if !ok {
+		return
 	}
+	// Every end of the session (exit, signal, disconnect, a start that
+	// fails) returns through here.
+	defer brk.Close()
 	s.mu.Lock()
 	withPty := s.pty != nil
 	ptyReq := s.pty
@@ -400,14 +411,24 @@ func (s *session) runInteractive(e *Endpoint, kind, command string) {
 	s.execute(e, u, spec, reason, nil)
 }
 
-// startBroker starts the credential broker of a default session run as u
-// (mode none: the session's principal, no credential).
-func (s *session) startBroker(u *localUser) (*broker.Broker, error) {
-	return broker.Start(s.a.bg, broker.Config{
-		RuntimeDir: s.a.cfg.RuntimeDir, SessionID: s.id, UID: u.UID, GID: u.GID,
-		Principal: s.c.id.Principal, HostKrb5Conf: s.a.hostKrb5Conf,
-		Logger: s.a.logger.With("session", s.id),
-	})
+// startBroker starts the credential broker of a session run as u in mode
+// m; when it cannot, it refuses the session and reports false.
+func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*broker.Broker, bool) {
+	a := s.a
+	c, err := s.brokerConfig(e, u, m)
+	var brk *broker.Broker
+	if err == nil {
+		brk, err = broker.Start(a.bg, c)
+	}
+	if err != nil {
+		if c.Issuer != nil {
+			c.Issuer.Close()
+		}
+		a.logger.Error("cannot start the session's credential broker", "session", s.id, "err", err)
+		s.refused(e, fmt.Sprintf("the hop agent on %s cannot start this session's credential broker (%v); ask the host's administrator to check runtime_dir and the endpoint's keytab", a.cfg.Host, err))
+		return nil, false
+	}
+	return brk, true
 }
 
 // refused ends a session that may not start, with an audit event.

@@ -1,11 +1,18 @@
 // Package broker is the per-session credential broker: what a session on
 // this host may use to reach other hosts. The agent starts one Broker per
 // session; it serves the session's credential cache over KCM (krb5/kcm) on a
-// unix socket in a folder of its own, so that unmodified MIT programs
-// (KRB5CCNAME=KCM:) read and write their tickets through the agent, never a
-// file on the host. Today the broker runs in mode none: the session's cache
-// holds its principal and no credential, so the session reaches no other
-// host with Kerberos.
+// unix socket in a folder of its own, so that unmodified MIT and Heimdal
+// programs (KRB5CCNAME=KCM:) read and write their tickets through the
+// agent, never a file on the host.
+//
+// When a program asks for a ticket the cache does not hold (KCM RETRIEVE),
+// the broker obtains it at that moment with the session's Issuer, which is
+// the delegation mode (remoting.Mode): none has no issuer; forward uses the
+// TGT the client forwarded (Forwarded); constrained performs S4U2Proxy with
+// the host's own TGT (Constrained); a RunAs or JEA endpoint's own identity
+// logs on with its key (Keytab). A refusal is never cached: the next
+// request asks the KDC again. hop's own commands ask the broker why a
+// ticket is missing (kcm.OpHopBroker) and print its explanation.
 package broker
 
 import (
@@ -21,7 +28,10 @@ import (
 	"sync"
 
 	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/client"
 	"hop/krb5/kcm"
+	"hop/remoting"
 )
 
 // File names inside a session's folder.
@@ -52,17 +62,49 @@ type Config struct {
 	// Logger receives the KCM server's messages; nil discards. Secrets are
 	// never logged.
 	Logger *slog.Logger
+
+	// Mode is the session's delegation mode (default none).
+	Mode remoting.Mode
+	// Issuer obtains Principal's tickets on demand; nil obtains none.
+	Issuer Issuer
+	// Initial credentials are in the session's cache from the start (the
+	// forwarded TGT of mode forward, which programs then use directly).
+	Initial []*client.Credential
+	// Host (b.example.test), HostService (host/b.example.test@R),
+	// Endpoint and User (who opened the session; Principal differs for a
+	// RunAs or JEA endpoint) describe the session in the status and in
+	// the explanations.
+	Host        string
+	HostService krb5.Principal
+	Endpoint    string
+	User        krb5.Principal
+	// OnTicket, when set, is told of every ticket the broker obtains or
+	// is refused (the agent's audit log).
+	OnTicket func(TicketEvent)
+}
+
+// TicketEvent is a ticket the broker obtained (Err nil) or was refused.
+type TicketEvent struct {
+	Client, Target krb5.Principal
+	Err            error
 }
 
 // Broker is a running session broker.
 type Broker struct {
 	dir, socket, fragment, hostConf string
+	cfg                             Config
 
 	store  *kcm.Mem
 	cancel context.CancelFunc
 	served chan struct{}
 	once   sync.Once
+
+	mu      sync.Mutex
+	refused map[string]string // target → the newest refusal's text
 }
+
+// maxRefusals bounds the refusals a broker remembers for its status.
+const maxRefusals = 64
 
 func validSessionID(id string) bool {
 	if id == "" || len(id) > 64 {
@@ -93,6 +135,12 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	if c.HostKrb5Conf == "" {
 		c.HostKrb5Conf = DefaultHostKrb5Conf
 	}
+	if c.Mode == "" {
+		c.Mode = remoting.ModeNone
+	}
+	if c.User.Name.IsZero() {
+		c.User = c.Principal
+	}
 	logger := c.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -100,8 +148,10 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	b := &Broker{
 		dir:      filepath.Join(c.RuntimeDir, "session-"+c.SessionID),
 		hostConf: c.HostKrb5Conf,
+		cfg:      c,
 		store:    &kcm.Mem{},
 		served:   make(chan struct{}),
+		refused:  map[string]string{},
 	}
 	b.socket = filepath.Join(b.dir, SocketName)
 	b.fragment = filepath.Join(b.dir, FragmentName)
@@ -112,6 +162,9 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	defer func() {
 		if !ok {
 			b.store.Close()
+			if c.Issuer != nil {
+				c.Issuer.Close()
+			}
 			os.RemoveAll(b.dir)
 		}
 	}()
@@ -125,7 +178,11 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	for _, uid := range []uint32{c.UID, 0} {
 		name := strconv.FormatUint(uint64(uid), 10)
 		if err := b.store.Update(ctx, name, func(*kcm.Cache) (*kcm.Cache, error) {
-			return &kcm.Cache{Principal: c.Principal}, nil
+			cache := &kcm.Cache{Principal: c.Principal}
+			for _, cr := range c.Initial {
+				cache.Entries = append(cache.Entries, kcm.Entry{Credential: ccache.FromClient(cr)})
+			}
+			return cache, nil
 		}); err != nil {
 			return nil, fmt.Errorf("broker: initialize the session's cache: %w", err)
 		}
@@ -153,6 +210,8 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 		Store:  b.store,
 		Allow:  func(peer uint32) bool { return peer == uid || peer == 0 },
 		Logger: logger,
+		Fetch:  b.fetch,
+		Broker: b.status,
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
@@ -189,6 +248,9 @@ func (b *Broker) Close() error {
 		b.cancel()
 		<-b.served
 		b.store.Close()
+		if b.cfg.Issuer != nil {
+			b.cfg.Issuer.Close()
+		}
 		if e := os.RemoveAll(b.dir); e != nil {
 			err = fmt.Errorf("broker: remove the session's folder: %w", e)
 		}

@@ -13,7 +13,10 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"hop/krb5"
+	"hop/krb5/client"
 	"hop/krb5/tickets"
+	"hop/remoting"
 )
 
 // DefaultPort is the agent's port when neither the host nor Options name
@@ -51,12 +54,21 @@ type Options struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Now is the clock of the Kerberos authenticator (nil: time.Now).
 	Now func() time.Time
+	// Delegate is the delegation mode of the connection's sessions: what
+	// a session on the host may use to reach other hosts (""; the agent's
+	// default, none). For ModeForward, Dial forwards a TGT in the GSS-API
+	// authentication, only when the host's ticket carries OK-AS-DELEGATE
+	// (the domain trusts the host for delegation, MS-KILE §3.3.5.7.5) and
+	// the TGT is forwardable; otherwise it refuses and says which is
+	// missing.
+	Delegate remoting.Mode
 }
 
 // Conn is an authenticated SSH connection to a host's agent.
 type Conn struct {
-	host   string // the FQDN
-	client *ssh.Client
+	host     string // the FQDN
+	client   *ssh.Client
+	delegate remoting.Mode
 }
 
 // Host returns the host's name.
@@ -124,6 +136,12 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, ticketError(fqdn, err)
 	}
+	var forward *client.Credential
+	if o.Delegate == remoting.ModeForward {
+		if forward, err = forwardedTGT(ctx, fqdn, cred, o.Source); err != nil {
+			return nil, err
+		}
+	}
 	keys, err := o.HostKeys.Keys(ctx, fqdn)
 	if err != nil {
 		return nil, &Error{Host: fqdn, Msg: "cannot check the host's identity: " + err.Error(), Err: err}
@@ -154,7 +172,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	}
 	cfg := &ssh.ClientConfig{
 		User:              user,
-		Auth:              []ssh.AuthMethod{ssh.GSSAPIWithMICAuthMethod(&gssClient{host: fqdn, cred: cred, now: o.Now}, fqdn)},
+		Auth:              []ssh.AuthMethod{ssh.GSSAPIWithMICAuthMethod(&gssClient{host: fqdn, cred: cred, forward: forward, now: o.Now}, fqdn)},
 		HostKeyCallback:   hostKeyCallback(fqdn, sourceName(o.HostKeys), keys),
 		HostKeyAlgorithms: hostKeyAlgorithms(keys),
 		BannerCallback: func(msg string) error {
@@ -195,7 +213,25 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 			io.WriteString(o.Stderr, bannerLines(b))
 		}
 	}
-	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs)}, nil
+	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs), delegate: o.Delegate}, nil
+}
+
+// forwardedTGT is the TGT to delegate to host for mode forward (RFC 4121
+// §4.1.1.1): only to a host the domain trusts for delegation, whose
+// ticket carries OK-AS-DELEGATE, as Windows' and MIT's clients (with
+// ok_as_delegate honoured) decide, and only a forwardable TGT.
+func forwardedTGT(ctx context.Context, host string, hostTicket *client.Credential, src *tickets.Source) (*client.Credential, error) {
+	if !hostTicket.Flags.Has(krb5.TktOKAsDelegate) {
+		return nil, &Error{Host: host, Msg: fmt.Sprintf("--delegate forward refused here, on this host: the domain does not trust %s for delegation (its ticket %s lacks OK-AS-DELEGATE; a domain admin may set it: hop account set <its account> --trusted-for-delegation=true); nothing was sent. Use --delegate constrained, which lets the domain choose the targets", host, hostTicket.Server)}
+	}
+	tgt, err := src.ForwardedTGT(ctx)
+	if errors.Is(err, tickets.ErrNotForwardable) {
+		return nil, &Error{Host: host, Msg: "--delegate forward refused here, on this host: " + strings.TrimPrefix(err.Error(), "tickets: "), Err: err}
+	}
+	if err != nil {
+		return nil, ticketError(host, err)
+	}
+	return tgt, nil
 }
 
 func sourceName(s HostKeySource) string {

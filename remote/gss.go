@@ -17,8 +17,9 @@ import (
 // authentication (OpenSSH's sshd answers with an AP-REP, and so does the
 // hop agent), then the MIC of §3.5.
 type gssClient struct {
-	host string             // the host's FQDN: the target must name it
-	cred *client.Credential // the service ticket host/<host>
+	host    string             // the host's FQDN: the target must name it
+	cred    *client.Credential // the service ticket host/<host>
+	forward *client.Credential // a TGT to delegate (mode forward), or nil
 	now  func() time.Time
 	rand io.Reader
 
@@ -38,10 +39,15 @@ func (g *gssClient) InitSecContext(target string, token []byte, _ bool) ([]byte,
 		if len(token) != 0 {
 			return nil, false, errors.New("remote: the agent sent a GSSAPI token before the client's")
 		}
-		c, tok, err := gssapi.InitSecContext(g.cred, &gssapi.InitOptions{
+		o := &gssapi.InitOptions{
 			Flags: gssapi.FlagMutual | gssapi.FlagReplay | gssapi.FlagSequence,
 			Now:   g.now, Rand: g.rand,
-		})
+		}
+		if g.forward != nil {
+			o.Flags |= gssapi.FlagDeleg
+			o.Delegate = g.forward
+		}
+		c, tok, err := gssapi.InitSecContext(g.cred, o)
 		if err != nil {
 			return nil, false, fmt.Errorf("remote: GSSAPI: %w", err)
 		}

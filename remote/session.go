@@ -64,13 +64,20 @@ func (c *Conn) session(endpoint string) (*ssh.Session, bool, error) {
 	if err != nil {
 		return nil, false, &Error{Host: c.host, Msg: "the agent refused a new session: " + err.Error(), Err: err}
 	}
-	if endpoint == "" || endpoint == remoting.DefaultEndpoint {
-		return s, false, nil
+	ok := true
+	if endpoint != "" && endpoint != remoting.DefaultEndpoint {
+		if ok, err = s.SendRequest(remoting.EndpointRequest, true, remoting.EncodeEndpointRequest(endpoint)); err != nil {
+			s.Close()
+			return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
+		}
 	}
-	ok, err := s.SendRequest(remoting.EndpointRequest, true, remoting.EncodeEndpointRequest(endpoint))
-	if err != nil {
-		s.Close()
-		return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
+	if c.delegate != "" && ok {
+		// The agent refuses a mode the endpoint does not allow when the
+		// session starts, with its reason on standard error.
+		if _, err := s.SendRequest(remoting.DelegateRequest, true, remoting.EncodeDelegateRequest(c.delegate)); err != nil {
+			s.Close()
+			return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
+		}
 	}
 	return s, !ok, nil
 }

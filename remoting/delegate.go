@@ -10,10 +10,11 @@ import (
 // before "exec" or "shell", that chooses the session's delegation mode: what
 // the session's credential broker on the host may use to reach other
 // hosts. Its payload is the mode's name as an SSH string (the encoding of
-// EndpointRequest), with want-reply. The agent answers false when the mode
-// is unknown or the endpoint does not allow it, and then ends the session
-// with the reason on its standard error and exit status 255, as for a
-// refused endpoint. A session that sends none runs in ModeForward when the
+// EndpointRequest), with want-reply. The agent answers false when the
+// payload names no mode; a mode the endpoint does not allow (or forward
+// without a forwarded TGT) ends the session when it starts, with the
+// reason on its standard error and exit status 255, as for a refused
+// endpoint. A session that sends none runs in ModeForward when the
 // client delegated a credential in its GSS-API authentication (OpenSSH's
 // GSSAPIDelegateCredentials, ssh -K), else in ModeNone.
 const DelegateRequest = "delegate@hop"

@@ -27,7 +27,7 @@ func execCommand() *command {
 	return &command{
 		name:    "exec",
 		summary: "run a command on hosts through their hop agent (Invoke-Command)",
-		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
@@ -45,7 +45,7 @@ address to connect to may be set per host in krb5.conf:
   [hop]
       agent_address = {
           b.example.test = 127.0.0.2:2222
-      }`,
+      }` + delegateHelp,
 		run: runExec,
 	}
 }
@@ -54,11 +54,11 @@ func shellCommand() *command {
 	return &command{
 		name:    "shell",
 		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
-		usage:   "shell HOST [--config ENDPOINT] [--port N] [--known-hosts FILE]",
+		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE] [--port N] [--known-hosts FILE]",
 		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
 mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
 and the terminal is restored when the shell ends. Authentication and host
-checks are those of hop exec.`,
+checks are those of hop exec.` + delegateHelp,
 		run: runShell,
 	}
 }
@@ -80,7 +80,31 @@ type remoteFlags struct {
 	fs         *flag.FlagSet
 	port       *int
 	knownHosts *string
+	delegate   *string // exec and shell only
 }
+
+// addDelegateFlag adds --delegate (exec and shell).
+func (rf *remoteFlags) addDelegateFlag() {
+	rf.delegate = rf.fs.String("delegate", "", "the delegation `MODE` of the session: none (the agent's default), constrained or forward")
+}
+
+// delegateHelp explains --delegate in exec's and shell's help.
+const delegateHelp = `
+
+--delegate says what the session on HOST may use to reach other hosts (the
+second hop), for hop itself and for every Kerberos program there (the
+session's credential cache, KRB5CCNAME=KCM:, is served by the agent):
+  none         nothing (the default): the session reaches no other host
+               with Kerberos.
+  constrained  nothing reusable reaches HOST: for each ticket the session
+               asks for, HOST's agent asks the KDC with S4U2Proxy, and the
+               domain's constrained or resource-based delegation settings
+               decide (hop delegation explain says what they allow).
+  forward      your ticket-granting ticket is forwarded to HOST, which can
+               then reach any service as you (unconstrained delegation); only
+               to a host the domain trusts for delegation, with a forwardable
+               ticket.
+The endpoint may allow only some modes (hop endpoints HOST).`
 
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
@@ -98,6 +122,7 @@ type dialer struct {
 	known    string
 	hostKeys remote.HostKeySource // from the directory, when known is ""
 	stderr   io.Writer
+	delegate remoting.Mode
 	done     func()
 }
 
@@ -109,6 +134,11 @@ func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
 		return nil, err
 	}
 	d := &dialer{hop: hs, src: &tickets.Source{Config: cfg, Getenv: e.getenv}, known: *rf.knownHosts, stderr: e.stderr, done: func() {}}
+	if rf.delegate != nil && *rf.delegate != "" {
+		if d.delegate, err = remoting.ParseMode(*rf.delegate); err != nil {
+			return nil, usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
+		}
+	}
 	d.port = *rf.port
 	if d.port == 0 {
 		if d.port, err = hs.AgentPortNumber(); err != nil {
@@ -157,7 +187,7 @@ func (d *dialer) options(host string) (remote.Options, error) {
 	if port == 0 {
 		port = d.port
 	}
-	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr}
+	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate}
 	if d.known != "" {
 		p := port
 		if p == 0 {
@@ -182,6 +212,7 @@ func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
 func runExec(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
+	rf.addDelegateFlag()
 	endpoint := fs.String("config", remoting.DefaultEndpoint, "the `ENDPOINT` (session configuration) to run in")
 	parallel := fs.Int("parallel", 16, "how many hosts to run on at a time")
 	pos, err := parse(e, fs, c, args, 2, -1)
@@ -377,10 +408,14 @@ func (p *prefixWriter) Flush() {
 func runShell(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	rf := addRemoteFlags(fs)
+	rf.addDelegateFlag()
 	endpoint := fs.String("config", remoting.DefaultEndpoint, "the `ENDPOINT` (session configuration) to open the shell in")
 	pos, err := parse(e, fs, c, args, 1, 1)
 	if err != nil {
 		return err
+	}
+	if _, err := remoting.ParseMode(*rf.delegate); *rf.delegate != "" && err != nil {
+		return usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
 	}
 	tty, ok := e.stdin.(*os.File)
 	if !ok {

@@ -80,8 +80,8 @@ var rules = []rule{
 	},
 	{
 		From: []string{"hop/broker/..."},
-		Only: []string{"hop/krb5/...", "hop/sid"},
-		Why:  "the per-session credential broker sits beside the agent and speaks Kerberos only: the agent imports it, it imports the protocol layer and its leaves",
+		Only: []string{"hop/krb5/...", "hop/sid", "hop/remoting"},
+		Why:  "the per-session credential broker sits beside the agent and speaks Kerberos (and the delegation modes of hop's SSH extension) only: the agent imports it, it imports the protocol layer and its leaves",
 	},
 	{
 		From:       []string{"hop/broker/..."},

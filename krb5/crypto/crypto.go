@@ -269,6 +269,20 @@ func (k *Key) GoString() string { return k.String() }
 // Format prints String for every verb, so that no verb shows the material.
 func (k *Key) Format(f fmt.State, verb rune) { redact.Format(f, verb, k.String(), k.GoString()) }
 
+// Zero overwrites the key's material and makes the key unusable (its
+// methods then fail as a nil key's do), for a holder that is done with a
+// secret: a forwarded TGT's session key when the session ends. It must
+// not run while another goroutine uses the key. Zero of a nil key does
+// nothing.
+func (k *Key) Zero() {
+	if k.ok() != nil {
+		return
+	}
+	clear(k.s.eng.material())
+	k.s.eng = nil
+	k.s.ksign.Store(nil)
+}
+
 func (k *Key) ok() error {
 	if k == nil || k.p == nil || k.s == nil || k.s.eng == nil {
 		return errNilKey

@@ -397,3 +397,22 @@ func TestHMACMatchesStdlib(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyZero: a zeroed key's material is overwritten in place and the key
+// no longer encrypts.
+func TestKeyZero(t *testing.T) {
+	k, err := NewKey(krb5.AES256CTSHMACSHA196, bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := k.s.eng.material()
+	k.Zero()
+	if !bytes.Equal(m, make([]byte, 32)) {
+		t.Errorf("material after Zero: %x", m)
+	}
+	if _, err := k.Encrypt(nil, 1, []byte("x")); err == nil {
+		t.Error("a zeroed key still encrypts")
+	}
+	k.Zero()
+	(*Key)(nil).Zero()
+}

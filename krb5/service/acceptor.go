@@ -49,11 +49,14 @@ type Acceptor struct {
 type Accepted struct {
 	Client, Server krb5.Principal
 	Ticket         *wire.EncTicketPart
-	Authenticator  *wire.Authenticator
-	SessionKey     *crypto.Key
-	Subkey         *crypto.Key // the authenticator's subkey, nil if none
-	PAC            *pac.PAC    // the PAC, server signature verified; nil if the ticket has none
-	Mutual         bool        // AP-OPTIONS mutual-required
+	// Sealed is the ticket as the client sent it, still sealed with the
+	// service's key: the evidence of S4U2Proxy (MS-SFU §3.2.5.2.1).
+	Sealed        wire.Ticket
+	Authenticator *wire.Authenticator
+	SessionKey    *crypto.Key
+	Subkey        *crypto.Key // the authenticator's subkey, nil if none
+	PAC           *pac.PAC    // the PAC, server signature verified; nil if the ticket has none
+	Mutual        bool        // AP-OPTIONS mutual-required
 
 	// Options are the AP-OPTIONS of the request.
 	Options krb5.Flags
@@ -198,6 +201,7 @@ func (a *Acceptor) Accept(apReq []byte) (*Accepted, error) {
 		Client:        client,
 		Server:        server,
 		Ticket:        tkt,
+		Sealed:        req.Ticket,
 		Authenticator: auth,
 		SessionKey:    sk,
 		Subkey:        subkey,

@@ -407,7 +407,7 @@ func (s *Source) store(ctx context.Context, cred *client.Credential, p krb5.Prin
 		// records it with kdc_timesync (krb5_set_real_time, whole seconds).
 		HasTimeOffset: true,
 		TimeOffset:    time.Duration(cred.AuthTime.Unix()-now.Unix()) * time.Second,
-		Credentials:   []ccache.Credential{toCache(cred)},
+		Credentials:   []ccache.Credential{ccache.FromClient(cred)},
 	}
 	c.SetConfig("pa_type", cred.Server, []byte(paTypeEncTimestamp))
 	return cc.replace(ctx, c)

@@ -33,8 +33,6 @@ import (
 	"hop/krb5/ccache"
 	"hop/krb5/client"
 	"hop/krb5/config"
-	"hop/krb5/crypto"
-	"hop/krb5/wire"
 )
 
 // MinRemaining is how long a cached ticket must still be valid to be used:
@@ -165,115 +163,144 @@ func (e *TGTError) Unwrap() []error { return []error{ErrNoTicket, e.Reason} }
 // ServiceTicket returns a ticket for service (e.g. HTTP/kdc.example.test)
 // in the realm of the cache's principal: the cached one if it is valid for
 // at least MinRemaining, else a new one from a KDC, which it also stores
-// in the cache.
+// in the cache. The ticket is forwardable when the TGT is, as MIT's and
+// Windows' clients ask (a forwardable ticket to a service is what
+// constrained delegation's S4U2Proxy needs as evidence, MS-SFU §3.2.5.2.2).
 func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) (*client.Credential, error) {
+	var out *client.Credential
+	err := s.withTGT(ctx, service, func(cache *ccache.Cache, cc *openCache, target krb5.Principal) (bool, error) {
+		now := s.now()
+		if c, ok := cache.Find(target); ok && c.EndTime.Sub(now) >= MinRemaining && !c.StartTime.After(now) {
+			if cred, err := ccache.ToClient(c); err == nil {
+				out = cred
+				return true, nil
+			}
+		}
+		// As MIT's client does, ask the cache's server first: a hop
+		// session broker obtains the ticket now, by the session's
+		// delegation mode.
+		rc, err := cc.retrieve(ctx, cache.Default, target)
+		if err != nil {
+			return false, err
+		}
+		if rc != nil && rc.EndTime.After(now) {
+			if cred, err := ccache.ToClient(rc); err == nil {
+				out = cred
+				return true, nil
+			}
+		}
+		return false, nil
+	}, func(tgt *client.Credential) *client.Request {
+		r := &client.Request{Service: service, Realm: tgt.Client.Realm, Options: krb5.OptCanonicalize, Now: s.Now}
+		if tgt.Flags.Has(krb5.TktForwardable) {
+			r.Options |= krb5.OptForwardable
+		}
+		return r
+	}, func(cred *client.Credential) { out = cred }, true)
+	return out, err
+}
+
+// ErrNotForwardable is wrapped by ForwardedTGT's error when the
+// ticket-granting ticket is not forwardable.
+var ErrNotForwardable = errors.New("tickets: the ticket-granting ticket is not forwardable")
+
+// ForwardedTGT asks the KDC for a forwarded copy of the ticket-granting
+// ticket (KDC option FORWARDED, RFC 4120 §2.6), to delegate in a GSS-API
+// context, as MIT's krb5_fwd_tgt_creds does. The TGT must be forwardable:
+// a sensitive account's or a Protected User's never is. The copy is
+// forwardable too, and is not stored in the cache.
+func (s *Source) ForwardedTGT(ctx context.Context) (*client.Credential, error) {
+	var out *client.Credential
+	err := s.withTGT(ctx, krb5.PrincipalName{}, nil, func(tgt *client.Credential) *client.Request {
+		return &client.Request{Service: tgt.Server.Name, Realm: tgt.Server.Realm, Options: krb5.OptForwarded | krb5.OptForwardable, Now: s.Now}
+	}, func(cred *client.Credential) { out = cred }, false)
+	return out, err
+}
+
+// withTGT opens the cache and, unless cached answers, asks the realm's
+// KDCs with the cache's TGT for the request that request makes, giving
+// the new credential to got (and storing it in the cache when store).
+// service is the target's name, zero for the TGT itself.
+func (s *Source) withTGT(ctx context.Context, service krb5.PrincipalName,
+	cached func(*ccache.Cache, *openCache, krb5.Principal) (bool, error),
+	request func(tgt *client.Credential) *client.Request, got func(*client.Credential), store bool) error {
 	_, cc, err := s.open(ctx, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer cc.close()
 	path := cc.where
 	cache, err := cc.load(ctx)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, &TGTError{Reason: ErrNoCache, Cache: path}
+		return &TGTError{Reason: ErrNoCache, Cache: path}
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	user := cache.Default
 	realm := user.Realm
 	now := s.now()
 	target := krb5.Principal{Name: service, Realm: realm}
-	if c, ok := cache.Find(target); ok && c.EndTime.Sub(now) >= MinRemaining && !c.StartTime.After(now) {
-		if cred, err := fromCache(c); err == nil {
-			return cred, nil
-		}
-	}
-	// As MIT's client does, ask the cache's server first: a hop session
-	// broker obtains the ticket now, by the session's delegation mode.
-	rc, err := cc.retrieve(ctx, user, target)
-	if err != nil {
-		return nil, err
-	}
-	if rc != nil && rc.EndTime.After(now) {
-		if cred, err := fromCache(rc); err == nil {
-			return cred, nil
+	if cached != nil {
+		if done, err := cached(cache, cc, target); done || err != nil {
+			return err
 		}
 	}
 	tgtName := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", string(realm)), Realm: realm}
 	tc, ok := cache.Find(tgtName)
 	switch {
 	case !ok:
-		if err := cc.whyNot(ctx, target); err != nil {
-			return nil, err
+		if !service.IsZero() {
+			if err := cc.whyNot(ctx, target); err != nil {
+				return err
+			}
 		}
-		return nil, &TGTError{Reason: ErrNoTGT, Cache: path, Client: user}
+		return &TGTError{Reason: ErrNoTGT, Cache: path, Client: user}
 	case !tc.EndTime.After(now):
-		return nil, &TGTError{Reason: ErrExpired, Cache: path, Client: user, Expired: tc.EndTime}
+		return &TGTError{Reason: ErrExpired, Cache: path, Client: user, Expired: tc.EndTime}
 	}
-	tgt, err := fromCache(tc)
+	tgt, err := ccache.ToClient(tc)
 	if err != nil {
-		return nil, fmt.Errorf("the ticket-granting ticket in %s: %w", path, err)
+		return fmt.Errorf("the ticket-granting ticket in %s: %w", path, err)
+	}
+	if service.IsZero() && !tgt.Flags.Has(krb5.TktForwardable) {
+		return fmt.Errorf("%w: %s's ticket in %s was not issued forwardable: get a forwardable one (hop login --forwardable, kinit -f); a sensitive account or a member of Protected Users never gets one", ErrNotForwardable, user, path)
 	}
 	cfg, err := s.config()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	kdcs, err := cfg.KDCs(string(realm))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(kdcs) == 0 {
-		return nil, fmt.Errorf("krb5.conf names no KDC for realm %s: add one under [realms] (hop client-config prints a krb5.conf)", realm)
+		return fmt.Errorf("krb5.conf names no KDC for realm %s: add one under [realms] (hop client-config prints a krb5.conf)", realm)
 	}
 	var errs []error
 	for _, addr := range kdcs {
 		conn := client.Dial(addr, client.UDPThenTCP, s.Timeout)
-		cred, err := conn.ServiceTicket(ctx, tgt, &client.Request{Service: service, Realm: realm, Options: krb5.OptCanonicalize, Now: s.Now})
+		cred, err := conn.ServiceTicket(ctx, tgt, request(tgt))
 		conn.Close()
 		if err == nil {
-			if err := cc.store(ctx, toCache(cred)); err != nil {
-				return nil, fmt.Errorf("keeping the new ticket in %s: %w", path, err)
+			if store {
+				if err := cc.store(ctx, ccache.FromClient(cred)); err != nil {
+					return fmt.Errorf("keeping the new ticket in %s: %w", path, err)
+				}
 			}
-			return cred, nil
+			got(cred)
+			return nil
 		}
 		var kerr *client.Error
 		if errors.As(err, &kerr) {
-			if kerr.Code == krb5.KDCErrSPrincipalUnknown {
-				return nil, fmt.Errorf("the KDC of %s knows no service %s: check the server's name (%v)", realm, service, err)
+			if kerr.Code == krb5.KDCErrSPrincipalUnknown && !service.IsZero() {
+				return fmt.Errorf("the KDC of %s knows no service %s: check the server's name (%v)", realm, service, err)
 			}
-			return nil, err
+			return err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 	}
-	return nil, fmt.Errorf("no KDC of realm %s answered: %w", realm, errors.Join(errs...))
-}
-
-func fromCache(c *ccache.Credential) (*client.Credential, error) {
-	t, err := wire.ParseTicket(c.Ticket)
-	if err != nil {
-		return nil, err
-	}
-	k, err := crypto.NewKey(c.KeyType, c.Key)
-	if err != nil {
-		return nil, err
-	}
-	return &client.Credential{
-		Client: c.Client, Server: c.Server, Ticket: *t, SessionKey: k, Flags: c.Flags,
-		AuthTime: c.AuthTime, StartTime: c.StartTime, EndTime: c.EndTime, RenewTill: c.RenewTill,
-	}, nil
-}
-
-func toCache(c *client.Credential) ccache.Credential {
-	raw := c.Ticket.Raw
-	if len(raw) == 0 {
-		raw, _ = c.Ticket.Marshal()
-	}
-	return ccache.Credential{
-		Client: c.Client, Server: c.Server, KeyType: c.SessionKey.EncType(), Key: c.SessionKey.Material(),
-		AuthTime: c.AuthTime, StartTime: c.StartTime, EndTime: c.EndTime, RenewTill: c.RenewTill,
-		Flags: c.Flags, Ticket: raw,
-	}
+	return fmt.Errorf("no KDC of realm %s answered: %w", realm, errors.Join(errs...))
 }
 
 // HostService returns the service name service/host for a URL's host (no

@@ -1,0 +1,110 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/client"
+	"hop/krb5/kcm"
+	"hop/remoting"
+)
+
+// fetch is the KCM server's Fetch: a ticket to server that the cache does
+// not hold, obtained now by the session's Issuer. Only the session's own
+// principal gets tickets: a program that put another principal in a cache
+// (kinit other) gets nothing from the broker.
+func (b *Broker) fetch(ctx context.Context, _ string, cl, server krb5.Principal) (*ccache.Credential, error) {
+	c := &b.cfg
+	if c.Issuer == nil || !(cl.Name.Equal(c.Principal.Name) && cl.Realm.Equal(c.Principal.Realm)) {
+		return nil, nil
+	}
+	if server.Realm == "" {
+		server.Realm = c.Principal.Realm
+	}
+	cred, err := c.Issuer.Ticket(ctx, server)
+	b.mu.Lock()
+	if err != nil {
+		if len(b.refused) < maxRefusals {
+			b.refused[server.String()] = refusalText(err)
+		}
+	} else {
+		// No refusal is kept once the KDC says yes: the status must not
+		// show a stale one.
+		delete(b.refused, server.String())
+	}
+	b.mu.Unlock()
+	if c.OnTicket != nil {
+		c.OnTicket(TicketEvent{Client: cl, Target: server, Err: err})
+	}
+	if err != nil {
+		return nil, err
+	}
+	cc := ccache.FromClient(cred)
+	return &cc, nil
+}
+
+// refusalText is a refusal as the user reads it: the KDC's own words (its
+// e-text names the rule) when it answered.
+func refusalText(err error) string {
+	var kerr *client.Error
+	if errors.As(err, &kerr) {
+		s := kerr.Code.String()
+		if kerr.Msg != nil && kerr.Msg.EText != "" {
+			s += ": " + kerr.Msg.EText
+		}
+		return s
+	}
+	return err.Error()
+}
+
+// status answers hop's OpHopBroker.
+func (b *Broker) status(_ context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.BrokerStatus, error) {
+	c := &b.cfg
+	st := &kcm.BrokerStatus{
+		Host: c.Host, Session: c.SessionID, Endpoint: c.Endpoint, User: c.User.String(), Mode: string(c.Mode),
+		How: "nothing: no ticket for another host is obtained in this session",
+	}
+	if c.Issuer != nil {
+		st.Identity, st.How = c.Principal.String(), c.Issuer.How()
+	}
+	if q.Target == "" {
+		return st, nil
+	}
+	target, err := krb5.ParsePrincipal(q.Target)
+	if err != nil {
+		return nil, kcm.ErrFormat
+	}
+	if target.Realm == "" {
+		target.Realm = c.Principal.Realm
+	}
+	t := &kcm.BrokerTarget{Name: target.String(), Possible: c.Issuer != nil}
+	b.mu.Lock()
+	t.Refused = b.refused[target.String()]
+	b.mu.Unlock()
+	t.Explain = b.explain(target, t.Refused)
+	st.Target = t
+	return st, nil
+}
+
+// explain is the message for a user in the session who has no ticket for
+// target: the cause, and the options.
+func (b *Broker) explain(target krb5.Principal, refused string) string {
+	c := &b.cfg
+	user := c.User.Name.String()
+	explainCmd := fmt.Sprintf("hop delegation explain --user %s --service %s --target %s", user, c.HostService.Name, target.Name)
+	switch {
+	case c.Issuer == nil:
+		return fmt.Sprintf("no delegated credential on this hop: the session on %s was opened with --delegate %s; use --delegate constrained (the domain must allow %s to reach %s: %s) or --delegate forward (the domain must trust %s for delegation)",
+			c.Host, c.Mode, c.HostService.Name, target.Name, explainCmd, c.Host)
+	case refused != "" && c.Mode == remoting.ModeConstrained:
+		return fmt.Sprintf("the KDC refused to let %s reach %s on behalf of %s (session on %s, --delegate constrained): %s; see why with: %s",
+			c.HostService.Name, target.Name, c.User, c.Host, refused, explainCmd)
+	case refused != "":
+		return fmt.Sprintf("the KDC refused a ticket for %s to %s (session on %s, --delegate %s): %s", c.Principal, target.Name, c.Host, c.Mode, refused)
+	}
+	return fmt.Sprintf("the session on %s (--delegate %s) obtains tickets %s; none for %s yet", c.Host, c.Mode, strings.TrimSuffix(c.Issuer.How(), "."), target.Name)
+}

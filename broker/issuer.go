@@ -1,0 +1,212 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"hop/krb5"
+	"hop/krb5/client"
+	"hop/krb5/crypto"
+)
+
+// An Issuer obtains the session's tickets from the KDC, one target at a
+// time, when a program in the session asks for one the cache does not
+// hold. Each delegation mode is one Issuer; mode none has none.
+type Issuer interface {
+	// Ticket returns a ticket to target in the name of the session's
+	// principal, or the KDC's refusal.
+	Ticket(ctx context.Context, target krb5.Principal) (*client.Credential, error)
+	// How says in a sentence how the issuer obtains tickets (hop tickets
+	// shows it).
+	How() string
+	// Close zeroes the keys the issuer holds.
+	Close()
+}
+
+// KDC reaches a realm's KDCs.
+type KDC struct {
+	// Addrs are the KDCs' addresses (HOST:PORT), tried in order.
+	Addrs []string
+	// Timeout bounds each exchange (0: 5 seconds).
+	Timeout time.Duration
+	// Now is the clock of the requests (nil: time.Now).
+	Now func() time.Time
+}
+
+// exchange runs fn against each KDC until one answers: a KDC's refusal
+// (*client.Error) is the answer, a network failure tries the next.
+func (k *KDC) exchange(ctx context.Context, fn func(*client.Conn) (*client.Credential, error)) (*client.Credential, error) {
+	if len(k.Addrs) == 0 {
+		return nil, errors.New("broker: krb5.conf names no KDC for the realm")
+	}
+	timeout := k.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	var errs []error
+	for _, addr := range k.Addrs {
+		conn := client.Dial(addr, client.UDPThenTCP, timeout)
+		cred, err := fn(conn)
+		conn.Close()
+		var kerr *client.Error
+		if err == nil || errors.As(err, &kerr) || ctx.Err() != nil {
+			return cred, err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+	}
+	return nil, fmt.Errorf("broker: no KDC answered: %w", errors.Join(errs...))
+}
+
+func (k *KDC) request(target krb5.Principal) *client.Request {
+	return &client.Request{Service: target.Name, Realm: target.Realm, Options: krb5.OptCanonicalize, Now: k.Now}
+}
+
+// Forwarded is mode forward: the TGT the client forwarded, used for any
+// target.
+type Forwarded struct {
+	TGT *client.Credential
+	KDC KDC
+}
+
+// Ticket asks the TGT's KDC for a ticket to target.
+func (f *Forwarded) Ticket(ctx context.Context, target krb5.Principal) (*client.Credential, error) {
+	return f.KDC.exchange(ctx, func(c *client.Conn) (*client.Credential, error) {
+		return c.ServiceTicket(ctx, f.TGT, f.KDC.request(target))
+	})
+}
+
+// How implements Issuer.
+func (f *Forwarded) How() string {
+	return "with the ticket-granting ticket " + f.TGT.Client.String() + " forwarded from the first host (unconstrained delegation)"
+}
+
+// Close zeroes the TGT's session key.
+func (f *Forwarded) Close() { zeroKey(f.TGT.SessionKey) }
+
+// Constrained is mode constrained: the host asks for each ticket with
+// S4U2Proxy (MS-SFU §3.2.5.2), its own TGT and the user's ticket to the
+// host as evidence; the KDC applies the directory's constrained (KCD) and
+// resource-based (RBCD) rules. Nothing the user could reuse reaches the
+// host: the evidence is a ticket sealed with the host's own key, whose
+// session key the agent does not keep.
+type Constrained struct {
+	// Evidence is the user's ticket to the host (Client and Ticket are
+	// used; its session key is not needed and not kept).
+	Evidence *client.Credential
+	// Service is the host's principal; ServiceTGT returns its TGT.
+	Service    krb5.Principal
+	ServiceTGT func(ctx context.Context) (*client.Credential, error)
+	KDC        KDC
+}
+
+// Ticket performs S4U2Proxy for target, asking for resource-based
+// delegation too (PA-PAC-OPTIONS, MS-SFU §2.2.5): the KDC tries the
+// service's msDS-AllowedToDelegateTo first, then the target's
+// msDS-AllowedToActOnBehalfOfOtherIdentity.
+func (c *Constrained) Ticket(ctx context.Context, target krb5.Principal) (*client.Credential, error) {
+	tgt, err := c.ServiceTGT(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("broker: the host's own ticket (%s): %w", c.Service, err)
+	}
+	return c.KDC.exchange(ctx, func(conn *client.Conn) (*client.Credential, error) {
+		r := c.KDC.request(target)
+		r.Evidence, r.ResourceBased = c.Evidence, true
+		return conn.ServiceTicket(ctx, tgt, r)
+	})
+}
+
+// How implements Issuer.
+func (c *Constrained) How() string {
+	return "with S4U2Proxy as " + c.Service.String() + " for each target, " + c.Evidence.Client.String() + "'s ticket to this host as evidence; the KDC applies the domain's constrained and resource-based delegation rules"
+}
+
+// Close implements Issuer: Constrained holds no key of the user's.
+func (c *Constrained) Close() {}
+
+// Keytab is an account's own identity from its key: the RunAs account of a
+// RunAs endpoint, the host (or its network_identity) for a JEA endpoint.
+// The session never sees the key: only the tickets the broker obtains.
+type Keytab struct {
+	Principal krb5.Principal
+	// Key returns the account's key (the newest, strongest of a keytab).
+	Key func() (*crypto.Key, error)
+	KDC KDC
+
+	mu  sync.Mutex
+	tgt *client.Credential
+}
+
+// TGT returns the account's TGT, logging on with the key when there is
+// none or it is about to expire.
+func (k *Keytab) TGT(ctx context.Context) (*client.Credential, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.login(ctx)
+}
+
+func (k *Keytab) login(ctx context.Context) (*client.Credential, error) {
+	now := time.Now
+	if k.KDC.Now != nil {
+		now = k.KDC.Now
+	}
+	if k.tgt != nil && k.tgt.EndTime.Sub(now()) >= time.Minute {
+		return k.tgt, nil
+	}
+	key, err := k.Key()
+	if err != nil {
+		return nil, err
+	}
+	tgt, err := k.KDC.exchange(ctx, func(c *client.Conn) (*client.Credential, error) {
+		return c.LoginWithKey(ctx, &client.Request{Client: k.Principal, ETypes: []krb5.EncType{key.EncType()}, Now: k.KDC.Now}, key)
+	})
+	zeroKey(key)
+	if err != nil {
+		return nil, err
+	}
+	k.tgt = tgt
+	return tgt, nil
+}
+
+// Ticket asks for a ticket to target with the account's TGT. After a
+// refusal the TGT is dropped: the next request logs on again (the keys
+// may have changed, a host joined again).
+func (k *Keytab) Ticket(ctx context.Context, target krb5.Principal) (*client.Credential, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	tgt, err := k.login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := k.KDC.exchange(ctx, func(c *client.Conn) (*client.Credential, error) {
+		return c.ServiceTicket(ctx, tgt, k.KDC.request(target))
+	})
+	if err != nil {
+		// Dropped, not zeroed: a caller of TGT may still be using it.
+		k.tgt = nil
+	}
+	return cred, err
+}
+
+// How implements Issuer.
+func (k *Keytab) How() string {
+	return "as " + k.Principal.String() + ", with its key, which the session cannot read"
+}
+
+// Close zeroes the TGT's session key; the Keytab must not be used after.
+func (k *Keytab) Close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.tgt != nil {
+		zeroKey(k.tgt.SessionKey)
+		k.tgt = nil
+	}
+}
+
+func zeroKey(k *crypto.Key) {
+	if k != nil {
+		k.Zero()
+	}
+}
