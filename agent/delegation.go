@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -81,16 +82,23 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 	}
 	switch {
 	case e.Type == TypeRunAs && e.Keytab != "":
-		kt := &hostKeytab{path: e.Keytab}
-		p, err := kt.firstPrincipal()
+		p, iss, err := s.keytabIdentity(e.Keytab, "")
 		if err != nil {
 			return c, err
 		}
-		c.Principal = p
-		c.Issuer = &broker.Keytab{Principal: p, Key: func() (*crypto.Key, error) { return kt.clientKey(p) }, KDC: a.kdc}
+		c.Principal, c.Issuer = p, iss
 	case e.Type == TypeJEA:
+		// The host's identity, or the endpoint's network identity; never
+		// the user's (the audit names the user).
 		c.Principal = a.spn
 		c.Issuer = hostIdentity(a.keytab, a.spn, a.kdc.Addrs, a.now)
+		if path, name := e.jea.policy.Network(); path != "" {
+			p, iss, err := s.keytabIdentity(path, name)
+			if err != nil {
+				return c, err
+			}
+			c.Principal, c.Issuer = p, iss
+		}
 	case e.Type == TypeRunAs:
 		// No keytab: the session has no Kerberos identity of its own.
 	case m == remoting.ModeForward:
@@ -139,15 +147,86 @@ func (s *session) ticketEvent(c broker.Config, ev broker.TicketEvent) {
 	a.emit(e)
 }
 
-// firstPrincipal is the principal of the keytab's first entry: the client
-// principal MIT's library takes from a client keytab.
-func (h *hostKeytab) firstPrincipal() (krb5.Principal, error) {
-	kt, err := h.get()
-	if err != nil {
-		return krb5.Principal{}, err
+// keytabIdentity is the identity of the keytab at path: the principal
+// name (in the host's realm when it names none), else the keytab's first,
+// the client principal MIT's library takes from a client keytab.
+func (s *session) keytabIdentity(path, name string) (krb5.Principal, broker.Issuer, error) {
+	kt := &hostKeytab{path: path}
+	var p krb5.Principal
+	if name != "" {
+		var err error
+		if p, err = krb5.ParsePrincipal(name); err != nil {
+			return p, nil, fmt.Errorf("agent: network_identity %q: %w", name, err)
+		}
+		if p.Realm == "" {
+			p.Realm = s.a.spn.Realm
+		}
+	} else {
+		k, err := kt.get()
+		if err != nil {
+			return p, nil, err
+		}
+		if len(k.Entries) == 0 {
+			return p, nil, fmt.Errorf("agent: the keytab %s is empty", path)
+		}
+		p = k.Entries[0].Principal
 	}
-	if len(kt.Entries) == 0 {
-		return krb5.Principal{}, fmt.Errorf("agent: the keytab %s is empty", h.path)
+	return p, &broker.Keytab{Principal: p, Key: func() (*crypto.Key, error) { return kt.clientKey(p) }, KDC: s.a.kdc}, nil
+}
+
+// passedSecret is a credential@hop request's name and secret, kept only
+// until the session starts.
+type passedSecret struct {
+	name   string
+	secret []byte
+}
+
+// takePassed logs on with the credentials passed into the session, zeroes
+// their secrets and returns the TGTs; a refusal is the one-line reason.
+func (s *session) takePassed(ctx context.Context) ([]broker.Passed, string) {
+	a := s.a
+	s.mu.Lock()
+	pending, why := s.passed, s.passedErr
+	s.passed = nil
+	s.mu.Unlock()
+	defer func() {
+		for _, p := range pending {
+			clear(p.secret)
+		}
+	}()
+	if why != "" {
+		return nil, why
 	}
-	return kt.Entries[0].Principal, nil
+	var out []broker.Passed
+	fail := func(msg string) ([]broker.Passed, string) {
+		for _, p := range out {
+			p.TGT.SessionKey.Zero()
+		}
+		return nil, msg
+	}
+	for _, p := range pending {
+		pr, err := krb5.ParsePrincipal(p.name)
+		if err != nil {
+			return fail(fmt.Sprintf("--pass-credential %s: not an account name", p.name))
+		}
+		if pr.Realm == "" {
+			pr.Realm = a.spn.Realm
+		}
+		tgt, err := a.kdc.LoginWithPassword(ctx, pr, p.secret)
+		ev := audit.Event{Type: "session.credential", Client: s.c.id.Principal.String(), Service: a.spn.String(), Addr: s.c.addr,
+			Actor: pr.String(), Target: p.name, Flags: "session=" + s.id}
+		if err != nil {
+			var kerr *client.Error
+			ev.Type, ev.Reason = "session.credential.refused", fmt.Sprintf("a credential for %s passed into session %s was refused by the KDC: %v", pr, s.id, err)
+			if errors.As(err, &kerr) {
+				ev.Code = kerr.Code.String()
+			}
+			a.emit(ev)
+			return fail(fmt.Sprintf("the credential passed for %s was refused by the KDC (%v): check the account name and its password", pr, err))
+		}
+		ev.Reason = fmt.Sprintf("a credential for %s was passed into session %s (its secret is not recorded)", pr, s.id)
+		a.emit(ev)
+		out = append(out, broker.Passed{Name: p.name, TGT: tgt})
+	}
+	return out, ""
 }

@@ -259,3 +259,46 @@ func TestEndpointDelegation(t *testing.T) {
 		t.Errorf("unknown mode: %+v", res)
 	}
 }
+
+// TestPassCredential: a credential passed into the session is logged on by
+// the agent and kept as a TGT in its own cache; a wrong password refuses
+// the session; the audit names the account, never the secret.
+func TestPassCredential(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	f.lab.AddUser(t, "svc-sql", "Sql-Pass-1")
+	c := f.login(t)
+	pass := func(name, pw string) func(*ssh.Session) {
+		return func(s *ssh.Session) {
+			if ok, err := s.SendRequest(remoting.CredentialRequest, true, remoting.EncodeCredentialRequest(name, []byte(pw))); !ok || err != nil {
+				t.Errorf("credential@hop: %v %v", ok, err)
+			}
+		}
+	}
+	kc, _ := f.sessionBroker(t, c, pass("svc-sql", "Sql-Pass-1"))
+	ctx := t.Context()
+	creds, err := kc.Credentials(ctx, remoting.CredentialCache("svc-sql"))
+	if err != nil || len(creds) != 1 || creds[0].Client.String() != "svc-sql@EXAMPLE.TEST" || creds[0].Server.String() != "krbtgt/EXAMPLE.TEST@EXAMPLE.TEST" {
+		t.Fatalf("the passed credential's cache: %+v %v", creds, err)
+	}
+	name, _ := kc.DefaultCache(ctx)
+	if p, _ := kc.Principal(ctx, name); p.String() != "alice@EXAMPLE.TEST" {
+		t.Errorf("the default cache is %v's", p)
+	}
+	if st, _ := kc.BrokerStatus(ctx, name, ""); len(st.Credentials) != 1 || st.Credentials[0] != "svc-sql" {
+		t.Errorf("status credentials %v", st.Credentials)
+	}
+	ev := f.eventsOf("session.credential")
+	if len(ev) != 1 || ev[0].Actor != "svc-sql@EXAMPLE.TEST" || ev[0].Client != "alice@EXAMPLE.TEST" {
+		t.Errorf("audit %+v", ev)
+	}
+
+	r := run(t, c, "echo ran", "", pass("svc-sql", "Bad-Secret-9"))
+	if r.status != ExitRefused || strings.Contains(r.stdout, "ran") || !strings.Contains(r.stderr, "the credential passed for svc-sql@EXAMPLE.TEST was refused by the KDC") {
+		t.Errorf("wrong password: %+v", r)
+	}
+	for _, e := range f.events.Events() {
+		if strings.Contains(e.Reason+e.Target+e.Flags, "Sql-Pass-1") || strings.Contains(e.Reason+e.Target+e.Flags, "Bad-Secret-9") {
+			t.Errorf("an audit event holds the secret: %+v", e)
+		}
+	}
+}

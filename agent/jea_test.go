@@ -122,3 +122,63 @@ func TestJEAEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestJEANetworkIdentity: a JEA session reaches other hosts as the
+// endpoint's network identity (its keytab read by the broker, never by the
+// command), or as the host; never as the user, whom the audit still names.
+func TestJEANetworkIdentity(t *testing.T) {
+	f := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) {
+		conf := fmt.Sprintf(`host = "b.example.test"
+logon_groups = ["g"]
+[endpoints.net]
+type = "jea"
+run_as = %[1]q
+network_keytab = %[2]q
+[[endpoints.net.roles]]
+groups = ["backup-operators"]
+[[endpoints.net.roles.commands]]
+path = "/usr/bin/sleep"
+args = [ { regex = "[0-9]+" } ]
+[endpoints.hostnet]
+type = "jea"
+run_as = %[1]q
+[[endpoints.hostnet.roles]]
+groups = ["backup-operators"]
+[[endpoints.hostnet.roles.commands]]
+path = "/usr/bin/sleep"
+args = [ { regex = "[0-9]+" } ]
+`, f.svc, f.backupKeytab)
+		parsed, err := ParseConfig([]byte(conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Endpoints["net"], c.Endpoints["hostnet"] = parsed.Endpoints["net"], parsed.Endpoints["hostnet"]
+	}})
+	c := f.login(t)
+	for _, tc := range []struct{ endpoint, identity string }{
+		{"net", "svc-backup@EXAMPLE.TEST"},
+		{"hostnet", "host/b.example.test@EXAMPLE.TEST"},
+	} {
+		kc, _ := f.sessionBroker(t, c, func(s *ssh.Session) { s.SendRequest(remoting.EndpointRequest, true, sshString(tc.endpoint)) })
+		ctx := t.Context()
+		name, err := kc.DefaultCache(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := kc.Principal(ctx, name)
+		if err != nil || p.String() != tc.identity {
+			t.Fatalf("%s: the session's identity is %v (%v), want %s", tc.endpoint, p, err, tc.identity)
+		}
+		if cred := retrieve(t, kc, name, p, "host/"+testHostC); cred == nil || cred.Client.String() != tc.identity {
+			t.Fatalf("%s: ticket %+v", tc.endpoint, cred)
+		}
+	}
+	for _, e := range f.eventsOf("broker.issued") {
+		if e.Client != "alice@EXAMPLE.TEST" {
+			t.Errorf("the audit does not name the user: %+v", e)
+		}
+	}
+	if n := len(f.eventsOf("broker.issued")); n != 2 {
+		t.Errorf("%d broker.issued events, want 2", n)
+	}
+}

@@ -46,6 +46,8 @@ type session struct {
 	endpointReqs int           // endpoint@hop requests received
 	delegate     remoting.Mode // the client's delegate@hop choice ("" if none)
 	delegateErr  string
+	passed       []passedSecret // credential@hop requests, until the session starts
+	passedErr    string
 	env          map[string]string
 	pty          *ptyRequest
 	started      bool
@@ -159,6 +161,24 @@ func (s *session) handle(req *ssh.Request) {
 		}
 		s.mu.Unlock()
 		s.reply(req, err == nil && !started)
+	case remoting.CredentialRequest:
+		name, secret, err := remoting.DecodeCredentialRequest(req.Payload)
+		s.mu.Lock()
+		ok := err == nil && !started && len(s.passed) < remoting.MaxCredentials
+		switch {
+		case started:
+		case err != nil:
+			s.passedErr = "the credential@hop request does not decode: " + err.Error()
+		case !ok:
+			s.passedErr = fmt.Sprintf("more than %d credentials passed into one session", remoting.MaxCredentials)
+		default:
+			s.passed = append(s.passed, passedSecret{name: name, secret: secret})
+		}
+		s.mu.Unlock()
+		if !ok {
+			clear(secret)
+		}
+		s.reply(req, ok)
 	case "exec", "shell":
 		var command string
 		if req.Type == "exec" {
@@ -415,7 +435,13 @@ func (s *session) runInteractive(e *Endpoint, kind, command string, mode remotin
 // m; when it cannot, it refuses the session and reports false.
 func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*broker.Broker, bool) {
 	a := s.a
+	passed, why := s.takePassed(a.bg)
+	if why != "" {
+		s.refused(e, why)
+		return nil, false
+	}
 	c, err := s.brokerConfig(e, u, m)
+	c.Credentials = passed
 	var brk *broker.Broker
 	if err == nil {
 		brk, err = broker.Start(a.bg, c)
@@ -423,6 +449,9 @@ func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*brok
 	if err != nil {
 		if c.Issuer != nil {
 			c.Issuer.Close()
+		}
+		for _, p := range passed {
+			p.TGT.SessionKey.Zero()
 		}
 		a.logger.Error("cannot start the session's credential broker", "session", s.id, "err", err)
 		s.refused(e, fmt.Sprintf("the hop agent on %s cannot start this session's credential broker (%v); ask the host's administrator to check runtime_dir and the endpoint's keytab", a.cfg.Host, err))

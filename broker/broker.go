@@ -81,6 +81,18 @@ type Config struct {
 	// OnTicket, when set, is told of every ticket the broker obtains or
 	// is refused (the agent's audit log).
 	OnTicket func(TicketEvent)
+	// Credentials are the credentials passed into the session (hop exec
+	// --pass-credential), each in a cache of its own,
+	// remoting.CredentialCache(Name). The broker zeroes their keys when
+	// it stops.
+	Credentials []Passed
+}
+
+// Passed is a credential passed into a session: the TGT the agent got
+// with it, under the name the user gave.
+type Passed struct {
+	Name string
+	TGT  *client.Credential
 }
 
 // TicketEvent is a ticket the broker obtained (Err nil) or was refused.
@@ -162,9 +174,7 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	defer func() {
 		if !ok {
 			b.store.Close()
-			if c.Issuer != nil {
-				c.Issuer.Close()
-			}
+			b.closeSecrets()
 			os.RemoveAll(b.dir)
 		}
 	}()
@@ -188,6 +198,13 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 		}
 		if err := b.store.SetDefault(ctx, uid, name); err != nil {
 			return nil, fmt.Errorf("broker: %w", err)
+		}
+	}
+	for _, p := range c.Credentials {
+		if err := b.store.Update(ctx, remoting.CredentialCache(p.Name), func(*kcm.Cache) (*kcm.Cache, error) {
+			return &kcm.Cache{Principal: p.TGT.Client, Entries: []kcm.Entry{{Credential: ccache.FromClient(p.TGT)}}}, nil
+		}); err != nil {
+			return nil, fmt.Errorf("broker: keep the credential passed for %s: %w", p.Name, err)
 		}
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: b.socket, Net: "unix"})
@@ -240,6 +257,17 @@ func (b *Broker) Env() []string {
 	return []string{"KRB5CCNAME=KCM:", "KRB5_CONFIG=" + strings.Join([]string{b.fragment, b.hostConf}, string(os.PathListSeparator))}
 }
 
+// closeSecrets zeroes the keys of the issuer and of the passed
+// credentials.
+func (b *Broker) closeSecrets() {
+	if b.cfg.Issuer != nil {
+		b.cfg.Issuer.Close()
+	}
+	for _, p := range b.cfg.Credentials {
+		p.TGT.SessionKey.Zero()
+	}
+}
+
 // Close stops the server, zeroes every key the store holds and removes
 // the socket and the session's folder. It may be called more than once.
 func (b *Broker) Close() error {
@@ -248,9 +276,7 @@ func (b *Broker) Close() error {
 		b.cancel()
 		<-b.served
 		b.store.Close()
-		if b.cfg.Issuer != nil {
-			b.cfg.Issuer.Close()
-		}
+		b.closeSecrets()
 		if e := os.RemoveAll(b.dir); e != nil {
 			err = fmt.Errorf("broker: remove the session's folder: %w", e)
 		}

@@ -71,6 +71,9 @@ func (b *Broker) status(_ context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.B
 	if c.Issuer != nil {
 		st.Identity, st.How = c.Principal.String(), c.Issuer.How()
 	}
+	for _, p := range c.Credentials {
+		st.Credentials = append(st.Credentials, p.Name)
+	}
 	if q.Target == "" {
 		return st, nil
 	}

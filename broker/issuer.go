@@ -210,3 +210,19 @@ func zeroKey(k *crypto.Key) {
 		k.Zero()
 	}
 }
+
+// LoginWithPassword logs p on with its password, for a credential passed
+// into a session (remoting.CredentialRequest). The long-term key made from
+// the password is zeroed at once; only the TGT is kept.
+func (k *KDC) LoginWithPassword(ctx context.Context, p krb5.Principal, password []byte) (*client.Credential, error) {
+	var keys []*crypto.Key
+	cred, err := k.exchange(ctx, func(c *client.Conn) (*client.Credential, error) {
+		cred, key, err := c.Login(ctx, &client.Request{Client: p, Now: k.Now}, string(password))
+		keys = append(keys, key)
+		return cred, err
+	})
+	for _, key := range keys {
+		zeroKey(key)
+	}
+	return cred, err
+}

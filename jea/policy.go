@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"unicode"
@@ -27,6 +28,13 @@ type Endpoint struct {
 	Groups      []string `toml:"groups"`      // optional: who may use the endpoint at all (default: anyone allowed by a role)
 	Roles       []Role   `toml:"roles"`       // role capabilities
 	Description string   `toml:"description"` // shown by hop endpoints
+	// NetworkKeytab is the keytab of the account whose identity the
+	// endpoint's commands use to reach other hosts (the counterpart of a
+	// group managed service account); its first principal, unless
+	// NetworkIdentity names another. Empty: the host's own identity. The
+	// commands never read it: the agent's credential broker does.
+	NetworkKeytab   string `toml:"network_keytab"`
+	NetworkIdentity string `toml:"network_identity"`
 
 	// Name is the endpoint's name (the NAME of [endpoints.NAME]), used in
 	// messages; the agent sets it. Empty: "this endpoint".
@@ -96,12 +104,17 @@ type Decision struct {
 // Policy is a compiled, validated [Endpoint]. It is immutable and safe for
 // concurrent use.
 type Policy struct {
-	name        string
-	runAs       string
-	description string
-	groups      []string
-	roles       []role
+	name                           string
+	runAs                          string
+	description                    string
+	groups                         []string
+	roles                          []role
+	networkKeytab, networkIdentity string
 }
+
+// Network returns the keytab and the principal (empty: the keytab's first)
+// of the endpoint's network identity; an empty keytab means the host's.
+func (p *Policy) Network() (keytab, identity string) { return p.networkKeytab, p.networkIdentity }
 
 type role struct {
 	groups   []string
@@ -202,11 +215,18 @@ func (e *Endpoint) Compile() (*Policy, []Warning, error) {
 	if len(e.Roles) == 0 {
 		return nil, nil, fmt.Errorf("jea: endpoint %s has no roles: add [[endpoints.%s.roles]] with groups and commands", e.nameOr(), e.nameOr())
 	}
+	if e.NetworkKeytab != "" && !filepath.IsAbs(e.NetworkKeytab) {
+		return nil, nil, fmt.Errorf("jea: endpoint %s: network_keytab %q must be an absolute path", e.nameOr(), e.NetworkKeytab)
+	}
+	if e.NetworkIdentity != "" && e.NetworkKeytab == "" {
+		return nil, nil, fmt.Errorf("jea: endpoint %s: network_identity %q needs network_keytab, the keytab that holds its keys", e.nameOr(), e.NetworkIdentity)
+	}
 	p := &Policy{
-		name:        e.Name,
-		runAs:       e.RunAs,
-		description: e.Description,
-		groups:      append([]string(nil), e.Groups...),
+		name:          e.Name,
+		runAs:         e.RunAs,
+		description:   e.Description,
+		groups:        append([]string(nil), e.Groups...),
+		networkKeytab: e.NetworkKeytab, networkIdentity: e.NetworkIdentity,
 	}
 	var warns []Warning
 	for ri, r := range e.Roles {

@@ -62,13 +62,26 @@ type Options struct {
 	// the TGT is forwardable; otherwise it refuses and says which is
 	// missing.
 	Delegate remoting.Mode
+	// Credentials are passed into every session of the connection
+	// (remoting.CredentialRequest): the agent logs each on and keeps the
+	// TGT in the session's broker, in the cache
+	// remoting.CredentialCache(Name).
+	Credentials []Credential
+}
+
+// Credential is a credential to pass into a session: an account's name
+// and its password.
+type Credential struct {
+	Name   string
+	Secret []byte
 }
 
 // Conn is an authenticated SSH connection to a host's agent.
 type Conn struct {
-	host     string // the FQDN
-	client   *ssh.Client
-	delegate remoting.Mode
+	host        string // the FQDN
+	client      *ssh.Client
+	delegate    remoting.Mode
+	credentials []Credential
 }
 
 // Host returns the host's name.
@@ -213,7 +226,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 			io.WriteString(o.Stderr, bannerLines(b))
 		}
 	}
-	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs), delegate: o.Delegate}, nil
+	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs), delegate: o.Delegate, credentials: o.Credentials}, nil
 }
 
 // forwardedTGT is the TGT to delegate to host for mode forward (RFC 4121

@@ -79,6 +79,20 @@ func (c *Conn) session(endpoint string) (*ssh.Session, bool, error) {
 			return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
 		}
 	}
+	for _, cr := range c.credentials {
+		if !ok {
+			break
+		}
+		passed, err := s.SendRequest(remoting.CredentialRequest, true, remoting.EncodeCredentialRequest(cr.Name, cr.Secret))
+		if err != nil {
+			s.Close()
+			return nil, false, &Error{Host: c.host, Msg: "the connection ended: " + err.Error(), Err: err}
+		}
+		if !passed {
+			s.Close()
+			return nil, false, &Error{Host: c.host, Msg: fmt.Sprintf("the agent refused the credential passed for %s (at most %d per session, names of letters, digits and . _ - $ @ /)", cr.Name, remoting.MaxCredentials)}
+		}
+	}
 	return s, !ok, nil
 }
 

@@ -103,3 +103,25 @@ func FuzzDecodeDelegateRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeCredentialRequest feeds credential@hop payloads (sent by the
+// client) to the decoder: no panic, bounded valid output, and what it
+// accepts encodes back to the same bytes.
+func FuzzDecodeCredentialRequest(f *testing.F) {
+	f.Add(EncodeCredentialRequest("svc-sql", []byte("Secret-1")))
+	f.Add(EncodeCredentialRequest("svc sql", []byte("x")))
+	f.Add(EncodeCredentialRequest("a", nil))
+	f.Add([]byte{0, 0, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, secret, err := DecodeCredentialRequest(b)
+		if err != nil {
+			return
+		}
+		if !ValidCredentialName(name) || len(secret) == 0 || len(secret) > MaxCredentialSecret || bytes.IndexByte(secret, 0) >= 0 {
+			t.Fatalf("accepted %q / %d bytes", name, len(secret))
+		}
+		if !bytes.Equal(EncodeCredentialRequest(name, secret), b) {
+			t.Fatalf("%x does not re-encode", b)
+		}
+	})
+}

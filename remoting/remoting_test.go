@@ -138,3 +138,26 @@ func TestDelegateRequest(t *testing.T) {
 		t.Errorf("remoting.ParseMode(unconstrained): %v", err)
 	}
 }
+
+func TestCredentialRequest(t *testing.T) {
+	name, secret, err := remoting.DecodeCredentialRequest(remoting.EncodeCredentialRequest("svc-sql@EXAMPLE.TEST", []byte("Pw-1")))
+	if err != nil || name != "svc-sql@EXAMPLE.TEST" || string(secret) != "Pw-1" {
+		t.Fatalf("round trip: %q %q %v", name, secret, err)
+	}
+	for _, b := range [][]byte{
+		nil,
+		remoting.EncodeCredentialRequest("svc sql", []byte("x")),
+		remoting.EncodeCredentialRequest("svc", nil),
+		remoting.EncodeCredentialRequest("svc", []byte("a\x00b")),
+		remoting.EncodeCredentialRequest("svc", bytes.Repeat([]byte("x"), remoting.MaxCredentialSecret+1)),
+		append(remoting.EncodeCredentialRequest("svc", []byte("x")), 0),
+		{0, 0, 0, 3, 's', 'v', 'c'},
+	} {
+		if n, _, err := remoting.DecodeCredentialRequest(b); err == nil {
+			t.Errorf("%x decoded (name %q)", b, n)
+		}
+	}
+	if remoting.CredentialCache("svc") != "credential:svc" {
+		t.Errorf("CredentialCache: %q", remoting.CredentialCache("svc"))
+	}
+}

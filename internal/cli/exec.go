@@ -13,6 +13,8 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"golang.org/x/term"
+
 	"hop/admin"
 	"hop/krb5/config"
 	"hop/krb5/tickets"
@@ -27,7 +29,7 @@ func execCommand() *command {
 	return &command{
 		name:    "exec",
 		summary: "run a command on hosts through their hop agent (Invoke-Command)",
-		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
@@ -54,7 +56,7 @@ func shellCommand() *command {
 	return &command{
 		name:    "shell",
 		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
-		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE] [--port N] [--known-hosts FILE]",
+		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
 		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
 mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
 and the terminal is restored when the shell ends. Authentication and host
@@ -80,12 +82,17 @@ type remoteFlags struct {
 	fs         *flag.FlagSet
 	port       *int
 	knownHosts *string
-	delegate   *string // exec and shell only
+	// exec and shell only:
+	delegate, passCredential, passwordFile, credential *string
 }
 
-// addDelegateFlag adds --delegate (exec and shell).
+// addDelegateFlag adds the flags of what a session may use to reach other
+// hosts (exec and shell).
 func (rf *remoteFlags) addDelegateFlag() {
 	rf.delegate = rf.fs.String("delegate", "", "the delegation `MODE` of the session: none (the agent's default), constrained or forward")
+	rf.passCredential = rf.fs.String("pass-credential", "", "pass the credential of `ACCOUNT` (its password, asked here) into the session")
+	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential: read the password from the first line of `FILE`")
+	rf.credential = rf.fs.String("credential", "", "in a hop session: authenticate with the credential passed into it for `ACCOUNT` (--pass-credential on the host you came from)")
 }
 
 // delegateHelp explains --delegate in exec's and shell's help.
@@ -104,7 +111,15 @@ session's credential cache, KRB5CCNAME=KCM:, is served by the agent):
                then reach any service as you (unconstrained delegation); only
                to a host the domain trusts for delegation, with a forwardable
                ticket.
-The endpoint may allow only some modes (hop endpoints HOST).`
+The endpoint may allow only some modes (hop endpoints HOST).
+
+--pass-credential ACCOUNT passes an explicit credential into the session, as
+PowerShell's $using:cred does: the password (asked here, or the first line of
+--password-file FILE) travels only inside the encrypted connection; HOST's
+agent logs ACCOUNT on at once and keeps only its ticket-granting ticket, in
+memory, for the session's life. In the session, hop exec OTHER --credential
+ACCOUNT uses it, and hop login --credential ACCOUNT makes it the session's
+default credential for every Kerberos program.`
 
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
@@ -116,14 +131,78 @@ func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 
 // dialer connects to agents with the user's tickets.
 type dialer struct {
-	hop      config.HopSettings
-	src      *tickets.Source
-	port     int
-	known    string
-	hostKeys remote.HostKeySource // from the directory, when known is ""
-	stderr   io.Writer
-	delegate remoting.Mode
-	done     func()
+	hop         config.HopSettings
+	src         *tickets.Source
+	port        int
+	known       string
+	hostKeys    remote.HostKeySource // from the directory, when known is ""
+	stderr      io.Writer
+	delegate    remoting.Mode
+	credentials []remote.Credential
+	// credentialName is --credential's account ("" without it).
+	credentialName string
+	done           func()
+}
+
+// sessionFlags reads --delegate, --pass-credential and --credential.
+func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
+	var err error
+	if *rf.delegate != "" {
+		if d.delegate, err = remoting.ParseMode(*rf.delegate); err != nil {
+			return usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
+		}
+	}
+	if *rf.passwordFile != "" && *rf.passCredential == "" {
+		return usagef("--password-file is the password of --pass-credential ACCOUNT")
+	}
+	if name := *rf.passCredential; name != "" {
+		if !remoting.ValidCredentialName(name) {
+			return usagef("--pass-credential %q: give an account name (letters, digits and . _ - $ @ /)", name)
+		}
+		if *rf.passwordFile == "" && !isTerminal(e.stdin) {
+			return usagef("--pass-credential %s: standard input is not a terminal to ask the password on: give --password-file FILE", name)
+		}
+		pw, err := e.readPassword(*rf.passwordFile, "Password for "+name+" (passed into the session): ", false)
+		if err != nil {
+			return err
+		}
+		d.credentials = []remote.Credential{{Name: name, Secret: []byte(pw)}}
+	}
+	if name := *rf.credential; name != "" {
+		if !remoting.ValidCredentialName(name) {
+			return usagef("--credential %q: give the account name given to --pass-credential", name)
+		}
+		cache, err := d.src.Name()
+		if err != nil {
+			return err
+		}
+		if cache.Type != "KCM" {
+			return fmt.Errorf("--credential %s uses a credential passed into a hop session, but this is not one (the credential cache is %s, not KCM:): on the first host, run hop exec THIS-HOST --pass-credential %s", name, cache, name)
+		}
+		d.src.CCache = "KCM:" + remoting.CredentialCache(name)
+		d.credentialName = name
+	}
+	return nil
+}
+
+// checkCredential says, before connecting, when --credential names a
+// credential the session does not hold.
+func (d *dialer) checkCredential(ctx context.Context) error {
+	if d.credentialName == "" {
+		return nil
+	}
+	if _, err := d.src.List(ctx); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no credential for %s was passed into this hop session: on the first host, run hop exec THIS-HOST --pass-credential %s", d.credentialName, d.credentialName)
+		}
+		return err
+	}
+	return nil
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // newDialer prepares connections: krb5.conf, the ticket source, the port,
@@ -134,9 +213,9 @@ func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
 		return nil, err
 	}
 	d := &dialer{hop: hs, src: &tickets.Source{Config: cfg, Getenv: e.getenv}, known: *rf.knownHosts, stderr: e.stderr, done: func() {}}
-	if rf.delegate != nil && *rf.delegate != "" {
-		if d.delegate, err = remoting.ParseMode(*rf.delegate); err != nil {
-			return nil, usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
+	if rf.delegate != nil {
+		if err := e.sessionFlags(rf, d); err != nil {
+			return nil, err
 		}
 	}
 	d.port = *rf.port
@@ -187,7 +266,7 @@ func (d *dialer) options(host string) (remote.Options, error) {
 	if port == 0 {
 		port = d.port
 	}
-	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate}
+	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials}
 	if d.known != "" {
 		p := port
 		if p == 0 {
@@ -244,6 +323,9 @@ func runExec(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	defer d.done()
+	if err := d.checkCredential(ctx); err != nil {
+		return err
+	}
 	if len(hosts) == 1 {
 		return execOne(ctx, e, d, hosts[0], cmd, *endpoint)
 	}
@@ -426,6 +508,9 @@ func runShell(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	defer d.done()
+	if err := d.checkCredential(ctx); err != nil {
+		return err
+	}
 	conn, err := d.dial(ctx, pos[0])
 	if err != nil {
 		return err
@@ -447,6 +532,9 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	defer d.done()
+	if err := d.checkCredential(ctx); err != nil {
+		return err
+	}
 	conn, err := d.dial(ctx, pos[0])
 	if err != nil {
 		return err

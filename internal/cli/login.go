@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -10,13 +11,14 @@ import (
 	"hop/krb5/config"
 	"hop/krb5/keytab"
 	"hop/krb5/tickets"
+	"hop/remoting"
 )
 
 func loginCommand() *command {
 	return &command{
 		name:    "login",
 		summary: "get a ticket-granting ticket into the credential cache (kinit)",
-		usage:   "login [PRINCIPAL] [--keytab FILE] [--password-file FILE] [--lifetime D] [--renewable D] [--forwardable=BOOL] [--ccache CACHE]",
+		usage:   "login [PRINCIPAL] [--keytab FILE] [--password-file FILE] [--lifetime D] [--renewable D] [--forwardable=BOOL] [--ccache CACHE] | login --credential ACCOUNT",
 		help: `PRINCIPAL is NAME or NAME@REALM (default: $USER in krb5.conf's
 default_realm; with --keytab, the keytab's first principal). The KDCs come from
 krb5.conf ([realms] REALM kdc), each tried over UDP then TCP. The password is
@@ -31,7 +33,12 @@ FILE: and DIR: caches are written in MIT's format (mode 0600, atomically), so
 klist, kvno, ssh and every GSS-API program use the ticket. Durations D are
 MIT's (10h, 1d, 90m, 3600); --lifetime and --renewable default to
 ticket_lifetime and renew_lifetime of krb5.conf, --forwardable to its
-forwardable. Like kinit, login prints nothing when it succeeds.`,
+forwardable. Like kinit, login prints nothing when it succeeds.
+
+In a hop session, --credential ACCOUNT makes the credential passed into the
+session for ACCOUNT (hop exec HOST --pass-credential ACCOUNT on the host you
+came from) the session's default, so that every Kerberos program there
+authenticates as ACCOUNT.`,
 		run: runLogin,
 	}
 }
@@ -81,9 +88,16 @@ func runLogin(ctx context.Context, e *env, c *command, args []string) error {
 	fs.Var(&lifetime, "lifetime", "ticket lifetime `D` (default: krb5.conf ticket_lifetime)")
 	fs.Var(&renew, "renewable", "ask for a ticket renewable for `D` (0: not renewable; default: krb5.conf renew_lifetime)")
 	forwardable := fs.Bool("forwardable", false, "ask for a forwardable ticket (default: krb5.conf forwardable)")
+	credential := fs.String("credential", "", "in a hop session: make the credential passed into it for `ACCOUNT` (hop exec --pass-credential) the session's default")
 	pos, err := parse(e, fs, c, args, 0, 1)
 	if err != nil {
 		return err
+	}
+	if *credential != "" {
+		if len(pos) != 0 || *ktFile != "" || *pwFile != "" || lifetime.set || renew.set {
+			return usagef("%s: --credential takes no principal, keytab, password or lifetime: the credential was obtained when it was passed", c.path)
+		}
+		return loginPassed(ctx, e, *ccName, *credential)
 	}
 	if *ktFile != "" && *pwFile != "" {
 		return usagef("%s: give either --keytab or --password-file, not both", c.path)
@@ -140,4 +154,28 @@ func runLogout(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	_, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).Destroy(ctx)
 	return err
+}
+
+// loginPassed makes the credential passed into this hop session for name
+// the default cache's (or --ccache's) content.
+func loginPassed(ctx context.Context, e *env, ccName, name string) error {
+	if !remoting.ValidCredentialName(name) {
+		return usagef("--credential %q: give the account name given to --pass-credential", name)
+	}
+	dst := &tickets.Source{CCache: ccName, Getenv: e.getenv}
+	cache, err := dst.Name()
+	if err != nil {
+		return err
+	}
+	if cache.Type != "KCM" {
+		return fmt.Errorf("--credential %s: the credential cache is %s, not the KCM cache of a hop session: a credential is passed into a session with hop exec HOST --pass-credential %s", name, cache, name)
+	}
+	from := &tickets.Source{CCache: "KCM:" + remoting.CredentialCache(name), Getenv: e.getenv}
+	if _, err := dst.CopyFrom(ctx, from); err != nil {
+		if errors.Is(err, tickets.ErrNoTicket) {
+			return fmt.Errorf("no credential for %s was passed into this hop session: on the first host, run hop exec THIS-HOST --pass-credential %s", name, name)
+		}
+		return err
+	}
+	return nil
 }
