@@ -50,7 +50,11 @@ var ErrEndpoint = errors.New("remote: endpoint refused")
 // ticketError explains why there is no service ticket for host/<host>.
 func ticketError(host string, err error) error {
 	var kerr *client.Error
+	var berr *tickets.BrokerError
 	switch {
+	case errors.As(err, &berr):
+		// In a hop session: the session's broker says why and what to do.
+		return &Error{Host: host, Msg: berr.Error(), Err: err}
 	case errors.Is(err, tickets.ErrExpired):
 		return &Error{Host: host, Msg: "your ticket expired: run hop login", Err: err}
 	case errors.Is(err, tickets.ErrNoTicket):

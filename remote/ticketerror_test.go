@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hop/krb5"
+	"hop/krb5/kcm"
 	"hop/krb5/tickets"
 )
 
@@ -26,6 +27,7 @@ func TestTicketErrorByType(t *testing.T) {
 		{"no TGT of a user named expired", &tickets.TGTError{Reason: tickets.ErrNoTGT, Cache: "/tmp/expired", Client: who}, "you have no Kerberos ticket: run hop login (or kinit)"},
 		{"no cache named expired", &tickets.TGTError{Reason: tickets.ErrNoCache, Cache: "/tmp/expired"}, "you have no Kerberos ticket: run hop login (or kinit)"},
 		{"other text with expired", errors.New("the certificate expired"), "no ticket for host/b.example.test: the certificate expired"},
+		{"a hop session's broker explains", &tickets.BrokerError{Target: who, Status: &kcm.BrokerStatus{Target: &kcm.BrokerTarget{Explain: "no delegated credential on this hop"}}}, "no delegated credential on this hop"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := ticketError("b.example.test", tc.err)
