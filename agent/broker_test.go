@@ -195,3 +195,36 @@ func TestHostKrb5Conf(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleSessionFolders: a session folder an earlier agent left behind
+// (nobody serves its socket) is removed at start; one whose socket answers
+// (another agent's live session) stays.
+func TestStaleSessionFolders(t *testing.T) {
+	var stale, live string
+	f := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) {
+		stale = filepath.Join(c.RuntimeDir, "session-0123456789abcdef")
+		live = filepath.Join(c.RuntimeDir, "session-fedcba9876543210")
+		for _, d := range []string{stale, live} {
+			if err := os.Mkdir(d, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(stale, "krb5.conf"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		sock := filepath.Join(live, "kcm.sock")
+		go (&kcm.Server{}).ListenAndServe(ctx, sock)
+		if !waitFor(5*time.Second, func() bool { _, err := os.Stat(sock); return err == nil }) {
+			t.Fatal("the live socket did not appear")
+		}
+	}})
+	_ = f
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale session folder is still there (%v)", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the live session folder was removed: %v", err)
+	}
+}

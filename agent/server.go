@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -121,10 +122,12 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 	}
 	a.spn = cfg.SPN()
 	a.hostKrb5Conf = hostKrb5Conf(cfg, os.Getenv)
-	if err := makeRuntimeDir(cfg.RuntimeDir); err != nil {
-		if os.Geteuid() == 0 {
-			return nil, err
-		}
+	switch err := makeRuntimeDir(cfg.RuntimeDir); {
+	case err == nil:
+		removeStaleSessions(cfg.RuntimeDir, a.logger)
+	case os.Geteuid() == 0:
+		return nil, err
+	default:
 		// An agent that is not root may not create /run/hop-agent: it
 		// runs, and refuses default sessions with this reason.
 		a.logger.Warn("default sessions will be refused: no folder for their credential brokers", "err", err)
@@ -664,4 +667,24 @@ func makeRuntimeDir(dir string) error {
 		return fmt.Errorf("agent: runtime_dir: %w", err)
 	}
 	return nil
+}
+
+// removeStaleSessions removes the session folders an agent that did not
+// stop cleanly (a crash, SIGKILL) left in runtime_dir: those whose KCM
+// socket nobody serves. A live agent's sessions (two agents sharing the
+// folder) answer, and stay.
+func removeStaleSessions(dir string, logger *slog.Logger) {
+	m, _ := filepath.Glob(filepath.Join(dir, "session-*"))
+	for _, d := range m {
+		c, err := net.DialTimeout("unix", filepath.Join(d, broker.SocketName), time.Second)
+		if err == nil {
+			c.Close()
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			logger.Warn("cannot remove a session folder left by an earlier agent", "folder", d, "err", err)
+			continue
+		}
+		logger.Info("removed a session folder left by an earlier agent", "folder", d)
+	}
 }

@@ -407,6 +407,16 @@ func (s *Server) retrieve(ctx context.Context, req *Request) *Reply {
 		return &Reply{Status: ErrNotFound}
 	}
 	if err := s.change(ctx, req.Name, func(c *Cache) error {
+		// The fetched ticket replaces an older (expired) one for the same
+		// client and server, so that a long session does not fill the
+		// cache; the store zeroes the dropped one.
+		kept := c.Entries[:0]
+		for _, e := range c.Entries {
+			if !(samePrincipal(e.Credential.Client, cred.Client, true) && samePrincipal(e.Credential.Server, cred.Server, true)) {
+				kept = append(kept, e)
+			}
+		}
+		c.Entries = kept
 		if len(c.Entries) >= s.MaxCredentials {
 			return ErrNoMem
 		}

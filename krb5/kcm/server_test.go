@@ -258,6 +258,18 @@ func TestServerFetch(t *testing.T) {
 	if creds, _ := c.Credentials(ctx, "1"); len(creds) != 1 {
 		t.Errorf("the fetched ticket was not stored: %d credentials", len(creds))
 	}
+	// A ticket that must last longer than the cached one is fetched again
+	// and replaces it: the cache does not grow.
+	later := &Match{Client: &alice, Server: &hostB, EndTime: st.EndTime.Add(time.Hour)}
+	if _, err := c.Retrieve(ctx, "1", GCCached|TCMatchTimes, later); err != nil {
+		t.Fatal(err)
+	}
+	if creds, _ := c.Credentials(ctx, "1"); len(creds) != 1 || len(called()) != 2 {
+		t.Errorf("after a second fetch: %d credentials, %d fetches", len(creds), len(called()))
+	}
+	mu.Lock()
+	calls = calls[:1]
+	mu.Unlock()
 	// A refusal and a configuration entry are "not found".
 	conf := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, ccache.ConfigName, "fast_avail"), Realm: ccache.ConfigRealm}
 	for _, server := range []krb5.Principal{tgs, conf} {
