@@ -49,12 +49,11 @@ func (s *session) delegationMode(e *Endpoint) (remoting.Mode, string) {
 // GSS-API authentication (RFC 4121 §4.1.1.1), nil if none.
 func (c *conn) delegatedTGT() *client.Credential {
 	c.mu.Lock()
-	ctx := c.gss
-	c.mu.Unlock()
-	if ctx == nil || ctx.Delegated() == nil {
+	defer c.mu.Unlock()
+	if c.gss == nil || c.gss.Delegated() == nil {
 		return nil
 	}
-	creds, err := ctx.Delegated().Credentials()
+	creds, err := c.gss.Delegated().Credentials()
 	if err != nil {
 		return nil
 	}

@@ -416,9 +416,9 @@ func (c *conn) serve() {
 	// broker, which zeroes it when the session ends.
 	defer func() {
 		c.mu.Lock()
-		ctx := c.gss
+		forgot := c.gss != nil && c.gss.ForgetDelegated()
 		c.mu.Unlock()
-		if ctx != nil && ctx.ForgetDelegated() {
+		if forgot {
 			a.logger.Debug("forgot the credential the client delegated", "addr", c.addr)
 		}
 	}()
