@@ -71,16 +71,24 @@ func TestParseSPN(t *testing.T) {
 	}
 }
 
-// TestExportFromFile exports two service tickets from a cache file that
-// also holds the TGT: the new file holds those two and nothing else, and
-// MIT's klist and kvno read it.
-func TestExportFromFile(t *testing.T) {
+// exportLab is a realm with alice and two services, and a cache file
+// with alice's TGT.
+func exportLab(t *testing.T) (*testrealm.Lab, string, *tickets.Source) {
+	t.Helper()
 	l := testrealm.Start(t)
 	l.AddUser(t, "alice", "alice-pw-1234")
 	l.AddService(t, "web", "HTTP/web.example.test")
 	l.AddService(t, "db", "postgres/db.example.test")
 	cc := l.Login(t, "alice", "alice-pw-1234")
 	src := &tickets.Source{Config: l.Config, CCache: cc}
+	return l, cc, src
+}
+
+// TestExportFromFile exports two service tickets from a cache file that
+// also holds the TGT: the new file holds those two and nothing else, and
+// MIT's klist and kvno read it.
+func TestExportFromFile(t *testing.T) {
+	l, cc, src := exportLab(t)
 	out := filepath.Join(t.TempDir(), "app.cc")
 
 	li, err := src.Export(t.Context(), spns(t, "HTTP/web.example.test", "postgres/db.example.test@EXAMPLE.TEST", "HTTP/web.example.test"), "FILE:"+out, false)
@@ -144,12 +152,7 @@ func TestExportFromFile(t *testing.T) {
 // TestExportRefuses checks what Export refuses before it asks for any
 // ticket, and that a refusal writes nothing.
 func TestExportRefuses(t *testing.T) {
-	l := testrealm.Start(t)
-	l.AddUser(t, "alice", "alice-pw-1234")
-	l.AddService(t, "web", "HTTP/web.example.test")
-	l.AddService(t, "db", "postgres/db.example.test")
-	cc := l.Login(t, "alice", "alice-pw-1234")
-	src := &tickets.Source{Config: l.Config, CCache: cc}
+	l, _, src := exportLab(t)
 	ctx := t.Context()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "app.cc")
