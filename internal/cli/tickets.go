@@ -9,14 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"hop/krb5"
+	"hop/krb5/kcm"
 	"hop/krb5/tickets"
+	"hop/remoting"
 )
 
 func ticketsCommand() *command {
 	return &command{
 		name:    "tickets",
-		summary: "list the tickets in the credential cache (klist)",
-		usage:   "tickets [--ccache CACHE] [--json] [--show-config] [--check]",
+		summary: "list the tickets in the credential cache (klist); export service tickets",
+		usage:   "tickets [--ccache CACHE] [--json] [--show-config] [--check] [--target SPN]",
 		help: `Lists the credential cache (--ccache, else $KRB5CCNAME, else the default
 one) as klist -f -e does: the cache's name and default principal, then per
 ticket when it became valid, when it expires, the service, how long it may be
@@ -29,9 +32,42 @@ Flags: F forwardable, f forwarded, P proxiable, p proxy, D may-postdate,
 d postdated, i invalid, R renewable, I initial, H hardware-authenticated,
 A pre-authenticated, T transit-policy-checked, O ok-as-delegate, a anonymous.
 
+Inside a session that hop exec or hop shell opened, the cache (KCM:) is the
+session's credential broker: a "Delegation" section follows the tickets and
+says which session it is, who opened it with which --delegate mode, and whose
+tickets for other hosts it obtains and how (--json: "broker"). --target SPN
+(service/host) asks the broker what it would do for that service, and why
+not; outside a session it is an error.
+
 --check prints nothing and fails (exit 1) unless the cache holds a valid
-ticket-granting ticket (klist -s). Without a cache the command fails.`,
+ticket-granting ticket (klist -s). Without a cache the command fails.
+
+hop tickets export SPN... --ccache FILE writes service tickets into a new
+cache file for programs that cannot use this cache (see hop tickets export
+--help).`,
 		run: runTickets,
+	}
+}
+
+func ticketsExportCommand() *command {
+	return &command{
+		name:    "export",
+		summary: "write service tickets into a new FILE cache for programs that cannot use this one",
+		usage:   "tickets export SPN... --ccache FILE [--from CACHE] [--force] [--json]",
+		help: `Obtains a service ticket for each SPN (service/host, @REALM optional, e.g.
+HTTP/web.example.test) through the credential cache in use (--from, else
+$KRB5CCNAME: inside a hop session, the session's broker, which obtains it
+by the session's --delegate mode) and writes those tickets, and nothing
+else, into a new credential cache file FILE (MIT's format, mode 0600, the
+cache's principal), for programs that read only FILE caches: Java, Go
+programs on gokrb5. Point such a program at it with KRB5CCNAME=FILE:FILE and
+remove it when done (hop logout --ccache FILE:FILE).
+
+A ticket-granting ticket is never written: a krbtgt SPN is refused. An
+existing FILE is refused unless --force, which replaces it; the file appears
+whole or not at all, and when one ticket cannot be obtained nothing is
+written and the error says why (in a session, the broker's explanation).`,
+		run: runTicketsExport,
 	}
 }
 
@@ -43,6 +79,8 @@ type ticketsJSON struct {
 	TimeOffsetSeconds *float64      `json:"time_offset_seconds,omitempty"`
 	Tickets           []ticketJSON  `json:"tickets"`
 	Config            []ccConfigRow `json:"config"`
+	// Broker is the session's credential broker, inside a hop session.
+	Broker *kcm.BrokerStatus `json:"broker,omitempty"`
 }
 
 type ticketJSON struct {
@@ -73,15 +111,29 @@ type ccConfigRow struct {
 var errNoValidTicket = &exitError{code: 1}
 
 func runTickets(ctx context.Context, e *env, c *command, args []string) error {
+	if len(args) > 0 && args[0] == "export" {
+		x := ticketsExportCommand()
+		x.path = c.path + " export"
+		return x.run(ctx, e, x, args[1:])
+	}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	ccName := fs.String("ccache", "", "the credential `CACHE` to list (FILE:path, DIR:dir, KCM:[NAME] or a path)")
 	asJSON := fs.Bool("json", false, "print the cache as JSON")
 	showConfig := fs.Bool("show-config", false, "also list MIT's configuration entries (klist -C)")
 	check := fs.Bool("check", false, "print nothing; fail unless there is a valid ticket-granting ticket (klist -s)")
+	targetName := fs.String("target", "", "inside a hop session: what its credential broker would do for this `SPN` (service/host)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	l, err := (&tickets.Source{CCache: *ccName, Getenv: e.getenv}).List(ctx)
+	var target krb5.Principal
+	if *targetName != "" {
+		var err error
+		if target, err = tickets.ParseSPN(*targetName); err != nil {
+			return usagef("%s: --target: %v", c.path, err)
+		}
+	}
+	src := &tickets.Source{CCache: *ccName, Getenv: e.getenv}
+	l, err := src.List(ctx)
 	if *check {
 		switch {
 		case errors.Is(err, tickets.ErrNoCache):
@@ -96,10 +148,110 @@ func runTickets(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
+	st, err := src.Broker(ctx, target)
+	switch {
+	case errors.Is(err, tickets.ErrNoBroker) && *targetName != "":
+		return fmt.Errorf("--target asks a hop session's credential broker what it would do for %s, but the cache %s is not a session's broker: run it inside a session that hop exec or hop shell opened; elsewhere, hop delegation explain --user USER --service ACCOUNT --target %s says what the domain allows",
+			*targetName, l.Name, *targetName)
+	case errors.Is(err, tickets.ErrNoBroker):
+		st = nil
+	case err != nil && *targetName != "":
+		return err
+	case err != nil:
+		// The listing stands on its own, as klist's does.
+		fmt.Fprintf(e.stderr, "hop: the session's credential broker did not say what it is: %v\n", err)
+		st = nil
+	}
+	if *asJSON {
+		j := listingJSON(l)
+		j.Broker = st
+		return printJSON(e.stdout, j)
+	}
+	printListing(e.stdout, l, *showConfig)
+	if st != nil {
+		printBroker(e.stdout, st)
+	}
+	return nil
+}
+
+// printBroker is the Delegation section of a hop session's cache, and the
+// answer for --target. The text comes from the broker: control characters
+// are dropped.
+func printBroker(w io.Writer, st *kcm.BrokerStatus) {
+	p := func(s string) string { return remoting.Printable(s, 2048) }
+	how := strings.TrimSuffix(p(st.How), ".")
+	obtains := "it obtains " + how
+	if st.Identity != "" {
+		obtains = "tickets for other hosts are obtained for " + p(st.Identity) + " " + how
+	}
+	endpoint := ""
+	if st.Endpoint != "" {
+		endpoint = " (endpoint " + p(st.Endpoint) + ")"
+	}
+	fmt.Fprintf(w, "\nDelegation:\n\tThis cache is the credential broker of hop session %s on %s%s, opened by %s with --delegate %s: %s.\n",
+		p(st.Session), p(st.Host), endpoint, p(st.User), p(st.Mode), obtains)
+	if len(st.Credentials) > 0 {
+		names := make([]string, len(st.Credentials))
+		for i, n := range st.Credentials {
+			names[i] = p(n)
+		}
+		fmt.Fprintf(w, "\tCredentials passed into the session: %s\n", strings.Join(names, ", "))
+	}
+	t := st.Target
+	if t == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nTarget %s:\n", p(t.Name))
+	if t.Possible {
+		fmt.Fprintf(w, "\tPossible: the broker asks the KDC when a program needs this ticket, and the KDC decides.\n")
+	} else {
+		fmt.Fprintf(w, "\tNot possible: the broker obtains no ticket for it in this session (--delegate %s).\n", p(st.Mode))
+	}
+	if t.Refused != "" {
+		fmt.Fprintf(w, "\tLast refused: %s (not kept: the next request asks the KDC again)\n", p(t.Refused))
+	}
+	if t.Explain != "" {
+		fmt.Fprintf(w, "\t%s\n", p(t.Explain))
+	}
+}
+
+func runTicketsExport(ctx context.Context, e *env, c *command, args []string) error {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	file := fs.String("ccache", "", "the new cache `FILE` to write (a path or FILE:path)")
+	from := fs.String("from", "", "the credential `CACHE` the tickets come from (default: $KRB5CCNAME; in a hop session, its broker)")
+	force := fs.Bool("force", false, "replace FILE if it exists")
+	asJSON := fs.Bool("json", false, "print the new cache as hop tickets --json does")
+	pos, err := parse(e, fs, c, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("%s: --ccache FILE is required: the new cache file to write (the tickets come from the cache in use, or --from)", c.path)
+	}
+	spns := make([]krb5.Principal, 0, len(pos))
+	for _, a := range pos {
+		p, err := tickets.ParseSPN(a)
+		if err != nil {
+			return usagef("%s: %v", c.path, err)
+		}
+		spns = append(spns, p)
+	}
+	l, err := (&tickets.Source{CCache: *from, Getenv: e.getenv}).Export(ctx, spns, *file, *force)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		return printJSON(e.stdout, listingJSON(l))
 	}
-	printListing(e.stdout, l, *showConfig)
+	noun := "tickets"
+	if len(l.Tickets) == 1 {
+		noun = "ticket"
+	}
+	fmt.Fprintf(e.stdout, "Wrote %d service %s of %s to %s (mode 0600, no ticket-granting ticket):\n", len(l.Tickets), noun, l.Default, l.Name)
+	for _, t := range l.Tickets {
+		fmt.Fprintf(e.stdout, "  %s  expires %s\n", t.Server, localTime(t.EndTime))
+	}
+	fmt.Fprintf(e.stdout, "Use it with KRB5CCNAME=%s; remove it when done: hop logout --ccache %s\n", l.Name, l.Name)
 	return nil
 }
 

@@ -166,3 +166,37 @@ func (e *BrokerError) Error() string { return e.Status.Target.Explain }
 
 // Unwrap returns ErrNoTicket.
 func (e *BrokerError) Unwrap() error { return ErrNoTicket }
+
+// ErrNoBroker is wrapped by Broker's error when the credential cache in
+// use is not a hop session's broker: a file, or the cache of another KCM
+// server (MIT's, Heimdal's, SSSD's).
+var ErrNoBroker = errors.New("tickets: the credential cache is not a hop session's broker")
+
+// Broker asks the server of the credential cache in use, when it is a hop
+// session's credential broker, what it is (the session, its delegation
+// mode, whose tickets it obtains and how) and, when target is not zero,
+// what it would do for that service principal (an SPN; without a realm,
+// the session's). Outside a hop session its error wraps ErrNoBroker.
+func (s *Source) Broker(ctx context.Context, target krb5.Principal) (*kcm.BrokerStatus, error) {
+	_, cc, err := s.open(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer cc.close()
+	k, ok := cc.credCache.(*kcmCache)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is a file", ErrNoBroker, cc.shown)
+	}
+	t := ""
+	if !target.Name.IsZero() {
+		t = target.String()
+	}
+	st, err := k.c.BrokerStatus(ctx, k.name, t)
+	if errors.Is(err, kcm.ErrNotBroker) {
+		return nil, fmt.Errorf("%w: the KCM server of %s is not hop's", ErrNoBroker, k.shown)
+	}
+	if err != nil {
+		return nil, k.fail(err)
+	}
+	return st, nil
+}

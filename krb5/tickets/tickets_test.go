@@ -163,6 +163,13 @@ func checkTGTError(t *testing.T, err, reason error, cache string, tgtEnd time.Ti
 // own uid) on a socket in a temporary folder until the test ends.
 func startKCM(t *testing.T) string {
 	t.Helper()
+	return serveKCM(t, &kcm.Server{})
+}
+
+// serveKCM serves srv on a socket in a temporary folder until the test
+// ends and returns the socket.
+func serveKCM(t *testing.T, srv *kcm.Server) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "kcm.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
@@ -170,7 +177,7 @@ func startKCM(t *testing.T) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&kcm.Server{}).Serve(ctx, l) }()
+	go func() { done <- srv.Serve(ctx, l) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return sock
 }
