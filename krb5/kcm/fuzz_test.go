@@ -79,6 +79,13 @@ func TestFuzzCorpus(t *testing.T) {
 		}
 		files[filepath.Join("FuzzDecodeReply", fmt.Sprintf("seed-%02d-op%d", i, uint16(tc.op)))] = fmt.Sprintf("go test fuzz v1\nuint16(%d)\n[]byte(%q)\n", uint16(tc.op), b)
 	}
+	checkCorpus(t, files)
+}
+
+// checkCorpus compares the seed files (path under testdata/fuzz →
+// content) with testdata/fuzz, or rewrites them with -update-corpus.
+func checkCorpus(t *testing.T, files map[string]string) {
+	t.Helper()
 	for name, content := range files {
 		path := filepath.Join("testdata", "fuzz", name)
 		if *updateCorpus {

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"hop/krb5"
@@ -105,3 +106,21 @@ func (f *fileCache) retrieve(context.Context, krb5.Principal, krb5.Principal) (*
 }
 
 func (f *fileCache) whyNot(context.Context, krb5.Principal) error { return nil }
+
+// openLoaded opens the cache in use and loads it; a missing cache is a
+// *TGTError with ErrNoCache. The caller closes the cache.
+func (s *Source) openLoaded(ctx context.Context) (*openCache, *ccache.Cache, error) {
+	_, cc, err := s.open(ctx, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := cc.load(ctx)
+	if err != nil {
+		cc.close()
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, &TGTError{Reason: ErrNoCache, Cache: cc.where}
+		}
+		return nil, nil, err
+	}
+	return cc, c, nil
+}

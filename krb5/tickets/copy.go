@@ -2,9 +2,7 @@ package tickets
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"hop/krb5"
 )
@@ -15,18 +13,11 @@ import (
 // a credential passed into a hop session in the session's default cache,
 // where every Kerberos program finds it.
 func (s *Source) CopyFrom(ctx context.Context, from *Source) (krb5.Principal, error) {
-	_, src, err := from.open(ctx, false)
+	src, c, err := from.openLoaded(ctx)
 	if err != nil {
 		return krb5.Principal{}, err
 	}
 	defer src.close()
-	c, err := src.load(ctx)
-	if errors.Is(err, os.ErrNotExist) {
-		return krb5.Principal{}, &TGTError{Reason: ErrNoCache, Cache: src.where}
-	}
-	if err != nil {
-		return krb5.Principal{}, err
-	}
 	_, dst, err := s.open(ctx, true)
 	if err != nil {
 		return krb5.Principal{}, err

@@ -72,18 +72,11 @@ func (s *Source) Export(ctx context.Context, spns []krb5.Principal, path string,
 		return nil, err
 	}
 
-	_, cc, err := s.open(ctx, false)
+	cc, src, err := s.openLoaded(ctx)
 	if err != nil {
 		return nil, err
 	}
-	src, err := cc.load(ctx)
 	cc.close()
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, &TGTError{Reason: ErrNoCache, Cache: cc.where}
-	}
-	if err != nil {
-		return nil, err
-	}
 	realm := src.Default.Realm
 	out := &ccache.Cache{Version: 4, Default: src.Default, TimeOffset: src.TimeOffset, HasTimeOffset: src.HasTimeOffset}
 	defer func() {

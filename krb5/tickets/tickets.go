@@ -224,19 +224,12 @@ func (s *Source) ForwardedTGT(ctx context.Context) (*client.Credential, error) {
 func (s *Source) withTGT(ctx context.Context, service krb5.PrincipalName,
 	cached func(*ccache.Cache, *openCache, krb5.Principal) (bool, error),
 	request func(tgt *client.Credential) *client.Request, got func(*client.Credential), store bool) error {
-	_, cc, err := s.open(ctx, false)
+	cc, cache, err := s.openLoaded(ctx)
 	if err != nil {
 		return err
 	}
 	defer cc.close()
 	path := cc.where
-	cache, err := cc.load(ctx)
-	if errors.Is(err, os.ErrNotExist) {
-		return &TGTError{Reason: ErrNoCache, Cache: path}
-	}
-	if err != nil {
-		return err
-	}
 	user := cache.Default
 	realm := user.Realm
 	now := s.now()
