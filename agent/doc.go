@@ -25,8 +25,8 @@
 // that connect and never authenticate cannot lock everyone out.
 //
 // A credential the client delegates (a forwarded TGT, RFC 4121 §4.1.1.1)
-// is dropped, its keys zeroed, as soon as the context is accepted: the
-// per-session credential broker runs in mode none and does not take it.
+// is kept with the connection's context, for its sessions in mode
+// forward, and zeroed when the connection ends.
 //
 // A ticket whose PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2,
 // [MS-SFU] §3.2.5.1.2) was obtained by a service through protocol
@@ -64,31 +64,44 @@
 // A "session" channel accepts "pty-req", "window-change", "env" (LANG,
 // LC_*, TERM and HOP_* only), "exec", "shell", "signal" (forwarded to the
 // process group) and hop's "endpoint@hop" (remoting.EndpointRequest), which
-// chooses the endpoint; the global request "endpoints@hop"
+// chooses the endpoint, "delegate@hop" (remoting.DelegateRequest), which
+// chooses the delegation mode, and "credential@hop"
+// (remoting.CredentialRequest), which passes a credential; the global request "endpoints@hop"
 // (remoting.EndpointsRequest) returns the JSON of []remoting.EndpointInfo. A session ends with "exit-status" or
 // "exit-signal" (§6.10). Endpoints: "default" (the mapped account's login
 // shell, interactive or with -c COMMAND as sshd runs it, so that a
-// restricted login shell stays in force), "runas" (the same as a configured account,
-// with KRB5_CLIENT_KTNAME and KRB5CCNAME=MEMORY:) and "jea" (package jea:
-// commands checked against role capabilities and executed without a shell,
-// with a transcript). The environment is fixed: HOME, USER, LOGNAME, SHELL,
-// PATH (Config.Path), TERM with a pty, LANG/LC_*/HOP_* from the client,
-// HOP_SESSION_ID, HOP_CLIENT and HOP_ENDPOINT; default sessions also get
-// KRB5CCNAME=KCM: and KRB5_CONFIG naming their broker's krb5.conf, then the
-// agent's.
+// restricted login shell stays in force), "runas" (the same as a configured
+// account) and "jea" (package jea: commands checked against role
+// capabilities and executed without a shell, with a transcript). The
+// environment is fixed: HOME, USER, LOGNAME, SHELL, PATH (Config.Path),
+// TERM with a pty, LANG/LC_*/HOP_* from the client, HOP_SESSION_ID,
+// HOP_CLIENT and HOP_ENDPOINT, KRB5CCNAME=KCM: and KRB5_CONFIG naming the
+// session broker's krb5.conf, then the agent's.
 //
 // # The credential broker
 //
-// Each default session has its own credential broker (package broker),
-// started before its program and closed when the session ends, however it
-// ends; a session whose broker cannot start is refused and audited. The
-// broker serves the session's KCM cache on a socket in
-// runtime_dir/session-ID (runtime_dir default /run/hop-agent, made 0755 if
-// missing; the session's folder is 0700 and the session's account owns it),
-// admitting only the session's uid and root, so that MIT programs in the
-// session keep their tickets in the agent, never in a file on the host. In
-// mode none, today's only mode, the cache holds the session's principal and
-// no credential.
+// Each session has its own credential broker (package broker), started
+// before its program and closed when the session ends, however it ends; a
+// session whose broker cannot start is refused and audited. The broker
+// serves the session's KCM cache on a socket in runtime_dir/session-ID
+// (runtime_dir default /run/hop-agent, made 0755 if missing, cleared at
+// start of the folders of an agent that crashed; the session's folder is
+// 0700 and the session's account owns it), admitting only the session's
+// uid and root, so that MIT and Heimdal programs in the session keep their
+// tickets in the agent, never in a file on the host.
+//
+// Whose tickets the broker obtains, and how (delegation.go): in a default
+// session the user's, by the delegation mode the client chose (delegate@hop;
+// without it, forward when the client delegated a TGT, as ssh -K does, else
+// none) and the endpoint allows (Endpoint.Delegation): none obtains
+// nothing, forward uses the delegated TGT, constrained performs S4U2Proxy
+// as host/<fqdn> with the user's ticket to this host as evidence. A RunAs
+// session's broker obtains the RunAs account's tickets with the endpoint's
+// keytab, which the session is not told of; a JEA session's, the host's or
+// the endpoint's network_keytab account's. Credentials passed with
+// credential@hop are logged on at once and kept as TGTs in caches of their
+// own (remoting.CredentialCache). Every ticket obtained or refused is
+// audited ("broker.issued", "broker.refused") with the whole chain.
 //
 // Every session's process leads its own process group (a new session with
 // a pty). When the client disconnects, closes the channel or stays idle

@@ -35,7 +35,7 @@ func (a *Agent) mayUse(id *identity, e *Endpoint) bool {
 func (a *Agent) endpointInfos(id *identity) []remoting.EndpointInfo {
 	out := []remoting.EndpointInfo{}
 	for _, e := range sortedEndpoints(a.cfg) {
-		info := remoting.EndpointInfo{Name: e.Name, Type: e.Type, Allowed: a.mayUse(id, e), RunAs: e.RunAs}
+		info := remoting.EndpointInfo{Name: e.Name, Type: e.Type, Allowed: a.mayUse(id, e), RunAs: e.RunAs, Delegation: e.Delegation}
 		if e.Type == TypeJEA && info.Allowed {
 			info.Commands = e.jea.help(a, id)
 		}

@@ -71,7 +71,8 @@ func endpointsCommand() *command {
 		summary: "list a host's endpoints (session configurations) and which you may use",
 		usage:   "endpoints HOST [--json] [--port N] [--known-hosts FILE]",
 		help: `Lists the endpoints of HOST's agent: name, type (default, runas, jea),
-whether you may use it, and the local account its sessions run as. For the
+whether you may use it, the local account its sessions run as, and the
+delegation modes it allows (hop exec --delegate). For the
 JEA endpoints you may use, the commands your groups allow follow.`,
 		run: runEndpoints,
 	}
@@ -556,7 +557,7 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tALLOWED\tRUN AS")
+	fmt.Fprintln(tw, "NAME\tTYPE\tALLOWED\tRUN AS\tDELEGATION")
 	for _, ep := range eps {
 		runAs := ep.RunAs
 		if runAs == "" {
@@ -566,7 +567,15 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		if ep.Allowed {
 			allowed = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ep.Name, ep.Type, allowed, runAs)
+		modes := make([]string, len(ep.Delegation))
+		for i, m := range ep.Delegation {
+			modes[i] = string(m)
+		}
+		deleg := strings.Join(modes, ",")
+		if deleg == "" {
+			deleg = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ep.Name, ep.Type, allowed, runAs, deleg)
 	}
 	tw.Flush()
 	for _, ep := range eps {

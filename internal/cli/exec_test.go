@@ -172,18 +172,18 @@ func TestPrefixWriter(t *testing.T) {
 }
 
 func TestEndpointsCommand(t *testing.T) {
-	reply := `[{"name":"backup","type":"runas","allowed":false,"run_as":"svc-backup"},
-{"name":"default","type":"default","allowed":true},
+	reply := `[{"name":"backup","type":"runas","allowed":false,"run_as":"svc-backup","delegation":["none"]},
+{"name":"default","type":"default","allowed":true,"delegation":["none","constrained","forward"]},
 {"name":"dns-ops","type":"jea","allowed":true,"run_as":"hop-dns","commands":["/usr/sbin/rndc reload|status [ZONE]","help"]}]`
 	l := startExecLab(t, remotetest.Config{Host: "b.example.test", EndpointsReply: []byte(reply)})
 	out, errOut, code := hopStatus(t, "", "endpoints", "b.example.test", "--known-hosts", l.known)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	want := regexp.MustCompile(`(?s)^NAME +TYPE +ALLOWED +RUN AS\n` +
-		`backup +runas +no +svc-backup\n` +
-		`default +default +yes +\(your account\)\n` +
-		`dns-ops +jea +yes +hop-dns\n\n` +
+	want := regexp.MustCompile(`(?s)^NAME +TYPE +ALLOWED +RUN AS +DELEGATION\n` +
+		`backup +runas +no +svc-backup +none\n` +
+		`default +default +yes +\(your account\) +none,constrained,forward\n` +
+		`dns-ops +jea +yes +hop-dns +-\n\n` +
 		`dns-ops: the commands you may run \(hop exec b.example.test --config dns-ops -- COMMAND\):\n` +
 		`  /usr/sbin/rndc reload\|status \[ZONE\]\n  help\n$`)
 	if !want.MatchString(out) {
