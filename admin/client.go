@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,6 +25,7 @@ import (
 type Client struct {
 	url  string // the server's base URL, without a trailing slash
 	http *http.Client
+	anon *http.Client // without Kerberos (HostKeys)
 	tr   *http.Transport
 }
 
@@ -100,7 +102,8 @@ func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	return &Client{url: strings.TrimRight(u.String(), "/"), http: &http.Client{Transport: rt, Timeout: timeout}, tr: tr}, nil
+	return &Client{url: strings.TrimRight(u.String(), "/"), http: &http.Client{Transport: rt, Timeout: timeout},
+		anon: &http.Client{Transport: tr, Timeout: timeout}, tr: tr}, nil
 }
 
 // isLoopback reports whether host names this machine: a loopback address
@@ -125,6 +128,11 @@ var _ Service = (*Client)(nil)
 const maxReplyBytes = 64 << 20
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, rev uint64, in, out any) error {
+	return c.doWith(ctx, c.http, method, path, query, rev, in, out)
+}
+
+// doWith sends a request with hc (c.http authenticates, c.anon does not).
+func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path string, query url.Values, rev uint64, in, out any) error {
 	u := c.url + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
@@ -148,7 +156,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if rev != 0 {
 		req.Header.Set("If-Match", strconv.Quote(strconv.FormatUint(rev, 10)))
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("admin server %s: %w", c.url, err)
 	}
@@ -326,9 +334,20 @@ func (c *Client) Join(ctx context.Context, r JoinRequest) (*Joined, error) {
 	return send[Joined](c, ctx, http.MethodPost, "/v1/join", nil, 0, r)
 }
 
-// HostKeys returns a host's registered SSH host keys.
+// HostKeys returns a host's registered SSH host keys. They are public: the
+// request goes without Kerberos authentication (a hop client in a session
+// with constrained delegation has no ticket for the admin server), and
+// with it only when the server asks for it. Their worth is the reply's
+// authenticity (https with the pin, or loopback; see NewClient).
 func (c *Client) HostKeys(ctx context.Context, host string) ([]string, error) {
-	return list[string](c, ctx, "/v1/hosts/"+seg(host)+"/ssh-keys", nil)
+	path := "/v1/hosts/" + seg(host) + "/ssh-keys"
+	var keys []string
+	err := c.doWith(ctx, c.anon, http.MethodGet, path, nil, 0, nil, &keys)
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && c.anon != c.http {
+		return list[string](c, ctx, path, nil)
+	}
+	return keys, err
 }
 
 // Audit reads audit events.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -150,6 +151,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		return func(c *admin.Client) error { _, err := c.AddMember(ctx, group, 0, m); return err }
 	}
 	whoami := func(c *admin.Client) error { _, err := c.Whoami(ctx); return err }
+	hostKeys := func(c *admin.Client) error { _, err := c.HostKeys(ctx, "c.example.test"); return err }
 	show := func(c *admin.Client) error { _, err := c.Account(ctx, "c$"); return err }
 	create := func(name string) op {
 		return func(c *admin.Client) error {
@@ -171,6 +173,8 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 	}{
 		{"anonymous", "whoami", whoami, 401, "Kerberos"},
 		{"anonymous", "show", show, 401, ""},
+		{"anonymous", "read a host's SSH keys (public)", hostKeys, 404, "no SSH host keys are registered for c.example.test"},
+		{"anonymous", "create a join token", token, 401, ""},
 		{"bob", "whoami", whoami, 200, ""},
 		{"bob", "show an account", show, 200, ""},
 		{"bob", "create a user", create("eve"), 403, "Domain Admins"},
@@ -304,6 +308,33 @@ func TestAuthFailureSendsOnlyTheCode(t *testing.T) {
 	for _, internal := range []string{"service:", "other.example.test", "kvno", "keytab"} {
 		if strings.Contains(ae.Message, internal) {
 			t.Errorf("message %q carries the acceptor's text (%q)", ae.Message, internal)
+		}
+	}
+}
+
+// TestIsAnonymous: only a join and a read of one host's SSH keys, without
+// an Authorization header, skip authentication.
+func TestIsAnonymous(t *testing.T) {
+	for _, tc := range []struct {
+		method, target, auth string
+		want                 bool
+	}{
+		{"GET", "/v1/hosts/b.example.test/ssh-keys", "", true},
+		{"POST", "/v1/join", "", true},
+		{"GET", "/v1/hosts/b.example.test/ssh-keys", "Negotiate x", false},
+		{"POST", "/v1/hosts/b.example.test/ssh-keys", "", false},
+		{"GET", "/v1/hosts//ssh-keys", "", false},
+		{"GET", "/v1/hosts/a/b/ssh-keys", "", false},
+		{"GET", "/v1/accounts/alice", "", false},
+		{"GET", "/v1/hosts/b.example.test/ssh-keys/x", "", false},
+		{"GET", "/v1/join", "", false},
+	} {
+		r := httptest.NewRequest(tc.method, tc.target, nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		if got := adminserver.IsAnonymousJoin(r) || adminserver.IsAnonymousHostKeys(r); got != tc.want {
+			t.Errorf("%s %s (Authorization %q): %v, want %v", tc.method, tc.target, tc.auth, got, tc.want)
 		}
 	}
 }

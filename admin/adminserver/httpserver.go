@@ -115,7 +115,7 @@ func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
 	}
 	authed := auth.Wrap(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if IsAnonymousJoin(r) {
+		if isAnonymous(r) {
 			h.ServeHTTP(w, r)
 			return
 		}

@@ -25,12 +25,14 @@ const MaxBodyBytes = 1 << 20
 // Handler serves the API over HTTP. It does not authenticate: put it
 // behind an authenticator (spnego.HTTPAuth in hop kdc) and give it
 // ServiceFor, which maps an authenticated request to the Service acting
-// for its caller. The join endpoint is the exception: a request that
-// carries a join token and no Authorization header reaches Anonymous.
+// for its caller. Two endpoints are the exception: a join that carries a
+// join token and a read of a host's SSH host keys, without an
+// Authorization header, reach Anonymous.
 type Handler struct {
 	// ServiceFor returns the Service acting for r's authenticated caller.
 	ServiceFor func(r *http.Request) (admin.Service, error)
-	// Anonymous serves token joins (nil: joins need authentication).
+	// Anonymous serves token joins and reads of SSH host keys (nil: they
+	// need authentication).
 	Anonymous admin.Service
 	// Logger logs one line per request (nil: none).
 	Logger *slog.Logger
@@ -258,13 +260,33 @@ func IsAnonymousJoin(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/v1/join" && r.Header.Get("Authorization") == ""
 }
 
+// IsAnonymousHostKeys reports whether r reads a host's SSH host keys
+// without Kerberos authentication. They are public (what a known_hosts
+// file holds); what makes them trustworthy is that the reply is
+// authentic (https with the server's pin, or loopback), not who asked.
+// A hop client in a session on another host reads them so, where its
+// delegation mode gives it no ticket for the admin server (constrained
+// delegation to C's host service only).
+func IsAnonymousHostKeys(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.Header.Get("Authorization") != "" {
+		return false
+	}
+	host, ok := strings.CutPrefix(r.URL.Path, "/v1/hosts/")
+	host, ok2 := strings.CutSuffix(host, "/ssh-keys")
+	return ok && ok2 && host != "" && !strings.Contains(host, "/")
+}
+
+// isAnonymous reports whether r is one of the requests served without
+// authentication.
+func isAnonymous(r *http.Request) bool { return IsAnonymousJoin(r) || IsAnonymousHostKeys(r) }
+
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f func(admin.Service, *http.Request) (any, error)) {
 	start := time.Now()
 	var (
 		s   admin.Service
 		err error
 	)
-	if IsAnonymousJoin(r) && h.Anonymous != nil {
+	if isAnonymous(r) && h.Anonymous != nil {
 		s = h.Anonymous
 	} else if h.ServiceFor == nil {
 		err = apiError(http.StatusUnauthorized, admin.KindUnauthenticated, "this server has no authentication configured")

@@ -95,15 +95,28 @@ func TestLabScript(t *testing.T) {
 		{"the allowed JEA command", "-- echo reload\nreload\n"},
 		{"the refused JEA command", "echo stop is not allowed on dns-ops: argument 1 stop is not one of reload, status"},
 		{"the refused injection", "echo 'status;' id is not allowed on dns-ops"},
-		{"the RunAs endpoint", "RunAs: KRB5_CLIENT_KTNAME=" + filepath.Join(labDir, "b", "svc-backup.keytab") + " for alice@EXAMPLE.TEST\n"},
+		{"the RunAs endpoint", "RunAs for alice@EXAMPLE.TEST: Default principal: svc-backup@EXAMPLE.TEST\n"},
 		{"bob on B", "-- 'echo $HOP_CLIENT'\nbob@EXAMPLE.TEST\n"},
 		{"bob refused on C", "hop agent on c.example.test: bob is not in c-remote-users; ask a domain admin to add them (hop group add-member c-remote-users bob)"},
-		{"the delegation today", "DENIED (KDC_ERR_BADOPTION, STATUS_NOT_FOUND)"},
+		{"the second hop refused in mode none", "hop: c.example.test: no delegated credential on this hop: the session on b.example.test was opened with --delegate none; use --delegate constrained"},
+		{"the domain's answer before", "DENIED (KDC_ERR_BADOPTION, STATUS_NOT_FOUND)"},
+		{"the second hop", "second hop: alice@EXAMPLE.TEST on c.example.test as " + local + "\n"},
+		{"kvno in the session on B", "host/c.example.test@EXAMPLE.TEST: kvno = "},
+		{"klist in the session on B", "alice@EXAMPLE.TEST\n\nValid starting"},
+		{"hop tickets in the session on B", "opened by alice@EXAMPLE.TEST with --delegate constrained"},
+		{"the broker's audit", "alice@EXAMPLE.TEST via b.example.test (session "},
 		{"the end", "lab: OK in "},
 	} {
 		if !strings.Contains(all, want.text) {
 			t.Errorf("scripts/lab: %s: no %q in the output:\n%s", want.what, want.text, all)
 		}
+	}
+	// klist in the session on B (mode constrained): the service ticket the
+	// broker obtained, and no TGT.
+	_, klistB, _ := strings.Cut(out, "-- 'kvno host/c.example.test && klist'\n")
+	klistB, _, _ = strings.Cut(klistB, "\n$ ")
+	if !strings.Contains(klistB, "host/c.example.test@EXAMPLE.TEST") || strings.Contains(klistB, "krbtgt/") {
+		t.Errorf("scripts/lab: klist in the session on B in mode constrained:\n%s", klistB)
 	}
 	if n := strings.Count(out, "(exit status 126)"); n != 2 {
 		t.Errorf("scripts/lab: %d JEA refusals with exit status 126, want 2", n)
