@@ -185,7 +185,11 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	if err := os.WriteFile(b.fragment, []byte(fragment(b.socket)), 0o644); err != nil {
 		return nil, fmt.Errorf("broker: write the session's krb5.conf: %w", err)
 	}
-	for _, uid := range []uint32{c.UID, 0} {
+	uids := []uint32{c.UID, 0}
+	if c.UID == 0 {
+		uids = uids[:1]
+	}
+	for _, uid := range uids {
 		name := strconv.FormatUint(uint64(uid), 10)
 		if err := b.store.Update(ctx, name, func(*kcm.Cache) (*kcm.Cache, error) {
 			cache := &kcm.Cache{Principal: c.Principal}

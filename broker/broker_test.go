@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -8,12 +9,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"hop/internal/testio"
 	"hop/internal/thirdparty"
 	"hop/krb5"
 	"hop/krb5/ccache"
+	"hop/krb5/client"
+	"hop/krb5/crypto"
 	"hop/krb5/kcm"
+	"hop/krb5/wire"
 )
 
 var alice = krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: "EXAMPLE.TEST"}
@@ -207,5 +212,44 @@ func TestOtherUIDRefused(t *testing.T) {
 	t.Logf("klist as another uid: %v: %s", err, out)
 	if err == nil || strings.Contains(out, "alice@EXAMPLE.TEST") {
 		t.Errorf("klist as another uid: %v\n%s", err, out)
+	}
+}
+
+// TestInitialAsRoot: a session run as root (uid 0, the default cache of the
+// session's account and root's at once) holds its initial credential intact,
+// and the broker's copy does not share memory with the caller's.
+func TestInitialAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the session's uid and root's are the same")
+	}
+	tgs := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", "EXAMPLE.TEST"), Realm: "EXAMPLE.TEST"}
+	key, err := crypto.NewKey(krb5.AES256CTSHMACSHA196, []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tkt := wire.Ticket{Realm: "EXAMPLE.TEST", SName: tgs.Name, EncPart: wire.EncryptedData{EType: krb5.AES256CTSHMACSHA196, Cipher: []byte("sealed")}}
+	raw, err := tkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tkt.Raw = raw
+	tgt := &client.Credential{Client: alice, Server: tgs, Ticket: tkt, SessionKey: key, EndTime: time.Now().Add(time.Hour)}
+	b := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "root", UID: 0, GID: 0, Principal: alice, Initial: []*client.Credential{tgt}})
+	ctx := context.Background()
+	c, err := kcm.Dial(ctx, b.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	creds, err := c.Credentials(ctx, "0")
+	if err != nil || len(creds) != 1 {
+		t.Fatalf("root's cache: %d credentials, %v", len(creds), err)
+	}
+	if _, err := ccache.ToClient(&creds[0]); err != nil {
+		t.Errorf("the initial TGT does not decode: %v", err)
+	}
+	b.Close()
+	if !bytes.Equal(tgt.Ticket.Raw, raw) {
+		t.Error("Close zeroed the caller's ticket")
 	}
 }

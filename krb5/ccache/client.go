@@ -1,6 +1,8 @@
 package ccache
 
 import (
+	"bytes"
+
 	"hop/krb5/client"
 	"hop/krb5/crypto"
 	"hop/krb5/wire"
@@ -23,10 +25,11 @@ func ToClient(c *Credential) (*client.Credential, error) {
 	}, nil
 }
 
-// FromClient returns the credential as a cache holds it. The key is a
-// copy: zero it (Credential's key) when done if it is secret.
+// FromClient returns the credential as a cache holds it, sharing no
+// memory with c: its key and ticket are copies (a cache zeroes what it
+// drops), to zero when done if secret.
 func FromClient(c *client.Credential) Credential {
-	raw := c.Ticket.Raw
+	raw := bytes.Clone(c.Ticket.Raw)
 	if len(raw) == 0 {
 		raw, _ = c.Ticket.Marshal()
 	}
