@@ -71,9 +71,9 @@ func TestEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []remoting.EndpointInfo{
-		{Name: "admins", Type: "default", Allowed: false},
-		{Name: "backup", Type: "runas", Allowed: true, RunAs: f.svc},
-		{Name: "default", Type: "default", Allowed: true},
+		{Name: "admins", Type: "default", Allowed: false, Delegation: remoting.Modes},
+		{Name: "backup", Type: "runas", Allowed: true, RunAs: f.svc, Delegation: []remoting.Mode{remoting.ModeNone}},
+		{Name: "default", Type: "default", Allowed: true, Delegation: remoting.Modes},
 	}
 	if fmt.Sprint(infos) != fmt.Sprint(want) {
 		t.Errorf("endpoints\n got %+v\nwant %+v", infos, want)

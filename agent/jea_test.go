@@ -90,7 +90,7 @@ func TestJEAEndpoint(t *testing.T) {
 
 	// endpoints@hop shows alice the commands of her role only.
 	ok, reply, _ := c.SendRequest(remoting.EndpointsRequest, true, nil)
-	if !ok || !strings.Contains(string(reply), `{"name":"ops","type":"jea","allowed":true,"run_as":"`+f.svc+`","commands":["echo hello|world [NAME]"]}`) {
+	if !ok || !strings.Contains(string(reply), `{"name":"ops","type":"jea","allowed":true,"run_as":"`+f.svc+`","commands":["echo hello|world [NAME]"],"delegation":["none"]}`) {
 		t.Errorf("endpoints: %s", reply)
 	}
 
