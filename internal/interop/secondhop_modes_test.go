@@ -1,0 +1,359 @@
+package interop
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"hop/audit"
+	"hop/krb5/keytab"
+)
+
+// Issue 10's tests: A → B → C in each delegation mode, with hop itself and
+// with unmodified Kerberos programs in the session on B. A is this test;
+// B and C are the agents of secondHopLab, as root, running sessions as
+// real local accounts.
+
+// setAccount changes an account of the lab's domain while hop kdc runs
+// (hop account set NAME ARGS --dir): the KDC applies it at its next
+// request.
+func (l *hopLab) setAccount(t *testing.T, name string, args ...string) {
+	t.Helper()
+	hop(t, "", append(append([]string{"account", "set", name}, args...), "--dir", l.domain.dir)...)
+}
+
+// onB runs script in a session on B opened with --delegate mode (hop exec
+// on A as env).
+func (l *hopLab) onB(t *testing.T, env []string, mode, script string) (stdout, stderr string, err error) {
+	t.Helper()
+	return l.run(t, env, "", "exec", l.b.name, "--delegate", mode, "--", script)
+}
+
+// nestedC is the nested hop exec to C that sessions on B run, with its
+// exit status on a line of its own.
+func (l *hopLab) nestedC() string {
+	return "hop exec " + l.c.name + " -- id -un 2>&1; echo \"rc=$?\""
+}
+
+// bgSession is a hop exec to B running in the background while the test
+// acts: it steps through script, which waits for the test between steps.
+type bgSession struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan struct{}
+	err            error
+	home           string // where the steps' files are: the session user's home
+	tag            string // makes the step files unique
+}
+
+// stepScript is the shell functions of a session that steps with the
+// test: step N touches $HOME/TAG-step-N and waits (at most 10s) for the
+// test's $HOME/TAG-go-N.
+func stepScript(tag string) string {
+	return fmt.Sprintf(`step() {
+	touch "$HOME/%[1]s-step-$1"
+	i=0
+	while [ ! -e "$HOME/%[1]s-go-$1" ]; do
+		i=$((i+1)); [ $i -gt 200 ] && { echo "step $1: the test did not answer"; exit 99; }
+		sleep 0.05
+	done
+}
+`, tag)
+}
+
+// startOnB starts hop exec B --delegate mode -- script on A as env,
+// stepScript(s.tag) in front of script; the session ends (killed) when
+// the test does.
+func (l *hopLab) startOnB(t *testing.T, env []string, mode, tag, script string) *bgSession {
+	t.Helper()
+	s := &bgSession{home: l.home[l.alice], tag: tag, done: make(chan struct{})}
+	s.cmd = exec.Command(hopBin, "exec", l.b.name, "--delegate", mode, "--", stepScript(tag)+script)
+	s.cmd.Env = append(os.Environ(), env...)
+	s.cmd.Stdout, s.cmd.Stderr = &s.stdout, &s.stderr
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+	})
+	return s
+}
+
+// waitStep waits (at most 15s) until the session has reached step n.
+func (s *bgSession) waitStep(t *testing.T, n int) {
+	t.Helper()
+	p := filepath.Join(s.home, fmt.Sprintf("%s-step-%d", s.tag, n))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("the session on B ended before step %d: %v\nstdout:\n%s\nstderr:\n%s", n, s.err, s.stdout.String(), s.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the session on B did not reach step %d", n)
+		}
+	}
+}
+
+// next lets the session go on from step n.
+func (s *bgSession) next(t *testing.T, n int) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(s.home, fmt.Sprintf("%s-go-%d", s.tag, n)), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits (at most 20s) for the session to end and returns its output.
+func (s *bgSession) wait(t *testing.T) (stdout, stderr string, err error) {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+		t.Fatalf("the session on B did not end\nstdout:\n%s\nstderr:\n%s", s.stdout.String(), s.stderr.String())
+	}
+	return s.stdout.String(), s.stderr.String(), s.err
+}
+
+// tries splits a session's output into the outputs of its tries: the text
+// after each line "== NAME" up to the next.
+func tries(out string) map[string]string {
+	m := map[string]string{}
+	name := ""
+	for _, line := range strings.SplitAfter(out, "\n") {
+		if n, ok := strings.CutPrefix(line, "== "); ok {
+			name = strings.TrimSpace(n)
+			continue
+		}
+		if name != "" {
+			m[name] += line
+		}
+	}
+	return m
+}
+
+// auditEvents reads the agent's audit log (JSON lines) and returns the
+// events of the given type prefix.
+func (h *labHost) auditEvents(t *testing.T, prefix string) []audit.Event {
+	t.Helper()
+	// The agent writes its events within moments; read until they stop
+	// changing briefly is not needed: the tests read after the sessions end.
+	b, err := os.ReadFile(h.auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []audit.Event
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e audit.Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("%s: %v in %q", h.auditLog, err, line)
+		}
+		if strings.HasPrefix(e.Type, prefix) {
+			evs = append(evs, e)
+		}
+	}
+	return evs
+}
+
+// waitAudit waits (at most 5s) until B's audit log holds n events of the
+// type prefix with Reason containing sub, and returns them.
+func (h *labHost) waitAudit(t *testing.T, prefix, sub string, n int) []audit.Event {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var got []audit.Event
+		for _, e := range h.auditEvents(t, prefix) {
+			if strings.Contains(e.Reason, sub) {
+				got = append(got, e)
+			}
+		}
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// knownHosts writes the lab's known_hosts (hop known-hosts) where the
+// sessions' accounts can read it, once, and returns its path.
+func (l *hopLab) knownHosts(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(l.dir, "known_hosts")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	out := hop(t, "", "known-hosts", "--dir", l.domain.dir)
+	for _, h := range []string{l.b.name, l.c.name} {
+		if !strings.Contains(out, h+",") {
+			t.Fatalf("hop known-hosts: no line for %s:\n%s", h, out)
+		}
+	}
+	if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// explain runs hop delegation explain with args on the domain and
+// returns its output: what the KDC decides, in the words it refuses with.
+func (l *hopLab) explain(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, err := l.run(t, nil, "", append(append([]string{"delegation", "explain"}, args...), "--dir", l.domain.dir)...)
+	// A refusal exits non-zero; only a failure to explain has no verdict.
+	if !strings.Contains(out, "ALLOWED") && !strings.Contains(out, "DENIED") {
+		t.Fatalf("hop delegation explain %v: %v\n%s%s", args, err, out, errOut)
+	}
+	return out
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// sessionValue is the value of the first line "key=value" of out.
+func sessionValue(out, key string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// sessionInfo prints, in a session, its ID and its broker's socket.
+const sessionInfo = `echo "session=$HOP_SESSION_ID"
+echo "socket=$(sed -n 's/^[[:space:]]*kcm_socket = //p' "${KRB5_CONFIG%%:*}")"
+`
+
+// nestedTry is a try of the nested hop exec to C in a session's script:
+// "== NAME", its output and its exit status. args go between hop exec and
+// the host (--known-hosts FILE).
+func (l *hopLab) nestedTry(name string, args ...string) string {
+	a := ""
+	for _, x := range args {
+		a += " " + x
+	}
+	return fmt.Sprintf("echo '== %s'; hop exec%s %s -- id -un 2>&1; echo \"rc=$?\"\n", name, a, l.c.name)
+}
+
+// wantWorked checks that a try printed alice's local account on C.
+func (l *hopLab) wantWorked(t *testing.T, name, got string) {
+	t.Helper()
+	if got != l.alice+"\nrc=0\n" {
+		t.Errorf("%s: the nested hop exec %s printed %q, want %q (alice's account on C) and exit status 0", name, l.c.name, got, l.alice+"\nrc=0\n")
+	}
+}
+
+// wantRefused checks that a try failed with one line of hop's that starts
+// with prefix and holds every want.
+func (l *hopLab) wantRefused(t *testing.T, name, got, prefix string, wants ...string) {
+	t.Helper()
+	msg, rc, _ := strings.Cut(got, "rc=")
+	if rc == "0\n" || rc == "" {
+		t.Errorf("%s: the nested hop exec %s did not fail: %q", name, l.c.name, got)
+		return
+	}
+	msg = strings.TrimSuffix(msg, "\n")
+	if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, prefix) {
+		t.Errorf("%s: the nested hop exec %s printed\n%s\nwant one line starting with\n%s", name, l.c.name, msg, prefix)
+	}
+	for _, w := range wants {
+		if !strings.Contains(msg, w) {
+			t.Errorf("%s: the nested hop exec's message has no %q:\n%s", name, w, msg)
+		}
+	}
+}
+
+// noTGTOnB checks that neither B's agent's memory nor B's folders (the
+// agent's folder with its state, the runtime folder of the brokers, the
+// session user's home) hold alice's TGT or its session key (from her cache
+// on A, env). B's host key, which the agent holds and its keytab stores,
+// proves that both scans see what is there.
+func (l *hopLab) noTGTOnB(t *testing.T, env []string) {
+	t.Helper()
+	ticket, key := l.tgtNeedles(t, env)
+	hostKeytab := filepath.Join(l.b.dir, "krb5.keytab")
+	kt, err := keytab.Load(hostKeytab)
+	if err != nil || len(kt.Entries) == 0 {
+		t.Fatalf("B's keytab: %v", err)
+	}
+	hostKey := kt.Entries[0].Key
+	switch found := scanProcessMemory(t, l.b.pid, ticket, key, hostKey); {
+	case len(found) == 0 || found[len(found)-1] != 2:
+		t.Errorf("B's agent's memory does not hold B's own host key: the scan is blind")
+	case len(found) > 1:
+		t.Errorf("B's agent holds alice's TGT in memory (needles %v: 0 the ticket, 1 its session key)", found[:len(found)-1])
+	}
+	if hits := scanFiles(t, [][]byte{ticket, key, hostKey}, l.b.dir, l.b.stateDir, l.b.runtimeDir, l.home[l.alice]); len(hits) == 0 || slices.ContainsFunc(hits, func(h fileHit) bool { return h.needle != 2 }) {
+		t.Errorf("B's folders: needles found %v, want only the host key (needle 2) in %s (0 is alice's TGT, 1 its session key)", hits, hostKeytab)
+	}
+}
+
+// TestSecondHopModeNoneNested: in mode none (the default, and named), a
+// nested hop exec to C in the session on B fails with the broker's
+// explanation: the mode, and --delegate constrained with the hop
+// delegation explain command to run, which works. While such a session is
+// open, B holds nothing of alice's TGT, in memory or on disk.
+func TestSecondHopModeNoneNested(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+	prefix := "hop: " + l.c.name + ": no delegated credential on this hop: the session on " + l.b.name +
+		" was opened with --delegate none; use --delegate constrained ("
+
+	for _, args := range [][]string{{"exec", l.b.name}, {"exec", l.b.name, "--delegate", "none"}} {
+		start := time.Now()
+		out, errOut, err := l.run(t, alice, "", append(args, "--", l.nestedTry("nested"))...)
+		t.Logf("hop %s -- hop exec %s (%v): %v\n%s%s", strings.Join(args, " "), l.c.name, time.Since(start).Round(time.Millisecond), err, out, errOut)
+		if err != nil {
+			t.Fatalf("hop %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+		}
+		got := tries(out)["nested"]
+		l.wantRefused(t, strings.Join(args, " "), got, prefix, "--delegate constrained", "hop delegation explain --user alice")
+		// The explain command the message names runs, and denies.
+		_, cmd, ok := strings.Cut(got, ": hop delegation explain ")
+		cmd, _, _ = strings.Cut(cmd, ")")
+		if !ok || cmd == "" {
+			continue
+		}
+		ex := l.explain(t, strings.Fields(cmd)...)
+		if !strings.Contains(ex, "DENIED") {
+			t.Errorf("hop delegation explain %s (as the message says): no DENIED in\n%s", cmd, ex)
+		}
+	}
+
+	// A session stays open while B is searched.
+	s := l.startOnB(t, alice, "none", "none", l.nestedTry("open")+"step 1\n")
+	s.waitStep(t, 1)
+	l.noTGTOnB(t, alice)
+	s.next(t, 1)
+	out, errOut, err := s.wait(t)
+	if err != nil {
+		t.Fatalf("the session on B: %v\n%s%s", err, out, errOut)
+	}
+	l.wantRefused(t, "open session", tries(out)["open"], prefix)
+}
