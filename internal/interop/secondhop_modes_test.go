@@ -357,3 +357,138 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 	}
 	l.wantRefused(t, "open session", tries(out)["open"], prefix)
 }
+
+// TestSecondHopConstrained: mode constrained, with the directory changed
+// while the sessions run. Without a setting the KDC refuses, and the
+// nested hop exec says so in the KDC's words (those of hop delegation
+// explain); classic constrained delegation (b$ allowed to delegate to
+// host/c.example.test) lets the very next try in the same session work;
+// cleared, the next session is refused at once; resource-based delegation
+// (c$ allows b$) works, in the same session that was just refused, and
+// stops when removed. B's audit log names each chain; while a session is
+// open, B holds nothing of alice's TGT.
+//
+// The nested hop exec checks C's host key with --known-hosts: reading it
+// from the directory (the admin API, as HTTP/localhost) would need a
+// delegation to the admin API as well (TestSecondHopConstrainedHostKeys).
+func TestSecondHopConstrained(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+	known := "--known-hosts " + l.knownHosts(t)
+	refusedPrefix := "hop: " + l.c.name + ": the KDC refused to let host/" + l.b.name + " reach host/" + l.c.name +
+		" on behalf of alice@" + l.realm + " "
+	denied := lastLine(l.explain(t, "--user", "alice", "--service", "b$", "--target", "host/"+l.c.name))
+	if !strings.Contains(denied, "hop account set c$ --allowed-to-act +b$") {
+		t.Fatalf("hop delegation explain without a setting: %q names no --allowed-to-act", denied)
+	}
+	// The KDC's words, as hop delegation explain prints them.
+	wantRule := func(t *testing.T, name, got, rule string) {
+		t.Helper()
+		l.wantRefused(t, name, got, refusedPrefix, rule, "see why with: hop delegation explain ")
+	}
+
+	// Session 1: refused; KCD set; the next try works.
+	start := time.Now()
+	s := l.startOnB(t, alice, "constrained", "s1", sessionInfo+l.nestedTry("denied", known)+"step 1\n"+
+		l.nestedTry("kcd", known)+"echo '== klist'; klist\nstep 2\n")
+	s.waitStep(t, 1)
+	t.Logf("session 1 refused after %v", time.Since(start).Round(time.Millisecond))
+	l.setAccount(t, "b$", "--allowed-to-delegate-to", "host/"+l.c.name)
+	s.next(t, 1)
+	s.waitStep(t, 2)
+	t.Logf("session 1 allowed after %v", time.Since(start).Round(time.Millisecond))
+	// The session is open, and has reached C through the broker.
+	l.noTGTOnB(t, alice)
+	s.next(t, 2)
+	out, errOut, err := s.wait(t)
+	t.Logf("session 1 on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+	if err != nil {
+		t.Fatalf("session 1 on B: %v", err)
+	}
+	got := tries(out)
+	wantRule(t, "session 1, no setting", got["denied"], denied)
+	l.wantWorked(t, "session 1, KCD", got["kcd"])
+	mustContain(t, "klist in session 1", got["klist"], "Default principal: alice@"+l.realm, "host/"+l.c.name+"@"+l.realm)
+	if strings.Contains(got["klist"], "krbtgt/") {
+		t.Errorf("klist in a constrained session shows a TGT:\n%s", got["klist"])
+	}
+	s1 := sessionValue(out, "session")
+
+	// Cleared: the next session is refused at once; RBCD set: the next
+	// try in that same session works.
+	l.setAccount(t, "b$", "--allowed-to-delegate-to", "none")
+	deniedAgain := lastLine(l.explain(t, "--user", "alice", "--service", "b$", "--target", "host/"+l.c.name))
+	start = time.Now()
+	s = l.startOnB(t, alice, "constrained", "s2", sessionInfo+l.nestedTry("cleared", known)+"step 1\n"+l.nestedTry("rbcd", known))
+	s.waitStep(t, 1)
+	hop(t, "", "account", "set", "c$", "--allowed-to-act", "+b$", "--dir", l.domain.dir)
+	s.next(t, 1)
+	out, errOut, err = s.wait(t)
+	t.Logf("session 2 on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+	if err != nil {
+		t.Fatalf("session 2 on B: %v", err)
+	}
+	got = tries(out)
+	wantRule(t, "session 2, KCD cleared", got["cleared"], deniedAgain)
+	l.wantWorked(t, "session 2, RBCD", got["rbcd"])
+	s2 := sessionValue(out, "session")
+
+	// RBCD removed: refused.
+	l.setAccount(t, "c$", "--allowed-to-act", "-b$")
+	out, errOut, err = l.onB(t, alice, "constrained", sessionInfo+l.nestedTry("removed", known))
+	if err != nil {
+		t.Fatalf("session 3 on B: %v\n%s%s", err, out, errOut)
+	}
+	wantRule(t, "session 3, RBCD removed", tries(out)["removed"], deniedAgain)
+	s3 := sessionValue(out, "session")
+
+	// B's audit log: each ticket issued or refused, with its chain.
+	chain := func(session string) string {
+		return "alice@" + l.realm + " via " + l.b.name + " (session " + session + ", mode constrained, endpoint default) to host/" + l.c.name + "@" + l.realm + ": "
+	}
+	for _, w := range []struct {
+		typ, session, outcome string
+	}{
+		{"broker.refused", s1, "refused: "},
+		{"broker.issued", s1, "issued"},
+		{"broker.refused", s2, "refused: "},
+		{"broker.issued", s2, "issued"},
+		{"broker.refused", s3, "refused: "},
+	} {
+		if w.session == "" {
+			t.Errorf("a session printed no HOP_SESSION_ID")
+			continue
+		}
+		evs := l.b.waitAudit(t, w.typ, chain(w.session)+w.outcome, 1)
+		if len(evs) == 0 {
+			all, _ := os.ReadFile(l.b.auditLog)
+			t.Errorf("B's audit log: no %s event %q in\n%s", w.typ, chain(w.session)+w.outcome, all)
+			continue
+		}
+		e := evs[0]
+		t.Logf("%s: %s", e.Type, e.Reason)
+		if e.Client != "alice@"+l.realm || e.Target != "host/"+l.c.name+"@"+l.realm {
+			t.Errorf("%s event: client %q target %q, want alice and host/%s", e.Type, e.Client, e.Target, l.c.name)
+		}
+		if w.typ == "broker.refused" && (e.Code == "" || !strings.Contains(e.Reason, "may not delegate to c$")) {
+			t.Errorf("%s event: code %q, reason %q: want the KDC's code and rule", e.Type, e.Code, e.Reason)
+		}
+	}
+}
+
+// TestSecondHopConstrainedHostKeys: in mode constrained with b$ allowed
+// to delegate to host/c.example.test only, a plain nested hop exec to C
+// (C's host key from the directory, the default) works: the domain allows
+// the hop, and the session must not need a second delegation to the admin
+// API to read a public key.
+func TestSecondHopConstrainedHostKeys(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+	l.setAccount(t, "b$", "--allowed-to-delegate-to", "host/"+l.c.name)
+	out, errOut, err := l.onB(t, alice, "constrained", l.nestedTry("nested"))
+	t.Logf("nested hop exec without --known-hosts: %v\n%s%s", err, out, errOut)
+	if err != nil {
+		t.Fatalf("hop exec %s: %v\n%s%s", l.b.name, err, out, errOut)
+	}
+	l.wantWorked(t, "constrained, C's key from the directory", tries(out)["nested"])
+}
