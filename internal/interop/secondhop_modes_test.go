@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,10 @@ import (
 	"time"
 
 	"hop/audit"
+	"hop/internal/thirdparty"
+	"hop/krb5"
+	"hop/krb5/ccache"
+	"hop/krb5/kcm"
 	"hop/krb5/keytab"
 )
 
@@ -491,4 +496,141 @@ func TestSecondHopConstrainedHostKeys(t *testing.T) {
 		t.Fatalf("hop exec %s: %v\n%s%s", l.b.name, err, out, errOut)
 	}
 	l.wantWorked(t, "constrained, C's key from the directory", tries(out)["nested"])
+}
+
+// sessionTGT reads, as root, the TGT the broker of a session holds (its
+// socket sock, its cache name from klist's "Ticket cache: KCM:NAME"):
+// what the agent has in memory in mode forward.
+func (l *hopLab) sessionTGT(t *testing.T, sock, klistOut string) ccache.Credential {
+	t.Helper()
+	name := ""
+	for _, line := range strings.Split(klistOut, "\n") {
+		if v, ok := strings.CutPrefix(line, "Ticket cache: KCM:"); ok {
+			name = strings.TrimSpace(v)
+		}
+	}
+	if sock == "" || name == "" {
+		t.Fatalf("the session printed no socket (%q) or no KCM cache (klist:\n%s)", sock, klistOut)
+	}
+	ctx := context.Background()
+	c, err := kcm.Dial(ctx, sock)
+	if err != nil {
+		t.Fatalf("connect to the session's broker %s: %v", sock, err)
+	}
+	defer c.Close()
+	creds, err := c.Credentials(ctx, name)
+	if err != nil {
+		t.Fatalf("the session's cache KCM:%s: %v", name, err)
+	}
+	for _, cr := range creds {
+		if comps := cr.Server.Name.Components; !cr.IsConfig() && len(comps) == 2 && comps[0] == "krbtgt" && comps[1] == l.realm && len(cr.Key) >= 16 {
+			return cr
+		}
+	}
+	t.Fatalf("the session's cache KCM:%s holds no TGT", name)
+	return ccache.Credential{}
+}
+
+// TestSecondHopForward: mode forward. To a host the domain does not trust
+// for delegation (no OK-AS-DELEGATE on its ticket) hop refuses on A, names
+// the flag, and sends nothing to B; once b$ is trusted and alice has
+// logged in again, the session on B holds a forwarded TGT (klist shows
+// krbtgt/EXAMPLE.TEST) and a nested hop exec to C works, C's host key
+// read from the directory with it. While that session is open the agent's
+// memory holds the TGT's session key: the scan that finds nothing in the
+// other modes finds it here. OpenSSH's ssh -K (GSSAPIDelegateCredentials)
+// with a ticket from MIT's kinit -f lands in mode forward too.
+func TestSecondHopForward(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+
+	before, err := os.ReadFile(l.b.auditLog)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	out, errOut, err := l.onB(t, alice, "forward", "echo reached")
+	t.Logf("--delegate forward to an untrusted host: %v\nstdout %q\nstderr %q", err, out, errOut)
+	if err == nil || out != "" {
+		t.Fatalf("hop exec --delegate forward to an untrusted %s: %v, stdout %q: want a refusal", l.b.name, err, out)
+	}
+	mustContain(t, "the refusal", errOut, "hop: "+l.b.name+": --delegate forward refused here, on this host", "OK-AS-DELEGATE",
+		"--trusted-for-delegation=true", "nothing was sent")
+	time.Sleep(300 * time.Millisecond) // what B would have logged
+	if after, _ := os.ReadFile(l.b.auditLog); !bytes.Equal(after, before) {
+		t.Errorf("B's audit log changed when the client refused to forward:\n%s", after[len(before):])
+	}
+
+	l.setAccount(t, "b$", "--trusted-for-delegation=true")
+	// alice's ticket to B was issued before: it lacks the flag.
+	_, errOut, err = l.onB(t, alice, "forward", "echo reached")
+	t.Logf("with the ticket to B from before the change: %v %q", err, errOut)
+	alice = l.aliceEnv(t)
+
+	start := time.Now()
+	s := l.startOnB(t, alice, "forward", "fwd", sessionInfo+"echo '== klist'; klist\n"+l.nestedTry("nested")+"step 1\n")
+	s.waitStep(t, 1)
+	t.Logf("the forward session reached C after %v", time.Since(start).Round(time.Millisecond))
+	// The session is open: its broker holds the forwarded TGT.
+	sock := sessionValue(s.stdout.String(), "socket")
+	tgt := l.sessionTGT(t, sock, tries(s.stdout.String())["klist"])
+	if !tgt.Flags.Has(krb5.TktForwarded) {
+		t.Errorf("the session's TGT is not flagged FORWARDED (%v)", tgt.Flags)
+	}
+	if found := scanProcessMemory(t, l.b.pid, tgt.Key); len(found) != 1 {
+		t.Errorf("B's agent's memory does not hold the forwarded TGT's session key while the session is open: the scan is blind")
+	}
+	s.next(t, 1)
+	out, errOut, err = s.wait(t)
+	t.Logf("the forward session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+	if err != nil {
+		t.Fatalf("the forward session on B: %v", err)
+	}
+	got := tries(out)
+	mustContain(t, "klist in the forward session", got["klist"], "Default principal: alice@"+l.realm, "krbtgt/"+l.realm+"@"+l.realm)
+	l.wantWorked(t, "forward", got["nested"])
+	id := sessionValue(out, "session")
+	if evs := l.b.waitAudit(t, "broker.issued", "(session "+id+", mode forward, endpoint default) to host/"+l.c.name+"@"+l.realm+": issued", 1); len(evs) == 0 {
+		t.Errorf("B's audit log: no broker.issued event for host/%s in session %s (mode forward)", l.c.name, id)
+	}
+	// Once the session has ended, its key is zeroed.
+	time.Sleep(200 * time.Millisecond)
+	t.Logf("after the session: the forwarded TGT's session key in B's agent's memory: %v", scanProcessMemory(t, l.b.pid, tgt.Key))
+
+	t.Run("ssh -K", func(t *testing.T) {
+		ssh := agentSSH(t)
+		kinit := thirdparty.Require(t, "kinit")
+		env := thirdparty.ClientEnv(l.conf, filepath.Join(t.TempDir(), "alice.cc"))
+		if out, errOut, err := thirdparty.Run(t, env, alicePW+"\n", kinit, "-f", "alice@"+l.realm); err != nil {
+			t.Fatalf("kinit -f alice: %v\n%s%s", err, out, errOut)
+		}
+		host, port, _ := strings.Cut(l.b.addr, ":")
+		args := append(sshOptions(l.knownHosts(t), l.b.name, host, port), "-o", "GSSAPIDelegateCredentials=yes", "-l", "alice", l.b.name,
+			sessionInfo+"echo '== klist'; klist\n"+l.nestedTry("nested"))
+		start := time.Now()
+		out, errOut, err := thirdparty.Run(t, env, "", ssh, args...)
+		t.Logf("ssh -K (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+		if err != nil {
+			t.Fatalf("ssh -K: %v\n%s%s", err, out, errOut)
+		}
+		got := tries(out)
+		mustContain(t, "klist in the ssh -K session", got["klist"], "Default principal: alice@"+l.realm, "krbtgt/"+l.realm+"@"+l.realm)
+		l.wantWorked(t, "ssh -K", got["nested"])
+		id := sessionValue(out, "session")
+		if evs := l.b.waitAudit(t, "broker.issued", "(session "+id+", mode forward, endpoint default)", 1); len(evs) == 0 {
+			t.Errorf("B's audit log: no broker.issued event of session %s in mode forward", id)
+		}
+	})
+}
+
+// sshOptions are OpenSSH's options to reach the agent of host at
+// addr:port with GSSAPI, checking its key against known, reading no
+// configuration file: the session's user has no ~/.ssh.
+func sshOptions(known, host, addr, port string) []string {
+	return []string{"-F", "/dev/null",
+		"-o", "HostName=" + addr, "-o", "Port=" + port,
+		"-o", "GSSAPIAuthentication=yes", "-o", "GSSAPIServerIdentity=" + host,
+		"-o", "PreferredAuthentications=gssapi-with-mic",
+		"-o", "UserKnownHostsFile=" + known, "-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=" + host,
+		"-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"}
 }
