@@ -634,3 +634,61 @@ func sshOptions(known, host, addr, port string) []string {
 		"-o", "StrictHostKeyChecking=yes", "-o", "HostKeyAlias=" + host,
 		"-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR"}
 }
+
+// TestSecondHopSensitive: an account marked sensitive, and a member of
+// Protected Users, cannot be delegated, whatever the domain allows B:
+// with b$ trusted for delegation and allowed to delegate to
+// host/c.example.test, forward is refused on A (the TGT is not
+// forwardable) and constrained is refused by the KDC with its rule.
+func TestSecondHopSensitive(t *testing.T) {
+	l := secondHopLab(t)
+	known := "--known-hosts " + l.knownHosts(t)
+	l.setAccount(t, "b$", "--trusted-for-delegation=true", "--allowed-to-delegate-to", "host/"+l.c.name)
+	// The domain allows both, for an ordinary account.
+	alice := l.aliceEnv(t)
+	out, errOut, err := l.onB(t, alice, "forward", l.nestedTry("forward", known))
+	if err != nil {
+		t.Fatalf("forward before: %v\n%s%s", err, out, errOut)
+	}
+	l.wantWorked(t, "forward, alice not sensitive", tries(out)["forward"])
+
+	for _, tt := range []struct {
+		name       string
+		set, unset func(t *testing.T)
+	}{
+		{"sensitive",
+			func(t *testing.T) { l.setAccount(t, "alice", "--sensitive=true") },
+			func(t *testing.T) { l.setAccount(t, "alice", "--sensitive=false") }},
+		{"Protected Users",
+			func(t *testing.T) {
+				hop(t, "", "group", "add-member", "Protected Users", "alice", "--dir", l.domain.dir)
+			},
+			func(t *testing.T) {
+				hop(t, "", "group", "remove-member", "Protected Users", "alice", "--dir", l.domain.dir)
+			}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.set(t)
+			defer tt.unset(t)
+			alice := l.aliceEnv(t)
+			out, errOut, err := l.onB(t, alice, "forward", "echo reached")
+			t.Logf("forward: %v\nstdout %q\nstderr %q", err, out, errOut)
+			if err == nil || out != "" {
+				t.Errorf("hop exec --delegate forward as a %s alice: %v, stdout %q: want a refusal on A", tt.name, err, out)
+			}
+			mustContain(t, "forward refused", errOut, "hop: "+l.b.name+": --delegate forward refused here, on this host", "not forwardable")
+
+			rule := lastLine(l.explain(t, "--user", "alice", "--service", "b$", "--target", "host/"+l.c.name))
+			out, errOut, err = l.onB(t, alice, "constrained", l.nestedTry("constrained", known))
+			t.Logf("constrained: %v\n%s%s", err, out, errOut)
+			if err != nil {
+				t.Fatalf("hop exec %s --delegate constrained: %v\n%s%s", l.b.name, err, out, errOut)
+			}
+			l.wantRefused(t, tt.name+", constrained", tries(out)["constrained"],
+				"hop: "+l.c.name+": the KDC refused to let host/"+l.b.name+" reach host/"+l.c.name+" on behalf of alice@"+l.realm+" ", rule)
+			if evs := l.b.waitAudit(t, "broker.refused", rule, 1); len(evs) == 0 || !strings.HasPrefix(evs[0].Reason, "alice@"+l.realm+" via "+l.b.name+" (session ") {
+				t.Errorf("B's audit log: no broker.refused event of alice via %s with the rule %q (%v)", l.b.name, rule, evs)
+			}
+		})
+	}
+}
