@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"hop/krb5/ccache"
 	"hop/krb5/kcm"
 	"hop/krb5/keytab"
+	"hop/krb5/spnego"
 )
 
 // Issue 10's tests: A → B → C in each delegation mode, with hop itself and
@@ -690,5 +694,118 @@ func TestSecondHopSensitive(t *testing.T) {
 				t.Errorf("B's audit log: no broker.refused event of alice via %s with the rule %q (%v)", l.b.name, rule, evs)
 			}
 		})
+	}
+}
+
+// shQuote quotes s for the shell.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// programTry is a try of a program in a session's script: "== NAME", its
+// output (standard error too) and its exit status.
+func programTry(name string, argv ...string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = shQuote(a)
+	}
+	return fmt.Sprintf("echo '== %s'; %s 2>&1; echo \"rc=$?\"\n", name, strings.Join(q, " "))
+}
+
+// cHTTPServer serves, on 127.0.0.3, a handler behind hop's HTTPAuth with
+// the keytab of HTTP/c.example.test (a service account of the lab's
+// domain); it answers with the client's name and the PAC's account name.
+func (l *hopLab) cHTTPServer(t *testing.T) (port string) {
+	t.Helper()
+	hop(t, "", "account", "add-service", "web-c", "--spn", "HTTP/"+l.c.name, "--random-key", "--dir", l.domain.dir)
+	kt := filepath.Join(t.TempDir(), "web-c.keytab")
+	hop(t, "", "keytab", "export", "web-c", "-o", kt, "--dir", l.domain.dir)
+	auth := &spnego.HTTPAuth{Acceptor: gssKeytabAcceptor(t, kt)}
+	srv := httptest.NewUnstartedServer(auth.Wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		x, ok := spnego.Identity(req.Context())
+		if !ok {
+			http.Error(w, "no identity", http.StatusInternalServerError)
+			return
+		}
+		name := ""
+		if x.PAC != nil && x.PAC.LogonInfo != nil {
+			name = x.PAC.LogonInfo.EffectiveName
+		}
+		fmt.Fprintf(w, "client=%s server=%s pac=%s\n", x.Client, x.Server, name)
+	})))
+	ln, err := net.Listen("tcp", "127.0.0.3:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// TestSecondHopPrograms: unmodified Kerberos programs in a session on B in
+// mode constrained, b$ allowed to delegate to C's host, HTTP and postgres
+// services: MIT's kvno and klist (the broker's ticket), OpenSSH's ssh to
+// C's agent, curl --negotiate to an HTTP service on C, and psql to
+// PostgreSQL on C as alice — the web server on B reads the database on C
+// as the user. Each gets its ticket from the broker at the moment it asks
+// (KCM), which B's audit log records.
+func TestSecondHopPrograms(t *testing.T) {
+	ssh := agentSSH(t)
+	curl := adminRequireCurl(t)
+	psql := thirdparty.RequirePsql(t)
+	kvno := thirdparty.Require(t, "kvno")
+	l := secondHopLab(t)
+
+	hop(t, pgSvcPW+"\n", "account", "add-service", "svc-pg", "--spn", "postgres/"+l.c.name, "--dir", l.domain.dir)
+	pgKeytab := filepath.Join(t.TempDir(), "pg.keytab")
+	hop(t, "", "keytab", "export", "svc-pg", "-o", pgKeytab, "--dir", l.domain.dir)
+	pg := thirdparty.StartPostgres(t, thirdparty.PostgresOptions{Addr: "127.0.0.3", Keytab: pgKeytab, Realm: l.realm, Roles: []string{"alice"}})
+	httpPort := l.cHTTPServer(t)
+	l.setAccount(t, "b$", "--allowed-to-delegate-to", "host/"+l.c.name+",HTTP/"+l.c.name+",postgres/"+l.c.name)
+
+	cHost, cPort, _ := strings.Cut(l.c.addr, ":")
+	url := "http://" + l.c.name + ":" + httpPort + "/"
+	conninfo := "host=" + l.c.name + " hostaddr=" + pg.Addr() + " port=" + fmt.Sprint(pg.Port()) +
+		" user=alice dbname=alice gssencmode=require connect_timeout=10"
+	const query = "select current_user, gss_authenticated, encrypted, principal from pg_stat_gssapi where pid = pg_backend_pid()"
+	script := sessionInfo +
+		programTry("kvno", kvno, "host/"+l.c.name) +
+		programTry("ssh", append(append([]string{ssh}, sshOptions(l.knownHosts(t), l.c.name, cHost, cPort)...), "-l", "alice", l.c.name, "id -un; echo $HOP_CLIENT")...) +
+		programTry("curl", curl, "--silent", "--show-error", "--noproxy", "*", "--negotiate", "-u", ":",
+			"--resolve", l.c.name+":"+httpPort+":127.0.0.3", "--write-out", "status=%{http_code}\n", url) +
+		"export LC_ALL=C PGCONNECT_TIMEOUT=10\n" +
+		programTry("psql", psql, "-X", "-A", "-t", "-F", " ", "-d", conninfo, "-c", query) +
+		"echo '== klist'; klist\n"
+	start := time.Now()
+	out, errOut, err := l.onB(t, l.aliceEnv(t), "constrained", script)
+	t.Logf("the session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+	if err != nil {
+		t.Fatalf("the session on B: %v", err)
+	}
+	got := tries(out)
+	for _, w := range []struct{ name, want string }{
+		{"kvno", "host/" + l.c.name + "@" + l.realm + ": kvno = "},
+		{"ssh", l.alice + "\nalice@" + l.realm + "\nrc=0\n"},
+		{"curl", "client=alice@" + l.realm + " server=HTTP/" + l.c.name + "@" + l.realm + " pac=alice\nstatus=200\nrc=0\n"},
+		{"psql", "alice t t alice@" + l.realm + "\nrc=0\n"},
+	} {
+		if !strings.Contains(got[w.name], w.want) || !strings.HasSuffix(got[w.name], "rc=0\n") {
+			t.Errorf("%s in the session on B: %q, want %q and exit status 0", w.name, got[w.name], w.want)
+		}
+	}
+	mustContain(t, "klist in the session on B", got["klist"], "Default principal: alice@"+l.realm,
+		"host/"+l.c.name+"@"+l.realm, "HTTP/"+l.c.name+"@"+l.realm, "postgres/"+l.c.name+"@"+l.realm)
+	if strings.Contains(got["klist"], "krbtgt/") {
+		t.Errorf("klist in a constrained session shows a TGT:\n%s", got["klist"])
+	}
+	id := sessionValue(out, "session")
+	for _, svc := range []string{"host", "HTTP", "postgres"} {
+		sub := "(session " + id + ", mode constrained, endpoint default) to " + svc + "/" + l.c.name + "@" + l.realm + ": issued"
+		if evs := l.b.waitAudit(t, "broker.issued", sub, 1); len(evs) == 0 {
+			t.Errorf("B's audit log: no broker.issued event %q", sub)
+		}
 	}
 }
