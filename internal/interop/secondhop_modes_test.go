@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,11 +57,30 @@ func (l *hopLab) nestedC() string {
 // acts: it steps through script, which waits for the test between steps.
 type bgSession struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr lockedBuffer
 	done           chan struct{}
 	err            error
 	home           string // where the steps' files are: the session user's home
 	tag            string // makes the step files unique
+}
+
+// lockedBuffer is a bytes.Buffer that a test may read while a process
+// writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // stepScript is the shell functions of a session that steps with the
@@ -238,6 +258,26 @@ func (l *hopLab) explain(t *testing.T, args ...string) string {
 	return out
 }
 
+// namedExplain runs the hop delegation explain command that a message
+// names (up to a parenthesis or a semicolon) against the lab's domain: it
+// must work and deny. It returns the explanation ("" when the message
+// names no command).
+func (l *hopLab) namedExplain(t *testing.T, msg string) string {
+	t.Helper()
+	_, cmd, ok := strings.Cut(msg, "hop delegation explain ")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(cmd, ");\n"); i >= 0 {
+		cmd = cmd[:i]
+	}
+	ex := l.explain(t, strings.Fields(cmd)...)
+	if !strings.Contains(ex, "DENIED") {
+		t.Errorf("hop delegation explain %s (as the message says): no DENIED in\n%s", cmd, ex)
+	}
+	return ex
+}
+
 // lastLine is the last non-empty line of s.
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
@@ -343,16 +383,7 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 		}
 		got := tries(out)["nested"]
 		l.wantRefused(t, strings.Join(args, " "), got, prefix, "--delegate constrained", "hop delegation explain --user alice")
-		// The explain command the message names runs, and denies.
-		_, cmd, ok := strings.Cut(got, ": hop delegation explain ")
-		cmd, _, _ = strings.Cut(cmd, ")")
-		if !ok || cmd == "" {
-			continue
-		}
-		ex := l.explain(t, strings.Fields(cmd)...)
-		if !strings.Contains(ex, "DENIED") {
-			t.Errorf("hop delegation explain %s (as the message says): no DENIED in\n%s", cmd, ex)
-		}
+		l.namedExplain(t, got)
 	}
 
 	// A session stays open while B is searched.
@@ -373,8 +404,9 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 // explain); classic constrained delegation (b$ allowed to delegate to
 // host/c.example.test) lets the very next try in the same session work;
 // cleared, the next session is refused at once; resource-based delegation
-// (c$ allows b$) works, in the same session that was just refused, and
-// stops when removed. B's audit log names each chain; while a session is
+// (c$ allows b$, set by bob, a manager of c$, through the admin API)
+// works, in the same session that was just refused, and stops when
+// removed. B's audit log names each chain; while a session is
 // open, B holds nothing of alice's TGT.
 //
 // The nested hop exec checks C's host key with --known-hosts: reading it
@@ -394,6 +426,9 @@ func TestSecondHopConstrained(t *testing.T) {
 	wantRule := func(t *testing.T, name, got, rule string) {
 		t.Helper()
 		l.wantRefused(t, name, got, refusedPrefix, rule, "see why with: hop delegation explain ")
+		if ex := l.namedExplain(t, got); ex != "" && !strings.Contains(got, lastLine(ex)) {
+			t.Errorf("%s: the refusal does not give the reason the explain command it names prints (%q)", name, lastLine(ex))
+		}
 	}
 
 	// Session 1: refused; KCD set; the next try works.
@@ -402,6 +437,8 @@ func TestSecondHopConstrained(t *testing.T) {
 		l.nestedTry("kcd", known)+"echo '== klist'; klist\nstep 2\n")
 	s.waitStep(t, 1)
 	t.Logf("session 1 refused after %v", time.Since(start).Round(time.Millisecond))
+	// Checked now: the explain command it names must deny as it did.
+	wantRule(t, "session 1, no setting", tries(s.stdout.String())["denied"], denied)
 	l.setAccount(t, "b$", "--allowed-to-delegate-to", "host/"+l.c.name)
 	s.next(t, 1)
 	s.waitStep(t, 2)
@@ -415,7 +452,6 @@ func TestSecondHopConstrained(t *testing.T) {
 		t.Fatalf("session 1 on B: %v", err)
 	}
 	got := tries(out)
-	wantRule(t, "session 1, no setting", got["denied"], denied)
 	l.wantWorked(t, "session 1, KCD", got["kcd"])
 	mustContain(t, "klist in session 1", got["klist"], "Default principal: alice@"+l.realm, "host/"+l.c.name+"@"+l.realm)
 	if strings.Contains(got["klist"], "krbtgt/") {
@@ -426,11 +462,17 @@ func TestSecondHopConstrained(t *testing.T) {
 	// Cleared: the next session is refused at once; RBCD set: the next
 	// try in that same session works.
 	l.setAccount(t, "b$", "--allowed-to-delegate-to", "none")
+	l.setAccount(t, "c$", "--managed-by", "bob")
+	bob := l.bobEnv(t)
 	deniedAgain := lastLine(l.explain(t, "--user", "alice", "--service", "b$", "--target", "host/"+l.c.name))
 	start = time.Now()
 	s = l.startOnB(t, alice, "constrained", "s2", sessionInfo+l.nestedTry("cleared", known)+"step 1\n"+l.nestedTry("rbcd", known))
 	s.waitStep(t, 1)
-	hop(t, "", "account", "set", "c$", "--allowed-to-act", "+b$", "--dir", l.domain.dir)
+	wantRule(t, "session 2, KCD cleared", tries(s.stdout.String())["cleared"], deniedAgain)
+	// bob, a manager of C, allows it through the admin API.
+	if out, errOut, err := l.run(t, bob, "", "account", "set", "c$", "--allowed-to-act", "+b$", "--server", l.adminURL); err != nil {
+		t.Fatalf("bob: hop account set c$ --allowed-to-act +b$ --server: %v\n%s%s", err, out, errOut)
+	}
 	s.next(t, 1)
 	out, errOut, err = s.wait(t)
 	t.Logf("session 2 on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
@@ -438,7 +480,6 @@ func TestSecondHopConstrained(t *testing.T) {
 		t.Fatalf("session 2 on B: %v", err)
 	}
 	got = tries(out)
-	wantRule(t, "session 2, KCD cleared", got["cleared"], deniedAgain)
 	l.wantWorked(t, "session 2, RBCD", got["rbcd"])
 	s2 := sessionValue(out, "session")
 
