@@ -850,3 +850,51 @@ func TestSecondHopPrograms(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondHopEndpointModes: the agent's configuration allows delegation
+// modes per endpoint. B's default endpoint allows none and constrained
+// only, its endpoint ops none only: a mode an endpoint does not allow is
+// refused with the modes it does, though the domain would allow it, and a
+// session in mode none there says so to a nested hop exec.
+func TestSecondHopEndpointModes(t *testing.T) {
+	l := secondHopLab(t, `
+[endpoints.default]
+type = "default"
+delegation = ["none", "constrained"]
+
+[endpoints.ops]
+type = "default"
+delegation = ["none"]
+`)
+	known := "--known-hosts " + l.knownHosts(t)
+	l.setAccount(t, "b$", "--trusted-for-delegation=true", "--allowed-to-delegate-to", "host/"+l.c.name)
+	alice := l.aliceEnv(t)
+
+	out, errOut, err := l.onB(t, alice, "constrained", l.nestedTry("constrained", known))
+	if err != nil {
+		t.Fatalf("--delegate constrained to the default endpoint: %v\n%s%s", err, out, errOut)
+	}
+	l.wantWorked(t, "constrained, default endpoint", tries(out)["constrained"])
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--delegate", "forward"}, "the endpoint default on " + l.b.name + " does not allow --delegate forward; it allows none, constrained"},
+		{[]string{"--config", "ops", "--delegate", "constrained"}, "the endpoint ops on " + l.b.name + " does not allow --delegate constrained; it allows none"},
+		{[]string{"--config", "ops", "--delegate", "forward"}, "the endpoint ops on " + l.b.name + " does not allow --delegate forward; it allows none"},
+	} {
+		args := append(append([]string{"exec", l.b.name}, tt.args...), "--", "echo reached")
+		out, errOut, err := l.run(t, alice, "", args...)
+		t.Logf("hop %s: %v\nstdout %q\nstderr %q", strings.Join(args, " "), err, out, errOut)
+		if err == nil || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("hop %s: %v, stdout %q, stderr %q; want a refusal with %q", strings.Join(args, " "), err, out, errOut, tt.want)
+		}
+	}
+
+	out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--config", "ops", "--", l.nestedTry("none", known))
+	if err != nil {
+		t.Fatalf("hop exec --config ops: %v\n%s%s", err, out, errOut)
+	}
+	l.wantRefused(t, "endpoint ops", tries(out)["none"], "hop: "+l.c.name+": no delegated credential on this hop: the session on "+l.b.name+" was opened with --delegate none; ")
+}
