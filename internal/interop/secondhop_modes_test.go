@@ -367,7 +367,7 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 	}
 
 	// A session stays open while B is searched.
-	s := l.startOnB(t, alice, "none", "none", l.nestedTry("open")+"step 1\n")
+	s := l.startOnB(t, alice, "none", "none", l.nestedTry("open")+programTry("kvno", "kvno", "host/"+l.c.name)+"step 1\n")
 	s.waitStep(t, 1)
 	l.noTGTOnB(t, alice)
 	s.next(t, 1)
@@ -375,7 +375,13 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the session on B: %v\n%s%s", err, out, errOut)
 	}
-	l.wantRefused(t, "open session", tries(out)["open"], prefix)
+	got := tries(out)
+	l.wantRefused(t, "open session", got["open"], prefix)
+	// A third-party program gets its ordinary error: no ticket.
+	t.Logf("kvno in mode none: %q", got["kvno"])
+	if strings.HasSuffix(got["kvno"], "rc=0\n") || !strings.Contains(got["kvno"], "kvno: ") {
+		t.Errorf("kvno host/%s in mode none: %q, want kvno's own error", l.c.name, got["kvno"])
+	}
 }
 
 // TestSecondHopConstrained: mode constrained, with the directory changed
@@ -465,11 +471,17 @@ func TestSecondHopConstrained(t *testing.T) {
 
 	// RBCD removed: refused.
 	l.setAccount(t, "c$", "--allowed-to-act", "-b$")
-	out, errOut, err = l.onB(t, alice, "constrained", sessionInfo+l.nestedTry("removed", known))
+	out, errOut, err = l.onB(t, alice, "constrained", sessionInfo+l.nestedTry("removed", known)+programTry("kvno", "kvno", "host/"+l.c.name))
 	if err != nil {
 		t.Fatalf("session 3 on B: %v\n%s%s", err, out, errOut)
 	}
 	wantRule(t, "session 3, RBCD removed", tries(out)["removed"], deniedAgain)
+	// MIT's kvno gets its ordinary error: the cache has no such ticket.
+	if got := tries(out)["kvno"]; strings.HasSuffix(got, "rc=0\n") || !strings.Contains(got, "kvno: ") {
+		t.Errorf("kvno host/%s after RBCD was removed: %q, want kvno's own error", l.c.name, got)
+	} else {
+		t.Logf("kvno refused: %q", got)
+	}
 	s3 := sessionValue(out, "session")
 
 	// B's audit log: each ticket issued or refused, with its chain.
