@@ -395,9 +395,9 @@ func TestSecondHopModeNoneNested(t *testing.T) {
 // removed. B's audit log names each chain; while a session is
 // open, B holds nothing of alice's TGT.
 //
-// The nested hop exec checks C's host key with --known-hosts: reading it
-// from the directory (the admin API, as HTTP/localhost) would need a
-// delegation to the admin API as well (TestSecondHopConstrainedHostKeys).
+// The nested hop exec checks C's host key with --known-hosts (hop
+// known-hosts); TestSecondHopConstrainedHostKeys reads it from the
+// directory.
 func TestSecondHopConstrained(t *testing.T) {
 	l := secondHopLab(t)
 	alice := l.aliceEnv(t)
@@ -524,9 +524,6 @@ func TestSecondHopConstrained(t *testing.T) {
 // the hop, and the session must not need a second delegation to the admin
 // API to read a public key.
 func TestSecondHopConstrainedHostKeys(t *testing.T) {
-	t.Skip("BUG: in mode constrained with b$ allowed to delegate to host/c.example.test, the nested hop exec reads C's SSH host key " +
-		"from the admin API with a SPNEGO ticket for HTTP/<admin host> through the broker, which the KDC refuses " +
-		"(rbcd-not-allowed: b$ may not delegate to hop-admin); it works once b$ may also delegate to the admin API's SPN")
 	l := secondHopLab(t)
 	alice := l.aliceEnv(t)
 	l.setAccount(t, "b$", "--allowed-to-delegate-to", "host/"+l.c.name)
@@ -674,7 +671,7 @@ func sshOptions(known, host, addr, port string) []string {
 
 // delegableB makes the domain allow b$ both ways, trusted for delegation
 // and allowed to delegate to host/c.example.test, and returns the nested
-// hop exec's --known-hosts option (see TestSecondHopConstrained). Only
+// hop exec's --known-hosts option. Only
 // tickets issued afterwards carry OK-AS-DELEGATE: log on after it.
 func (l *hopLab) delegableB(t *testing.T) string {
 	t.Helper()
