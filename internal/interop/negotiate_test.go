@@ -22,31 +22,35 @@ import (
 const negotiateSvcPW = "Svc-Admin-Pass-1"
 
 // negotiateServer serves, on 127.0.0.1, a handler behind hop's HTTPAuth
-// with the keytab of HTTP/admin.example.test; it answers with the client's
-// name, the PAC's account name and whether a credential was delegated.
+// with the keytab of HTTP/admin.example.test, answering as
+// negotiateWhoAmI does.
 func negotiateServer(t *testing.T, r *testRealm) (*httptest.Server, string) {
 	t.Helper()
 	hop(t, negotiateSvcPW+"\n", "account", "add-service", "svc-admin", "--spn", "HTTP/admin.example.test", "--dir", r.dir)
 	kt := filepath.Join(r.dir, "admin.keytab")
 	hop(t, "", "keytab", "export", "svc-admin", "-o", kt, "--dir", r.dir)
 	auth := &spnego.HTTPAuth{Acceptor: gssKeytabAcceptor(t, kt)}
-	srv := httptest.NewServer(auth.Wrap(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		x, ok := spnego.Identity(req.Context())
-		if !ok {
-			http.Error(w, "no identity", http.StatusInternalServerError)
-			return
-		}
-		gc, _ := spnego.SecurityContext(req.Context())
-		name := ""
-		if x.PAC != nil && x.PAC.LogonInfo != nil {
-			name = x.PAC.LogonInfo.EffectiveName
-		}
-		fmt.Fprintf(w, "client=%s server=%s pac=%s delegated=%v\n", x.Client, x.Server, name, gc.Delegated() != nil)
-	})))
+	srv := httptest.NewServer(auth.Wrap(negotiateWhoAmI))
 	t.Cleanup(srv.Close)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	return srv, port
 }
+
+// negotiateWhoAmI answers, behind hop's HTTPAuth, with the client's name,
+// the PAC's account name and whether a credential was delegated.
+var negotiateWhoAmI = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	x, ok := spnego.Identity(req.Context())
+	if !ok {
+		http.Error(w, "no identity", http.StatusInternalServerError)
+		return
+	}
+	gc, _ := spnego.SecurityContext(req.Context())
+	name := ""
+	if x.PAC != nil && x.PAC.LogonInfo != nil {
+		name = x.PAC.LogonInfo.EffectiveName
+	}
+	fmt.Fprintf(w, "client=%s server=%s pac=%s delegated=%v\n", x.Client, x.Server, name, gc.Delegated() != nil)
+})
 
 // HTTP Negotiate (RFC 4559) with MIT's curl and with hop's own client
 // against hop's HTTPAuth, tickets from hop's KDC.

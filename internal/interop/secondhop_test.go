@@ -64,7 +64,8 @@ var labUserSeq atomic.Int32
 // secondHopLab starts the lab until the test ends. It needs root (the
 // agents switch to the local accounts, which it creates with useradd and
 // removes with userdel -r at the end): without it the test is skipped.
-func secondHopLab(t *testing.T) *hopLab {
+// bConf, if any, is appended to B's agent.toml (its endpoints).
+func secondHopLab(t *testing.T, bConf ...string) *hopLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("the second hop's lab needs root: its agents run sessions as real local accounts")
@@ -122,15 +123,14 @@ func secondHopLab(t *testing.T) *hopLab {
 		t.Fatal(err)
 	}
 	path := strings.Join([]string{filepath.Dir(l.hop), filepath.Dir(klist), agent.DefaultPath}, ":")
-	for _, h := range []*labHost{l.b, l.c} {
-		l.startAgent(t, h, path)
-	}
+	l.startAgent(t, l.b, path, strings.Join(bConf, ""))
+	l.startAgent(t, l.c, path, "")
 	return l
 }
 
-// startAgent writes h's configuration, joins h with a one-time token and
-// starts its agent.
-func (l *hopLab) startAgent(t *testing.T, h *labHost, path string) {
+// startAgent writes h's configuration, with extra at its end, joins h
+// with a one-time token and starts its agent.
+func (l *hopLab) startAgent(t *testing.T, h *labHost, path, extra string) {
 	t.Helper()
 	short, _, _ := strings.Cut(h.name, ".")
 	h.dir = filepath.Join(l.dir, short)
@@ -156,7 +156,7 @@ path = %q
 alice = %q
 bob = %q
 `, h.name, h.addr, l.conf, filepath.Join(h.dir, "krb5.keytab"), filepath.Join(h.dir, "ssh_host_ed25519_key"), h.stateDir,
-		h.runtimeDir, h.auditLog, filepath.Join(h.dir, "transcripts"), short+"-remote-users", path, l.alice, l.bob)
+		h.runtimeDir, h.auditLog, filepath.Join(h.dir, "transcripts"), short+"-remote-users", path, l.alice, l.bob) + extra
 	confPath := filepath.Join(h.dir, "agent.toml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
