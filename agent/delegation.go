@@ -25,7 +25,7 @@ func (s *session) delegationMode(e *Endpoint) (remoting.Mode, string) {
 	if why != "" {
 		return "", why
 	}
-	delegated := s.c.delegatedTGT() != nil
+	delegated := s.c.hasDelegatedTGT()
 	if m == "" {
 		if delegated && e.allows(remoting.ModeForward) {
 			return remoting.ModeForward, ""
@@ -45,8 +45,25 @@ func (s *session) delegationMode(e *Endpoint) (remoting.Mode, string) {
 	return m, ""
 }
 
+// hasDelegatedTGT reports whether the client forwarded a TGT in its
+// GSS-API authentication, without copying its key.
+func (c *conn) hasDelegatedTGT() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gss == nil || c.gss.Delegated() == nil {
+		return false
+	}
+	for _, t := range c.gss.Delegated().Tickets {
+		if len(t.SName.Components) == 2 && t.SName.Components[0] == "krbtgt" {
+			return true
+		}
+	}
+	return false
+}
+
 // delegatedTGT returns a copy of the TGT the client forwarded in its
-// GSS-API authentication (RFC 4121 §4.1.1.1), nil if none.
+// GSS-API authentication (RFC 4121 §4.1.1.1), nil if none; the caller
+// zeroes its key.
 func (c *conn) delegatedTGT() *client.Credential {
 	c.mu.Lock()
 	defer c.mu.Unlock()

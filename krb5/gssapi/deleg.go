@@ -1,6 +1,7 @@
 package gssapi
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 
@@ -108,6 +109,16 @@ func readKRBCred(b []byte, session, subkey *crypto.Key, cl krb5.Principal) (*Del
 		}
 	}
 	part, err := wire.ParseEncKRBCredPart(plain)
+	if err == nil {
+		// The session keys are the credential's own copies, so that the
+		// decrypted message (which holds them too) can be zeroed now.
+		for i := range part.TicketInfo {
+			part.TicketInfo[i].Key.Value = bytes.Clone(part.TicketInfo[i].Key.Value)
+		}
+	}
+	if kc.EncPart.EType != 0 {
+		clear(plain)
+	}
 	if err != nil {
 		return nil, err
 	}

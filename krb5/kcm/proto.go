@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"time"
 
 	"hop/krb5"
@@ -449,11 +450,33 @@ func (w *writer) credential(c *ccache.Credential) {
 		w.fail(errors.New("kcm: missing credential"))
 		return
 	}
+	// Room first, so that appending the session key never moves the
+	// buffer and leaves a copy of what it held behind.
+	n := 1024 + len(c.Key) + len(c.Ticket) + len(c.SecondTicket)
+	for _, a := range c.Addresses {
+		n += 8 + len(a.Data)
+	}
+	for _, a := range c.AuthData {
+		n += 8 + len(a.Data)
+	}
+	w.reserve(n)
 	b, err := ccache.AppendCredential(w.b, c)
 	if err != nil {
 		w.fail(err)
 	}
 	w.b = b
+}
+
+// reserve makes room for n more bytes, zeroing the buffer it leaves: a
+// message may hold session keys.
+func (w *writer) reserve(n int) {
+	if cap(w.b)-len(w.b) >= n {
+		return
+	}
+	nb := make([]byte, len(w.b), 2*(len(w.b)+n))
+	copy(nb, w.b)
+	clear(w.b)
+	w.b = nb
 }
 
 func (w *writer) credentials(cs []ccache.Credential) {
@@ -705,9 +728,11 @@ func writeRequest(w io.Writer, req []byte) error {
 
 // writeReply writes a reply with its length prefix and transport status.
 func writeReply(w io.Writer, rep []byte) error {
-	b := make([]byte, 8, 8+len(rep))
-	binary.BigEndian.PutUint32(b, uint32(len(rep)))
-	_, err := w.Write(append(b, rep...))
+	var hdr [8]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(rep)))
+	// Without copying rep, which the caller zeroes.
+	bufs := net.Buffers{hdr[:], rep}
+	_, err := bufs.WriteTo(w)
 	return err
 }
 

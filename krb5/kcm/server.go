@@ -179,7 +179,11 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 			out, _ = (&Reply{Status: ErrIO}).Marshal(op)
 		}
 		c.SetWriteDeadline(time.Now().Add(s.IdleTimeout))
-		if err := writeReply(c, out); err != nil {
+		err = writeReply(c, out)
+		// A reply may hold session keys (RETRIEVE, GET_CRED_LIST): its
+		// buffer is the server's own copy, zeroed once sent.
+		clear(out)
+		if err != nil {
 			return
 		}
 	}
