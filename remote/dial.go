@@ -151,6 +151,12 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	}
 	var forward *client.Credential
 	if o.Delegate == remoting.ModeForward {
+		if !cred.Flags.Has(krb5.TktOKAsDelegate) {
+			// The cached ticket may predate the domain's trust: ask now.
+			if fresh, err := o.Source.FreshServiceTicket(ctx, tickets.HostService("host", fqdn)); err == nil {
+				cred = fresh
+			}
+		}
 		if forward, err = forwardedTGT(ctx, fqdn, cred, o.Source); err != nil {
 			return nil, err
 		}
@@ -235,7 +241,8 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 // ok_as_delegate honoured) decide, and only a forwardable TGT.
 func forwardedTGT(ctx context.Context, host string, hostTicket *client.Credential, src *tickets.Source) (*client.Credential, error) {
 	if !hostTicket.Flags.Has(krb5.TktOKAsDelegate) {
-		return nil, &Error{Host: host, Msg: fmt.Sprintf("--delegate forward refused here, on this host: the domain does not trust %s for delegation (its ticket %s lacks OK-AS-DELEGATE; a domain admin may set it: hop account set <its account> --trusted-for-delegation=true); nothing was sent. Use --delegate constrained, which lets the domain choose the targets", host, hostTicket.Server)}
+		account, _, _ := strings.Cut(host, ".")
+		return nil, &Error{Host: host, Msg: fmt.Sprintf("--delegate forward refused here, on this host: the domain does not trust %s for delegation (its ticket %s lacks OK-AS-DELEGATE; a domain admin may set it: hop account set '%s$' --trusted-for-delegation); nothing was sent. Use --delegate constrained, which lets the domain choose the targets", host, hostTicket.Server, account)}
 	}
 	tgt, err := src.ForwardedTGT(ctx)
 	if errors.Is(err, tickets.ErrNotForwardable) {

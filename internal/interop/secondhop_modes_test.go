@@ -570,8 +570,8 @@ func (l *hopLab) sessionTGT(t *testing.T, sock, klistOut string) ccache.Credenti
 
 // TestSecondHopForward: mode forward. To a host the domain does not trust
 // for delegation (no OK-AS-DELEGATE on its ticket) hop refuses on A, names
-// the flag, and sends nothing to B; once b$ is trusted and alice has
-// logged in again, the session on B holds a forwarded TGT (klist shows
+// the flag, and sends nothing to B; once b$ is trusted (hop asks the KDC
+// again instead of trusting its cached ticket to B), the session on B holds a forwarded TGT (klist shows
 // krbtgt/EXAMPLE.TEST) and a nested hop exec to C works, C's host key
 // read from the directory with it. While that session is open the agent's
 // memory holds the TGT's session key: the scan that finds nothing in the
@@ -591,17 +591,19 @@ func TestSecondHopForward(t *testing.T) {
 		t.Fatalf("hop exec --delegate forward to an untrusted %s: %v, stdout %q: want a refusal", l.b.name, err, out)
 	}
 	mustContain(t, "the refusal", errOut, "hop: "+l.b.name+": --delegate forward refused here, on this host", "OK-AS-DELEGATE",
-		"--trusted-for-delegation=true", "nothing was sent")
+		"hop account set 'b$' --trusted-for-delegation", "nothing was sent")
 	time.Sleep(300 * time.Millisecond) // what B would have logged
 	if after, _ := os.ReadFile(l.b.auditLog); !bytes.Equal(after, before) {
 		t.Errorf("B's audit log changed when the client refused to forward:\n%s", after[len(before):])
 	}
 
 	l.setAccount(t, "b$", "--trusted-for-delegation=true")
-	// alice's ticket to B was issued before: it lacks the flag.
-	_, errOut, err = l.onB(t, alice, "forward", "echo reached")
-	t.Logf("with the ticket to B from before the change: %v %q", err, errOut)
-	alice = l.aliceEnv(t)
+	// alice's cached ticket to B was issued before: it lacks the flag, and
+	// hop asks the KDC again rather than refuse what the domain now allows.
+	out, errOut, err = l.onB(t, alice, "forward", "echo reached")
+	if err != nil || out != "reached\n" {
+		t.Errorf("with the ticket to B from before the change: %v, stdout %q, stderr %q; want a fresh ticket and the session", err, out, errOut)
+	}
 
 	start := time.Now()
 	s := l.startOnB(t, alice, "forward", "fwd", sessionInfo+"echo '== klist'; klist\n"+l.nestedTry("nested")+"step 1\n")

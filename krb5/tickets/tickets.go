@@ -191,13 +191,32 @@ func (s *Source) ServiceTicket(ctx context.Context, service krb5.PrincipalName) 
 		}
 		return false, nil
 	}, func(tgt *client.Credential) *client.Request {
-		r := &client.Request{Service: service, Realm: tgt.Client.Realm, Options: krb5.OptCanonicalize, Now: s.Now}
-		if tgt.Flags.Has(krb5.TktForwardable) {
-			r.Options |= krb5.OptForwardable
-		}
-		return r
+		return s.tgsRequest(tgt, service)
 	}, func(cred *client.Credential) { out = cred }, true)
 	return out, err
+}
+
+// FreshServiceTicket is ServiceTicket without the cached ticket: it
+// always asks the KDC (and keeps the new ticket), for a caller that needs
+// what the domain says now, e.g. whether the service is trusted for
+// delegation today (OK-AS-DELEGATE) when the cached ticket says it was
+// not.
+func (s *Source) FreshServiceTicket(ctx context.Context, service krb5.PrincipalName) (*client.Credential, error) {
+	var out *client.Credential
+	err := s.withTGT(ctx, service, nil, func(tgt *client.Credential) *client.Request {
+		return s.tgsRequest(tgt, service)
+	}, func(cred *client.Credential) { out = cred }, true)
+	return out, err
+}
+
+// tgsRequest is the request for a service ticket: forwardable when the
+// TGT is.
+func (s *Source) tgsRequest(tgt *client.Credential, service krb5.PrincipalName) *client.Request {
+	r := &client.Request{Service: service, Realm: tgt.Client.Realm, Options: krb5.OptCanonicalize, Now: s.Now}
+	if tgt.Flags.Has(krb5.TktForwardable) {
+		r.Options |= krb5.OptForwardable
+	}
+	return r
 }
 
 // ErrNotForwardable is wrapped by ForwardedTGT's error when the
