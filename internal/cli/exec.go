@@ -193,7 +193,7 @@ func (d *dialer) checkCredential(ctx context.Context) error {
 		return nil
 	}
 	if _, err := d.src.List(ctx); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, tickets.ErrNoCache) {
 			return fmt.Errorf("no credential for %s was passed into this hop session: on the first host, run hop exec THIS-HOST --pass-credential %s", d.credentialName, d.credentialName)
 		}
 		return err

@@ -920,3 +920,56 @@ func TestSecondHopForwardKeyGone(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestSecondHopPassCredential: an explicit credential (PowerShell's
+// $using:cred) passed into a session in mode none: the password, typed on
+// A (here from a file), goes inside the encrypted connection; on B, hop
+// exec --credential uses it, hop login --credential makes it the session's
+// default for every program (MIT's klist shows its TGT, a plain nested hop
+// exec works); nothing is written to B's disk, the audit names the account
+// and never the secret, and a wrong password refuses the session.
+func TestSecondHopPassCredential(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(alicePW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := l.nestedTry("plain") + l.nestedTry("credential", "--credential", "alice") +
+		"echo '== login'; hop login --credential alice 2>&1; echo \"rc=$?\"\n" +
+		"echo '== klist'; klist 2>&1\n" + l.nestedTry("after login")
+	out, errOut, err := l.run(t, alice, "", "exec", l.b.name, "--pass-credential", "alice", "--password-file", pwFile, "--", script)
+	if err != nil {
+		t.Fatalf("hop exec --pass-credential: %v\n%s%s", err, out, errOut)
+	}
+	got := tries(out)
+	l.wantRefused(t, "without --credential", got["plain"], "hop: "+l.c.name+": no delegated credential on this hop")
+	l.wantWorked(t, "--credential alice", got["credential"])
+	if got["login"] != "rc=0\n" {
+		t.Errorf("hop login --credential alice: %q", got["login"])
+	}
+	mustContain(t, "klist after hop login --credential", got["klist"], "Default principal: alice@"+l.realm, "krbtgt/"+l.realm+"@"+l.realm)
+	l.wantWorked(t, "after hop login --credential", got["after login"])
+	if hits := scanFiles(t, [][]byte{[]byte(alicePW)}, l.b.dir, l.b.runtimeDir, l.home[l.alice]); len(hits) != 0 {
+		t.Errorf("the password is on B's disk: %v", hits)
+	}
+	evs := l.b.waitAudit(t, "session.credential", "a credential for alice@"+l.realm+" was passed", 1)
+	if len(evs) != 1 {
+		t.Errorf("B's audit has %d session.credential events for alice", len(evs))
+	}
+	if b, _ := os.ReadFile(l.b.auditLog); bytes.Contains(b, []byte(alicePW)) {
+		t.Error("B's audit log holds the password")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	if err := os.WriteFile(bad, []byte("Not-Her-Pass-9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--pass-credential", "alice", "--password-file", bad, "--", "echo ran")
+	if err == nil || strings.Contains(out, "ran") || !strings.Contains(errOut, "the credential passed for alice@"+l.realm+" was refused by the KDC") {
+		t.Errorf("a wrong password: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	// In a session without it, --credential names what to do.
+	out, _, _ = l.run(t, alice, "", "exec", l.b.name, "--", l.nestedTry("missing", "--credential", "svc-sql"))
+	l.wantRefused(t, "--credential without a passed credential", tries(out)["missing"], "hop: no credential for svc-sql was passed into this hop session")
+}
