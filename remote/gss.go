@@ -20,8 +20,8 @@ type gssClient struct {
 	host    string             // the host's FQDN: the target must name it
 	cred    *client.Credential // the service ticket host/<host>
 	forward *client.Credential // a TGT to delegate (mode forward), or nil
-	now  func() time.Time
-	rand io.Reader
+	now     func() time.Time
+	rand    io.Reader
 
 	mu  sync.Mutex
 	ctx *gssapi.Context
