@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"default wrong type", base + "[endpoints.default]\ntype = \"runas\"\nrun_as = \"x\"\n", []string{`"default" must have type "default"`}},
 		{"bad user map", base + "[user_map]\nalice = \"../root\"\n", []string{"not a local user name"}},
 		{"syntax", base + "listen = [\n", []string{"agent: configuration"}},
+		{"unknown delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"unconstrained\"]\n", []string{`"unconstrained" is not a delegation mode`, "line 5"}},
+		{"no delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = []\n", []string{"delegation lists no mode"}},
+		{"runas delegating the user", base + "[endpoints.b]\ntype = \"runas\"\nrun_as = \"x\"\ndelegation = [\"none\", \"constrained\"]\n", []string{`delegation "constrained"`, "never with the user's credentials"}},
+		{"jea network_identity without keytab", base + "[endpoints.j]\ntype = \"jea\"\nrun_as = \"x\"\nnetwork_identity = \"svc\"\n[[endpoints.j.roles]]\ngroups = [\"g\"]\n[[endpoints.j.roles.commands]]\npath = \"/bin/true\"\n", []string{"network_identity \"svc\" needs network_keytab"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig([]byte(tc.conf))
@@ -176,5 +181,29 @@ func TestHostKey(t *testing.T) {
 	os.WriteFile(p, []byte("garbage"), 0o600)
 	if _, err := LoadOrCreateHostKey(p, nil); err == nil || !strings.Contains(err.Error(), "move it away") {
 		t.Fatalf("a garbled key: %v", err)
+	}
+}
+
+// TestParseConfigDelegation: an endpoint's delegation list, and the
+// defaults: every mode for a default endpoint, none for runas and JEA.
+func TestParseConfigDelegation(t *testing.T) {
+	c, err := ParseConfig([]byte(`host = "b.example.test"
+logon_groups = ["g"]
+[endpoints.default]
+type = "default"
+delegation = ["none", "constrained", "none"]
+[endpoints.admins]
+type = "default"
+[endpoints.b]
+type = "runas"
+run_as = "x"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"default": "[none constrained]", "admins": "[none constrained forward]", "b": "[none]"} {
+		if got := fmt.Sprint(c.Endpoints[name].Delegation); got != want {
+			t.Errorf("%s: delegation %s, want %s", name, got, want)
+		}
 	}
 }
