@@ -228,3 +228,26 @@ func TestStaleSessionFolders(t *testing.T) {
 		t.Errorf("the live session folder was removed: %v", err)
 	}
 }
+
+// TestSessionReadableKeytab: the keytab a RunAs endpoint's broker uses
+// must not be readable by the sessions.
+func TestSessionReadableKeytab(t *testing.T) {
+	dir := t.TempDir()
+	kt := filepath.Join(dir, "svc.keytab")
+	if err := os.WriteFile(kt, []byte{5, 2}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &Endpoint{Name: "backup", Type: TypeRunAs, RunAs: "root", Keytab: kt}
+	if why := sessionReadableKeytab(e); !strings.Contains(why, "mode -rw-r--r--") {
+		t.Errorf("a 0644 keytab: %q", why)
+	}
+	if err := os.Chmod(kt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if why := sessionReadableKeytab(e); why != "" {
+		t.Errorf("a 0600 keytab of root's: %q", why)
+	}
+	if why := sessionReadableKeytab(&Endpoint{Name: "x", Type: TypeRunAs, RunAs: "root", Keytab: filepath.Join(dir, "missing")}); why != "" {
+		t.Errorf("a missing keytab: %q", why)
+	}
+}

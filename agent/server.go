@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -169,6 +170,11 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 				a.logger.Warn("the agent is not root: this endpoint's sessions cannot run as its run_as account and will be refused",
 					"endpoint", e.Name, "run_as", e.RunAs, "agent_user", a.self.Name)
 			}
+		}
+	}
+	for _, e := range sortedEndpoints(cfg) {
+		if why := sessionReadableKeytab(e); why != "" {
+			a.logger.Warn("an endpoint's keytab is readable by its sessions: the key would enter them; make it root's, mode 0600", "endpoint", e.Name, "keytab", why)
 		}
 	}
 
@@ -687,4 +693,31 @@ func removeStaleSessions(dir string, logger *slog.Logger) {
 		}
 		logger.Info("removed a session folder left by an earlier agent", "folder", d)
 	}
+}
+
+// sessionReadableKeytab says why the keytab an endpoint's broker uses
+// (runas keytab, JEA network_keytab) could be read by the endpoint's
+// sessions, which must never see the key: owned by the run_as account, or
+// readable by group or others. "" when it is not (or does not exist yet).
+func sessionReadableKeytab(e *Endpoint) string {
+	path := e.Keytab
+	if e.jea != nil {
+		path, _ = e.jea.policy.Network()
+	}
+	if path == "" {
+		return ""
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Sprintf("%s has mode %v", path, fi.Mode().Perm())
+	}
+	if u, err := lookupLocalUser(e.RunAs); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == u.UID && u.UID != 0 {
+			return fmt.Sprintf("%s belongs to %s, the account its sessions run as", path, e.RunAs)
+		}
+	}
+	return ""
 }
