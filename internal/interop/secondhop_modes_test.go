@@ -696,7 +696,8 @@ func (l *hopLab) nestedWorks(t *testing.T, env []string, mode string, args ...st
 // Protected Users, cannot be delegated, whatever the domain allows B:
 // with b$ trusted for delegation and allowed to delegate to
 // host/c.example.test, forward is refused on A (the TGT is not
-// forwardable) and constrained is refused by the KDC with its rule.
+// forwardable) and constrained is refused by the KDC with its rule;
+// --pass-credential still works.
 func TestSecondHopSensitive(t *testing.T) {
 	l := secondHopLab(t)
 	known := l.delegableB(t)
@@ -740,6 +741,18 @@ func TestSecondHopSensitive(t *testing.T) {
 			if evs := l.b.waitAudit(t, "broker.refused", rule, 1); len(evs) == 0 || !strings.HasPrefix(evs[0].Reason, "alice@"+l.realm+" via "+l.b.name+" (session ") {
 				t.Errorf("B's audit log: no broker.refused event of alice via %s with the rule %q (%v)", l.b.name, rule, evs)
 			}
+
+			// What is left to such an account: an explicit credential.
+			pw := filepath.Join(t.TempDir(), "pw")
+			if err := os.WriteFile(pw, []byte(alicePW+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--pass-credential", "alice", "--password-file", pw, "--",
+				l.nestedTry("passed", "--credential", "alice", known))
+			if err != nil {
+				t.Fatalf("hop exec --pass-credential as a %s alice: %v\n%s%s", tt.name, err, out, errOut)
+			}
+			l.wantWorked(t, tt.name+", --pass-credential", tries(out)["passed"])
 		})
 	}
 }
