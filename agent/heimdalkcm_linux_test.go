@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"hop/internal/thirdparty"
 )
 
@@ -135,6 +137,48 @@ func TestUnescapeMountInfo(t *testing.T) {
 	} {
 		if got := unescapeMountInfo(in); got != want {
 			t.Errorf("unescapeMountInfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDisposableThread runs many namespace changes at once: none runs on
+// the main thread, each thread ends with its function, and every thread
+// left is in the process's namespace.
+func TestDisposableThread(t *testing.T) {
+	requireSessionNamespaces(t)
+	agentNS := mountNS(t, "/proc/self")
+	const n = 32
+	tids := make(chan int, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- onDisposableThread(func() error {
+				if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+					return err
+				}
+				tids <- unix.Gettid()
+				return nil
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(tids)
+	for tid := range tids {
+		if tid == unix.Getpid() {
+			t.Error("a namespace was made on the main thread")
+		}
+		if !waitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join("/proc/self/task", strconv.Itoa(tid))); return err != nil }) {
+			t.Errorf("thread %d outlived its function", tid)
+		}
+	}
+	tasks, _ := filepath.Glob("/proc/self/task/*")
+	for _, task := range tasks {
+		if ns, err := os.Readlink(filepath.Join(task, "ns", "mnt")); err == nil && ns != agentNS {
+			t.Errorf("thread %s is in the namespace %s, not the process's %s", filepath.Base(task), ns, agentNS)
 		}
 	}
 }
