@@ -28,22 +28,26 @@ func TestSecondHopHeimdal(t *testing.T) {
 	alice := l.aliceEnv(t)
 	target := "host/" + l.c.name + "@" + l.realm
 	tgt := "krbtgt/" + l.realm + "@" + l.realm
-	heimdal := sessionInfo + "export " + strings.Join(h.Env, " ") + "\n"
-
-	t.Run("constrained", func(t *testing.T) {
-		script := heimdal +
-			programTry("heimdal klist", h.Klist) +
-			programTry("heimdal kgetcred", h.Kgetcred, "host/"+l.c.name) +
-			programTry("mit kvno", "kvno", "host/"+l.c.name) +
-			programTry("heimdal kgetcred after kvno", h.Kgetcred, "host/"+l.c.name) +
-			programTry("heimdal klist after", h.Klist)
+	// session runs Heimdal's tools in script on B in mode and returns the
+	// outputs of its tries and the session's ID.
+	session := func(t *testing.T, mode, script string) (map[string]string, string) {
+		t.Helper()
 		start := time.Now()
-		out, errOut, err := l.onB(t, alice, "constrained", script)
+		out, errOut, err := l.onB(t, alice, mode, sessionInfo+"export "+strings.Join(h.Env, " ")+"\n"+script)
 		t.Logf("the session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
 		if err != nil {
 			t.Fatalf("the session on B: %v", err)
 		}
-		got := tries(out)
+		return tries(out), sessionValue(out, "session")
+	}
+
+	t.Run("constrained", func(t *testing.T) {
+		got, id := session(t, "constrained",
+			programTry("heimdal klist", h.Klist)+
+				programTry("heimdal kgetcred", h.Kgetcred, "host/"+l.c.name)+
+				programTry("mit kvno", "kvno", "host/"+l.c.name)+
+				programTry("heimdal kgetcred after kvno", h.Kgetcred, "host/"+l.c.name)+
+				programTry("heimdal klist after", h.Klist))
 		mustContain(t, "Heimdal's klist in the session on B", got["heimdal klist"], "Credentials cache: KCM:", "Principal: alice@"+l.realm, "rc=0\n")
 		if strings.Contains(got["heimdal klist"], "host/") {
 			t.Errorf("Heimdal's klist shows a ticket before any was asked for:\n%s", got["heimdal klist"])
@@ -61,25 +65,18 @@ func TestSecondHopHeimdal(t *testing.T) {
 				t.Errorf("%s shows a TGT in a constrained session:\n%s", name, o)
 			}
 		}
-		sub := "(session " + sessionValue(out, "session") + ", mode constrained, endpoint default) to " + target + ": issued"
+		sub := "(session " + id + ", mode constrained, endpoint default) to " + target + ": issued"
 		if evs := l.b.waitAudit(t, "broker.issued", sub, 1); len(evs) == 0 {
 			t.Errorf("B's audit log: no broker.issued event %q", sub)
 		}
 	})
 
 	t.Run("forward", func(t *testing.T) {
-		script := heimdal +
-			programTry("heimdal klist", h.Klist) +
-			programTry("heimdal kgetcred", h.Kgetcred, "host/"+l.c.name) +
-			programTry("heimdal klist after", h.Klist) +
-			"echo '== mit klist'; klist\n"
-		start := time.Now()
-		out, errOut, err := l.onB(t, alice, "forward", script)
-		t.Logf("the session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
-		if err != nil {
-			t.Fatalf("the session on B: %v", err)
-		}
-		got := tries(out)
+		got, _ := session(t, "forward",
+			programTry("heimdal klist", h.Klist)+
+				programTry("heimdal kgetcred", h.Kgetcred, "host/"+l.c.name)+
+				programTry("heimdal klist after", h.Klist)+
+				"echo '== mit klist'; klist\n")
 		mustContain(t, "Heimdal's klist in the forward session", got["heimdal klist"], "Principal: alice@"+l.realm, tgt, "rc=0\n")
 		if g := got["heimdal kgetcred"]; g != "rc=0\n" {
 			t.Errorf("Heimdal's kgetcred with the forwarded TGT: %q, want nothing printed and exit status 0", g)
