@@ -72,19 +72,22 @@ func TestBrokerFolderWhileRunning(t *testing.T) {
 	if err := s.Start("sleep 300"); err != nil {
 		t.Fatal(err)
 	}
+	u, err := lookupLocalUser(f.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The broker gives the folder to the session's account last, once its
+	// socket listens.
 	var dir string
 	if !waitFor(5*time.Second, func() bool {
 		m, _ := filepath.Glob(filepath.Join(f.cfg.RuntimeDir, "session-*"))
 		if len(m) == 1 {
 			dir = m[0]
 		}
-		return dir != ""
+		fi, err := os.Stat(dir)
+		return err == nil && fi.Sys().(*syscall.Stat_t).Uid == u.UID
 	}) {
-		t.Fatal("no session folder in runtime_dir")
-	}
-	u, err := lookupLocalUser(f.alice)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no session folder of uid %d in runtime_dir (%q)", u.UID, dir)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {

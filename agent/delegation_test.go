@@ -39,6 +39,9 @@ func (f *fixture) sessionBroker(t *testing.T, c *ssh.Client, setup func(*ssh.Ses
 		t.Fatal(err)
 	}
 	var sock string
+	var kc *kcm.Client
+	// The socket's file appears before the broker listens on it: dial
+	// until it answers.
 	if !waitFor(5*time.Second, func() bool {
 		m, _ := filepath.Glob(filepath.Join(f.cfg.RuntimeDir, "session-*", "kcm.sock"))
 		for _, p := range m {
@@ -46,13 +49,12 @@ func (f *fixture) sessionBroker(t *testing.T, c *ssh.Client, setup func(*ssh.Ses
 				sock = p
 			}
 		}
-		return sock != ""
+		if sock != "" {
+			kc, err = kcm.Dial(t.Context(), sock)
+		}
+		return kc != nil
 	}) {
-		t.Fatalf("no broker socket in runtime_dir (stderr %q)", stderr.String())
-	}
-	kc, err := kcm.Dial(t.Context(), sock)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no broker answers in runtime_dir (socket %q: %v; stderr %q)", sock, err, stderr.String())
 	}
 	t.Cleanup(func() { kc.Close() })
 	return kc, s

@@ -88,7 +88,11 @@
 // start of the folders of an agent that crashed; the session's folder is
 // 0700 and the session's account owns it), admitting only the session's
 // uid and root, so that MIT and Heimdal programs in the session keep their
-// tickets in the agent, never in a file on the host.
+// tickets in the agent, never in a file on the host. Heimdal's library
+// connects only to its fixed path /var/run/.heim_org.h5l.kcm-socket: a root
+// agent starts the program of a session (not run as root) in a mount
+// namespace of its own where that path is the session's socket
+// (heimdalkcm_linux.go).
 //
 // Whose tickets the broker obtains, and how (delegation.go): in a default
 // session the user's, by the delegation mode the client chose (delegate@hop;

@@ -127,7 +127,7 @@ func (s *session) runJEA(e *Endpoint, kind, command string, mode remoting.Mode) 
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	spec := procSpec{Path: d.Path, Argv: d.Argv, Dir: "/", Env: sortedEnv(env)}
+	spec := procSpec{Path: d.Path, Argv: d.Argv, Dir: "/", Env: sortedEnv(env), KCMSocket: brk.Socket()}
 	if a.isRoot {
 		spec.User = u
 	}

@@ -28,6 +28,12 @@ type procSpec struct {
 	// Pty, when set, runs the process on a new pseudo-terminal as the
 	// leader of a new session; otherwise it leads a new process group.
 	Pty *ptyRequest
+	// KCMSocket is the session's broker socket. When it and User are set
+	// (the agent is root) and User is not root, the process starts in a
+	// mount namespace of its own where Heimdal's fixed KCM socket path is
+	// this socket (heimdalkcm_linux.go). A session that runs as root
+	// keeps the host's namespace, so that what it mounts is the host's.
+	KCMSocket string
 }
 
 // process is a running session process and its process group.
@@ -119,7 +125,11 @@ func startProcess(spec procSpec) (*process, error) {
 		attr.Setpgid = true
 	}
 	cmd.SysProcAttr = attr
-	if err := startChild(cmd); err != nil {
+	start := startChild
+	if spec.KCMSocket != "" && spec.User != nil && spec.User.UID != 0 && sessionNamespaces() {
+		start = func(cmd *exec.Cmd) error { return startWithKCMSocket(cmd, spec.KCMSocket) }
+	}
+	if err := start(cmd); err != nil {
 		return fail(fmt.Errorf("agent: start %s: %w", spec.Path, err))
 	}
 	for _, c := range closeAfter {

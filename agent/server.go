@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -163,6 +164,9 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 				a.logger.Warn("JEA endpoint may allow more than intended", "endpoint", e.Name, "warning", w.String())
 			}
 		}
+	}
+	if a.isRoot && runtime.GOOS == "linux" && !sessionNamespaces() {
+		a.logger.Warn("the agent is root without CAP_SYS_ADMIN: sessions keep its mount namespace, so Heimdal programs in them do not reach their credential broker (MIT programs do)")
 	}
 	if !a.isRoot {
 		for _, e := range sortedEndpoints(cfg) {

@@ -411,7 +411,7 @@ func (s *session) runInteractive(e *Endpoint, kind, command string, mode remotin
 	withPty := s.pty != nil
 	ptyReq := s.pty
 	s.mu.Unlock()
-	spec := procSpec{Env: s.baseEnv(e, u, withPty, brk), Dir: homeOrRoot(u.Home), Pty: ptyReq}
+	spec := procSpec{Env: s.baseEnv(e, u, withPty, brk), Dir: homeOrRoot(u.Home), Pty: ptyReq, KCMSocket: brk.Socket()}
 	if a.isRoot {
 		spec.User = u
 	}

@@ -227,6 +227,14 @@ func (s *Server) change(ctx context.Context, name string, fn func(c *Cache) erro
 func (s *Server) handle(ctx context.Context, uid uint32, req *Request) *Reply {
 	ok := &Reply{}
 	var err error
+	if req.Name == "" && namesCache(req.Op) && req.Op != OpSetDefaultCache {
+		// Heimdal 7's client names the cache "" for KRB5CCNAME=KCM:, where
+		// MIT's (and Heimdal's later ones) ask GET_DEFAULT_CACHE first: ""
+		// is the caller's default cache.
+		if req.Name, err = s.Store.Default(ctx, uid); err != nil {
+			return s.fail(req.Op, err)
+		}
+	}
 	switch req.Op {
 	case OpNoop:
 		return ok

@@ -166,6 +166,39 @@ func TestServerCacheLifecycle(t *testing.T) {
 	}
 }
 
+// TestServerEmptyNameIsTheDefault: Heimdal 7's client sends the cache name
+// "" for KRB5CCNAME=KCM:; the server reads and writes the caller's default
+// cache for it.
+func TestServerEmptyNameIsTheDefault(t *testing.T) {
+	store := &Mem{}
+	c := serve(t, &Server{Store: store})
+	ctx := t.Context()
+	uid := uint32(os.Getuid())
+	if err := store.SetDefault(ctx, uid, "named"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Initialize(ctx, "", alice); err != nil {
+		t.Fatal(err)
+	}
+	tgt := testCred(tgs, 1)
+	if err := c.Store(ctx, "", &tgt); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.Principal(ctx, "named"); err != nil || p.String() != "alice@EXAMPLE.TEST" {
+		t.Fatalf("the default cache's principal = %v, %v: INITIALIZE \"\" went elsewhere", p, err)
+	}
+	creds, err := c.Credentials(ctx, "named")
+	if err != nil || len(creds) != 1 || creds[0].Server.String() != tgs.String() {
+		t.Fatalf("the default cache holds %v, %v", creds, err)
+	}
+	if p, err := c.Principal(ctx, ""); err != nil || p.String() != "alice@EXAMPLE.TEST" {
+		t.Fatalf(`Principal("") = %v, %v`, p, err)
+	}
+	if ids, err := store.Caches(ctx); err != nil || len(ids) != 1 || ids[0].Name != "named" {
+		t.Errorf("caches %v, %v: want only the default one", ids, err)
+	}
+}
+
 func TestServerUnsupported(t *testing.T) {
 	c := serve(t, &Server{})
 	for _, op := range []Op{OpSetFlags, OpChown, OpGetTicket, 28, 999} {
