@@ -94,7 +94,7 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 		RuntimeDir: a.cfg.RuntimeDir, SessionID: s.id, UID: u.UID, GID: u.GID,
 		Principal: id.Principal, HostKrb5Conf: a.hostKrb5Conf,
 		Logger: a.logger.With("session", s.id),
-		Mode:   m, Host: a.cfg.Host, HostService: a.spn, Endpoint: e.Name, User: id.Principal,
+		Mode:   m, Allowed: e.Delegation, Host: a.cfg.Host, HostService: a.spn, Endpoint: e.Name, User: id.Principal,
 	}
 	switch {
 	case e.Type == TypeRunAs && e.Keytab != "":

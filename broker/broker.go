@@ -63,8 +63,10 @@ type Config struct {
 	// never logged.
 	Logger *slog.Logger
 
-	// Mode is the session's delegation mode (default none).
-	Mode remoting.Mode
+	// Mode is the session's delegation mode (default none); Allowed, the
+	// modes its endpoint allows (for the explanations; default all).
+	Mode    remoting.Mode
+	Allowed []remoting.Mode
 	// Issuer obtains Principal's tickets on demand; nil obtains none.
 	Issuer Issuer
 	// Initial credentials are in the session's cache from the start (the
@@ -149,6 +151,9 @@ func Start(ctx context.Context, c Config) (*Broker, error) {
 	}
 	if c.Mode == "" {
 		c.Mode = remoting.ModeNone
+	}
+	if c.Allowed == nil {
+		c.Allowed = remoting.Modes
 	}
 	if c.User.Name.IsZero() {
 		c.User = c.Principal

@@ -19,6 +19,7 @@ import (
 	"hop/krb5/crypto"
 	"hop/krb5/kcm"
 	"hop/krb5/wire"
+	"hop/remoting"
 )
 
 var alice = krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: "EXAMPLE.TEST"}
@@ -251,5 +252,38 @@ func TestInitialAsRoot(t *testing.T) {
 	b.Close()
 	if !bytes.Equal(tgt.Ticket.Raw, raw) {
 		t.Error("Close zeroed the caller's ticket")
+	}
+}
+
+// TestExplainNone: without an issuer the explanation names the modes the
+// endpoint allows, and the explicit credential, as the options.
+func TestExplainNone(t *testing.T) {
+	uid, gid := testUID()
+	host := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), Realm: "EXAMPLE.TEST"}
+	target := "host/c.example.test@EXAMPLE.TEST"
+	for _, tc := range []struct {
+		allowed []remoting.Mode
+		want    []string
+		not     string
+	}{
+		{nil, []string{"opened with --delegate none; use --delegate constrained (the domain must allow host/b.example.test to reach host/c.example.test: hop delegation explain --user alice --service host/b.example.test --target host/c.example.test) or --delegate forward", "--pass-credential ACCOUNT"}, ""},
+		{[]remoting.Mode{remoting.ModeNone, remoting.ModeConstrained}, []string{"use --delegate constrained (", "--pass-credential"}, "--delegate forward"},
+		{[]remoting.Mode{remoting.ModeNone}, []string{"the endpoint backup on b.example.test passes no credential of yours (hop endpoints b.example.test); pass one with --pass-credential ACCOUNT"}, "--delegate"},
+	} {
+		b := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "x", UID: uid, GID: gid, Principal: alice, Allowed: tc.allowed,
+			Host: "b.example.test", HostService: host, Endpoint: "backup"})
+		st, err := b.status(context.Background(), 0, &kcm.BrokerQuery{Target: target})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(st.Target.Explain, w) {
+				t.Errorf("allowed %v: %q lacks %q", tc.allowed, st.Target.Explain, w)
+			}
+		}
+		if tc.not != "" && strings.Contains(st.Target.Explain, tc.not) {
+			t.Errorf("allowed %v: %q offers %q", tc.allowed, st.Target.Explain, tc.not)
+		}
+		b.Close()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"hop/krb5"
@@ -101,8 +102,19 @@ func (b *Broker) explain(target krb5.Principal, refused string) string {
 	explainCmd := fmt.Sprintf("hop delegation explain --user %s --service %s --target %s", user, c.HostService.Name, target.Name)
 	switch {
 	case c.Issuer == nil:
-		return fmt.Sprintf("no delegated credential on this hop: the session on %s was opened with --delegate %s; use --delegate constrained (the domain must allow %s to reach %s: %s) or --delegate forward (the domain must trust %s for delegation)",
-			c.Host, c.Mode, c.HostService.Name, target.Name, explainCmd, c.Host)
+		var opts []string
+		if slices.Contains(c.Allowed, remoting.ModeConstrained) {
+			opts = append(opts, fmt.Sprintf("--delegate constrained (the domain must allow %s to reach %s: %s)", c.HostService.Name, target.Name, explainCmd))
+		}
+		if slices.Contains(c.Allowed, remoting.ModeForward) {
+			opts = append(opts, fmt.Sprintf("--delegate forward (the domain must trust %s for delegation)", c.Host))
+		}
+		if len(opts) == 0 {
+			return fmt.Sprintf("no delegated credential on this hop: the endpoint %s on %s passes no credential of yours (hop endpoints %s); pass one with --pass-credential ACCOUNT",
+				c.Endpoint, c.Host, c.Host)
+		}
+		return fmt.Sprintf("no delegated credential on this hop: the session on %s was opened with --delegate %s; use %s, or pass a credential with --pass-credential ACCOUNT",
+			c.Host, c.Mode, strings.Join(opts, " or "))
 	case refused != "" && c.Mode == remoting.ModeConstrained:
 		return fmt.Sprintf("the KDC refused to let %s reach %s on behalf of %s (session on %s, --delegate constrained): %s; see why with: %s",
 			c.HostService.Name, target.Name, c.User, c.Host, refused, explainCmd)

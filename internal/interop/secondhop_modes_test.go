@@ -899,7 +899,8 @@ delegation = ["none"]
 	if err != nil {
 		t.Fatalf("hop exec --config ops: %v\n%s%s", err, out, errOut)
 	}
-	l.wantRefused(t, "endpoint ops", tries(out)["none"], "hop: "+l.c.name+": no delegated credential on this hop: the session on "+l.b.name+" was opened with --delegate none; ")
+	// An endpoint that allows no delegation does not offer it.
+	l.wantRefused(t, "endpoint ops", tries(out)["none"], "hop: "+l.c.name+": no delegated credential on this hop: the endpoint ops on "+l.b.name+" passes no credential of yours (hop endpoints "+l.b.name+"); pass one with --pass-credential ACCOUNT")
 }
 
 // TestSecondHopForwardKeyGone: when a session in mode forward has ended
