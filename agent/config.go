@@ -208,7 +208,7 @@ func delegationModes(names []string) ([]remoting.Mode, error) {
 	for _, n := range names {
 		m, err := remoting.ParseMode(n)
 		if err != nil {
-			return nil, fmt.Errorf("delegation: %q is not a delegation mode: use none, constrained or forward", n)
+			return nil, fmt.Errorf("delegation: %q is not a delegation mode: use %s", n, remoting.ModeNames())
 		}
 		if !slices.Contains(out, m) {
 			out = append(out, m)

@@ -201,7 +201,7 @@ run_as = "x"
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{"default": "[none constrained]", "admins": "[none constrained forward]", "b": "[none]"} {
+	for name, want := range map[string]string{"default": "[none constrained]", "admins": "[none remote-guard constrained forward]", "b": "[none]"} {
 		if got := fmt.Sprint(c.Endpoints[name].Delegation); got != want {
 			t.Errorf("%s: delegation %s, want %s", name, got, want)
 		}

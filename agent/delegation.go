@@ -124,6 +124,8 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 		}
 		c.Initial = []*client.Credential{tgt}
 		c.Issuer = &broker.Forwarded{TGT: tgt, KDC: a.kdc}
+	case m == remoting.ModeRemoteGuard:
+		c.Issuer = &broker.RemoteGuard{Client: id.Principal, Ask: s.askClient}
 	case m == remoting.ModeConstrained:
 		s.c.mu.Lock()
 		x := s.c.gss.Accepted()

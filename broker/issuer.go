@@ -226,3 +226,38 @@ func (k *KDC) LoginWithPassword(ctx context.Context, p krb5.Principal, password 
 	}
 	return cred, err
 }
+
+// RemoteGuard is mode remote-guard (Remote Credential Guard): the host
+// holds nothing of the user's but the service tickets it is given; for
+// each one it asks the client on the first host (Ask, over the session's
+// connection), which obtains it with its own TGT and may refuse. When the
+// connection ends Ask fails and nothing more can be obtained.
+type RemoteGuard struct {
+	// Client is whose tickets they are (the session's user).
+	Client krb5.Principal
+	// Ask asks the client for a ticket to target.
+	Ask func(ctx context.Context, target krb5.Principal) (*client.Credential, error)
+}
+
+// Ticket asks the client, and checks that what comes back is Client's
+// ticket to target: the client is trusted with the user's identity, not
+// with naming another.
+func (g *RemoteGuard) Ticket(ctx context.Context, target krb5.Principal) (*client.Credential, error) {
+	cred, err := g.Ask(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	if !cred.Client.Name.Equal(g.Client.Name) || !cred.Client.Realm.Equal(g.Client.Realm) || !cred.Server.Name.Equal(target.Name) {
+		zeroKey(cred.SessionKey)
+		return nil, fmt.Errorf("broker: the client answered with a ticket of %s to %s, not of %s to %s", cred.Client, cred.Server, g.Client, target)
+	}
+	return cred, nil
+}
+
+// How implements Issuer.
+func (g *RemoteGuard) How() string {
+	return "by asking " + g.Client.String() + "'s client on the first host for each ticket (remote credential guard): this host never holds a ticket-granting ticket"
+}
+
+// Close implements Issuer: RemoteGuard holds no key.
+func (g *RemoteGuard) Close() {}

@@ -62,6 +62,9 @@ type Options struct {
 	// the TGT is forwardable; otherwise it refuses and says which is
 	// missing.
 	Delegate remoting.Mode
+	// Guard says which tickets the client serves, in mode remote-guard
+	// (nil: any service, DefaultGuardLifetime).
+	Guard *Guard
 	// Credentials are passed into every session of the connection
 	// (remoting.CredentialRequest): the agent logs each on and keeps the
 	// TGT in the session's broker, in the cache
@@ -232,7 +235,15 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 			io.WriteString(o.Stderr, bannerLines(b))
 		}
 	}
-	return &Conn{host: fqdn, client: ssh.NewClient(sc, chans, reqs), delegate: o.Delegate, credentials: o.Credentials}, nil
+	cl := ssh.NewClient(sc, chans, reqs)
+	if o.Delegate == remoting.ModeRemoteGuard {
+		g := o.Guard
+		if g == nil {
+			g = &Guard{}
+		}
+		go serveGuard(cl.HandleChannelOpen(remoting.TicketChannel), g, o.Source)
+	}
+	return &Conn{host: fqdn, client: cl, delegate: o.Delegate, credentials: o.Credentials}, nil
 }
 
 // forwardedTGT is the TGT to delegate to host for mode forward (RFC 4121

@@ -39,8 +39,9 @@ const (
 	ModeConstrained Mode = "constrained"
 )
 
-// Modes lists the modes, weakest first.
-var Modes = []Mode{ModeNone, ModeConstrained, ModeForward}
+// Modes lists the modes, from the one that exposes least to the host to
+// the one that exposes most.
+var Modes = []Mode{ModeNone, ModeRemoteGuard, ModeConstrained, ModeForward}
 
 // ParseMode returns the mode named s.
 func ParseMode(s string) (Mode, error) {
@@ -49,11 +50,17 @@ func ParseMode(s string) (Mode, error) {
 			return m, nil
 		}
 	}
+	return "", fmt.Errorf("remoting: %q is not a delegation mode: use %s", s, ModeNames())
+}
+
+// ModeNames lists the modes for a message: "none, remote-guard, … or
+// forward".
+func ModeNames() string {
 	names := make([]string, len(Modes))
 	for i, m := range Modes {
 		names[i] = string(m)
 	}
-	return "", fmt.Errorf("remoting: %q is not a delegation mode: use one of %s", s, strings.Join(names, ", "))
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // MaxModeName bounds the name in a delegate@hop payload.

@@ -125,3 +125,25 @@ func FuzzDecodeCredentialRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeTicketMessages feeds ticket@hop messages to both decoders (a
+// request is what a host sends the client; a reply what the client sends
+// the host): no panic, bounded, printable output.
+func FuzzDecodeTicketMessages(f *testing.F) {
+	f.Add([]byte(`{"target":"cifs/c.example.test@EXAMPLE.TEST","host":"b.example.test","session":"1f2e"}`))
+	f.Add([]byte(`{"credential":"AAAA"}`))
+	f.Add([]byte(`{"error":"host/d.example.test is not in the hops allowed"}`))
+	f.Add([]byte(`{"target":"x","via":["a","b"]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if q, err := DecodeTicketRequest(b); err == nil {
+			if !strings.Contains(q.Target, "/") || len(q.Via) > maxTicketVia || Printable(q.Host, maxTicketHost) != q.Host {
+				t.Fatalf("accepted %+v", q)
+			}
+		}
+		if p, err := DecodeTicketReply(b); err == nil {
+			if (len(p.Credential) == 0) == (p.Error == "") || Printable(p.Error, 1024) != p.Error {
+				t.Fatalf("accepted %+v", p)
+			}
+		}
+	})
+}

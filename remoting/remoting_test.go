@@ -134,7 +134,7 @@ func TestDelegateRequest(t *testing.T) {
 			t.Errorf("%x decoded to %q", b, m)
 		}
 	}
-	if _, err := remoting.ParseMode("unconstrained"); err == nil || !strings.Contains(err.Error(), "none, constrained, forward") {
+	if _, err := remoting.ParseMode("unconstrained"); err == nil || !strings.Contains(err.Error(), "use none, remote-guard, constrained or forward") {
 		t.Errorf("remoting.ParseMode(unconstrained): %v", err)
 	}
 }
@@ -159,5 +159,37 @@ func TestCredentialRequest(t *testing.T) {
 	}
 	if remoting.CredentialCache("svc") != "credential:svc" {
 		t.Errorf("CredentialCache: %q", remoting.CredentialCache("svc"))
+	}
+}
+
+func TestTicketMessages(t *testing.T) {
+	var b bytes.Buffer
+	q := &remoting.TicketRequest{Target: "cifs/c.example.test@EXAMPLE.TEST", Host: "b.example.test", Session: "s1"}
+	if err := remoting.WriteTicketMessage(&b, q); err != nil {
+		t.Fatal(err)
+	}
+	got, err := remoting.ReadTicketRequest(&b)
+	if err != nil || !reflect.DeepEqual(got, q) {
+		t.Fatalf("request round trip: %+v %v", got, err)
+	}
+	remoting.WriteTicketMessage(&b, &remoting.TicketReply{Error: "no\x1b[2J"})
+	if p, err := remoting.ReadTicketReply(&b); err != nil || p.Error != "no[2J" {
+		t.Errorf("reply: %+v %v", p, err)
+	}
+	for _, bad := range []string{`{"target":"krbtgt"}`, `{"target":"a/b","via":["1","2","3","4","5","6","7","8","9"]}`, `[`} {
+		if _, err := remoting.DecodeTicketRequest([]byte(bad)); err == nil {
+			t.Errorf("request %s accepted", bad)
+		}
+	}
+	for _, bad := range []string{`{}`, `{"credential":"AAAA","error":"x"}`} {
+		if _, err := remoting.DecodeTicketReply([]byte(bad)); err == nil {
+			t.Errorf("reply %s accepted", bad)
+		}
+	}
+	// A frame longer than the bound is refused before it is read.
+	b.Reset()
+	b.Write([]byte{0, 0x10, 0, 1})
+	if _, err := remoting.ReadTicketRequest(&b); err == nil {
+		t.Error("an oversized frame was read")
 	}
 }

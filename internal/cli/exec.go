@@ -29,7 +29,7 @@ func execCommand() *command {
 	return &command{
 		name:    "exec",
 		summary: "run a command on hosts through their hop agent (Invoke-Command)",
-		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
@@ -56,7 +56,7 @@ func shellCommand() *command {
 	return &command{
 		name:    "shell",
 		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
-		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
+		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
 		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
 mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
 and the terminal is restored when the shell ends. Authentication and host
@@ -84,16 +84,17 @@ type remoteFlags struct {
 	port       *int
 	knownHosts *string
 	// exec and shell only:
-	delegate, passCredential, passwordFile, credential *string
+	delegate, passCredential, passwordFile, credential, allowHop *string
 }
 
 // addDelegateFlag adds the flags of what a session may use to reach other
 // hosts (exec and shell).
 func (rf *remoteFlags) addDelegateFlag() {
-	rf.delegate = rf.fs.String("delegate", "", "the delegation `MODE` of the session: none (the agent's default), constrained or forward")
+	rf.delegate = rf.fs.String("delegate", "", "the delegation `MODE` of the session: none (the agent's default), remote-guard, constrained or forward")
 	rf.passCredential = rf.fs.String("pass-credential", "", "pass the credential of `ACCOUNT` (its password, asked here) into the session")
 	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential: read the password from the first line of `FILE`")
 	rf.credential = rf.fs.String("credential", "", "in a hop session: authenticate with the credential passed into it for `ACCOUNT` (--pass-credential on the host you came from)")
+	rf.allowHop = rf.fs.String("allow-hop", "", "with --delegate remote-guard: the `SPNS` (comma-separated patterns, e.g. cifs/c.example.test,host/*.example.test) the session may get tickets for (default: allow_hop in krb5.conf's [hop] section, else any service)")
 }
 
 // delegateHelp explains --delegate in exec's and shell's help.
@@ -104,6 +105,11 @@ second hop), for hop itself and for every Kerberos program there (the
 session's credential cache, KRB5CCNAME=KCM:, is served by the agent):
   none         nothing (the default): the session reaches no other host
                with Kerberos.
+  remote-guard nothing reusable reaches HOST: for each ticket the session
+               needs, HOST's agent asks this client, which gets it with your
+               ticket and hands over only that service ticket (short-lived,
+               --allow-hop patterns only), while the connection lasts
+               (Remote Credential Guard).
   constrained  nothing reusable reaches HOST: for each ticket the session
                asks for, HOST's agent asks the KDC with S4U2Proxy, and the
                domain's constrained or resource-based delegation settings
@@ -140,6 +146,7 @@ type dialer struct {
 	stderr      io.Writer
 	delegate    remoting.Mode
 	credentials []remote.Credential
+	guard       *remote.Guard
 	// credentialName is --credential's account ("" without it).
 	credentialName string
 	done           func()
@@ -150,8 +157,27 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 	var err error
 	if *rf.delegate != "" {
 		if d.delegate, err = remoting.ParseMode(*rf.delegate); err != nil {
-			return usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
+			return badMode(*rf.delegate)
 		}
+	}
+	allow := *rf.allowHop
+	if allow == "" {
+		allow = d.hop.AllowHop
+	}
+	if *rf.allowHop != "" && d.delegate != remoting.ModeRemoteGuard {
+		return usagef("--allow-hop is for --delegate remote-guard")
+	}
+	if d.delegate == remoting.ModeRemoteGuard {
+		g := &remote.Guard{}
+		for _, p := range strings.Split(allow, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				g.AllowHop = append(g.AllowHop, p)
+			}
+		}
+		if err := remote.CheckAllowHop(g.AllowHop); err != nil {
+			return usagef("%v", err)
+		}
+		d.guard = g
 	}
 	if *rf.passwordFile != "" && *rf.passCredential == "" {
 		return usagef("--password-file is the password of --pass-credential ACCOUNT")
@@ -199,6 +225,10 @@ func (d *dialer) checkCredential(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+func badMode(s string) error {
+	return usagef("--delegate %s is not a delegation mode: use %s", s, remoting.ModeNames())
 }
 
 func isTerminal(r io.Reader) bool {
@@ -267,7 +297,7 @@ func (d *dialer) options(host string) (remote.Options, error) {
 	if port == 0 {
 		port = d.port
 	}
-	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials}
+	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials, Guard: d.guard}
 	if d.known != "" {
 		p := port
 		if p == 0 {
@@ -498,7 +528,7 @@ func runShell(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	if _, err := remoting.ParseMode(*rf.delegate); *rf.delegate != "" && err != nil {
-		return usagef("--delegate %s is not a delegation mode: use none, constrained or forward", *rf.delegate)
+		return badMode(*rf.delegate)
 	}
 	tty, ok := e.stdin.(*os.File)
 	if !ok {

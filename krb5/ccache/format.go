@@ -1,6 +1,7 @@
 package ccache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -320,4 +321,19 @@ func (w *writer) credential(c *Credential, version int) {
 	}
 	w.data("ticket", c.Ticket, math.MaxUint32)
 	w.data("second ticket", c.SecondTicket, math.MaxUint32)
+}
+
+// DecodeCredential decodes one credential in the encoding of format
+// version 4 (AppendCredential's), which must be all of b. The result
+// shares no memory with b.
+func DecodeCredential(b []byte) (Credential, error) {
+	r := mitfile.NewReader(bytes.Clone(b), binary.BigEndian)
+	c := ReadCredential(r)
+	if r.Err() == nil && r.Len() != 0 {
+		r.Fail("%d bytes after the credential", r.Len())
+	}
+	if err := r.Err(); err != nil {
+		return Credential{}, fmt.Errorf("ccache: %w", err)
+	}
+	return c, nil
 }

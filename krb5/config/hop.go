@@ -15,6 +15,7 @@ const (
 	hopAdminTLSPin  = "admin_tls_pin"
 	hopAgentPort    = "agent_port"
 	hopAgentAddress = "agent_address"
+	hopAllowHop     = "allow_hop"
 )
 
 // HopSettings are hop's settings for one realm, from krb5.conf's [hop]
@@ -26,6 +27,7 @@ const (
 //		admin_url = https://kdc.example.test:8443
 //		admin_tls_pin = sha256//BASE64
 //		agent_port = 2222
+//		allow_hop = cifs/*.example.test,host/*.example.test
 //		agent_address = {
 //			b.example.test = 127.0.0.2:2222
 //		}
@@ -44,6 +46,10 @@ type HopSettings struct {
 	// AgentPort is the agents' TCP port as written (agent_port); see
 	// AgentPortNumber.
 	AgentPort string
+	// AllowHop is the default of hop exec --allow-hop (allow_hop): the
+	// services the client serves tickets for in mode remote-guard, comma
+	// separated patterns.
+	AllowHop string
 
 	cfg   *Config
 	realm string
@@ -55,6 +61,7 @@ func (c *Config) HopSettings(realm string) HopSettings {
 	s.AdminURL, _ = c.hopValue(realm, hopAdminURL)
 	s.AdminTLSPin, _ = c.hopValue(realm, hopAdminTLSPin)
 	s.AgentPort, _ = c.hopValue(realm, hopAgentPort)
+	s.AllowHop, _ = c.hopValue(realm, hopAllowHop)
 	return s
 }
 

@@ -219,6 +219,35 @@ func (s *Source) tgsRequest(tgt *client.Credential, service krb5.PrincipalName) 
 	return r
 }
 
+// HandOverTicket obtains a ticket to service for another host to use in
+// the user's name (mode remote-guard): a new one from the KDC that lasts at
+// most lifetime, not forwardable, and not kept in the cache, since its
+// session key leaves this host. Without a TGT in the cache (in a hop
+// session whose broker holds none, in a chain of hops) it asks the cache's
+// server, as ServiceTicket does. A ticket-granting service is refused:
+// remote-guard hands over service tickets only.
+func (s *Source) HandOverTicket(ctx context.Context, service krb5.PrincipalName, lifetime time.Duration) (*client.Credential, error) {
+	if len(service.Components) > 0 && strings.EqualFold(service.Components[0], "krbtgt") {
+		return nil, fmt.Errorf("tickets: %s is a ticket-granting service: only service tickets are handed over", service)
+	}
+	var out *client.Credential
+	err := s.withTGT(ctx, service, func(cache *ccache.Cache, cc *openCache, target krb5.Principal) (bool, error) {
+		tgs := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", string(target.Realm)), Realm: target.Realm}
+		if _, ok := cache.Find(tgs); ok {
+			return false, nil
+		}
+		rc, err := cc.retrieve(ctx, cache.Default, target)
+		if err != nil || rc == nil {
+			return false, err
+		}
+		out, err = ccache.ToClient(rc)
+		return true, err
+	}, func(tgt *client.Credential) *client.Request {
+		return &client.Request{Service: service, Realm: tgt.Client.Realm, Options: krb5.OptCanonicalize, Lifetime: lifetime, Now: s.Now}
+	}, func(cred *client.Credential) { out = cred }, false)
+	return out, err
+}
+
 // ErrNotForwardable is wrapped by ForwardedTGT's error when the
 // ticket-granting ticket is not forwardable.
 var ErrNotForwardable = errors.New("tickets: the ticket-granting ticket is not forwardable")

@@ -1,0 +1,77 @@
+package interop
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSecondHopRemoteGuard: mode remote-guard (Remote Credential Guard).
+// With no delegation setting in the domain at all, a nested hop exec to C,
+// MIT's kvno and klist in the session on B work, each ticket obtained by
+// the client on A and handed over short-lived; B holds neither alice's TGT
+// nor its key (memory and disk); --allow-hop limits what A serves, and the
+// refusal reaches the session with the reason; a chain A → B → C → B works
+// with remote-guard on each hop, C's requests going through B's client to
+// A; B's audit names each ticket.
+func TestSecondHopRemoteGuard(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+
+	s := l.startOnB(t, alice, "remote-guard", "guard", sessionInfo+l.nestedTry("nested")+
+		"echo '== kvno'; kvno host/"+l.c.name+" 2>&1; echo \"rc=$?\"\n"+
+		"echo '== tickets'; hop tickets --json 2>&1\n"+
+		"echo '== klist'; klist 2>&1\nstep 1\n")
+	s.waitStep(t, 1)
+	// The session is open, its tickets obtained: nothing of the TGT on B.
+	l.noTGTOnB(t, alice)
+	s.next(t, 1)
+	out, errOut, err := s.wait(t)
+	if err != nil {
+		t.Fatalf("the remote-guard session on B: %v\n%s%s", err, out, errOut)
+	}
+	got := tries(out)
+	l.wantWorked(t, "remote-guard", got["nested"])
+	mustContain(t, "kvno in the session", got["kvno"], "host/"+l.c.name+"@"+l.realm+": kvno = ", "rc=0")
+	if strings.Contains(got["klist"], "krbtgt/") {
+		t.Errorf("a TGT in the remote-guard session's cache:\n%s", got["klist"])
+	}
+	var listing struct {
+		Tickets []struct {
+			Server             string
+			ValidFrom, Expires time.Time `json:"-"`
+			RawFrom            string `json:"valid_from"`
+			RawExpires         string `json:"expires"`
+		}
+	}
+	if err := json.Unmarshal([]byte(got["tickets"]), &listing); err != nil || len(listing.Tickets) == 0 {
+		t.Fatalf("hop tickets --json in the session: %v\n%s", err, got["tickets"])
+	}
+	for _, tk := range listing.Tickets {
+		from, err1 := time.Parse(time.RFC3339, tk.RawFrom)
+		until, err2 := time.Parse(time.RFC3339, tk.RawExpires)
+		if err1 != nil || err2 != nil || until.Sub(from) > 10*time.Minute+time.Second {
+			t.Errorf("a ticket handed over to B lasts %v (%s … %s), more than 10 minutes", until.Sub(from), tk.RawFrom, tk.RawExpires)
+		}
+	}
+	// One ticket was asked of A: kvno found it in the session's cache.
+	if evs := l.b.waitAudit(t, "broker.issued", "mode remote-guard", 1); len(evs) != 1 || !strings.Contains(evs[0].Reason, "to host/"+l.c.name+"@"+l.realm+": issued") {
+		t.Errorf("B's audit log: broker.issued events in mode remote-guard: %+v", evs)
+	}
+
+	// --allow-hop: A serves only what the session is allowed.
+	out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--delegate", "remote-guard", "--allow-hop", "cifs/*."+"example.test", "--", l.nestedTry("outside"))
+	if err != nil {
+		t.Fatalf("hop exec --allow-hop: %v\n%s%s", err, out, errOut)
+	}
+	l.wantRefused(t, "--allow-hop", tries(out)["outside"], "hop: "+l.c.name+": ", "host/"+l.c.name+" is not in the hops allowed for this session: --allow-hop cifs/*.example.test")
+
+	// A → B → C → B, remote-guard on each hop.
+	chain := "echo '== chain'; hop exec " + l.c.name + " --delegate remote-guard -- 'hop exec " + l.b.name + " -- id -un' 2>&1; echo \"rc=$?\"\n"
+	out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--delegate", "remote-guard", "--", chain)
+	if err != nil {
+		t.Fatalf("the chain: %v\n%s%s", err, out, errOut)
+	}
+	l.wantWorked(t, "A → B → C → B", tries(out)["chain"])
+}
