@@ -13,7 +13,11 @@
 //     with an empty payload: the reply's payload is the JSON of
 //     []EndpointInfo, the endpoints of the host for the authenticated user.
 //   - DelegateRequest ("delegate@hop", delegate.go) is a channel request
-//     on a "session" channel that chooses the session's delegation Mode.
+//     on a "session" channel that chooses the session's delegation Mode;
+//     CredentialRequest ("credential@hop", credential.go) passes a
+//     credential into the session.
+//   - TicketChannel ("ticket@hop", guard.go) is a channel the agent opens
+//     to the client in mode remote-guard, to ask it for a service ticket.
 //   - An "exit-signal" (RFC 4254 §6.10) for a signal that the RFC does not
 //     name carries the local name SignalName(n).
 //
