@@ -132,6 +132,14 @@ type Config struct {
 	// names: any service trusted for protocol transition to host/<Host>
 	// could otherwise log on here as anyone it chooses.
 	RefuseServiceAsserted bool `toml:"refuse_service_asserted"`
+	// RestrictedAdmin allows --delegate restricted-admin (the counterpart
+	// of Windows' DisableRestrictedAdmin = 0): members of AdminGroups may
+	// open sessions that run as RestrictedAdminAccount and reach other
+	// hosts as this host, nothing of theirs but the logon reaching it.
+	RestrictedAdmin bool `toml:"restricted_admin"`
+	// RestrictedAdminAccount is the local administrator account of
+	// restricted-admin sessions (default root).
+	RestrictedAdminAccount string `toml:"restricted_admin_account"`
 	// ClockSkew is the clock skew allowed in authenticators (default 5m).
 	ClockSkew Duration `toml:"clock_skew"`
 	// Path is the fixed PATH of sessions.
@@ -369,6 +377,15 @@ func splitKey(k string) []string {
 func (c *Config) Validate() error {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if c.RestrictedAdminAccount == "" {
+		c.RestrictedAdminAccount = "root"
+	}
+	if !validUserName(c.RestrictedAdminAccount) {
+		bad("restricted_admin_account %q is not a local account name", c.RestrictedAdminAccount)
+	}
+	if c.RestrictedAdmin && len(c.AdminGroups) == 0 {
+		bad("restricted_admin = true needs admin_groups: only their members may open restricted-admin sessions")
+	}
 	c.Host = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(c.Host)), ".")
 	switch {
 	case c.Host == "":
@@ -498,8 +515,15 @@ func (c *Config) Validate() error {
 		if e.Delegation == nil {
 			e.Delegation = []remoting.Mode{remoting.ModeNone}
 			if e.Type == TypeDefault {
-				e.Delegation = slices.Clone(remoting.Modes)
+				for _, m := range remoting.Modes {
+					if m != remoting.ModeNone && (m != remoting.ModeRestrictedAdmin || c.RestrictedAdmin) {
+						e.Delegation = append(e.Delegation, m)
+					}
+				}
 			}
+		}
+		if slices.Contains(e.Delegation, remoting.ModeRestrictedAdmin) && !c.RestrictedAdmin {
+			bad("endpoint %q: delegation lists restricted-admin, which is off on this host: set restricted_admin = true to allow it", n)
 		}
 		if len(e.Delegation) == 0 {
 			bad("endpoint %q: delegation lists no mode: give at least [\"none\"]", n)

@@ -109,6 +109,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"default wrong type", base + "[endpoints.default]\ntype = \"runas\"\nrun_as = \"x\"\n", []string{`"default" must have type "default"`}},
 		{"bad user map", base + "[user_map]\nalice = \"../root\"\n", []string{"not a local user name"}},
 		{"syntax", base + "listen = [\n", []string{"agent: configuration"}},
+		{"restricted-admin off", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"restricted-admin\"]\n", []string{"restricted-admin, which is off on this host: set restricted_admin = true"}},
+		{"restricted-admin without admins", base + "restricted_admin = true\n", []string{"restricted_admin = true needs admin_groups"}},
 		{"unknown delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"unconstrained\"]\n", []string{`"unconstrained" is not a delegation mode`, "line 5"}},
 		{"no delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = []\n", []string{"delegation lists no mode"}},
 		{"runas delegating the user", base + "[endpoints.b]\ntype = \"runas\"\nrun_as = \"x\"\ndelegation = [\"none\", \"constrained\"]\n", []string{`delegation "constrained"`, "never with the user's credentials"}},
@@ -205,5 +207,17 @@ run_as = "x"
 		if got := fmt.Sprint(c.Endpoints[name].Delegation); got != want {
 			t.Errorf("%s: delegation %s, want %s", name, got, want)
 		}
+	}
+}
+
+// TestParseConfigRestrictedAdmin: restricted_admin adds the mode to default
+// endpoints' defaults, and its account defaults to root.
+func TestParseConfigRestrictedAdmin(t *testing.T) {
+	c, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\nadmin_groups = [\"a\"]\nrestricted_admin = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.Endpoints["default"].Delegation); got != "[none restricted-admin remote-guard constrained forward]" || c.RestrictedAdminAccount != "root" {
+		t.Errorf("delegation %s, account %q", got, c.RestrictedAdminAccount)
 	}
 }

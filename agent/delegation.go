@@ -42,6 +42,9 @@ func (s *session) delegationMode(e *Endpoint) (remoting.Mode, string) {
 	if m == remoting.ModeForward && !delegated {
 		return "", "--delegate forward was asked, but the client forwarded no ticket-granting ticket when it authenticated"
 	}
+	if m == remoting.ModeRestrictedAdmin && !s.c.id.Admin {
+		return "", fmt.Sprintf("--delegate restricted-admin is for members of %s (admin_groups of %s): %s is not one", strings.Join(s.a.cfg.AdminGroups, " or "), s.a.cfg.Host, s.c.id.Principal)
+	}
 	return m, ""
 }
 
@@ -124,6 +127,11 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 		}
 		c.Initial = []*client.Credential{tgt}
 		c.Issuer = &broker.Forwarded{TGT: tgt, KDC: a.kdc}
+	case m == remoting.ModeRestrictedAdmin:
+		// The host's own identity: a second hop happens as the host, never
+		// as the user, whose ticket the agent does not keep either.
+		c.Principal = a.spn
+		c.Issuer = hostIdentity(a.keytab, a.spn, a.kdc.Addrs, a.now)
 	case m == remoting.ModeRemoteGuard:
 		c.Issuer = &broker.RemoteGuard{Client: id.Principal, Ask: s.askClient}
 	case m == remoting.ModeConstrained:

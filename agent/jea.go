@@ -108,7 +108,7 @@ func (s *session) runJEA(e *Endpoint, kind, command string, mode remoting.Mode) 
 		s.fail(ExitNotAllowed, d.Reason)
 		return
 	}
-	u, why := s.account(e)
+	u, why := s.account(e, mode)
 	if why != "" {
 		t.Command(argv, ExitRefused)
 		s.refused(e, why)

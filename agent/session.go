@@ -317,11 +317,17 @@ func (s *session) finish(exit []byte) {
 
 // account returns the local account a default or runas session runs as,
 // or why it cannot.
-func (s *session) account(e *Endpoint) (*localUser, string) {
+func (s *session) account(e *Endpoint, mode remoting.Mode) (*localUser, string) {
 	a := s.a
 	name := s.c.id.Local
 	if e.Type == TypeRunAs || e.Type == TypeJEA {
 		name = e.RunAs
+	}
+	if mode == remoting.ModeRestrictedAdmin {
+		if !a.isRoot {
+			return nil, fmt.Sprintf("restricted-admin sessions run as %s, but the hop agent on %s runs as %s, not root", a.cfg.RestrictedAdminAccount, a.cfg.Host, a.self.Name)
+		}
+		name = a.cfg.RestrictedAdminAccount
 	}
 	if !a.isRoot {
 		if name != a.self.Name && (e.Type == TypeRunAs || e.Type == TypeJEA) {
@@ -391,7 +397,7 @@ func sortedEnv(m map[string]string) []string {
 // shell, interactive or with -c COMMAND.
 func (s *session) runInteractive(e *Endpoint, kind, command string, mode remoting.Mode) {
 	a := s.a
-	u, why := s.account(e)
+	u, why := s.account(e, mode)
 	if why != "" {
 		s.refused(e, why)
 		return

@@ -39,9 +39,16 @@ const (
 	ModeConstrained Mode = "constrained"
 )
 
-// Modes lists the modes, from the one that exposes least to the host to
-// the one that exposes most.
-var Modes = []Mode{ModeNone, ModeRemoteGuard, ModeConstrained, ModeForward}
+// ModeRestrictedAdmin: Restricted Admin. The session runs as the host's
+// local administrator account and reaches other hosts as the host itself
+// (its own keytab): nothing of the user's reaches the host beyond the
+// authentication. Off unless the agent enables it, for members of its
+// admin groups only.
+const ModeRestrictedAdmin Mode = "restricted-admin"
+
+// Modes lists the modes, from the one that exposes least of the user's to
+// the host to the one that exposes most.
+var Modes = []Mode{ModeNone, ModeRestrictedAdmin, ModeRemoteGuard, ModeConstrained, ModeForward}
 
 // ParseMode returns the mode named s.
 func ParseMode(s string) (Mode, error) {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"hop/admin"
+	"hop/krb5"
 	"hop/krb5/config"
 	"hop/krb5/tickets"
 	"hop/remote"
@@ -316,7 +317,15 @@ func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return remote.Dial(ctx, host, o)
+	conn, err := remote.Dial(ctx, host, o)
+	if err != nil {
+		// In a restricted-admin session the hop ran as the host, not as
+		// the user: a refusal must say so.
+		if st, berr := d.src.Broker(ctx, krb5.Principal{}); berr == nil && st.Mode == string(remoting.ModeRestrictedAdmin) {
+			return nil, fmt.Errorf("%w (this session on %s is restricted-admin: the hop ran as %s, the host's own identity, not as %s)", err, st.Host, st.Identity, st.User)
+		}
+	}
+	return conn, err
 }
 
 func runExec(ctx context.Context, e *env, c *command, args []string) error {

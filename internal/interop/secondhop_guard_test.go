@@ -75,3 +75,38 @@ func TestSecondHopRemoteGuard(t *testing.T) {
 	}
 	l.wantWorked(t, "A → B → C → B", tries(out)["chain"])
 }
+
+// TestSecondHopRestrictedAdmin: mode restricted-admin, enabled on B for
+// its admin group. alice (an admin) gets a session as B's local
+// administrator whose second hop happens as B itself: MIT's klist shows
+// host/b's cache, kvno gets C's ticket as host/b, and a nested hop exec to
+// C is refused by C (host/b may not log on there) with the explanation
+// that the session is restricted-admin. bob, not an admin, is refused.
+func TestSecondHopRestrictedAdmin(t *testing.T) {
+	l := secondHopLab(t, "restricted_admin = true\nadmin_groups = [\"Domain Admins\"]\n")
+	hop(t, "", "group", "add-member", "Domain Admins", "alice", "--dir", l.domain.dir)
+	alice := l.aliceEnv(t)
+	script := "echo '== who'; id -un\n" +
+		"echo '== kvno'; kvno host/" + l.c.name + " 2>&1; echo \"rc=$?\"\n" +
+		"echo '== klist'; klist 2>&1\n" + l.nestedTry("nested")
+	out, errOut, err := l.run(t, alice, "", "exec", l.b.name, "--delegate", "restricted-admin", "--", script)
+	if err != nil {
+		t.Fatalf("hop exec --delegate restricted-admin: %v\n%s%s", err, out, errOut)
+	}
+	got := tries(out)
+	if got["who"] != "root\n" {
+		t.Errorf("the restricted-admin session runs as %q, want root", got["who"])
+	}
+	mustContain(t, "kvno as host/b", got["kvno"], "host/"+l.c.name+"@"+l.realm+": kvno = ", "rc=0")
+	mustContain(t, "klist", got["klist"], "Default principal: host/"+l.b.name+"@"+l.realm)
+	if strings.Contains(got["klist"], "alice") {
+		t.Errorf("alice's name in the restricted-admin session's cache:\n%s", got["klist"])
+	}
+	l.wantRefused(t, "nested hop exec as host/b", got["nested"], "hop: "+l.c.name+": ",
+		"(this session on "+l.b.name+" is restricted-admin: the hop ran as host/"+l.b.name+"@"+l.realm+", the host's own identity, not as alice@"+l.realm+")")
+
+	out, errOut, err = l.run(t, l.bobEnv(t), "", "exec", l.b.name, "--delegate", "restricted-admin", "--", "echo ran")
+	if err == nil || strings.Contains(out, "ran") || !strings.Contains(errOut, "--delegate restricted-admin is for members of Domain Admins (admin_groups of "+l.b.name+"): bob@"+l.realm+" is not one") {
+		t.Errorf("bob: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+}

@@ -64,7 +64,8 @@ var labUserSeq atomic.Int32
 // secondHopLab starts the lab until the test ends. It needs root (the
 // agents switch to the local accounts, which it creates with useradd and
 // removes with userdel -r at the end): without it the test is skipped.
-// bConf, if any, is appended to B's agent.toml (its endpoints).
+// bConf, if any, goes into B's agent.toml: top-level keys before its
+// first table, then its tables (endpoints) at the end.
 func secondHopLab(t *testing.T, bConf ...string) *hopLab {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -141,6 +142,16 @@ func (l *hopLab) startAgent(t *testing.T, h *labHost, path, extra string) {
 	if err := os.Mkdir(h.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// extra's lines before its first table are top-level keys: they go
+	// before [user_map].
+	top := ""
+	if !strings.HasPrefix(extra, "[") {
+		if i := strings.Index(extra, "\n["); i >= 0 {
+			top, extra = extra[:i+1], extra[i+1:]
+		} else {
+			top, extra = extra, ""
+		}
+	}
 	conf := fmt.Sprintf(`host = %q
 listen = [%q]
 krb5_conf = %q
@@ -152,11 +163,11 @@ audit_log = %q
 transcript_dir = %q
 logon_groups = [%q]
 path = %q
-[user_map]
+%s[user_map]
 alice = %q
 bob = %q
 `, h.name, h.addr, l.conf, filepath.Join(h.dir, "krb5.keytab"), filepath.Join(h.dir, "ssh_host_ed25519_key"), h.stateDir,
-		h.runtimeDir, h.auditLog, filepath.Join(h.dir, "transcripts"), short+"-remote-users", path, l.alice, l.bob) + extra
+		h.runtimeDir, h.auditLog, filepath.Join(h.dir, "transcripts"), short+"-remote-users", path, top, l.alice, l.bob) + extra
 	confPath := filepath.Join(h.dir, "agent.toml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
