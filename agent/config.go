@@ -140,6 +140,9 @@ type Config struct {
 	// RestrictedAdminAccount is the local administrator account of
 	// restricted-admin sessions (default root).
 	RestrictedAdminAccount string `toml:"restricted_admin_account"`
+	// CredSSP allows --delegate credssp: the user's password comes to
+	// this host, which logs the user on with it (fresh credentials).
+	CredSSP bool `toml:"credssp"`
 	// ClockSkew is the clock skew allowed in authenticators (default 5m).
 	ClockSkew Duration `toml:"clock_skew"`
 	// Path is the fixed PATH of sessions.
@@ -516,7 +519,7 @@ func (c *Config) Validate() error {
 			e.Delegation = []remoting.Mode{remoting.ModeNone}
 			if e.Type == TypeDefault {
 				for _, m := range remoting.Modes {
-					if m != remoting.ModeNone && (m != remoting.ModeRestrictedAdmin || c.RestrictedAdmin) {
+					if m != remoting.ModeNone && (m != remoting.ModeRestrictedAdmin || c.RestrictedAdmin) && (m != remoting.ModeCredSSP || c.CredSSP) {
 						e.Delegation = append(e.Delegation, m)
 					}
 				}
@@ -524,6 +527,9 @@ func (c *Config) Validate() error {
 		}
 		if slices.Contains(e.Delegation, remoting.ModeRestrictedAdmin) && !c.RestrictedAdmin {
 			bad("endpoint %q: delegation lists restricted-admin, which is off on this host: set restricted_admin = true to allow it", n)
+		}
+		if slices.Contains(e.Delegation, remoting.ModeCredSSP) && !c.CredSSP {
+			bad("endpoint %q: delegation lists credssp, which is off on this host: set credssp = true to allow it", n)
 		}
 		if len(e.Delegation) == 0 {
 			bad("endpoint %q: delegation lists no mode: give at least [\"none\"]", n)

@@ -110,6 +110,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad user map", base + "[user_map]\nalice = \"../root\"\n", []string{"not a local user name"}},
 		{"syntax", base + "listen = [\n", []string{"agent: configuration"}},
 		{"restricted-admin off", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"restricted-admin\"]\n", []string{"restricted-admin, which is off on this host: set restricted_admin = true"}},
+		{"credssp off", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"credssp\"]\n", []string{"credssp, which is off on this host: set credssp = true"}},
 		{"restricted-admin without admins", base + "restricted_admin = true\n", []string{"restricted_admin = true needs admin_groups"}},
 		{"unknown delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = [\"unconstrained\"]\n", []string{`"unconstrained" is not a delegation mode`, "line 5"}},
 		{"no delegation mode", base + "[endpoints.default]\ntype = \"default\"\ndelegation = []\n", []string{"delegation lists no mode"}},

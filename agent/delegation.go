@@ -11,6 +11,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
+	"hop/pac"
 	"hop/remoting"
 )
 
@@ -41,6 +42,14 @@ func (s *session) delegationMode(e *Endpoint) (remoting.Mode, string) {
 	}
 	if m == remoting.ModeForward && !delegated {
 		return "", "--delegate forward was asked, but the client forwarded no ticket-granting ticket when it authenticated"
+	}
+	if m == remoting.ModeCredSSP {
+		if why := s.c.notDelegable(); why != "" {
+			return "", "--delegate credssp refused: " + why
+		}
+		if !s.passedOwnCredential() {
+			return "", "--delegate credssp needs your password, which hop exec sends with it: no credential for " + s.c.id.Principal.String() + " came with the session"
+		}
 	}
 	if m == remoting.ModeRestrictedAdmin && !s.c.id.Admin {
 		return "", fmt.Sprintf("--delegate restricted-admin is for members of %s (admin_groups of %s): %s is not one", strings.Join(s.a.cfg.AdminGroups, " or "), s.a.cfg.Host, s.c.id.Principal)
@@ -255,4 +264,42 @@ func (s *session) takePassed(ctx context.Context) ([]broker.Passed, string) {
 		out = append(out, broker.Passed{Name: p.name, TGT: tgt})
 	}
 	return out, ""
+}
+
+// ridProtectedUsers is the RID of the Protected Users group ([MS-DTYP]
+// §2.4.2.4).
+const ridProtectedUsers = 525
+
+// notDelegable says, from the ticket's PAC, why the user's credentials
+// must not be delegated ("" when they may): a member of Protected Users,
+// or an account marked sensitive (USER_NOT_DELEGATED in the logon info's
+// UserAccountControl, [MS-PAC] §2.5, which hop's KDC sets for both).
+func (c *conn) notDelegable() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	x := c.gss.Accepted()
+	if x == nil || x.PAC == nil || x.PAC.LogonInfo == nil {
+		return "the ticket carries no PAC to tell whether the account may be delegated"
+	}
+	li := x.PAC.LogonInfo
+	if !li.LogonDomainID.IsZero() && c.id.SIDs[li.LogonDomainID.Append(ridProtectedUsers)] {
+		return c.id.Principal.String() + " is in Protected Users, whose credentials are never delegated"
+	}
+	if li.UserAccountControl&pac.UserNotDelegated != 0 {
+		return c.id.Principal.String() + " is sensitive and cannot be delegated"
+	}
+	return ""
+}
+
+// passedOwnCredential reports whether a credential for the session's user
+// came with the session (credssp: the user's password).
+func (s *session) passedOwnCredential() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.passed {
+		if pr, err := krb5.ParsePrincipal(p.name); err == nil && pr.Name.Equal(s.c.id.Principal.Name) && (pr.Realm == "" || pr.Realm.Equal(s.c.id.Principal.Realm)) {
+			return true
+		}
+	}
+	return false
 }

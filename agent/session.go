@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"hop/audit"
 	"hop/broker"
+	"hop/krb5/client"
 	"hop/remoting"
 )
 
@@ -447,6 +449,18 @@ func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*brok
 		return nil, false
 	}
 	c, err := s.brokerConfig(e, u, m)
+	if m == remoting.ModeCredSSP && err == nil {
+		// The user's own credential is the session's: its TGT, used for
+		// any target, as forward's is.
+		for i, p := range passed {
+			if p.TGT.Client.Name.Equal(s.c.id.Principal.Name) && p.TGT.Client.Realm.Equal(s.c.id.Principal.Realm) {
+				c.Initial = []*client.Credential{p.TGT}
+				c.Issuer = &broker.Forwarded{TGT: p.TGT, KDC: a.kdc, Fresh: true}
+				passed = slices.Delete(passed, i, i+1)
+				break
+			}
+		}
+	}
 	c.Credentials = passed
 	var brk *broker.Broker
 	if err == nil {

@@ -65,10 +65,12 @@ func (k *KDC) request(target krb5.Principal) *client.Request {
 }
 
 // Forwarded is mode forward: the TGT the client forwarded, used for any
-// target.
+// target; with Fresh, mode credssp: a TGT the host got with the password
+// the client sent.
 type Forwarded struct {
-	TGT *client.Credential
-	KDC KDC
+	TGT   *client.Credential
+	KDC   KDC
+	Fresh bool
 }
 
 // Ticket asks the TGT's KDC for a ticket to target.
@@ -80,6 +82,9 @@ func (f *Forwarded) Ticket(ctx context.Context, target krb5.Principal) (*client.
 
 // How implements Issuer.
 func (f *Forwarded) How() string {
+	if f.Fresh {
+		return "with a ticket-granting ticket of " + f.TGT.Client.String() + " got on this host with the password the client sent (fresh credentials, as CredSSP delegates them)"
+	}
 	return "with the ticket-granting ticket " + f.TGT.Client.String() + " forwarded from the first host (unconstrained delegation)"
 }
 

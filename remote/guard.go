@@ -51,11 +51,14 @@ func CheckAllowHop(patterns []string) error {
 
 // allows reports whether g serves target.
 func (g *Guard) allows(target krb5.Principal) bool {
-	if len(g.AllowHop) == 0 {
-		return true
-	}
+	return len(g.AllowHop) == 0 || MatchSPN(g.AllowHop, target)
+}
+
+// MatchSPN reports whether target matches one of patterns (service
+// principal name patterns as Guard.AllowHop takes them).
+func MatchSPN(patterns []string, target krb5.Principal) bool {
 	name := target.Name.String()
-	for _, p := range g.AllowHop {
+	for _, p := range patterns {
 		pn, realm, hasRealm := strings.Cut(p, "@")
 		if hasRealm && !target.Realm.Equal(krb5.Realm(realm)) {
 			continue

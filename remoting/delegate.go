@@ -46,9 +46,17 @@ const (
 // admin groups only.
 const ModeRestrictedAdmin Mode = "restricted-admin"
 
+// ModeCredSSP: fresh credentials, as CredSSP delegates them: the client
+// sends the user's password (credential@hop, the user's own name), the
+// agent logs the user on with it and the session uses that TGT for any
+// target. Whoever controls the host during the session can take the
+// password. Off on both sides unless enabled: the client only to hosts
+// its allow-list names, the agent only with credssp = true.
+const ModeCredSSP Mode = "credssp"
+
 // Modes lists the modes, from the one that exposes least of the user's to
 // the host to the one that exposes most.
-var Modes = []Mode{ModeNone, ModeRestrictedAdmin, ModeRemoteGuard, ModeConstrained, ModeForward}
+var Modes = []Mode{ModeNone, ModeRestrictedAdmin, ModeRemoteGuard, ModeConstrained, ModeForward, ModeCredSSP}
 
 // ParseMode returns the mode named s.
 func ParseMode(s string) (Mode, error) {

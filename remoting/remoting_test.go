@@ -134,7 +134,7 @@ func TestDelegateRequest(t *testing.T) {
 			t.Errorf("%x decoded to %q", b, m)
 		}
 	}
-	if _, err := remoting.ParseMode("unconstrained"); err == nil || !strings.Contains(err.Error(), "use none, restricted-admin, remote-guard, constrained or forward") {
+	if _, err := remoting.ParseMode("unconstrained"); err == nil || !strings.Contains(err.Error(), "use none, restricted-admin, remote-guard, constrained, forward or credssp") {
 		t.Errorf("remoting.ParseMode(unconstrained): %v", err)
 	}
 }

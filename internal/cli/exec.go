@@ -93,7 +93,7 @@ type remoteFlags struct {
 func (rf *remoteFlags) addDelegateFlag() {
 	rf.delegate = rf.fs.String("delegate", "", "the delegation `MODE` of the session: none (the agent's default), remote-guard, constrained or forward")
 	rf.passCredential = rf.fs.String("pass-credential", "", "pass the credential of `ACCOUNT` (its password, asked here) into the session")
-	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential: read the password from the first line of `FILE`")
+	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential or --delegate credssp: read the password from the first line of `FILE`")
 	rf.credential = rf.fs.String("credential", "", "in a hop session: authenticate with the credential passed into it for `ACCOUNT` (--pass-credential on the host you came from)")
 	rf.allowHop = rf.fs.String("allow-hop", "", "with --delegate remote-guard: the `SPNS` (comma-separated patterns, e.g. cifs/c.example.test,host/*.example.test) the session may get tickets for (default: allow_hop in krb5.conf's [hop] section, else any service)")
 }
@@ -119,6 +119,14 @@ session's credential cache, KRB5CCNAME=KCM:, is served by the agent):
                then reach any service as you (unconstrained delegation); only
                to a host the domain trusts for delegation, with a forwardable
                ticket.
+  restricted-admin
+               the session runs as HOST's local administrator and reaches
+               other hosts as HOST itself; nothing of yours reaches HOST
+               (members of its admin_groups, where the agent enables it).
+  credssp      your password goes to HOST, which logs you on with it (fresh
+               credentials): only to hosts allow_fresh_credentials in
+               krb5.conf's [hop] section names, where the agent enables it;
+               whoever controls HOST meanwhile can take the password.
 The endpoint may allow only some modes (hop endpoints HOST).
 
 --pass-credential ACCOUNT passes an explicit credential into the session, as
@@ -148,6 +156,11 @@ type dialer struct {
 	delegate    remoting.Mode
 	credentials []remote.Credential
 	guard       *remote.Guard
+	// freshAllowed are the host patterns --delegate credssp may send the
+	// password to (allow_fresh_credentials).
+	freshAllowed []string
+	freshSecret  []byte
+	readPassword func(prompt string) (string, error)
 	// credentialName is --credential's account ("" without it).
 	credentialName string
 	done           func()
@@ -180,7 +193,31 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 		}
 		d.guard = g
 	}
-	if *rf.passwordFile != "" && *rf.passCredential == "" {
+	if d.delegate == remoting.ModeCredSSP {
+		if *rf.passwordFile == "" && !isTerminal(e.stdin) {
+			return usagef("--delegate credssp: standard input is not a terminal to ask your password on: give --password-file FILE")
+		}
+		pwFile := *rf.passwordFile
+		d.readPassword = func(prompt string) (string, error) { return e.readPassword(pwFile, prompt, false) }
+		d.freshAllowed = nil
+		for _, p := range strings.Split(d.hop.AllowFreshCredentials, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			if name, _, _ := strings.Cut(p, "@"); name == "*" || name == "*/*" || !strings.HasPrefix(strings.ToLower(name), "host/") {
+				fmt.Fprintf(e.stderr, "hop: warning: allow_fresh_credentials %q in krb5.conf's [hop] section is ignored: name the hosts (host/*.example.test), never every service\n", p)
+				continue
+			}
+			d.freshAllowed = append(d.freshAllowed, p)
+		}
+		if err := remote.CheckAllowHop(d.freshAllowed); err != nil {
+			return usagef("allow_fresh_credentials in krb5.conf's [hop] section: %v", err)
+		}
+		if len(d.freshAllowed) == 0 {
+			return fmt.Errorf("--delegate credssp sends your password to the host, and no host is allowed to receive it: list them in krb5.conf's [hop] section, e.g. allow_fresh_credentials = host/*.example.test (the counterpart of the policy \"Allow delegating fresh credentials\"); prefer --delegate remote-guard")
+		}
+	}
+	if *rf.passwordFile != "" && *rf.passCredential == "" && d.delegate != remoting.ModeCredSSP {
 		return usagef("--password-file is the password of --pass-credential ACCOUNT")
 	}
 	if name := *rf.passCredential; name != "" {
@@ -226,6 +263,32 @@ func (d *dialer) checkCredential(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// freshCredential is the user's own password for --delegate credssp to
+// host, which allow_fresh_credentials must name; the password is asked
+// once per command.
+func (d *dialer) freshCredential(ctx context.Context, host string) (remote.Credential, error) {
+	fqdn, _, err := remote.SplitHost(host)
+	if err != nil {
+		return remote.Credential{}, err
+	}
+	l, err := d.src.List(ctx)
+	if err != nil {
+		return remote.Credential{}, err
+	}
+	target := krb5.Principal{Name: tickets.HostService("host", fqdn), Realm: l.Default.Realm}
+	if !remote.MatchSPN(d.freshAllowed, target) {
+		return remote.Credential{}, &remote.Error{Host: fqdn, Msg: fmt.Sprintf("--delegate credssp refused here, on this host: %s is not in allow_fresh_credentials (%s) of krb5.conf's [hop] section; your password was not sent", target.Name, strings.Join(d.freshAllowed, ","))}
+	}
+	if d.freshSecret == nil {
+		pw, err := d.readPassword("Password for " + l.Default.String() + " (sent to the host: --delegate credssp): ")
+		if err != nil {
+			return remote.Credential{}, err
+		}
+		d.freshSecret = []byte(pw)
+	}
+	return remote.Credential{Name: l.Default.String(), Secret: d.freshSecret}, nil
 }
 
 func badMode(s string) error {
@@ -316,6 +379,13 @@ func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
 	o, err := d.options(host)
 	if err != nil {
 		return nil, err
+	}
+	if d.delegate == remoting.ModeCredSSP {
+		cred, err := d.freshCredential(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		o.Credentials = append(o.Credentials, cred)
 	}
 	conn, err := remote.Dial(ctx, host, o)
 	if err != nil {

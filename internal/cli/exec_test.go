@@ -86,7 +86,7 @@ func TestExecOneHost(t *testing.T) {
 		{"no host keys", "", []string{"exec", "b.example.test", "--", "true"}, "", "give --known-hosts FILE", 2},
 		{"no command", "", []string{"exec", "b.example.test"}, "", "usage: hop exec", 2},
 		{"IP address", "", []string{"exec", "127.0.0.1", "--known-hosts", l.known, "--", "true"}, "", "not an address", 2},
-		{"unknown delegation mode", "", []string{"exec", "b.example.test", "--delegate", "everything", "--known-hosts", l.known, "--", "true"}, "", "--delegate everything is not a delegation mode: use none, restricted-admin, remote-guard, constrained or forward", 2},
+		{"unknown delegation mode", "", []string{"exec", "b.example.test", "--delegate", "everything", "--known-hosts", l.known, "--", "true"}, "", "--delegate everything is not a delegation mode: use none, restricted-admin, remote-guard, constrained, forward or credssp", 2},
 		{"password file alone", "", []string{"exec", "b.example.test", "--password-file", "/dev/null", "--known-hosts", l.known, "--", "true"}, "", "--password-file is the password of --pass-credential ACCOUNT", 2},
 		{"pass-credential without a terminal", "", []string{"exec", "b.example.test", "--pass-credential", "svc", "--known-hosts", l.known, "--", "true"}, "", "give --password-file FILE", 2},
 		{"pass-credential bad name", "", []string{"exec", "b.example.test", "--pass-credential", "svc sql", "--known-hosts", l.known, "--", "true"}, "", "give an account name", 2},

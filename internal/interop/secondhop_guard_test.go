@@ -2,6 +2,8 @@ package interop
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +43,8 @@ func TestSecondHopRemoteGuard(t *testing.T) {
 		Tickets []struct {
 			Server             string
 			ValidFrom, Expires time.Time `json:"-"`
-			RawFrom            string `json:"valid_from"`
-			RawExpires         string `json:"expires"`
+			RawFrom            string    `json:"valid_from"`
+			RawExpires         string    `json:"expires"`
 		}
 	}
 	if err := json.Unmarshal([]byte(got["tickets"]), &listing); err != nil || len(listing.Tickets) == 0 {
@@ -108,5 +110,60 @@ func TestSecondHopRestrictedAdmin(t *testing.T) {
 	out, errOut, err = l.run(t, l.bobEnv(t), "", "exec", l.b.name, "--delegate", "restricted-admin", "--", "echo ran")
 	if err == nil || strings.Contains(out, "ran") || !strings.Contains(errOut, "--delegate restricted-admin is for members of Domain Admins (admin_groups of "+l.b.name+"): bob@"+l.realm+" is not one") {
 		t.Errorf("bob: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+}
+
+// TestSecondHopCredSSP: mode credssp (fresh credentials). The client sends
+// the password only to hosts its allow_fresh_credentials names, the agent
+// takes it only with credssp = true, and neither for a sensitive account;
+// then the session holds a TGT got with the password and reaches C.
+func TestSecondHopCredSSP(t *testing.T) {
+	l := secondHopLab(t, "credssp = true\n")
+	alice := l.aliceEnv(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(alicePW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := l.nestedTry("nested") + "echo '== klist'; klist 2>&1\n"
+	args := []string{"exec", l.b.name, "--delegate", "credssp", "--password-file", pw, "--", script}
+
+	// No allow-list: refused on A.
+	out, errOut, err := l.run(t, alice, "", args...)
+	if err == nil || out != "" || !strings.Contains(errOut, "no host is allowed to receive it: list them in krb5.conf's [hop] section, e.g. allow_fresh_credentials = host/*.example.test") {
+		t.Errorf("without allow_fresh_credentials: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	// An allow-list: a krb5.conf of A's own with it.
+	conf, err := os.ReadFile(l.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aConf := filepath.Join(t.TempDir(), "krb5.conf")
+	write := func(extra string) {
+		if err := os.WriteFile(aConf, append(append([]byte{}, conf...), extra...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withConf := append(append([]string{}, alice...), "KRB5_CONFIG="+aConf)
+	write("\tallow_fresh_credentials = host/c.example.test, *\n")
+	out, errOut, err = l.run(t, withConf, "", args...)
+	if err == nil || !strings.Contains(errOut, `allow_fresh_credentials "*" in krb5.conf's [hop] section is ignored`) || !strings.Contains(errOut, "host/"+l.b.name+" is not in allow_fresh_credentials (host/c.example.test)") {
+		t.Errorf("B not allowed: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	write("\tallow_fresh_credentials = host/*.example.test\n")
+	out, errOut, err = l.run(t, withConf, "", args...)
+	if err != nil {
+		t.Fatalf("hop exec --delegate credssp: %v\n%s%s", err, out, errOut)
+	}
+	got := tries(out)
+	l.wantWorked(t, "credssp", got["nested"])
+	mustContain(t, "klist in the credssp session", got["klist"], "krbtgt/"+l.realm+"@"+l.realm)
+
+	// A sensitive account: the agent refuses, from the PAC.
+	l.setAccount(t, "alice", "--sensitive=true")
+	alice = l.aliceEnv(t)
+	withConf = append(append([]string{}, alice...), "KRB5_CONFIG="+aConf)
+	out, errOut, err = l.run(t, withConf, "", args...)
+	if err == nil || strings.Contains(out, "alice") || !strings.Contains(errOut, "--delegate credssp refused: alice@"+l.realm+" is sensitive and cannot be delegated") {
+		t.Errorf("a sensitive alice: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 }

@@ -16,6 +16,7 @@ const (
 	hopAgentPort    = "agent_port"
 	hopAgentAddress = "agent_address"
 	hopAllowHop     = "allow_hop"
+	hopAllowFresh   = "allow_fresh_credentials"
 )
 
 // HopSettings are hop's settings for one realm, from krb5.conf's [hop]
@@ -50,6 +51,11 @@ type HopSettings struct {
 	// services the client serves tickets for in mode remote-guard, comma
 	// separated patterns.
 	AllowHop string
+	// AllowFreshCredentials are the hosts hop exec --delegate credssp may
+	// send the user's password to (allow_fresh_credentials; the
+	// counterpart of the Group Policy "Allow delegating fresh
+	// credentials"): comma-separated host/NAME patterns. Empty: none.
+	AllowFreshCredentials string
 
 	cfg   *Config
 	realm string
@@ -62,6 +68,7 @@ func (c *Config) HopSettings(realm string) HopSettings {
 	s.AdminTLSPin, _ = c.hopValue(realm, hopAdminTLSPin)
 	s.AgentPort, _ = c.hopValue(realm, hopAgentPort)
 	s.AllowHop, _ = c.hopValue(realm, hopAllowHop)
+	s.AllowFreshCredentials, _ = c.hopValue(realm, hopAllowFresh)
 	return s
 }
 
