@@ -305,3 +305,16 @@ func TestPassCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionStartNamesMode: the session.start event records the
+// session's delegation mode.
+func TestSessionStartNamesMode(t *testing.T) {
+	f := newFixture(t, fixtureOptions{})
+	c := f.login(t)
+	run(t, c, "true", "", nil)
+	run(t, c, "true", "", delegateTo(remoting.ModeConstrained))
+	ev := f.eventsOf("session.start")
+	if len(ev) != 2 || !strings.HasSuffix(ev[0].Flags, ",mode=none") || !strings.HasSuffix(ev[1].Flags, ",mode=constrained") {
+		t.Errorf("session.start events: %+v", ev)
+	}
+}

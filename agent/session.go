@@ -48,6 +48,7 @@ type session struct {
 	endpointReqs int           // endpoint@hop requests received
 	delegate     remoting.Mode // the client's delegate@hop choice ("" if none)
 	delegateErr  string
+	mode         remoting.Mode  // the session's delegation mode, once it runs
 	passed       []passedSecret // credential@hop requests, until the session starts
 	passedErr    string
 	env          map[string]string
@@ -285,6 +286,9 @@ func (s *session) run(kind, command string) {
 		s.refused(e, why)
 		return
 	}
+	s.mu.Lock()
+	s.mode = mode
+	s.mu.Unlock()
 	if e.Type == TypeJEA {
 		s.runJEA(e, kind, command, mode)
 		return
@@ -499,6 +503,11 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	a := s.a
 	start := audit.Event{Type: "session.start", Client: s.c.id.Principal.String(), Service: a.spn.String(), Addr: s.c.addr,
 		Actor: u.Name, Target: e.Name, Reason: reason, Flags: "session=" + s.id}
+	s.mu.Lock()
+	if s.mode != "" {
+		start.Flags += ",mode=" + string(s.mode)
+	}
+	s.mu.Unlock()
 	if s.c.id.ServiceAsserted {
 		// The user did not authenticate: a service did, in the user's
 		// name (protocol transition).
