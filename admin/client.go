@@ -334,6 +334,22 @@ func (c *Client) Join(ctx context.Context, r JoinRequest) (*Joined, error) {
 	return send[Joined](c, ctx, http.MethodPost, "/v1/join", nil, 0, r)
 }
 
+// DelegationPolicy returns the domain's restriction of its clients'
+// delegation modes, read without authentication as HostKeys are (a client
+// in a session on another host may hold no ticket for the admin server).
+func (c *Client) DelegationPolicy(ctx context.Context) (*DelegationPolicy, error) {
+	var p DelegationPolicy
+	err := c.doWith(ctx, c.anon, http.MethodGet, "/v1/domain/delegation-policy", nil, 0, nil, &p)
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusUnauthorized && c.anon != c.http {
+		return get[DelegationPolicy](c, ctx, "/v1/domain/delegation-policy", nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // HostKeys returns a host's registered SSH host keys. They are public: the
 // request goes without Kerberos authentication (a hop client in a session
 // with constrained delegation has no ticket for the admin server), and

@@ -44,6 +44,10 @@ type Service interface {
 	// HostKeys returns the SSH host keys registered for a host (by its DNS
 	// name), in authorized_keys format; an unknown host is ErrNotFound.
 	HostKeys(ctx context.Context, host string) ([]string, error)
+	// DelegationPolicy returns the domain's restriction of its clients'
+	// delegation modes (hop domain set --restrict-delegation). Like host
+	// keys, it is public: clients read it without authenticating.
+	DelegationPolicy(ctx context.Context) (*DelegationPolicy, error)
 
 	// Audit returns audit log lines, oldest first (Domain Admins only).
 	Audit(ctx context.Context, q AuditQuery) ([]json.RawMessage, error)

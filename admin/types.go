@@ -39,6 +39,13 @@ type Policy struct {
 	MinPasswordLength     int    `json:"min_password_length"`
 	PasswordHistory       int    `json:"password_history"`
 	MachineAccountQuota   int    `json:"machine_account_quota"`
+	RestrictDelegation    string `json:"restrict_delegation"`
+}
+
+// DelegationPolicy is the domain's restriction of its clients' delegation
+// modes (delegation.Restriction).
+type DelegationPolicy struct {
+	RestrictDelegation string `json:"restrict_delegation"`
 }
 
 // PolicyChange changes the fields that are not nil.
@@ -53,6 +60,7 @@ type PolicyChange struct {
 	MinPasswordLength     *int      `json:"min_password_length,omitempty"`
 	PasswordHistory       *int      `json:"password_history,omitempty"`
 	MachineAccountQuota   *int      `json:"machine_account_quota,omitempty"`
+	RestrictDelegation    *string   `json:"restrict_delegation,omitempty"`
 }
 
 // Key describes one of an account's keys (never its material).

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/audit"
+	"hop/delegation"
 	"hop/sid"
 )
 
@@ -223,13 +224,14 @@ func policyChanges(old, new Policy) []audit.Change {
 			e.MaxTicketLife.String(), e.MaxRenewLife.String(), e.ClockSkew.String(), lockout,
 			e.LockoutWindow.String(), e.LockoutDuration.String(), e.ProtectedUsersTGTLife.String(),
 			strconv.Itoa(e.MinPasswordLength), history, strconv.Itoa(e.MachineAccountQuota),
+			restriction(e.RestrictDelegation),
 		}
 	}
 	o, n := render(old), render(new)
 	var out []audit.Change
 	for i, name := range []string{"max-ticket-life", "max-renew-life", "clock-skew", "lockout-threshold",
 		"lockout-window", "lockout-duration", "protected-users-tgt-life", "min-password-length",
-		"password-history", "machine-account-quota"} {
+		"password-history", "machine-account-quota", "restrict-delegation"} {
 		if o[i] != n[i] {
 			out = append(out, audit.Change{Field: name, Old: o[i], New: n[i]})
 		}
@@ -293,4 +295,12 @@ func (z *authz) sidNames(sids []sid.SID) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// restriction renders a delegation restriction ("" is off).
+func restriction(r delegation.Restriction) string {
+	if r == "" {
+		return string(delegation.RestrictOff)
+	}
+	return string(r)
 }

@@ -3,6 +3,7 @@ package directory
 import (
 	"time"
 
+	"hop/delegation"
 	"hop/krb5"
 	"hop/sid"
 )
@@ -49,6 +50,10 @@ type Policy struct {
 	// Dog", S4U2Self/S4U2Proxy from an attacker-made machine account) and of
 	// relaying attacks that need one. Raise it knowingly.
 	MachineAccountQuota int
+	// RestrictDelegation is the domain-wide "Restrict delegation of
+	// credentials to remote servers" for hop's clients (delegation.Restriction;
+	// "" is off); a client's own setting may only make it stricter.
+	RestrictDelegation delegation.Restriction
 }
 
 // NoPasswordHistory as Policy.PasswordHistory turns the password history
@@ -147,6 +152,9 @@ func (p Policy) Validate() error {
 	}
 	if p.PasswordHistory < NoPasswordHistory || p.PasswordHistory > maxPasswordHistory {
 		return invalid("policy: password history %d must be between 1 and %d passwords (0 for the default, %d; %d turns it off)", p.PasswordHistory, maxPasswordHistory, DefaultPasswordHistory, NoPasswordHistory)
+	}
+	if _, err := delegation.ParseRestriction(string(p.RestrictDelegation)); err != nil {
+		return invalid("policy: %v", err)
 	}
 	if p.MachineAccountQuota < 0 || p.MachineAccountQuota > maxMachineAccountQuota {
 		return invalid("policy: machine account quota %d must be between 0 (only Domain Admins create computer accounts) and %d", p.MachineAccountQuota, maxMachineAccountQuota)

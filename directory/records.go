@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"hop/delegation"
 	"hop/krb5"
 	"hop/sid"
 )
@@ -129,6 +130,7 @@ type policyRecord struct {
 	MinPasswordLength     int           `json:"minPasswordLength,omitempty"`   // schema 3
 	PasswordHistory       int           `json:"passwordHistory,omitempty"`     // schema 3
 	MachineAccountQuota   int           `json:"machineAccountQuota,omitempty"` // schema 3
+	RestrictDelegation    string        `json:"restrictDelegation,omitempty"`
 }
 
 type domainRecord struct {
@@ -352,7 +354,7 @@ func encodeDomain(d *Domain) ([]byte, error) {
 			LockoutThreshold: p.LockoutThreshold, LockoutWindow: p.LockoutWindow,
 			LockoutDuration: p.LockoutDuration, ProtectedUsersTGTLife: p.ProtectedUsersTGTLife,
 			MinPasswordLength: p.MinPasswordLength, PasswordHistory: p.PasswordHistory,
-			MachineAccountQuota: p.MachineAccountQuota,
+			MachineAccountQuota: p.MachineAccountQuota, RestrictDelegation: string(p.RestrictDelegation),
 		},
 	})
 }
@@ -374,7 +376,7 @@ func decodeDomain(raw []byte) (*Domain, error) {
 		LockoutWindow: r.Policy.LockoutWindow, LockoutDuration: r.Policy.LockoutDuration,
 		ProtectedUsersTGTLife: r.Policy.ProtectedUsersTGTLife,
 		MinPasswordLength:     r.Policy.MinPasswordLength, PasswordHistory: r.Policy.PasswordHistory,
-		MachineAccountQuota: r.Policy.MachineAccountQuota,
+		MachineAccountQuota: r.Policy.MachineAccountQuota, RestrictDelegation: delegation.Restriction(r.Policy.RestrictDelegation),
 	}
 	if err := p.Validate(); err != nil {
 		return nil, corrupt(bucketDomain, keyDomain, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -152,6 +153,13 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 	}
 	whoami := func(c *admin.Client) error { _, err := c.Whoami(ctx); return err }
 	hostKeys := func(c *admin.Client) error { _, err := c.HostKeys(ctx, "c.example.test"); return err }
+	policy := func(c *admin.Client) error {
+		p, err := c.DelegationPolicy(ctx)
+		if err == nil && p.RestrictDelegation != "off" {
+			return fmt.Errorf("restrict_delegation %q, want off", p.RestrictDelegation)
+		}
+		return err
+	}
 	show := func(c *admin.Client) error { _, err := c.Account(ctx, "c$"); return err }
 	create := func(name string) op {
 		return func(c *admin.Client) error {
@@ -175,6 +183,7 @@ func TestAuthorizationOverHTTP(t *testing.T) {
 		{"anonymous", "show", show, 401, ""},
 		{"anonymous", "read a host's SSH keys (public)", hostKeys, 404, "no SSH host keys are registered for c.example.test"},
 		{"anonymous", "create a join token", token, 401, ""},
+		{"anonymous", "read the delegation policy (public)", policy, 200, ""},
 		{"bob", "whoami", whoami, 200, ""},
 		{"bob", "show an account", show, 200, ""},
 		{"bob", "create a user", create("eve"), 403, "Domain Admins"},
@@ -328,6 +337,7 @@ func TestIsAnonymous(t *testing.T) {
 		{"GET", "/v1/accounts/alice", "", false},
 		{"GET", "/v1/hosts/b.example.test/ssh-keys/x", "", false},
 		{"GET", "/v1/join", "", false},
+		{"GET", "/v1/domain/delegation-policy", "", false}, // served anonymously, but not by these two
 	} {
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		if tc.auth != "" {

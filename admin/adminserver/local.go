@@ -93,6 +93,9 @@ func (l *Local) SetPolicy(ctx context.Context, c admin.PolicyChange) (*admin.Dom
 	set(&p.MinPasswordLength, c.MinPasswordLength)
 	set(&p.PasswordHistory, c.PasswordHistory)
 	set(&p.MachineAccountQuota, c.MachineAccountQuota)
+	if c.RestrictDelegation != nil {
+		p.RestrictDelegation = delegation.Restriction(*c.RestrictDelegation)
+	}
 	if err := p.Validate(); err != nil {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: err.Error()}
 	}
@@ -536,6 +539,17 @@ func (l *Local) Join(ctx context.Context, r admin.JoinRequest) (*admin.Joined, e
 	withKeys.OldKeys = nil
 	v := AccountView(dom, a, l.now())
 	return &admin.Joined{Account: v, Keys: *KeysOf(dom.Realm, &withKeys, false), Realm: string(dom.Realm)}, nil
+}
+
+// DelegationPolicy returns the domain's restriction of its clients'
+// delegation modes; any caller may read it, an anonymous one too
+// (an anonymous GET /v1/domain/delegation-policy).
+func (l *Local) DelegationPolicy(ctx context.Context) (*admin.DelegationPolicy, error) {
+	snap, err := l.Dir.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &admin.DelegationPolicy{RestrictDelegation: restriction(snap.Domain().Policy.RestrictDelegation)}, nil
 }
 
 // HostKeys returns a host's registered SSH host keys. They are public,

@@ -231,6 +231,9 @@ func (h *Handler) build() {
 		}
 		return s.Join(r.Context(), j)
 	})
+	handle("GET /v1/domain/delegation-policy", func(s admin.Service, r *http.Request) (any, error) {
+		return s.DelegationPolicy(r.Context())
+	})
 	handle("GET /v1/hosts/{host}/ssh-keys", func(s admin.Service, r *http.Request) (any, error) {
 		return s.HostKeys(r.Context(), r.PathValue("host"))
 	})
@@ -278,7 +281,10 @@ func IsAnonymousHostKeys(r *http.Request) bool {
 
 // isAnonymous reports whether r is one of the requests served without
 // authentication.
-func isAnonymous(r *http.Request) bool { return IsAnonymousJoin(r) || IsAnonymousHostKeys(r) }
+func isAnonymous(r *http.Request) bool {
+	return IsAnonymousJoin(r) || IsAnonymousHostKeys(r) ||
+		r.Method == http.MethodGet && r.URL.Path == "/v1/domain/delegation-policy" && r.Header.Get("Authorization") == ""
+}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, f func(admin.Service, *http.Request) (any, error)) {
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"hop/admin"
+	"hop/delegation"
 
 	"hop/directory"
 )
@@ -19,7 +20,7 @@ func DomainView(d *directory.Domain) admin.Domain {
 			LockoutWindow: p.LockoutWindow.String(), LockoutDuration: p.LockoutDuration.String(),
 			ProtectedUsersTGTLife: p.ProtectedUsersTGTLife.String(),
 			MinPasswordLength:     p.MinPasswordLength, PasswordHistory: p.PasswordHistory,
-			MachineAccountQuota: p.MachineAccountQuota,
+			MachineAccountQuota: p.MachineAccountQuota, RestrictDelegation: restriction(p.RestrictDelegation),
 		},
 	}
 }
@@ -89,4 +90,12 @@ func GroupView(snap *directory.Snapshot, g *directory.Group) admin.Group {
 		ManagedBy:  snap.NamesOf(g.ManagedBy),
 		Privileged: snap.ProtectedBy(g.Name) != "",
 	}
+}
+
+// restriction presents a delegation restriction ("" is off).
+func restriction(r delegation.Restriction) string {
+	if r == "" {
+		return string(delegation.RestrictOff)
+	}
+	return string(r)
 }

@@ -8,6 +8,7 @@ import (
 
 	"hop/admin"
 	"hop/admin/adminserver"
+	"hop/delegation"
 	"hop/directory"
 	"hop/domain"
 	"hop/krb5"
@@ -33,11 +34,17 @@ which hop client-config writes into krb5.conf.`,
 			{name: "show", summary: "show the realm, domain SID and policy",
 				usage: "domain show [--dir DIR | --server URL] [--json]", run: runDomainShow},
 			{name: "set", summary: "change the domain policy (lifetimes, clock skew, lockout, passwords, machine quota)",
-				usage: "domain set [--dir DIR | --server URL] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D] [--protected-users-tgt-life D] [--min-password-length N] [--password-history N] [--machine-account-quota N]",
+				usage: "domain set [--dir DIR | --server URL] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D] [--protected-users-tgt-life D] [--min-password-length N] [--password-history N] [--machine-account-quota N] [--restrict-delegation R]",
 				help: `Durations are Go durations (10h, 30m, 168h). Lockout is off while
 --lockout-threshold is 0 (the default): then failed pre-authentications are
 only audited. With a threshold N, N failures within --lockout-window lock the
-account for --lockout-duration.`,
+account for --lockout-duration.
+
+--restrict-delegation is the domain's "Restrict delegation of credentials to
+remote servers" for hop's clients: off, prefer-remote-guard (remote-guard by
+default, never a mode that hands credentials to the host), require-remote-guard
+or require-restricted-admin. Clients read it through the admin API; a client's
+own restrict_delegation (krb5.conf [hop]) may only make it stricter.`,
 				run: runDomainSet},
 			domainBackupCommand(),
 			domainRestoreCommand(),
@@ -109,9 +116,9 @@ func runDomainShow(ctx context.Context, e *env, c *command, args []string) error
 	if v.Policy.MachineAccountQuota == 0 {
 		quota = "0 (only Domain Admins and join tokens create computers)"
 	}
-	fmt.Fprintf(e.stdout, "realm:            %s\nsid:              %s\nnetbios name:     %s\ncreated:          %s\nmax ticket life:  %s\nmax renew life:   %s\nclock skew:       %s\nlockout:          %s\nmin password len: %d\npassword history: %s\nmachine quota:    %s\n",
+	fmt.Fprintf(e.stdout, "realm:            %s\nsid:              %s\nnetbios name:     %s\ncreated:          %s\nmax ticket life:  %s\nmax renew life:   %s\nclock skew:       %s\nlockout:          %s\nmin password len: %d\npassword history: %s\nmachine quota:    %s\ndelegation:       %s\n",
 		v.Realm, v.SID, v.NetBIOS, v.Created.UTC().Format(time.RFC3339), v.Policy.MaxTicketLife, v.Policy.MaxRenewLife, v.Policy.ClockSkew, lockout,
-		v.Policy.MinPasswordLength, history, quota)
+		v.Policy.MinPasswordLength, history, quota, v.Policy.RestrictDelegation)
 	return nil
 }
 
@@ -144,10 +151,18 @@ func runDomainSet(ctx context.Context, e *env, c *command, args []string) error 
 	} {
 		intFlags[name] = fs.Int(name, 0, usage)
 	}
+	restrict := fs.String("restrict-delegation", "", "the clients' delegation `RESTRICTION`: off, prefer-remote-guard, require-remote-guard or require-restricted-admin")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
 	changed := 0
+	if *restrict != "" {
+		if _, err := delegation.ParseRestriction(*restrict); err != nil {
+			return usagef("hop domain set: --restrict-delegation: %v", err)
+		}
+		p.RestrictDelegation = restrict
+		changed++
+	}
 	fs.Visit(func(f *flag.Flag) {
 		if d, ok := durFlags[f.Name]; ok {
 			v := admin.Duration(*d)

@@ -156,6 +156,7 @@ type dialer struct {
 	delegate    remoting.Mode
 	credentials []remote.Credential
 	guard       *remote.Guard
+	allowHop    []string // --allow-hop, else allow_hop
 	// freshAllowed are the host patterns --delegate credssp may send the
 	// password to (allow_fresh_credentials).
 	freshAllowed []string
@@ -178,20 +179,12 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 	if allow == "" {
 		allow = d.hop.AllowHop
 	}
-	if *rf.allowHop != "" && d.delegate != remoting.ModeRemoteGuard {
+	if *rf.allowHop != "" && d.delegate != "" && d.delegate != remoting.ModeRemoteGuard {
 		return usagef("--allow-hop is for --delegate remote-guard")
 	}
-	if d.delegate == remoting.ModeRemoteGuard {
-		g := &remote.Guard{}
-		for _, p := range strings.Split(allow, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				g.AllowHop = append(g.AllowHop, p)
-			}
-		}
-		if err := remote.CheckAllowHop(g.AllowHop); err != nil {
-			return usagef("%v", err)
-		}
-		d.guard = g
+	d.allowHop = splitPatterns(allow)
+	if err := remote.CheckAllowHop(d.allowHop); err != nil {
+		return usagef("%v", err)
 	}
 	if d.delegate == remoting.ModeCredSSP {
 		if *rf.passwordFile == "" && !isTerminal(e.stdin) {
@@ -200,10 +193,7 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 		pwFile := *rf.passwordFile
 		d.readPassword = func(prompt string) (string, error) { return e.readPassword(pwFile, prompt, false) }
 		d.freshAllowed = nil
-		for _, p := range strings.Split(d.hop.AllowFreshCredentials, ",") {
-			if p = strings.TrimSpace(p); p == "" {
-				continue
-			}
+		for _, p := range splitPatterns(d.hop.AllowFreshCredentials) {
 			if name, _, _ := strings.Cut(p, "@"); name == "*" || name == "*/*" || !strings.HasPrefix(strings.ToLower(name), "host/") {
 				fmt.Fprintf(e.stderr, "hop: warning: allow_fresh_credentials %q in krb5.conf's [hop] section is ignored: name the hosts (host/*.example.test), never every service\n", p)
 				continue
@@ -436,6 +426,9 @@ func runExec(ctx context.Context, e *env, c *command, args []string) error {
 	if err := d.checkCredential(ctx); err != nil {
 		return err
 	}
+	if err := d.applyPolicy(ctx, e); err != nil {
+		return err
+	}
 	if len(hosts) == 1 {
 		return execOne(ctx, e, d, hosts[0], cmd, *endpoint)
 	}
@@ -621,6 +614,9 @@ func runShell(ctx context.Context, e *env, c *command, args []string) error {
 	if err := d.checkCredential(ctx); err != nil {
 		return err
 	}
+	if err := d.applyPolicy(ctx, e); err != nil {
+		return err
+	}
 	conn, err := d.dial(ctx, pos[0])
 	if err != nil {
 		return err
@@ -642,9 +638,6 @@ func runEndpoints(ctx context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	defer d.done()
-	if err := d.checkCredential(ctx); err != nil {
-		return err
-	}
 	conn, err := d.dial(ctx, pos[0])
 	if err != nil {
 		return err

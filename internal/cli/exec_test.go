@@ -298,3 +298,44 @@ func TestHostKeysNeedAnAuthenticatedAdminURL(t *testing.T) {
 		}
 	}
 }
+
+// TestExecDelegationPolicy: krb5.conf's restrict_delegation refuses a
+// forbidden mode on A, naming the policy and where it was set, and sets
+// the default mode.
+func TestExecDelegationPolicy(t *testing.T) {
+	l := startExecLab(t, remotetest.Config{Host: "b.example.test"})
+	conf, err := os.ReadFile(os.Getenv("KRB5_CONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "krb5.conf")
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("Svc-Pass-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		restrict string
+		args     []string
+		stderr   string
+		code     int
+	}{
+		{"require-remote-guard", []string{"--delegate", "forward"}, "refused by the delegation policy require-remote-guard (restrict_delegation in krb5.conf's [hop] section): only --delegate remote-guard is allowed, not forward", 1},
+		{"prefer-remote-guard", []string{"--delegate", "forward"}, "--delegate forward hands your credentials to the host", 1},
+		{"prefer-remote-guard", []string{"--pass-credential", "svc", "--password-file", pw}, "--pass-credential hands a credential to the host", 1},
+		{"strict", nil, "restrict_delegation in krb5.conf's [hop] section: \"strict\" is not a delegation restriction", 1},
+		{"off", []string{"--delegate", "forward"}, "", -1},
+	} {
+		if err := os.WriteFile(path, append(append([]byte{}, conf...), "\trestrict_delegation = "+tc.restrict+"\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("KRB5_CONFIG", path)
+		args := append(append([]string{"exec", "b.example.test", "--known-hosts", l.known}, tc.args...), "--", "true")
+		_, errOut, code := hopStatus(t, "", args...)
+		if tc.code >= 0 && (code != tc.code || !strings.Contains(errOut, tc.stderr)) {
+			t.Errorf("restrict_delegation = %s, %v: exit %d, stderr %q; want %d and %q", tc.restrict, tc.args, code, errOut, tc.code, tc.stderr)
+		}
+		if tc.code < 0 && strings.Contains(errOut, "delegation policy") {
+			t.Errorf("restrict_delegation = off refused: %q", errOut)
+		}
+	}
+}

@@ -167,3 +167,39 @@ func TestSecondHopCredSSP(t *testing.T) {
 		t.Errorf("a sensitive alice: %v, stdout %q, stderr %q", err, out, errOut)
 	}
 }
+
+// TestSecondHopDelegationPolicy: the domain's restriction (hop domain set
+// --restrict-delegation), read by clients through the admin API: with
+// require-remote-guard, --delegate constrained is refused on A naming the
+// domain's policy, a krb5.conf of A's that says off does not loosen it,
+// and without --delegate the session runs in remote-guard, a nested hop
+// exec (which reads the policy too) with it.
+func TestSecondHopDelegationPolicy(t *testing.T) {
+	l := secondHopLab(t)
+	hop(t, "", "domain", "set", "--restrict-delegation", "require-remote-guard", "--dir", l.domain.dir)
+	alice := l.aliceEnv(t)
+	out, errOut, err := l.run(t, alice, "", "exec", l.b.name, "--delegate", "constrained", "--", "echo ran")
+	if err == nil || strings.Contains(out, "ran") || !strings.Contains(errOut, "refused by the delegation policy require-remote-guard (the domain's policy (hop domain set --restrict-delegation)): only --delegate remote-guard is allowed, not constrained") {
+		t.Errorf("constrained under require-remote-guard: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	conf, err := os.ReadFile(l.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loose := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(loose, append(conf, "\trestrict_delegation = off\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err = l.run(t, append(append([]string{}, alice...), "KRB5_CONFIG="+loose), "", "exec", l.b.name, "--delegate", "forward", "--", "echo ran")
+	if err == nil || strings.Contains(out, "ran") || !strings.Contains(errOut, "refused by the delegation policy require-remote-guard") {
+		t.Errorf("a local off does not loosen the domain's: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	out, errOut, err = l.run(t, alice, "", "exec", l.b.name, "--", l.nestedTry("default"))
+	if err != nil {
+		t.Fatalf("hop exec under require-remote-guard: %v\n%s%s", err, out, errOut)
+	}
+	l.wantWorked(t, "the policy's default mode", tries(out)["default"])
+	if evs := l.b.waitAudit(t, "session.start", "", 1); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Flags, "mode=remote-guard") {
+		t.Errorf("B's session.start events: %+v", evs)
+	}
+}

@@ -17,6 +17,7 @@ const (
 	hopAgentAddress = "agent_address"
 	hopAllowHop     = "allow_hop"
 	hopAllowFresh   = "allow_fresh_credentials"
+	hopRestrict     = "restrict_delegation"
 )
 
 // HopSettings are hop's settings for one realm, from krb5.conf's [hop]
@@ -56,6 +57,11 @@ type HopSettings struct {
 	// counterpart of the Group Policy "Allow delegating fresh
 	// credentials"): comma-separated host/NAME patterns. Empty: none.
 	AllowFreshCredentials string
+	// RestrictDelegation is this client's "Restrict delegation of
+	// credentials to remote servers" (restrict_delegation): off,
+	// prefer-remote-guard, require-remote-guard or
+	// require-restricted-admin; it can only make the domain's stricter.
+	RestrictDelegation string
 
 	cfg   *Config
 	realm string
@@ -69,6 +75,7 @@ func (c *Config) HopSettings(realm string) HopSettings {
 	s.AgentPort, _ = c.hopValue(realm, hopAgentPort)
 	s.AllowHop, _ = c.hopValue(realm, hopAllowHop)
 	s.AllowFreshCredentials, _ = c.hopValue(realm, hopAllowFresh)
+	s.RestrictDelegation, _ = c.hopValue(realm, hopRestrict)
 	return s
 }
 
