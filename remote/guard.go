@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -33,6 +34,13 @@ type Guard struct {
 	// Served, when set, is told of every request and its outcome (nil
 	// err: served).
 	Served func(q *remoting.TicketRequest, err error)
+	// Confirm, when set, asks the user before each new target (a target
+	// once allowed is not asked again in the connection); an error is the
+	// refusal's reason.
+	Confirm func(ctx context.Context, q *remoting.TicketRequest) error
+
+	mu        sync.Mutex
+	confirmed map[string]bool
 }
 
 // CheckAllowHop checks the patterns of Guard.AllowHop.
@@ -107,6 +115,22 @@ func (g *Guard) answer(ctx context.Context, q *remoting.TicketRequest, src *tick
 	}
 	if !g.allows(target) {
 		return nil, fmt.Errorf("%s is not in the hops allowed for this session: --allow-hop %s", target.Name, strings.Join(g.AllowHop, ","))
+	}
+	if g.Confirm != nil {
+		g.mu.Lock()
+		done := g.confirmed[target.String()]
+		g.mu.Unlock()
+		if !done {
+			if err := g.Confirm(ctx, q); err != nil {
+				return nil, err
+			}
+			g.mu.Lock()
+			if g.confirmed == nil {
+				g.confirmed = map[string]bool{}
+			}
+			g.confirmed[target.String()] = true
+			g.mu.Unlock()
+		}
 	}
 	lifetime := g.Lifetime
 	if lifetime <= 0 {

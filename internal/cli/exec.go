@@ -30,7 +30,7 @@ func execCommand() *command {
 	return &command{
 		name:    "exec",
 		summary: "run a command on hosts through their hop agent (Invoke-Command)",
-		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
@@ -57,7 +57,7 @@ func shellCommand() *command {
 	return &command{
 		name:    "shell",
 		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
-		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
+		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
 		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
 mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
 and the terminal is restored when the shell ends. Authentication and host
@@ -86,6 +86,7 @@ type remoteFlags struct {
 	knownHosts *string
 	// exec and shell only:
 	delegate, passCredential, passwordFile, credential, allowHop *string
+	confirm                                                      *bool
 }
 
 // addDelegateFlag adds the flags of what a session may use to reach other
@@ -95,6 +96,7 @@ func (rf *remoteFlags) addDelegateFlag() {
 	rf.passCredential = rf.fs.String("pass-credential", "", "pass the credential of `ACCOUNT` (its password, asked here) into the session")
 	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential or --delegate credssp: read the password from the first line of `FILE`")
 	rf.credential = rf.fs.String("credential", "", "in a hop session: authenticate with the credential passed into it for `ACCOUNT` (--pass-credential on the host you came from)")
+	rf.confirm = rf.fs.Bool("confirm", false, "with --delegate remote-guard: ask before each new target the host wants a ticket for (HOP_ASKPASS or SSH_ASKPASS)")
 	rf.allowHop = rf.fs.String("allow-hop", "", "with --delegate remote-guard: the `SPNS` (comma-separated patterns, e.g. cifs/c.example.test,host/*.example.test) the session may get tickets for (default: allow_hop in krb5.conf's [hop] section, else any service)")
 }
 
@@ -157,6 +159,7 @@ type dialer struct {
 	credentials []remote.Credential
 	guard       *remote.Guard
 	allowHop    []string // --allow-hop, else allow_hop
+	confirm     bool     // --confirm
 	// freshAllowed are the host patterns --delegate credssp may send the
 	// password to (allow_fresh_credentials).
 	freshAllowed []string
@@ -183,6 +186,10 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 		return usagef("--allow-hop is for --delegate remote-guard")
 	}
 	d.allowHop = splitPatterns(allow)
+	d.confirm = *rf.confirm
+	if d.confirm && d.delegate != "" && d.delegate != remoting.ModeRemoteGuard {
+		return usagef("--confirm is for --delegate remote-guard")
+	}
 	if err := remote.CheckAllowHop(d.allowHop); err != nil {
 		return usagef("%v", err)
 	}

@@ -100,6 +100,13 @@ func (d *dialer) applyPolicy(ctx context.Context, e *env) error {
 	}
 	if d.delegate == remoting.ModeRemoteGuard {
 		d.guard = &remote.Guard{AllowHop: d.allowHop}
+		if d.confirm {
+			l, err := d.src.List(ctx)
+			if err != nil {
+				return err
+			}
+			d.guard.Confirm = e.confirmTicket(l.Default.String())
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package interop
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,4 +203,40 @@ func TestSecondHopDelegationPolicy(t *testing.T) {
 	if evs := l.b.waitAudit(t, "session.start", "", 1); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].Flags, "mode=remote-guard") {
 		t.Errorf("B's session.start events: %+v", evs)
 	}
+}
+
+// TestSecondHopRemoteGuardConfirm: with --confirm the client on A asks its
+// askpass program before each new target, naming the whole path; a "no"
+// reaches the session as the refusal's reason, a "yes" serves the ticket.
+func TestSecondHopRemoteGuardConfirm(t *testing.T) {
+	l := secondHopLab(t)
+	alice := l.aliceEnv(t)
+	dir := t.TempDir()
+	asked := filepath.Join(dir, "asked")
+	for name, status := range map[string]int{"no": 1, "yes": 0} {
+		script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$1\" >> %s\nexit %d\n", asked, status)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(askpass string) string {
+		env := append(append([]string{}, alice...), "HOP_ASKPASS="+filepath.Join(dir, askpass))
+		out, errOut, err := l.run(t, env, "", "exec", l.b.name, "--delegate", "remote-guard", "--confirm", "--", l.nestedTry("nested"))
+		if err != nil {
+			t.Fatalf("hop exec --confirm (%s): %v\n%s%s", askpass, err, out, errOut)
+		}
+		return tries(out)["nested"]
+	}
+	l.wantRefused(t, "askpass says no", run("no"), "hop: "+l.c.name+": ", "alice@"+l.realm+" on the first host declined (HOP_ASKPASS")
+	l.wantWorked(t, "askpass says yes", run("yes"))
+	q, err := os.ReadFile(asked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "the question", string(q), "hop: allow alice@"+l.realm+" on ", ", via "+l.b.name+" (session ", "to get a ticket for host/"+l.c.name+"@"+l.realm+"?")
+
+	// Without a program to ask with, --confirm refuses and says why.
+	noAsk := append(append([]string{}, alice...), "HOP_ASKPASS=", "SSH_ASKPASS=")
+	out, _, _ := l.run(t, noAsk, "", "exec", l.b.name, "--delegate", "remote-guard", "--confirm", "--", l.nestedTry("none"))
+	l.wantRefused(t, "no askpass", tries(out)["none"], "hop: "+l.c.name+": ", "--confirm needs a program to ask with on the first host: set HOP_ASKPASS")
 }
