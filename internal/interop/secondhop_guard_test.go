@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +29,23 @@ func TestSecondHopRemoteGuard(t *testing.T) {
 		"echo '== tickets'; hop tickets --json 2>&1\n"+
 		"echo '== klist'; klist 2>&1\nstep 1\n")
 	s.waitStep(t, 1)
-	// The session is open, its tickets obtained: nothing of the TGT on B.
+	// The session is open, its tickets obtained: nothing of the TGT on B,
+	// in the agent nor in the session's processes.
 	l.noTGTOnB(t, alice)
+	ticket, key := l.tgtNeedles(t, alice)
+	u, err := user.Lookup(l.alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := processesOf(t, u.Uid)
+	if len(pids) == 0 {
+		t.Fatal("no process of the session's account on B")
+	}
+	for _, pid := range pids {
+		if found := scanProcessMemory(t, pid, ticket, key); len(found) != 0 {
+			t.Errorf("process %d of the session holds alice's TGT or its key (needles %v)", pid, found)
+		}
+	}
 	s.next(t, 1)
 	out, errOut, err := s.wait(t)
 	if err != nil {
@@ -239,4 +256,25 @@ func TestSecondHopRemoteGuardConfirm(t *testing.T) {
 	noAsk := append(append([]string{}, alice...), "HOP_ASKPASS=", "SSH_ASKPASS=")
 	out, _, _ := l.run(t, noAsk, "", "exec", l.b.name, "--delegate", "remote-guard", "--confirm", "--", l.nestedTry("none"))
 	l.wantRefused(t, "no askpass", tries(out)["none"], "hop: "+l.c.name+": ", "--confirm needs a program to ask with on the first host: set HOP_ASKPASS")
+}
+
+// processesOf lists the pids of the processes whose real uid is uid.
+func processesOf(t *testing.T, uid string) []int {
+	t.Helper()
+	m, _ := filepath.Glob("/proc/[0-9]*/status")
+	var pids []int
+	for _, p := range m {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == uid {
+				if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+					pids = append(pids, pid)
+				}
+			}
+		}
+	}
+	return pids
 }
