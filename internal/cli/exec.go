@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -30,7 +31,7 @@ func execCommand() *command {
 	return &command{
 		name:    "exec",
 		summary: "run a command on hosts through their hop agent (Invoke-Command)",
-		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
+		usage:   "exec HOST[,HOST...] [--config ENDPOINT] [--user ACCOUNT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE] [--parallel N] -- COMMAND...",
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
@@ -57,7 +58,7 @@ func shellCommand() *command {
 	return &command{
 		name:    "shell",
 		summary: "open an interactive shell on a host through its hop agent (Enter-PSSession)",
-		usage:   "shell HOST [--config ENDPOINT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
+		usage:   "shell HOST [--config ENDPOINT] [--user ACCOUNT] [--delegate MODE [--allow-hop SPNS] [--confirm]] [--pass-credential ACCOUNT [--password-file FILE]] [--credential ACCOUNT] [--port N] [--known-hosts FILE]",
 		help: `Opens a shell on HOST in a pseudo-terminal: your terminal is put in raw
 mode (Ctrl-C and Ctrl-D go to the remote side), window size changes follow,
 and the terminal is restored when the shell ends. Authentication and host
@@ -85,8 +86,8 @@ type remoteFlags struct {
 	port       *int
 	knownHosts *string
 	// exec and shell only:
-	delegate, passCredential, passwordFile, credential, allowHop *string
-	confirm                                                      *bool
+	delegate, passCredential, passwordFile, credential, allowHop, user *string
+	confirm                                                            *bool
 }
 
 // addDelegateFlag adds the flags of what a session may use to reach other
@@ -96,6 +97,7 @@ func (rf *remoteFlags) addDelegateFlag() {
 	rf.passCredential = rf.fs.String("pass-credential", "", "pass the credential of `ACCOUNT` (its password, asked here) into the session")
 	rf.passwordFile = rf.fs.String("password-file", "", "with --pass-credential or --delegate credssp: read the password from the first line of `FILE`")
 	rf.credential = rf.fs.String("credential", "", "in a hop session: authenticate with the credential passed into it for `ACCOUNT` (--pass-credential on the host you came from)")
+	rf.user = rf.fs.String("user", "", "authenticate as `ACCOUNT` (its password asked here, or --password-file), not with the cache's ticket; its ticket-granting ticket stays in this process")
 	rf.confirm = rf.fs.Bool("confirm", false, "with --delegate remote-guard: ask before each new target the host wants a ticket for (HOP_ASKPASS or SSH_ASKPASS)")
 	rf.allowHop = rf.fs.String("allow-hop", "", "with --delegate remote-guard: the `SPNS` (comma-separated patterns, e.g. cifs/c.example.test,host/*.example.test) the session may get tickets for (default: allow_hop in krb5.conf's [hop] section, else any service)")
 }
@@ -214,7 +216,7 @@ func (e *env) sessionFlags(rf *remoteFlags, d *dialer) error {
 			return fmt.Errorf("--delegate credssp sends your password to the host, and no host is allowed to receive it: list them in krb5.conf's [hop] section, e.g. allow_fresh_credentials = host/*.example.test (the counterpart of the policy \"Allow delegating fresh credentials\"); prefer --delegate remote-guard")
 		}
 	}
-	if *rf.passwordFile != "" && *rf.passCredential == "" && d.delegate != remoting.ModeCredSSP {
+	if *rf.passwordFile != "" && *rf.passCredential == "" && d.delegate != remoting.ModeCredSSP && *rf.user == "" {
 		return usagef("--password-file is the password of --pass-credential ACCOUNT")
 	}
 	if name := *rf.passCredential; name != "" {
@@ -259,6 +261,41 @@ func (d *dialer) checkCredential(ctx context.Context) error {
 		}
 		return err
 	}
+	return nil
+}
+
+// loginUser, for --user ACCOUNT, logs ACCOUNT on with its password into a
+// cache of this command's own (a file in a private folder, removed when the
+// command ends): the connection authenticates as ACCOUNT and, in mode
+// remote-guard, the tickets the host gets are ACCOUNT's, its TGT never
+// leaving this host.
+func (d *dialer) loginUser(ctx context.Context, e *env, name, pwFile string) error {
+	if name == "" {
+		return nil
+	}
+	if d.credentialName != "" || d.delegate == remoting.ModeCredSSP {
+		return usagef("--user takes the place of your ticket: not with --credential or --delegate credssp")
+	}
+	if pwFile == "" && !isTerminal(e.stdin) {
+		return usagef("--user %s: standard input is not a terminal to ask the password on: give --password-file FILE", name)
+	}
+	dir, err := os.MkdirTemp("", "hop-user-")
+	if err != nil {
+		return err
+	}
+	prev := d.done
+	d.done = func() { os.RemoveAll(dir); prev() }
+	src := &tickets.Source{Config: d.src.Config, CCache: "FILE:" + filepath.Join(dir, "cc"), Getenv: d.src.Getenv}
+	p, err := src.Principal(name)
+	if err != nil {
+		return err
+	}
+	if _, err := src.Login(ctx, &tickets.LoginRequest{Client: p, Password: func(p krb5.Principal) (string, error) {
+		return e.readPassword(pwFile, "Password for "+p.String()+": ", false)
+	}}); err != nil {
+		return err
+	}
+	d.src = src
 	return nil
 }
 
@@ -429,8 +466,11 @@ func runExec(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer d.done()
+	defer func() { d.done() }() // loginUser adds to it
 	if err := d.checkCredential(ctx); err != nil {
+		return err
+	}
+	if err := d.loginUser(ctx, e, *rf.user, *rf.passwordFile); err != nil {
 		return err
 	}
 	if err := d.applyPolicy(ctx, e); err != nil {
@@ -617,8 +657,11 @@ func runShell(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer d.done()
+	defer func() { d.done() }() // loginUser adds to it
 	if err := d.checkCredential(ctx); err != nil {
+		return err
+	}
+	if err := d.loginUser(ctx, e, *rf.user, *rf.passwordFile); err != nil {
 		return err
 	}
 	if err := d.applyPolicy(ctx, e); err != nil {

@@ -278,3 +278,25 @@ func processesOf(t *testing.T, uid string) []int {
 	}
 	return pids
 }
+
+// TestSecondHopRemoteGuardUser: hop exec --user bob with remote-guard: A
+// logs bob on with his password (bob's TGT stays in the hop process on A),
+// the session on B is bob's, and the ticket B gets is bob's.
+func TestSecondHopRemoteGuardUser(t *testing.T) {
+	l := secondHopLab(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(bobPW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := l.run(t, l.aliceEnv(t), "", "exec", l.b.name, "--user", "bob", "--password-file", pw, "--delegate", "remote-guard", "--",
+		"echo \"$HOP_CLIENT\"; kvno host/"+l.c.name+" >/dev/null && klist | sed -n 's/^Default principal: //p'")
+	if err != nil {
+		t.Fatalf("hop exec --user bob: %v\n%s%s", err, out, errOut)
+	}
+	if want := "bob@" + l.realm + "\nbob@" + l.realm + "\n"; out != want {
+		t.Errorf("hop exec --user bob: stdout %q, want %q", out, want)
+	}
+	if evs := l.b.waitAudit(t, "broker.issued", "bob@"+l.realm+" via "+l.b.name, 1); len(evs) != 1 {
+		t.Errorf("B's audit: %+v", evs)
+	}
+}
