@@ -65,6 +65,7 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain (its audit log is DIR/audit.log)")
 	file := fs.String("file", "", "read the audit log `FILE` instead of DIR/audit.log")
+	clientLog := fs.Bool("client", false, "read this user's client log: the tickets hop exec --delegate remote-guard served to hosts, and refused")
 	since := fs.String("since", "", "only events at or after `TIME`, or within DURATION before now")
 	var principals, types stringList
 	fs.Var(&principals, "principal", "only events naming principal `P` (client, service, actor or target)")
@@ -73,7 +74,8 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	asJSON := fs.Bool("json", false, "print the log's JSON lines as they are")
 	server := fs.String("server", "", "read the log of the admin server at `URL` (Domain Admins; newest --limit events, no --follow)")
 	limit := fs.Int("limit", admin.DefaultAuditLimit, "with --server: at most `N` events, the newest")
-	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
+	_, err := parse(e, fs, c, args, 0, 0)
+	if err != nil {
 		return err
 	}
 	set := map[string]bool{}
@@ -81,10 +83,15 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	if set["server"] {
 		return remoteAudit(ctx, e, c, *server, *since, principals, types, *limit, *follow, *asJSON)
 	}
-	if set["dir"] && set["file"] {
-		return usagef("%s: give --dir or --file, not both", c.path)
+	if set["dir"] && set["file"] || set["client"] && (set["dir"] || set["file"]) {
+		return usagef("%s: give one of --dir, --file and --client", c.path)
 	}
 	path := *file
+	if *clientLog {
+		if path, err = clientLogPath(); err != nil {
+			return err
+		}
+	}
 	if path == "" {
 		path = domain.Folder(*dir).AuditLog()
 	}
@@ -98,7 +105,7 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	match := audit.Query{Since: from, Principals: principals, Types: types}.Matcher()
 	n := 0
-	err := audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
+	err = audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
 		n++
 		ev, err := audit.ParseLine(line)
 		var le *audit.LineError

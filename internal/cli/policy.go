@@ -100,13 +100,16 @@ func (d *dialer) applyPolicy(ctx context.Context, e *env) error {
 	}
 	if d.delegate == remoting.ModeRemoteGuard {
 		d.guard = &remote.Guard{AllowHop: d.allowHop}
+		l, err := d.src.List(ctx)
+		if err != nil {
+			return err
+		}
 		if d.confirm {
-			l, err := d.src.List(ctx)
-			if err != nil {
-				return err
-			}
 			d.guard.Confirm = e.confirmTicket(l.Default.String())
 		}
+		closeLog := e.logGuard(d.guard, l.Default.String())
+		prev := d.done
+		d.done = func() { closeLog(); prev() }
 	}
 	return nil
 }

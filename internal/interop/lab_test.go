@@ -270,6 +270,9 @@ func labAliceEnv(t *testing.T, r *labRealm) []string {
 func labLoginEnv(t *testing.T, r *labRealm, user, pw string) []string {
 	t.Helper()
 	env := thirdparty.ClientEnv(r.conf, filepath.Join(t.TempDir(), user+".cc"))
+	// hop's state and cache files on A (the client log, the domain's
+	// delegation policy) stay in the test's folders.
+	env = append(env, "XDG_STATE_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	if out, errOut, err := thirdparty.Run(t, env, pw+"\n", hopBin, "login", user); err != nil {
 		t.Fatalf("hop login %s: %v\n%s%s", user, err, out, errOut)
 	}

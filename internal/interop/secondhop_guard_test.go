@@ -22,7 +22,8 @@ import (
 // A; B's audit names each ticket.
 func TestSecondHopRemoteGuard(t *testing.T) {
 	l := secondHopLab(t)
-	alice := l.aliceEnv(t)
+	state := t.TempDir()
+	alice := append(l.aliceEnv(t), "XDG_STATE_HOME="+state)
 
 	s := l.startOnB(t, alice, "remote-guard", "guard", sessionInfo+l.nestedTry("nested")+
 		"echo '== kvno'; kvno host/"+l.c.name+" 2>&1; echo \"rc=$?\"\n"+
@@ -86,6 +87,13 @@ func TestSecondHopRemoteGuard(t *testing.T) {
 		t.Fatalf("hop exec --allow-hop: %v\n%s%s", err, out, errOut)
 	}
 	l.wantRefused(t, "--allow-hop", tries(out)["outside"], "hop: "+l.c.name+": ", "host/"+l.c.name+" is not in the hops allowed for this session: --allow-hop cifs/*.example.test")
+
+	// A's client log: what it served, and refused.
+	served, errOut, err := l.run(t, alice, "", "audit", "--client")
+	if err != nil {
+		t.Fatalf("hop audit --client: %v\n%s", err, errOut)
+	}
+	mustContain(t, "hop audit --client", served, "guard.served", "guard.refused", "host/"+l.c.name+"@"+l.realm, "is not in the hops allowed for this session")
 
 	// A → B → C → B, remote-guard on each hop.
 	chain := "echo '== chain'; hop exec " + l.c.name + " --delegate remote-guard -- 'hop exec " + l.b.name + " -- id -un' 2>&1; echo \"rc=$?\"\n"
