@@ -308,3 +308,26 @@ func TestSecondHopRemoteGuardUser(t *testing.T) {
 		t.Errorf("B's audit: %+v", evs)
 	}
 }
+
+// TestSecondHopThreeHops: A → B → C → D, remote-guard on every hop, D on
+// 127.0.0.4: D's session runs as alice, each host's tickets coming from A
+// through the hosts before it.
+func TestSecondHopThreeHops(t *testing.T) {
+	l := secondHopLab(t)
+	d := l.addHostD(t)
+	alice := l.aliceEnv(t)
+	inner := "hop exec " + d.name + " -- id -un"
+	middle := "hop exec " + l.c.name + " --delegate remote-guard -- " + shQuote(inner)
+	out, errOut, err := l.run(t, alice, "", "exec", l.b.name, "--delegate", "remote-guard", "--", middle)
+	if err != nil {
+		t.Fatalf("A → B → C → D: %v\n%s%s", err, out, errOut)
+	}
+	if out != l.alice+"\n" {
+		t.Errorf("A → B → C → D printed %q, want %q", out, l.alice+"\n")
+	}
+	for _, h := range []*labHost{l.b, l.c} {
+		if evs := h.waitAudit(t, "broker.issued", "mode remote-guard", 1); len(evs) == 0 {
+			t.Errorf("%s's audit log has no ticket obtained in mode remote-guard", h.name)
+		}
+	}
+}

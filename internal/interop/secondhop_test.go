@@ -41,6 +41,7 @@ type hopLab struct {
 	hop      string            // the hop binary sessions find on their PATH (0755)
 	adminURL string            // the admin API
 	b, c     *labHost          // the agents
+	path     string            // the sessions' PATH
 	alice    string            // the local account alice@REALM maps to
 	bob      string            // the local account bob@REALM maps to
 	home     map[string]string // the local accounts' home folders, by name
@@ -123,10 +124,34 @@ func secondHopLab(t *testing.T, bConf ...string) *hopLab {
 	if err := os.WriteFile(l.conf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	path := strings.Join([]string{filepath.Dir(l.hop), filepath.Dir(klist), agent.DefaultPath}, ":")
-	l.startAgent(t, l.b, path, strings.Join(bConf, ""))
-	l.startAgent(t, l.c, path, "")
+	l.path = strings.Join([]string{filepath.Dir(l.hop), filepath.Dir(klist), agent.DefaultPath}, ":")
+	l.startAgent(t, l.b, l.path, strings.Join(bConf, ""))
+	l.startAgent(t, l.c, l.path, "")
 	return l
+}
+
+// addHostD starts a third agent, d.example.test on 127.0.0.4, where alice
+// (in d-remote-users) may log on, and adds it to krb5.conf's
+// agent_address.
+func (l *hopLab) addHostD(t *testing.T) *labHost {
+	t.Helper()
+	d := &labHost{name: "d.example.test", addr: fmt.Sprintf("127.0.0.4:%d", thirdparty.FreeLoopbackPort(t, "127.0.0.4"))}
+	hop(t, "", "group", "create", "d-remote-users", "--dir", l.domain.dir)
+	hop(t, "", "group", "add-member", "d-remote-users", "alice", "--dir", l.domain.dir)
+	conf, err := os.ReadFile(l.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := "\t\t" + l.c.name + " = " + l.c.addr + "\n"
+	if !strings.Contains(string(conf), line) {
+		t.Fatalf("krb5.conf has no agent_address line for %s:\n%s", l.c.name, conf)
+	}
+	conf = []byte(strings.Replace(string(conf), line, line+"\t\t"+d.name+" = "+d.addr+"\n", 1))
+	if err := os.WriteFile(l.conf, conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.startAgent(t, d, l.path, "")
+	return d
 }
 
 // startAgent writes h's configuration, with extra at its end, joins h
