@@ -156,7 +156,7 @@ func TestAuditFilters(t *testing.T) {
 		t.Errorf("human output:\n%q\nwant\n%q", human, want)
 	}
 	fails(t, 2, "--since", "", "audit", "--file", path, "--since", "last tuesday")
-	fails(t, 2, "not both", "", "audit", "--file", path, "--dir", "/tmp")
+	fails(t, 2, "give one of --dir, --file and --client", "", "audit", "--file", path, "--dir", "/tmp")
 	fails(t, 1, "no such file", "", "audit", "--file", path+".missing")
 }
 
