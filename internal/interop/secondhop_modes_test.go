@@ -795,18 +795,19 @@ func (l *hopLab) cHTTPServer(t *testing.T) (port string) {
 }
 
 // TestSecondHopPrograms: unmodified Kerberos programs in a session on B in
-// mode constrained, b$ allowed to delegate to C's host, HTTP and postgres
-// services: MIT's kvno and klist (the broker's ticket), OpenSSH's ssh to
-// C's agent, curl --negotiate to an HTTP service on C, and psql to
+// modes constrained (b$ allowed to delegate to C's host, HTTP and postgres
+// services), remote-guard and credssp: MIT's kvno and klist, OpenSSH's ssh
+// to C's agent, curl --negotiate to an HTTP service on C, and psql to
 // PostgreSQL on C as alice — the web server on B reads the database on C
-// as the user. Each gets its ticket from the broker at the moment it asks
-// (KCM), which B's audit log records.
+// as the user. In constrained and remote-guard each gets its ticket from
+// the broker at the moment it asks (KCM), which B's audit log records; in
+// credssp the programs use the TGT the agent got with the password.
 func TestSecondHopPrograms(t *testing.T) {
 	ssh := agentSSH(t)
 	curl := adminRequireCurl(t)
 	psql := thirdparty.RequirePsql(t)
 	kvno := thirdparty.Require(t, "kvno")
-	l := secondHopLab(t)
+	l := secondHopLab(t, "credssp = true\n")
 
 	hop(t, pgSvcPW+"\n", "account", "add-service", "svc-pg", "--spn", "postgres/"+l.c.name, "--dir", l.domain.dir)
 	pgKeytab := filepath.Join(t.TempDir(), "pg.keytab")
@@ -828,35 +829,62 @@ func TestSecondHopPrograms(t *testing.T) {
 		"export LC_ALL=C PGCONNECT_TIMEOUT=10\n" +
 		programTry("psql", psql, "-X", "-A", "-t", "-F", " ", "-d", conninfo, "-c", query) +
 		"echo '== klist'; klist\n"
-	start := time.Now()
-	out, errOut, err := l.onB(t, l.aliceEnv(t), "constrained", script)
-	t.Logf("the session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+	alice := l.aliceEnv(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(alicePW+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf, err := os.ReadFile(l.conf)
 	if err != nil {
-		t.Fatalf("the session on B: %v", err)
+		t.Fatal(err)
 	}
-	got := tries(out)
-	for _, w := range []struct{ name, want string }{
-		{"kvno", "host/" + l.c.name + "@" + l.realm + ": kvno = "},
-		{"ssh", l.alice + "\nalice@" + l.realm + "\nrc=0\n"},
-		// Nothing reusable reaches C either: curl delegates nothing.
-		{"curl", "client=alice@" + l.realm + " server=HTTP/" + l.c.name + "@" + l.realm + " pac=alice delegated=false\nstatus=200\nrc=0\n"},
-		{"psql", "alice t t alice@" + l.realm + "\nrc=0\n"},
-	} {
-		if !strings.Contains(got[w.name], w.want) || !strings.HasSuffix(got[w.name], "rc=0\n") {
-			t.Errorf("%s in the session on B: %q, want %q and exit status 0", w.name, got[w.name], w.want)
-		}
+	fresh := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(fresh, append(conf, "\tallow_fresh_credentials = host/*.example.test\n"...), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	mustContain(t, "klist in the session on B", got["klist"], "Default principal: alice@"+l.realm,
-		"host/"+l.c.name+"@"+l.realm, "HTTP/"+l.c.name+"@"+l.realm, "postgres/"+l.c.name+"@"+l.realm)
-	if strings.Contains(got["klist"], "krbtgt/") {
-		t.Errorf("klist in a constrained session shows a TGT:\n%s", got["klist"])
-	}
-	id := sessionValue(out, "session")
-	for _, svc := range []string{"host", "HTTP", "postgres"} {
-		sub := "(session " + id + ", mode constrained, endpoint default) to " + svc + "/" + l.c.name + "@" + l.realm + ": issued"
-		if evs := l.b.waitAudit(t, "broker.issued", sub, 1); len(evs) == 0 {
-			t.Errorf("B's audit log: no broker.issued event %q", sub)
-		}
+	for _, mode := range []string{"constrained", "remote-guard", "credssp"} {
+		t.Run(mode, func(t *testing.T) {
+			args := []string{"exec", l.b.name, "--delegate", mode}
+			env := alice
+			if mode == "credssp" {
+				args = append(args, "--password-file", pw)
+				env = append(append([]string{}, alice...), "KRB5_CONFIG="+fresh)
+			}
+			start := time.Now()
+			out, errOut, err := l.run(t, env, "", append(args, "--", script)...)
+			t.Logf("the session on B (%v): %v\n%s%s", time.Since(start).Round(time.Millisecond), err, out, errOut)
+			if err != nil {
+				t.Fatalf("the session on B: %v", err)
+			}
+			got := tries(out)
+			for _, w := range []struct{ name, want string }{
+				{"kvno", "host/" + l.c.name + "@" + l.realm + ": kvno = "},
+				{"ssh", l.alice + "\nalice@" + l.realm + "\nrc=0\n"},
+				// Nothing reusable reaches C either: curl delegates nothing.
+				{"curl", "client=alice@" + l.realm + " server=HTTP/" + l.c.name + "@" + l.realm + " pac=alice delegated=false\nstatus=200\nrc=0\n"},
+				{"psql", "alice t t alice@" + l.realm + "\nrc=0\n"},
+			} {
+				if !strings.Contains(got[w.name], w.want) || !strings.HasSuffix(got[w.name], "rc=0\n") {
+					t.Errorf("%s in the session on B: %q, want %q and exit status 0", w.name, got[w.name], w.want)
+				}
+			}
+			mustContain(t, "klist in the session on B", got["klist"], "Default principal: alice@"+l.realm,
+				"host/"+l.c.name+"@"+l.realm, "HTTP/"+l.c.name+"@"+l.realm, "postgres/"+l.c.name+"@"+l.realm)
+			// Only credssp puts a TGT on B.
+			if tgt := strings.Contains(got["klist"], "krbtgt/"); tgt != (mode == "credssp") {
+				t.Errorf("klist in a %s session on B (a TGT: %v):\n%s", mode, tgt, got["klist"])
+			}
+			if mode == "credssp" {
+				return // the programs used the TGT: the broker obtained nothing
+			}
+			id := sessionValue(out, "session")
+			for _, svc := range []string{"host", "HTTP", "postgres"} {
+				sub := "(session " + id + ", mode " + mode + ", endpoint default) to " + svc + "/" + l.c.name + "@" + l.realm + ": issued"
+				if evs := l.b.waitAudit(t, "broker.issued", sub, 1); len(evs) == 0 {
+					t.Errorf("B's audit log: no broker.issued event %q", sub)
+				}
+			}
+		})
 	}
 }
 
