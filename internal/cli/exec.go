@@ -162,6 +162,9 @@ type dialer struct {
 	guard       *remote.Guard
 	allowHop    []string // --allow-hop, else allow_hop
 	confirm     bool     // --confirm
+	// ttyFree: the session does not use the terminal (hop exec with
+	// standard input elsewhere), so --confirm may ask on it.
+	ttyFree bool
 	// freshAllowed are the host patterns --delegate credssp may send the
 	// password to (allow_fresh_credentials).
 	freshAllowed []string
@@ -473,6 +476,7 @@ func runExec(ctx context.Context, e *env, c *command, args []string) error {
 	if err := d.loginUser(ctx, e, *rf.user, *rf.passwordFile); err != nil {
 		return err
 	}
+	d.ttyFree = !isTerminal(e.stdin)
 	if err := d.applyPolicy(ctx, e); err != nil {
 		return err
 	}

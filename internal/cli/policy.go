@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,7 +106,11 @@ func (d *dialer) applyPolicy(ctx context.Context, e *env) error {
 			return err
 		}
 		if d.confirm {
-			d.guard.Confirm = e.confirmTicket(l.Default.String())
+			var tty func() (io.ReadWriteCloser, error)
+			if d.ttyFree {
+				tty = openTTY
+			}
+			d.guard.Confirm = e.confirmTicket(l.Default.String(), tty)
 		}
 		closeLog := e.logGuard(d.guard, l.Default.String())
 		prev := d.done
