@@ -184,7 +184,15 @@ func TestSecondHopCredSSP(t *testing.T) {
 	l.wantWorked(t, "credssp", got["nested"])
 	mustContain(t, "klist in the credssp session", got["klist"], "krbtgt/"+l.realm+"@"+l.realm)
 
-	// A sensitive account: the agent refuses, from the PAC.
+	// A member of Protected Users, then a sensitive account: the agent
+	// refuses, from the PAC.
+	hop(t, "", "group", "add-member", "Protected Users", "alice", "--dir", l.domain.dir)
+	withConf = append(append([]string{}, l.aliceEnv(t)...), "KRB5_CONFIG="+aConf)
+	out, errOut, err = l.run(t, withConf, "", args...)
+	if err == nil || strings.Contains(out, "alice") || !strings.Contains(errOut, "--delegate credssp refused: alice@"+l.realm+" is in Protected Users, whose credentials are never delegated") {
+		t.Errorf("alice in Protected Users: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	hop(t, "", "group", "remove-member", "Protected Users", "alice", "--dir", l.domain.dir)
 	l.setAccount(t, "alice", "--sensitive=true")
 	alice = l.aliceEnv(t)
 	withConf = append(append([]string{}, alice...), "KRB5_CONFIG="+aConf)
