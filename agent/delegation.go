@@ -138,7 +138,8 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 		c.Issuer = &broker.Forwarded{TGT: tgt, KDC: a.kdc}
 	case m == remoting.ModeRestrictedAdmin:
 		// The host's own identity: a second hop happens as the host, never
-		// as the user, whose ticket the agent does not keep either.
+		// as the user; the user's ticket to this host (the connection's
+		// logon) is not given to the broker.
 		c.Principal = a.spn
 		c.Issuer = hostIdentity(a.keytab, a.spn, a.kdc.Addrs, a.now)
 	case m == remoting.ModeRemoteGuard:
