@@ -279,8 +279,11 @@ func TestExportThroughBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.mu.Lock()
+	fetched := b.fetched["HTTP/web.example.test@EXAMPLE.TEST"]
+	b.mu.Unlock()
 	if c.Default.String() != "alice@EXAMPLE.TEST" || len(c.Credentials) != 1 ||
-		!bytes.Equal(c.Credentials[0].Ticket, b.fetched["HTTP/web.example.test@EXAMPLE.TEST"]) {
+		!bytes.Equal(c.Credentials[0].Ticket, fetched) {
 		t.Fatalf("the file holds %v, want the one ticket the broker obtained", c.Credentials)
 	}
 	if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
@@ -321,11 +324,16 @@ func TestBrokerStatus(t *testing.T) {
 	if st.Host != "b.example.test" || st.Target == nil || st.Target.Explain != brokerExplain {
 		t.Fatalf("status %+v", st)
 	}
-	if len(b.queries) != 1 || b.queries[0].Cache != "sess" || b.queries[0].Target != "cifs/c.example.test" {
-		t.Errorf("the broker was asked %+v", b.queries)
+	queries := func() []kcm.BrokerQuery {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return append([]kcm.BrokerQuery(nil), b.queries...)
 	}
-	if st, err := src.Broker(t.Context(), krb5.Principal{}); err != nil || st.Target != nil || b.queries[1].Target != "" {
-		t.Errorf("without a target: %+v, %v, query %+v", st, err, b.queries[1])
+	if q := queries(); len(q) != 1 || q[0].Cache != "sess" || q[0].Target != "cifs/c.example.test" {
+		t.Errorf("the broker was asked %+v", q)
+	}
+	if st, err := src.Broker(t.Context(), krb5.Principal{}); err != nil || st.Target != nil || len(queries()) != 2 || queries()[1].Target != "" {
+		t.Errorf("without a target: %+v, %v, queries %+v", st, err, queries())
 	}
 
 	file := &tickets.Source{Config: l.Config, CCache: l.Login(t, "alice", "alice-pw-1234")}
