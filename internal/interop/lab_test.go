@@ -324,11 +324,23 @@ func TestLabShellPTY(t *testing.T) {
 	cmd := exec.Command(hopBin, "shell", "b.example.test")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "TERM=dumb")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
+	// The test keeps the terminal's side open until it has read what hop
+	// wrote: when the last holder of a pty's terminal side exits, the
+	// kernel may hang it up before the master has read all it holds.
+	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ptmx.Close()
+	defer tty.Close()
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	var (
 		mu      sync.Mutex
 		buf     bytes.Buffer
@@ -375,6 +387,16 @@ func TestLabShellPTY(t *testing.T) {
 		mu.Lock()
 		t.Fatalf("hop shell did not end; output so far %q", buf.String())
 	}
+	// Read what is left, then hang the terminal up.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		done := strings.Contains(buf.String(), "hi-from-shell\r\n") || strings.Contains(buf.String(), "hi-from-shell\n")
+		mu.Unlock()
+		if done {
+			break
+		}
+	}
+	tty.Close()
 	select {
 	case <-readErr:
 	case <-time.After(2 * time.Second):
