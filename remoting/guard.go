@@ -141,9 +141,10 @@ func DecodeTicketReply(b []byte) (*TicketReply, error) {
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("%w: %v", errTicketMessage, err)
 	}
+	// Printable first: an error of control characters only is no error.
+	p.Error = Printable(p.Error, 1024)
 	if (len(p.Credential) == 0) == (p.Error == "") {
 		return nil, fmt.Errorf("%w: a reply holds a credential or an error", errTicketMessage)
 	}
-	p.Error = Printable(p.Error, 1024)
 	return &p, nil
 }
