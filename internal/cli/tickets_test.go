@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/kcm"
+	"hop/krb5/krb5test"
 	"hop/krb5/tickets"
 )
 
@@ -24,24 +24,9 @@ import (
 // cache for this uid holds alice and no ticket.
 func serveKCM(t *testing.T, l *testrealm.Lab, srv *kcm.Server) {
 	t.Helper()
-	dir := t.TempDir()
-	sock := filepath.Join(dir, "kcm.sock")
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-
-	b, err := os.ReadFile(l.Krb5Conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "krb5.conf")
-	s := strings.Replace(string(b), "[libdefaults]\n", "[libdefaults]\n\tkcm_socket = "+sock+"\n", 1)
-	if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+	sock := krb5test.ServeKCM(t, srv)
+	conf := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(conf, []byte(krb5test.KCMConf(t, l.Krb5Conf, sock)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KRB5_CONFIG", conf)

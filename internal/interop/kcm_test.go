@@ -3,7 +3,6 @@ package interop
 import (
 	"context"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/kcm"
+	"hop/krb5/krb5test"
 )
 
 // opRecorder is a slog handler that keeps the opcodes of the KCM server's
@@ -56,26 +56,9 @@ func (r *opRecorder) take() []string {
 // points MIT (and hop) at it.
 func startKCM(t *testing.T, base string, srv *kcm.Server) (sock, conf string) {
 	t.Helper()
-	dir := t.TempDir()
-	sock = filepath.Join(dir, "kcm.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	b, err := os.ReadFile(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf = filepath.Join(dir, "krb5.conf")
-	s := strings.Replace(string(b), "[libdefaults]\n", "[libdefaults]\n\tkcm_socket = "+sock+"\n\tdefault_ccache_name = KCM:\n", 1)
-	if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+	sock = krb5test.ServeKCM(t, srv)
+	conf = filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(conf, []byte(krb5test.KCMConf(t, base, sock, "default_ccache_name = KCM:")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return sock, conf

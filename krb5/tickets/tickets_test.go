@@ -18,6 +18,7 @@ import (
 	"hop/krb5/ccache"
 	"hop/krb5/config"
 	"hop/krb5/kcm"
+	"hop/krb5/krb5test"
 	"hop/krb5/tickets"
 )
 
@@ -168,29 +169,12 @@ func startKCM(t *testing.T) string {
 
 // serveKCM serves srv on a socket in a temporary folder until the test
 // ends and returns the socket.
-func serveKCM(t *testing.T, srv *kcm.Server) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "kcm.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return sock
-}
+func serveKCM(t *testing.T, srv *kcm.Server) string { return krb5test.ServeKCM(t, srv) }
 
 // kcmConfig is the lab's krb5.conf with kcm_socket = sock.
 func kcmConfig(t *testing.T, l *testrealm.Lab, sock string) *config.Config {
 	t.Helper()
-	b, err := os.ReadFile(l.Krb5Conf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "[libdefaults]\n", "[libdefaults]\n\tkcm_socket = "+sock+"\n", 1)
-	f, err := config.Parse(l.Krb5Conf, []byte(s))
+	f, err := config.Parse(l.Krb5Conf, []byte(krb5test.KCMConf(t, l.Krb5Conf, sock)))
 	if err != nil {
 		t.Fatal(err)
 	}
