@@ -14,7 +14,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/kcm"
-	"hop/krb5/krb5test"
+	"hop/krb5/kcm/kcmtest"
 	"hop/krb5/tickets"
 )
 
@@ -24,9 +24,9 @@ import (
 // cache for this uid holds alice and no ticket.
 func serveKCM(t *testing.T, l *testrealm.Lab, srv *kcm.Server) {
 	t.Helper()
-	sock := krb5test.ServeKCM(t, srv)
+	sock := kcmtest.Serve(t, srv)
 	conf := filepath.Join(t.TempDir(), "krb5.conf")
-	if err := os.WriteFile(conf, []byte(krb5test.KCMConf(t, l.Krb5Conf, sock)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(kcmtest.Conf(t, l.Krb5Conf, sock)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KRB5_CONFIG", conf)

@@ -14,7 +14,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/ccache"
 	"hop/krb5/kcm"
-	"hop/krb5/krb5test"
+	"hop/krb5/kcm/kcmtest"
 )
 
 // opRecorder is a slog handler that keeps the opcodes of the KCM server's
@@ -56,9 +56,9 @@ func (r *opRecorder) take() []string {
 // points MIT (and hop) at it.
 func startKCM(t *testing.T, base string, srv *kcm.Server) (sock, conf string) {
 	t.Helper()
-	sock = krb5test.ServeKCM(t, srv)
+	sock = kcmtest.Serve(t, srv)
 	conf = filepath.Join(t.TempDir(), "krb5.conf")
-	if err := os.WriteFile(conf, []byte(krb5test.KCMConf(t, base, sock, "default_ccache_name = KCM:")), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(kcmtest.Conf(t, base, sock, "default_ccache_name = KCM:")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return sock, conf

@@ -18,7 +18,7 @@ import (
 	"hop/krb5/ccache"
 	"hop/krb5/config"
 	"hop/krb5/kcm"
-	"hop/krb5/krb5test"
+	"hop/krb5/kcm/kcmtest"
 	"hop/krb5/tickets"
 )
 
@@ -169,12 +169,12 @@ func startKCM(t *testing.T) string {
 
 // serveKCM serves srv on a socket in a temporary folder until the test
 // ends and returns the socket.
-func serveKCM(t *testing.T, srv *kcm.Server) string { return krb5test.ServeKCM(t, srv) }
+func serveKCM(t *testing.T, srv *kcm.Server) string { return kcmtest.Serve(t, srv) }
 
 // kcmConfig is the lab's krb5.conf with kcm_socket = sock.
 func kcmConfig(t *testing.T, l *testrealm.Lab, sock string) *config.Config {
 	t.Helper()
-	f, err := config.Parse(l.Krb5Conf, []byte(krb5test.KCMConf(t, l.Krb5Conf, sock)))
+	f, err := config.Parse(l.Krb5Conf, []byte(kcmtest.Conf(t, l.Krb5Conf, sock)))
 	if err != nil {
 		t.Fatal(err)
 	}
