@@ -287,3 +287,83 @@ func TestExplainNone(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestHolds: the status lists what the broker holds, each once: a
+// forwarded TGT (the issuer's, also the cache's first entry), a passed
+// credential (the password it came as, then its TGT), a ticket a program
+// stored, and for constrained delegation the evidence ticket; nothing
+// without an issuer.
+func TestHolds(t *testing.T) {
+	uid, gid := testUID()
+	krbtgt := krb5.Principal{Name: krb5.NewName(krb5.NTSrvInst, "krbtgt", "EXAMPLE.TEST"), Realm: "EXAMPLE.TEST"}
+	hostC := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "c.example.test"), Realm: "EXAMPLE.TEST"}
+	hostB := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), Realm: "EXAMPLE.TEST"}
+	svc := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "svc-sql"), Realm: "EXAMPLE.TEST"}
+	end := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	cred := func(c, s krb5.Principal) *client.Credential {
+		k, err := crypto.NewKey(krb5.AES256CTSHMACSHA196, bytes.Repeat([]byte{7}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tkt := wire.Ticket{Realm: s.Realm, SName: s.Name, EncPart: wire.EncryptedData{EType: krb5.AES256CTSHMACSHA196, Cipher: []byte("sealed")}}
+		if tkt.Raw, err = tkt.Marshal(); err != nil {
+			t.Fatal(err)
+		}
+		return &client.Credential{Client: c, Server: s, SessionKey: k, Ticket: tkt, EndTime: end}
+	}
+	kinds := func(st *kcm.BrokerStatus) string {
+		var s []string
+		for _, h := range st.Holds {
+			s = append(s, h.Kind+" "+h.Principal+" "+h.Target+" "+h.Expires)
+		}
+		return strings.Join(s, "\n")
+	}
+	ctx := context.Background()
+
+	tgt := cred(alice, krbtgt)
+	b := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "h1", UID: uid, GID: gid, Principal: alice,
+		Mode: remoting.ModeForward, Issuer: &Forwarded{TGT: tgt}, Initial: []*client.Credential{tgt},
+		Credentials: []Passed{{Name: "svc-sql", TGT: cred(svc, krbtgt)}}})
+	c, err := kcm.Dial(ctx, b.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, err := c.DefaultCache(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(ctx, name, &ccache.Credential{Client: alice, Server: hostC, Key: []byte("k"), Ticket: []byte("t"), EndTime: end}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	st, err := b.status(ctx, 0, &kcm.BrokerQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "tgt alice@EXAMPLE.TEST krbtgt/EXAMPLE.TEST@EXAMPLE.TEST 2030-01-02T03:04:05Z\n" +
+		"password svc-sql@EXAMPLE.TEST  \n" +
+		"tgt svc-sql@EXAMPLE.TEST krbtgt/EXAMPLE.TEST@EXAMPLE.TEST 2030-01-02T03:04:05Z\n" +
+		"service-ticket alice@EXAMPLE.TEST host/c.example.test@EXAMPLE.TEST 2030-01-02T03:04:05Z"
+	if got := kinds(st); got != want {
+		t.Errorf("forward with a passed credential holds:\n%s\nwant:\n%s", got, want)
+	}
+
+	b2 := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "h2", UID: uid, GID: gid, Principal: alice,
+		Mode: remoting.ModeConstrained, Issuer: &Constrained{Evidence: &client.Credential{Client: alice, Server: hostB}}})
+	st, err = b2.status(ctx, 0, &kcm.BrokerQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := kinds(st), "evidence-ticket alice@EXAMPLE.TEST host/b.example.test@EXAMPLE.TEST "; got != want {
+		t.Errorf("constrained holds:\n%s\nwant:\n%s", got, want)
+	}
+
+	b3 := start(t, Config{RuntimeDir: runtimeDir(t), SessionID: "h3", UID: uid, GID: gid, Principal: alice})
+	st, err = b3.status(ctx, 0, &kcm.BrokerQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Holds == nil || len(st.Holds) != 0 {
+		t.Errorf("mode none holds %#v, want an empty list", st.Holds)
+	}
+}

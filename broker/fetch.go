@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"hop/krb5"
 	"hop/krb5/ccache"
@@ -63,7 +64,7 @@ func refusalText(err error) string {
 }
 
 // status answers hop's OpHopBroker.
-func (b *Broker) status(_ context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.BrokerStatus, error) {
+func (b *Broker) status(ctx context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.BrokerStatus, error) {
 	c := &b.cfg
 	st := &kcm.BrokerStatus{
 		Host: c.Host, Session: c.SessionID, Endpoint: c.Endpoint, User: c.User.String(), Mode: string(c.Mode),
@@ -75,6 +76,7 @@ func (b *Broker) status(_ context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.B
 	for _, p := range c.Credentials {
 		st.Credentials = append(st.Credentials, p.Name)
 	}
+	st.Holds = b.holds(ctx)
 	if q.Target == "" {
 		return st, nil
 	}
@@ -92,6 +94,54 @@ func (b *Broker) status(_ context.Context, _ uint32, q *kcm.BrokerQuery) (*kcm.B
 	t.Explain = b.explain(target, t.Refused)
 	st.Target = t
 	return st, nil
+}
+
+// holds lists the credential material the broker holds: the issuer's,
+// the passed credentials' (each a password, then a TGT) and the tickets
+// of the session's caches, but for the TGTs already listed.
+func (b *Broker) holds(ctx context.Context) []kcm.Holding {
+	c := &b.cfg
+	out := []kcm.Holding{}
+	if c.Issuer != nil {
+		out = append(out, c.Issuer.Holds()...)
+	}
+	for _, p := range c.Credentials {
+		out = append(out, kcm.Holding{Kind: kcm.HoldPassword, Principal: p.TGT.Client.String(), Note: "passed with --pass-credential " + p.Name + "; used to log on when the session started, then erased"},
+			holding(kcm.HoldTGT, p.TGT, "got on this host with the passed password, in the cache "+remoting.CredentialCache(p.Name)))
+	}
+	listed := func(cr *ccache.Credential) bool {
+		for _, h := range out {
+			if h.Principal == cr.Client.String() && h.Target == cr.Server.String() {
+				return true
+			}
+		}
+		return false
+	}
+	ids, _ := b.store.Caches(ctx)
+	for _, id := range ids {
+		b.store.Update(ctx, id.Name, func(cache *kcm.Cache) (*kcm.Cache, error) {
+			if cache == nil {
+				return nil, nil
+			}
+			for i := range cache.Entries {
+				cr := &cache.Entries[i].Credential
+				if cr.IsConfig() || listed(cr) {
+					continue
+				}
+				kind, note := kcm.HoldServiceTicket, "in the session's cache"
+				if len(cr.Server.Name.Components) == 2 && cr.Server.Name.Components[0] == "krbtgt" {
+					kind = kcm.HoldTGT
+				}
+				h := kcm.Holding{Kind: kind, Principal: cr.Client.String(), Target: cr.Server.String(), Note: note}
+				if !cr.EndTime.IsZero() {
+					h.Expires = cr.EndTime.UTC().Format(time.RFC3339)
+				}
+				out = append(out, h)
+			}
+			return cache, nil
+		})
+	}
+	return out
 }
 
 // explain is the message for a user in the session who has no ticket for

@@ -10,6 +10,7 @@ import (
 	"hop/krb5"
 	"hop/krb5/client"
 	"hop/krb5/crypto"
+	"hop/krb5/kcm"
 )
 
 // An Issuer obtains the session's tickets from the KDC, one target at a
@@ -22,6 +23,9 @@ type Issuer interface {
 	// How says in a sentence how the issuer obtains tickets (hop tickets
 	// shows it).
 	How() string
+	// Holds lists the credential material the issuer keeps (the tickets
+	// it obtained are in the session's cache, not here).
+	Holds() []kcm.Holding
 	// Close zeroes the keys the issuer holds.
 	Close()
 }
@@ -88,6 +92,26 @@ func (f *Forwarded) How() string {
 	return "with the ticket-granting ticket " + f.TGT.Client.String() + " forwarded from the first host (unconstrained delegation)"
 }
 
+// Holds implements Issuer: the TGT, and for fresh credentials the
+// password it was got with.
+func (f *Forwarded) Holds() []kcm.Holding {
+	tgt := holding(kcm.HoldTGT, f.TGT, "forwarded from the first host: tickets to any service until it expires")
+	if !f.Fresh {
+		return []kcm.Holding{tgt}
+	}
+	tgt.Note = "got on this host with the password: tickets to any service until it expires"
+	return []kcm.Holding{{Kind: kcm.HoldPassword, Principal: f.TGT.Client.String(), Note: "sent by the client; used to log on when the session started, then erased"}, tgt}
+}
+
+// holding describes a credential.
+func holding(kind string, c *client.Credential, note string) kcm.Holding {
+	h := kcm.Holding{Kind: kind, Principal: c.Client.String(), Target: c.Server.String(), Note: note}
+	if !c.EndTime.IsZero() {
+		h.Expires = c.EndTime.UTC().Format(time.RFC3339)
+	}
+	return h
+}
+
 // Close zeroes the TGT's session key.
 func (f *Forwarded) Close() { zeroKey(f.TGT.SessionKey) }
 
@@ -126,6 +150,11 @@ func (c *Constrained) Ticket(ctx context.Context, target krb5.Principal) (*clien
 // How implements Issuer.
 func (c *Constrained) How() string {
 	return "with S4U2Proxy as " + c.Service.String() + " for each target, " + c.Evidence.Client.String() + "'s ticket to this host as evidence; the KDC applies the domain's constrained and resource-based delegation rules"
+}
+
+// Holds implements Issuer: the evidence ticket.
+func (c *Constrained) Holds() []kcm.Holding {
+	return []kcm.Holding{holding(kcm.HoldEvidence, c.Evidence, "sealed with this host's key, without its session key: usable only by this host, with S4U2Proxy, where the domain allows")}
 }
 
 // Close implements Issuer: Constrained holds no key of the user's.
@@ -200,6 +229,12 @@ func (k *Keytab) How() string {
 	return "as " + k.Principal.String() + ", with its key, which the session cannot read"
 }
 
+// Holds implements Issuer: the account's key (read from its keytab for
+// each logon, and zeroed after).
+func (k *Keytab) Holds() []kcm.Holding {
+	return []kcm.Holding{{Kind: kcm.HoldAccountKey, Principal: k.Principal.String(), Note: "the account's own key, in a keytab on this host: no user's credential"}}
+}
+
 // Close zeroes the TGT's session key; the Keytab must not be used after.
 func (k *Keytab) Close() {
 	k.mu.Lock()
@@ -263,6 +298,10 @@ func (g *RemoteGuard) Ticket(ctx context.Context, target krb5.Principal) (*clien
 func (g *RemoteGuard) How() string {
 	return "by asking " + g.Client.String() + "'s client on the first host for each ticket (remote credential guard): this host never holds a ticket-granting ticket"
 }
+
+// Holds implements Issuer: nothing but the tickets the client gave,
+// which are in the session's cache.
+func (g *RemoteGuard) Holds() []kcm.Holding { return nil }
 
 // Close implements Issuer: RemoteGuard holds no key.
 func (g *RemoteGuard) Close() {}

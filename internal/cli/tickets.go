@@ -197,6 +197,24 @@ func printBroker(w io.Writer, st *kcm.BrokerStatus) {
 		}
 		fmt.Fprintf(w, "\tCredentials passed into the session: %s\n", strings.Join(names, ", "))
 	}
+	if len(st.Holds) == 0 {
+		fmt.Fprintf(w, "\tOn this host for the session: nothing of anyone's (no password, ticket-granting ticket, key or ticket).\n")
+	} else {
+		fmt.Fprintf(w, "\tOn this host for the session:\n")
+	}
+	for _, h := range st.Holds {
+		line := p(h.Kind) + " of " + p(h.Principal)
+		if h.Target != "" {
+			line += " for " + p(h.Target)
+		}
+		if h.Expires != "" {
+			line += ", until " + p(h.Expires)
+		}
+		if h.Note != "" {
+			line += " (" + p(h.Note) + ")"
+		}
+		fmt.Fprintf(w, "\t  %s\n", line)
+	}
 	t := st.Target
 	if t == nil {
 		return

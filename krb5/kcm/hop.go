@@ -38,9 +38,44 @@ type BrokerStatus struct {
 	// Credentials are the names of the credentials passed into the
 	// session (--pass-credential), never their secrets.
 	Credentials []string `json:"credentials,omitempty"`
+	// Holds is the credential material of users and accounts the broker
+	// holds for the session now (or, for a password, held), the kinds
+	// below: what reached this host, never the secrets themselves.
+	Holds []Holding `json:"holds"`
 	// Target answers the query's Target.
 	Target *BrokerTarget `json:"target,omitempty"`
 }
+
+// Holding is one piece of credential material a session's broker holds.
+type Holding struct {
+	Kind      string `json:"kind"`              // one of the Hold* kinds
+	Principal string `json:"principal"`         // whose: the ticket's client, the key's account
+	Target    string `json:"target,omitempty"`  // a ticket's service
+	Expires   string `json:"expires,omitempty"` // a ticket's end time (RFC 3339)
+	Note      string `json:"note,omitempty"`    // how it came and what it allows, in a phrase
+}
+
+// The kinds of Holding, from the one that gives most to whoever takes it
+// to the one that gives least.
+const (
+	// HoldPassword: the account's password reached the host (fresh
+	// credentials, a passed credential); the broker logged on with it and
+	// erased it.
+	HoldPassword = "password"
+	// HoldTGT: a ticket-granting ticket and its session key: tickets to
+	// any service until it expires.
+	HoldTGT = "tgt"
+	// HoldAccountKey: an account's long-term key, read from a keytab on
+	// this host (the host's own, a RunAs or JEA account): not a user's.
+	HoldAccountKey = "account-key"
+	// HoldEvidence: the user's ticket to this host, sealed with the host's
+	// key, without its session key: usable only by the host, with
+	// S4U2Proxy, where the domain allows it.
+	HoldEvidence = "evidence-ticket"
+	// HoldServiceTicket: a ticket and session key for one service, until
+	// it expires.
+	HoldServiceTicket = "service-ticket"
+)
 
 // BrokerTarget is what the broker would do for one target.
 type BrokerTarget struct {
