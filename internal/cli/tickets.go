@@ -197,9 +197,11 @@ func printBroker(w io.Writer, st *kcm.BrokerStatus) {
 		}
 		fmt.Fprintf(w, "\tCredentials passed into the session: %s\n", strings.Join(names, ", "))
 	}
-	if len(st.Holds) == 0 {
+	switch {
+	case st.Holds == nil: // a broker that does not say
+	case len(st.Holds) == 0:
 		fmt.Fprintf(w, "\tOn this host for the session: nothing of anyone's (no password, ticket-granting ticket, key or ticket).\n")
-	} else {
+	default:
 		fmt.Fprintf(w, "\tOn this host for the session:\n")
 	}
 	for _, h := range st.Holds {

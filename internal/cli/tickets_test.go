@@ -81,7 +81,9 @@ func TestTicketsInASession(t *testing.T) {
 			queries = append(queries, *q)
 			mu.Unlock()
 			st := &kcm.BrokerStatus{Host: "b.example.test\x1b[2J", Session: "3f2a9c", Endpoint: "default", User: "alice@EXAMPLE.TEST",
-				Mode: "constrained", Identity: "alice@EXAMPLE.TEST", How: constrainedHow + ".", Credentials: []string{"svc-sql"}}
+				Mode: "constrained", Identity: "alice@EXAMPLE.TEST", How: constrainedHow + ".", Credentials: []string{"svc-sql"},
+				Holds: []kcm.Holding{{Kind: kcm.HoldEvidence, Principal: "alice@EXAMPLE.TEST", Target: "host/b.example.test@EXAMPLE.TEST", Note: "sealed\x1b[2J"},
+					{Kind: kcm.HoldServiceTicket, Principal: "alice@EXAMPLE.TEST", Target: "HTTP/web.example.test@EXAMPLE.TEST", Expires: "2030-01-02T03:04:05Z"}}}
 			if q.Target != "" {
 				st.Target = &kcm.BrokerTarget{Name: q.Target + "@EXAMPLE.TEST", Possible: true, Refused: "KDC_ERR_BADOPTION: not allowed to delegate",
 					Explain: "the KDC refused to let b$ reach " + q.Target}
@@ -102,7 +104,10 @@ func TestTicketsInASession(t *testing.T) {
 	// The terminal escape the broker sent is not printed.
 	want := "\tThis cache is the credential broker of hop session 3f2a9c on b.example.test[2J (endpoint default), opened by alice@EXAMPLE.TEST with --delegate constrained: " +
 		"tickets for other hosts are obtained for alice@EXAMPLE.TEST " + constrainedHow + ".\n" +
-		"\tCredentials passed into the session: svc-sql\n"
+		"\tCredentials passed into the session: svc-sql\n" +
+		"\tOn this host for the session:\n" +
+		"\t  evidence-ticket of alice@EXAMPLE.TEST for host/b.example.test@EXAMPLE.TEST (sealed[2J)\n" +
+		"\t  service-ticket of alice@EXAMPLE.TEST for HTTP/web.example.test@EXAMPLE.TEST, until 2030-01-02T03:04:05Z\n"
 	if delegation != want {
 		t.Errorf("the Delegation section:\n%q\nwant\n%q", delegation, want)
 	}
