@@ -338,7 +338,7 @@ func (l *hopLab) noTGTOnB(t *testing.T, env []string) {
 	case len(found) > 1:
 		t.Errorf("B's agent holds alice's TGT in memory (needles %v: 0 the ticket, 1 its session key)", found[:len(found)-1])
 	}
-	if hits := scanFiles(t, [][]byte{ticket, key, hostKey}, l.b.dir, l.b.stateDir, l.b.runtimeDir, l.home[l.alice]); len(hits) == 0 || slices.ContainsFunc(hits, func(h fileHit) bool { return h.needle != 2 }) {
+	if hits := scanFiles(t, [][]byte{ticket, key, hostKey}, l.b.dir, l.b.stateDir, l.b.runtimeDir, l.home[l.alice]); len(hits) == 0 || slices.ContainsFunc(hits, func(h fileHit) bool { return h.Needle != 2 }) {
 		t.Errorf("B's folders: needles found %v, want only the host key (needle 2) in %s (0 is alice's TGT, 1 its session key)", hits, hostKeytab)
 	}
 }

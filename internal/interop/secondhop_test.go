@@ -1,13 +1,11 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"hop/agent"
+	"hop/internal/scan"
 	"hop/internal/thirdparty"
 	"hop/krb5/ccache"
 	"hop/krb5/keytab"
@@ -430,7 +429,7 @@ func TestSecondHopNone(t *testing.T) {
 		t.Errorf("B's agent holds alice's TGT in memory (needles %v: 0 the ticket, 1 its session key)", found[:len(found)-1])
 	}
 	hostKeytab := filepath.Join(l.b.dir, "krb5.keytab")
-	if hits := scanFiles(t, [][]byte{ticket, key, kt.Entries[0].Key}, l.b.dir, l.b.runtimeDir, l.home[l.alice]); len(hits) != 1 || hits[0] != (fileHit{2, hostKeytab}) {
+	if hits := scanFiles(t, [][]byte{ticket, key, kt.Entries[0].Key}, l.b.dir, l.b.runtimeDir, l.home[l.alice]); len(hits) != 1 || hits[0] != (fileHit{Needle: 2, Path: hostKeytab}) {
 		t.Errorf("B's folders: needles found %v, want only the host key in %s (0 is alice's TGT, 1 its session key)", hits, hostKeytab)
 	}
 
@@ -552,20 +551,13 @@ func labAlive(pid int) bool {
 	return i > 0 && i+2 < len(b) && b[i+2] != 'Z'
 }
 
-// memChunk is how much of a mapping scanProcessMemory reads at once.
-const memChunk = 1 << 20
-
-// maxMapping is the largest mapping scanProcessMemory reads.
-const maxMapping = 1 << 30
-
-// scanProcessMemory reads the memory of process pid (as root), every
-// readable private or anonymous mapping up to maxMapping (heap, stack,
-// data, anonymous arenas), and returns the indexes of the needles it holds.
-// It fails the test when it could read nothing, so that "not found" means
+// scanProcessMemory reads the memory of process pid (as root) with
+// scan.Memory and returns the indexes of the needles it holds. It fails
+// the test when it could read nothing, so that "not found" means
 // something.
 func scanProcessMemory(t *testing.T, pid int, needles ...[]byte) (found []int) {
 	t.Helper()
-	found, n, err := scanMemory(pid, memChunk, needles)
+	found, n, err := scan.Memory(pid, needles)
 	if err != nil {
 		t.Fatalf("scan the memory of pid %d: %v", pid, err)
 	}
@@ -576,136 +568,15 @@ func scanProcessMemory(t *testing.T, pid int, needles ...[]byte) (found []int) {
 	return found
 }
 
-// scanMemory is scanProcessMemory reading chunk bytes at a time; it
-// returns the needles found and the number of bytes read.
-func scanMemory(pid, chunk int, needles [][]byte) (found []int, scanned int64, err error) {
-	longest := 0
-	for _, n := range needles {
-		if len(n) == 0 {
-			return nil, 0, errors.New("an empty needle")
-		}
-		longest = max(longest, len(n))
-	}
-	maps, err := os.Open(fmt.Sprintf("/proc/%d/maps", pid))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer maps.Close()
-	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
-	if err != nil {
-		return nil, 0, err
-	}
-	defer mem.Close()
-	seen := make([]bool, len(needles))
-	// A needle may straddle two chunks: each read starts longest-1 bytes
-	// before the end of the previous one.
-	buf := make([]byte, chunk+longest-1)
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		// start-end perms offset dev inode [path]
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 {
-			continue
-		}
-		perms, inode := f[1], f[4]
-		path := ""
-		if len(f) >= 6 {
-			path = f[5]
-		}
-		if len(perms) < 4 || perms[0] != 'r' || (perms[3] != 'p' && inode != "0") || path == "[vvar]" || path == "[vsyscall]" || path == "[vvar_vclock]" {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start || end-start > maxMapping {
-			continue
-		}
-		carry := 0
-		for off := start; off < end; {
-			n := min(uint64(chunk), end-off)
-			m, err := mem.ReadAt(buf[carry:carry+int(n)], int64(off))
-			scanned += int64(m)
-			window := buf[:carry+m]
-			for i, nd := range needles {
-				if !seen[i] && bytes.Contains(window, nd) {
-					seen[i] = true
-				}
-			}
-			if err != nil && !errors.Is(err, io.EOF) || m < int(n) {
-				break // unreadable from here on
-			}
-			off += n
-			carry = min(longest-1, len(window))
-			copy(buf, window[len(window)-carry:])
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, scanned, err
-	}
-	for i, s := range seen {
-		if s {
-			found = append(found, i)
-		}
-	}
-	return found, scanned, nil
-}
-
 // fileHit is a needle found in a file.
-type fileHit struct {
-	needle int    // its index in the needles
-	path   string // the file
-}
+type fileHit = scan.Hit
 
-// maxScanFile is the largest file scanFiles reads.
-const maxScanFile = 64 << 20
-
-// scanFiles walks the folders dirs recursively (symbolic links are not
-// followed), reads every regular file up to maxScanFile and reports which
-// needles each holds. A folder that does not exist fails the test.
+// scanFiles is scan.Files; a folder that does not exist fails the test.
 func scanFiles(t *testing.T, needles [][]byte, dirs ...string) []fileHit {
 	t.Helper()
-	var hits []fileHit
-	files := 0
-	for _, dir := range dirs {
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == dir {
-					return err
-				}
-				t.Logf("scanFiles: %v", err)
-				return nil
-			}
-			if !d.Type().IsRegular() {
-				return nil
-			}
-			fi, err := d.Info()
-			if err != nil {
-				return nil // gone meanwhile
-			}
-			if fi.Size() > maxScanFile {
-				t.Logf("scanFiles: %s skipped: %d bytes", p, fi.Size())
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				t.Logf("scanFiles: %v", err)
-				return nil
-			}
-			files++
-			for i, n := range needles {
-				if bytes.Contains(b, n) {
-					hits = append(hits, fileHit{i, p})
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("scanFiles %s: %v", dir, err)
-		}
+	hits, files, err := scan.Files(needles, dirs...)
+	if err != nil {
+		t.Fatalf("scanFiles: %v", err)
 	}
 	t.Logf("scanFiles: %d files in %v", files, dirs)
 	return hits
@@ -719,68 +590,4 @@ func randomNeedle(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return []byte(hex.EncodeToString(b))
-}
-
-// TestScanProcessMemory: a needle in a child's environment (its stack) is
-// found, in large chunks and in chunks smaller than the needle (across
-// their boundaries); a needle the child never saw is not.
-func TestScanProcessMemory(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("reading another process's memory needs root")
-	}
-	held, absent := randomNeedle(t), randomNeedle(t)
-	cmd := exec.Command("sleep", "30")
-	cmd.Env = []string{"HOP_NEEDLE=" + string(held)}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	// sleep has exec'd once its maps name it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/maps", cmd.Process.Pid))
-		if bytes.Contains(b, []byte("sleep")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("sleep did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if got := scanProcessMemory(t, cmd.Process.Pid, absent, held); len(got) != 1 || got[0] != 1 {
-		t.Errorf("scanProcessMemory: found %v, want [1] (only the needle in the environment)", got)
-	}
-	for _, chunk := range []int{7, 4096} {
-		got, n, err := scanMemory(cmd.Process.Pid, chunk, [][]byte{held, absent})
-		if err != nil || n == 0 || len(got) != 1 || got[0] != 0 {
-			t.Errorf("scanMemory in chunks of %d: found %v in %d bytes (%v), want [0]", chunk, got, n, err)
-		}
-	}
-}
-
-// TestScanFiles: a needle planted in a nested file is found with the
-// file's name; a needle written nowhere is not; a file outside the folders
-// is not read.
-func TestScanFiles(t *testing.T) {
-	held, absent, outside := randomNeedle(t), randomNeedle(t), randomNeedle(t)
-	dir := t.TempDir()
-	nested := filepath.Join(dir, "a", "b")
-	if err := os.MkdirAll(nested, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	planted := filepath.Join(nested, "state.db")
-	if err := os.WriteFile(planted, append(append([]byte("prefix\x00"), held...), "\x00suffix"...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, "x"), outside, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(other, filepath.Join(dir, "link")); err != nil {
-		t.Fatal(err)
-	}
-	got := scanFiles(t, [][]byte{absent, held, outside}, dir)
-	if len(got) != 1 || got[0] != (fileHit{1, planted}) {
-		t.Errorf("scanFiles: %v, want only needle 1 in %s", got, planted)
-	}
 }
