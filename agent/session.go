@@ -89,7 +89,19 @@ func (s *session) serve(reqs <-chan *ssh.Request) {
 	}
 	close(s.done)
 	s.wg.Wait()
+	s.dropPassed()
 	s.ch.Close()
+}
+
+// dropPassed zeroes the secrets passed into the session that no session
+// start took (a refused session, a client that left before starting).
+func (s *session) dropPassed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.passed {
+		clear(p.secret)
+	}
+	s.passed = nil
 }
 
 func (s *session) reply(req *ssh.Request, ok bool) {
@@ -166,6 +178,8 @@ func (s *session) handle(req *ssh.Request) {
 		s.reply(req, err == nil && !started)
 	case remoting.CredentialRequest:
 		name, secret, err := remoting.DecodeCredentialRequest(req.Payload)
+		// The secret was copied out; the request's own copy goes now.
+		clear(req.Payload)
 		s.mu.Lock()
 		ok := err == nil && !started && len(s.passed) < remoting.MaxCredentials
 		switch {
@@ -312,6 +326,7 @@ func (s *session) finish(exit []byte) {
 	}
 	s.ended = true
 	s.mu.Unlock()
+	s.dropPassed()
 	s.ch.CloseWrite()
 	name := "exit-status"
 	if len(exit) != 4 {

@@ -257,7 +257,7 @@ func zeroKey(k *crypto.Key) {
 func (k *KDC) LoginWithPassword(ctx context.Context, p krb5.Principal, password []byte) (*client.Credential, error) {
 	var keys []*crypto.Key
 	cred, err := k.exchange(ctx, func(c *client.Conn) (*client.Credential, error) {
-		cred, key, err := c.Login(ctx, &client.Request{Client: p, Now: k.Now}, string(password))
+		cred, key, err := c.LoginSecret(ctx, &client.Request{Client: p, Now: k.Now}, password)
 		keys = append(keys, key)
 		return cred, err
 	})

@@ -327,8 +327,11 @@ func (w *writer) credential(c *Credential, version int) {
 // version 4 (AppendCredential's), which must be all of b. The result
 // shares no memory with b.
 func DecodeCredential(b []byte) (Credential, error) {
-	r := mitfile.NewReader(bytes.Clone(b), binary.BigEndian)
+	buf := bytes.Clone(b)
+	r := mitfile.NewReader(buf, binary.BigEndian)
 	c := ReadCredential(r)
+	// Every field was copied out; the copy of b held the session key.
+	clear(buf)
 	if r.Err() == nil && r.Len() != 0 {
 		r.Fail("%d bytes after the credential", r.Len())
 	}

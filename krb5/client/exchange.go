@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -227,6 +228,14 @@ func (c *Conn) PreauthInfo(ctx context.Context, r *Request) ([]wire.ETypeInfo2En
 // KeyFromPassword derives the client's key from password with the first
 // entry of info whose type this package supports.
 func KeyFromPassword(p krb5.Principal, password string, info []wire.ETypeInfo2Entry) (*crypto.Key, error) {
+	pw := []byte(password)
+	defer clear(pw)
+	return KeyFromPasswordSecret(p, pw, info)
+}
+
+// KeyFromPasswordSecret is KeyFromPassword with the password in a buffer
+// the caller owns and zeroes (crypto.StringToKeySecret).
+func KeyFromPasswordSecret(p krb5.Principal, password []byte, info []wire.ETypeInfo2Entry) (*crypto.Key, error) {
 	for _, e := range info {
 		if !crypto.Supported(e.EType) {
 			continue
@@ -235,18 +244,26 @@ func KeyFromPassword(p krb5.Principal, password string, info []wire.ETypeInfo2En
 		if e.Salt != nil {
 			salt = *e.Salt
 		}
-		return crypto.StringToKey(e.EType, password, salt, e.S2KParams)
+		return crypto.StringToKeySecret(e.EType, password, salt, e.S2KParams)
 	}
 	return nil, fmt.Errorf("client: the KDC offers no supported key type for %s", p)
 }
 
 // Login gets a ticket (a TGT by default) for r.Client with its password.
 func (c *Conn) Login(ctx context.Context, r *Request, password string) (*Credential, *crypto.Key, error) {
+	pw := []byte(password)
+	defer clear(pw)
+	return c.LoginSecret(ctx, r, pw)
+}
+
+// LoginSecret is Login with the password in a buffer the caller owns and
+// zeroes: no copy of it is left in memory.
+func (c *Conn) LoginSecret(ctx context.Context, r *Request, password []byte) (*Credential, *crypto.Key, error) {
 	info, err := c.PreauthInfo(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
-	key, err := KeyFromPassword(r.Client, password, info)
+	key, err := KeyFromPasswordSecret(r.Client, password, info)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -527,8 +544,20 @@ func openReply(rep []byte, want krb5.MsgType, body *wire.KDCReqBody, key *crypto
 	}
 	part, _, err := wire.ParseEncKDCRepPart(plain)
 	if err != nil {
+		clear(plain)
 		return nil, nil, fmt.Errorf("%w: encrypted part: %v", ErrBadReply, err)
 	}
+	// The plaintext holds the session key: what the caller keeps is
+	// copied out of it, and it is zeroed, so that no copy of the key
+	// stays in memory once the caller zeroes its Credential.
+	part.Key.Value = bytes.Clone(part.Key.Value)
+	for i := range part.EncPAData {
+		part.EncPAData[i].Value = bytes.Clone(part.EncPAData[i].Value)
+	}
+	for i := range part.CAddr {
+		part.CAddr[i].Address = bytes.Clone(part.CAddr[i].Address)
+	}
+	clear(plain)
 	if part.Nonce != body.Nonce {
 		return nil, nil, fmt.Errorf("%w: nonce mismatch", ErrBadReply)
 	}
@@ -552,6 +581,7 @@ func checkNames(r *wire.KDCRep, part *wire.EncKDCRepPart, body *wire.KDCReqBody,
 
 func credential(r *wire.KDCRep, part *wire.EncKDCRepPart) (*Credential, error) {
 	sk, err := crypto.NewKey(part.Key.Type, part.Key.Value)
+	clear(part.Key.Value) // NewKey copied it
 	if err != nil {
 		return nil, fmt.Errorf("%w: session key: %v", ErrBadReply, err)
 	}

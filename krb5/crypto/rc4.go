@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync/atomic"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/md4"
 
@@ -112,14 +113,22 @@ func (r *rc4Key) prf(data []byte) []byte {
 }
 
 // rc4StringToKey is MD4 of the UTF-16LE password (RFC 4757 §3), the NT hash.
-func rc4StringToKey(password string) []byte {
-	units := utf16.Encode([]rune(password))
-	b := make([]byte, 2*len(units))
-	for i, c := range units {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
+func rc4StringToKey(password []byte) []byte {
+	// UTF-16LE, rune by rune, into one buffer that is zeroed: no other
+	// copy of the password is made.
+	b := make([]byte, 0, 4*len(password))
+	for rest := password; len(rest) > 0; {
+		r, n := utf8.DecodeRune(rest)
+		rest = rest[n:]
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			b = binary.LittleEndian.AppendUint16(b, uint16(r1))
+			b = binary.LittleEndian.AppendUint16(b, uint16(r2))
+			continue
+		}
+		b = binary.LittleEndian.AppendUint16(b, uint16(r))
 	}
 	h := md4.New()
 	h.Write(b)
-	clear(b)
+	clear(b[:cap(b)])
 	return h.Sum(nil)
 }

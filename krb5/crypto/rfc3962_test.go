@@ -8,6 +8,9 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+	"unicode/utf16"
+
+	"golang.org/x/crypto/md4"
 
 	"hop/krb5"
 )
@@ -289,6 +292,51 @@ func TestCF2MIT(t *testing.T) {
 		got, err := CF2(k1, k2, "a", "b")
 		if err != nil || got.EncType() != tt.e || !bytes.Equal(got.Material(), hx(tt.want)) {
 			t.Errorf("%v CF2 = %v %x, %v; want %s", tt.e, got.EncType(), got.Material(), err, tt.want)
+		}
+	}
+}
+
+// TestStringToKeySecret: the buffer form leaves the buffer as it was and
+// gives the string form's key for every type (the string form is checked
+// against the RFCs' vectors); for rc4-hmac its UTF-16LE encoding, rune by
+// rune, matches the standard library's for non-ASCII and astral-plane
+// passwords; this package's PBKDF2 matches the standard library's.
+func TestStringToKeySecret(t *testing.T) {
+	for _, e := range []krb5.EncType{krb5.AES128CTSHMACSHA196, krb5.AES256CTSHMACSHA196, krb5.AES128CTSHMACSHA256128, krb5.AES256CTSHMACSHA384192, krb5.RC4HMAC} {
+		for _, pw := range []string{"password", "pässwörd", "\U0001D11E clef", "x", "bad \xff utf-8"} {
+			want, err := StringToKey(e, pw, "EXAMPLE.TESTalice", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := []byte(pw)
+			got, err := StringToKeySecret(e, buf, "EXAMPLE.TESTalice", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(want) || string(buf) != pw {
+				t.Errorf("%v %q: the buffer form differs, or changed the buffer to %q", e, pw, buf)
+			}
+			if e != krb5.RC4HMAC {
+				continue
+			}
+			var u16 []byte
+			for _, c := range utf16.Encode([]rune(pw)) {
+				u16 = binary.LittleEndian.AppendUint16(u16, c)
+			}
+			h := md4.New()
+			h.Write(u16)
+			if !bytes.Equal(got.Material(), h.Sum(nil)) {
+				t.Errorf("rc4-hmac %q: %x, want MD4 of the UTF-16LE password %x", pw, got.Material(), h.Sum(nil))
+			}
+		}
+	}
+	for _, n := range []int{1, 2, 4096} {
+		want, err := pbkdf2.Key(sha1.New, "pässwörd", []byte("salt"), n, 45)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pbkdf2Key(sha1.New, []byte("pässwörd"), []byte("salt"), n, 45); !bytes.Equal(got, want) {
+			t.Errorf("pbkdf2Key with %d iterations: %x, want %x", n, got, want)
 		}
 	}
 }

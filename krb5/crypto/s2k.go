@@ -1,7 +1,7 @@
 package crypto
 
 import (
-	"crypto/pbkdf2"
+	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
 	"hash"
@@ -23,6 +23,15 @@ const MaxIterations = 1 << 24
 // 2^32) or above MaxIterations are refused. For rc4-hmac the key is MD4 of
 // the UTF-16LE password (RFC 4757 §3); salt and parameters are ignored.
 func StringToKey(e krb5.EncType, password, salt string, s2kparams []byte) (*Key, error) {
+	pw := []byte(password)
+	defer clear(pw)
+	return StringToKeySecret(e, pw, salt, s2kparams)
+}
+
+// StringToKeySecret is StringToKey with the password in a buffer the
+// caller owns and zeroes: no copy of it is left in memory (the string
+// form cannot be zeroed).
+func StringToKeySecret(e krb5.EncType, password []byte, salt string, s2kparams []byte) (*Key, error) {
 	p := lookup(e)
 	if p == nil {
 		return nil, unsupportedEType(e)
@@ -47,10 +56,7 @@ func StringToKey(e krb5.EncType, password, salt string, s2kparams []byte) (*Key,
 		// RFC 8009 §4: saltp = enctype-name | 0x00 | salt.
 		saltp = append(append([]byte(p.name), 0), salt...)
 	}
-	tkey, err := pbkdf2.Key(func() hash.Hash { return p.pbkdf.new() }, password, saltp, int(iter), p.keySize)
-	if err != nil {
-		return nil, fmt.Errorf("crypto: %v string-to-key: %w", e, err)
-	}
+	tkey := pbkdf2Key(func() hash.Hash { return p.pbkdf.new() }, password, saltp, int(iter), p.keySize)
 	defer clear(tkey)
 	var m []byte
 	if p.kind == kindAESSHA2 {
@@ -66,4 +72,38 @@ func StringToKey(e krb5.EncType, password, salt string, s2kparams []byte) (*Key,
 	}
 	defer clear(m)
 	return NewKey(e, m)
+}
+
+// pbkdf2Key is PBKDF2 (RFC 8018 §5.2) with HMAC over h, keyed with the
+// password buffer itself: crypto/pbkdf2 takes the password as a string,
+// whose copies cannot be zeroed. HMAC keeps the key only XORed with its
+// pads.
+func pbkdf2Key(h func() hash.Hash, password, salt []byte, iter, keyLen int) []byte {
+	prf := hmac.New(h, password)
+	hashLen := prf.Size()
+	blocks := (keyLen + hashLen - 1) / hashLen
+	out := make([]byte, 0, blocks*hashLen)
+	var buf [4]byte
+	u := make([]byte, 0, hashLen)
+	t := make([]byte, hashLen)
+	for block := 1; block <= blocks; block++ {
+		prf.Reset()
+		prf.Write(salt)
+		binary.BigEndian.PutUint32(buf[:], uint32(block))
+		prf.Write(buf[:])
+		u = prf.Sum(u[:0])
+		copy(t, u)
+		for n := 2; n <= iter; n++ {
+			prf.Reset()
+			prf.Write(u)
+			u = prf.Sum(u[:0])
+			for i := range t {
+				t[i] ^= u[i]
+			}
+		}
+		out = append(out, t...)
+	}
+	clear(u)
+	clear(t)
+	return out[:keyLen]
 }

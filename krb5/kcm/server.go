@@ -173,6 +173,9 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 			}
 			s.Logger.Debug("kcm: request", attrs...)
 		}
+		// The request may hold a session key (STORE): what the store keeps
+		// was copied out of it by DecodeRequest.
+		clear(b)
 		out, err := rep.Marshal(op)
 		if err != nil {
 			s.Logger.Error("kcm: encode reply", "op", op, "err", err)
