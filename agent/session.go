@@ -345,10 +345,11 @@ func (s *session) account(e *Endpoint, mode remoting.Mode) (*localUser, string) 
 		name = e.RunAs
 	}
 	if mode == remoting.ModeRestrictedAdmin {
-		if !a.isRoot {
-			return nil, fmt.Sprintf("restricted-admin sessions run as %s, but the hop agent on %s runs as %s, not root", a.cfg.RestrictedAdminAccount, a.cfg.Host, a.self.Name)
-		}
 		name = a.cfg.RestrictedAdminAccount
+		if !a.isRoot && name != a.self.Name {
+			return nil, fmt.Sprintf("restricted-admin sessions run as %s, but the hop agent on %s runs as %s, not root: it can only run them as %s (set restricted_admin_account = %q, or run the agent as root)",
+				name, a.cfg.Host, a.self.Name, a.self.Name, a.self.Name)
+		}
 	}
 	if !a.isRoot {
 		if name != a.self.Name && (e.Type == TypeRunAs || e.Type == TypeJEA) {

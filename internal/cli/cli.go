@@ -123,6 +123,7 @@ func root() *command {
 			benchCommand(),
 			auditCommand(),
 			loginCommand(), ticketsCommand(), logoutCommand(),
+			labCommand(),
 		},
 	}
 }

@@ -120,6 +120,16 @@ var rules = []rule{
 		Why:  "the domain folder is below the daemon that serves it",
 	},
 	{
+		From: []string{"hop/lab/..."},
+		Only: []string{"hop/krb5/...", "hop/sid", "hop/remoting", "hop/internal/scan", "hop/internal/atomicfile"},
+		Why:  "the lab drives the system from outside, as its users and an attacker on B would: the hop binary, the Kerberos protocol and the sessions' KCM sockets, never a server's code",
+	},
+	{
+		From: []string{"hop/internal/scan"},
+		Only: []string{}, NoThirdParty: true,
+		Why: "the scanners read memory and files, and know nothing of what they look for",
+	},
+	{
 		From: []string{"hop/jea/..."},
 		Only: []string{},
 		Why:  "the JEA policy is a pure function of its configuration and a command line",
@@ -178,6 +188,9 @@ func TestPolicyCatchesEachEdge(t *testing.T) {
 		{"hop/domain", "hop/dc", ""},
 		{"hop/dc", "hop/agent", ""},
 		{"hop/admin", "hop/admin/adminserver", ""},
+		{"hop/lab", "hop/agent", ""},
+		{"hop/lab", "hop/directory", ""},
+		{"hop/internal/scan", "hop/krb5", ""},
 		// Through another package: remote → krb5/service → directory.
 		{"hop/krb5/service", "hop/directory", "hop/remote"},
 	} {

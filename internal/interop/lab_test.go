@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -25,124 +24,6 @@ import (
 
 	"hop/internal/thirdparty"
 )
-
-// labScriptPath is scripts/lab, from this package's folder.
-func labScriptPath(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "scripts", "lab"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("scripts/lab: %v", err)
-	}
-	return p
-}
-
-// TestLabScript runs the three-host lab (scripts/lab) end to end with the
-// test's hop binary, the KDC and both agents on free loopback ports, and
-// checks its key outputs against facts of this machine: the uname line from
-// B, both hostnames prefixed, the JEA help and refusal, bob's refusal on C,
-// the audit chains, and that nothing is left listening.
-func TestLabScript(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not found")
-	}
-	klist := thirdparty.Require(t, "klist")
-	uname, err := exec.Command("uname", "-a").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := os.Hostname()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Loopback addresses other than 127.0.0.1 need no root on Linux.
-	bAddr := fmt.Sprintf("127.0.0.2:%d", thirdparty.FreeLoopbackPort(t, "127.0.0.2"))
-	cAddr := fmt.Sprintf("127.0.0.3:%d", thirdparty.FreeLoopbackPort(t, "127.0.0.3"))
-	labDir := filepath.Join(t.TempDir(), "lab")
-	env := []string{
-		"HOP_LAB_HOP=" + hopBin,
-		"HOP_LAB_DIR=" + labDir,
-		"HOP_LAB_KDC=127.0.0.1:0",
-		"HOP_LAB_B=" + bAddr,
-		"HOP_LAB_C=" + cAddr,
-		"PATH=" + filepath.Dir(klist) + string(os.PathListSeparator) + os.Getenv("PATH"),
-	}
-	start := time.Now()
-	out, errOut, err := thirdparty.Run(t, env, "", bash, labScriptPath(t))
-	elapsed := time.Since(start)
-	if err != nil {
-		t.Fatalf("scripts/lab: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
-	}
-	t.Logf("scripts/lab took %v", elapsed.Round(time.Millisecond))
-	all := out + errOut
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As root the lab maps alice to the user running it; an agent that is
-	// not root runs sessions as itself: the same account either way.
-	local := me.Username
-	for _, want := range []struct{ what, text string }{
-		{"uname -a from B", "-- uname -a\n" + string(uname)},
-		{"hostname of B", "\nb.example.test: " + host + "\n"},
-		{"hostname of C", "\nc.example.test: " + host + "\n"},
-		{"the session's identity", "alice@EXAMPLE.TEST on " + host + " as " + local + ", endpoint default\n"},
-		{"the JEA endpoint in hop endpoints", "dns-ops: the commands you may run (hop exec c.example.test --config dns-ops -- COMMAND):\n  echo reload|status"},
-		{"the JEA help", "-- help\nCommands of dns-ops on c.example.test (hop exec c.example.test --config dns-ops -- COMMAND):\n  echo reload|status"},
-		{"the allowed JEA command", "-- echo reload\nreload\n"},
-		{"the refused JEA command", "echo stop is not allowed on dns-ops: argument 1 stop is not one of reload, status"},
-		{"the refused injection", "echo 'status;' id is not allowed on dns-ops"},
-		{"the RunAs endpoint", "RunAs for alice@EXAMPLE.TEST: Default principal: svc-backup@EXAMPLE.TEST\n"},
-		{"bob on B", "-- 'echo $HOP_CLIENT'\nbob@EXAMPLE.TEST\n"},
-		{"bob refused on C", "hop agent on c.example.test: bob is not in c-remote-users; ask a domain admin to add them (hop group add-member c-remote-users bob)"},
-		{"the second hop refused in mode none", "hop: c.example.test: no delegated credential on this hop: the session on b.example.test was opened with --delegate none; use --delegate constrained"},
-		{"the domain's answer before", "DENIED (KDC_ERR_BADOPTION, STATUS_NOT_FOUND)"},
-		{"the second hop", "second hop: alice@EXAMPLE.TEST on c.example.test as " + local + "\n"},
-		{"kvno in the session on B", "host/c.example.test@EXAMPLE.TEST: kvno = "},
-		{"klist in the session on B", "alice@EXAMPLE.TEST\n\nValid starting"},
-		{"hop tickets in the session on B", "opened by alice@EXAMPLE.TEST with --delegate constrained"},
-		{"the broker's audit", "alice@EXAMPLE.TEST via b.example.test (session "},
-		{"the end", "lab: OK in "},
-	} {
-		if !strings.Contains(all, want.text) {
-			t.Errorf("scripts/lab: %s: no %q in the output:\n%s", want.what, want.text, all)
-		}
-	}
-	// klist in the session on B (mode constrained): the service ticket the
-	// broker obtained, and no TGT.
-	_, klistB, _ := strings.Cut(out, "-- 'kvno host/c.example.test && klist'\n")
-	klistB, _, _ = strings.Cut(klistB, "\n$ ")
-	if !strings.Contains(klistB, "host/c.example.test@EXAMPLE.TEST") || strings.Contains(klistB, "krbtgt/") {
-		t.Errorf("scripts/lab: klist in the session on B in mode constrained:\n%s", klistB)
-	}
-	if n := strings.Count(out, "(exit status 126)"); n != 2 {
-		t.Errorf("scripts/lab: %d JEA refusals with exit status 126, want 2", n)
-	}
-	if n := regexp.MustCompile(`(?m)^audit log OK: \d+ events`).FindAllString(out, -1); len(n) != 3 {
-		t.Errorf("scripts/lab: %d audit chains verified, want 3 (KDC, B, C):\n%s", len(n), out)
-	}
-	// The known-hosts lines are the keys the agents made.
-	for _, h := range []string{"b", "c"} {
-		pub, err := os.ReadFile(filepath.Join(labDir, h, "ssh_host_ed25519_key.pub"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		line := h + ".example.test," + h + " " + strings.TrimSpace(string(pub))
-		if !strings.Contains(out, line) {
-			t.Errorf("scripts/lab: no known_hosts line %q", line)
-		}
-	}
-	// Everything stopped: the agents' ports are free again.
-	for _, a := range []string{bAddr, cAddr} {
-		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
-			c.Close()
-			t.Errorf("something still listens on %s after scripts/lab ended", a)
-		}
-	}
-}
 
 // labRealm is a hop domain served by hop kdc with its admin API, and a
 // krb5.conf from hop client-config.
