@@ -558,7 +558,7 @@ func (l *lab) report() *Report {
 func (l *lab) kept() *Kept {
 	u := l.users[0]
 	return &Kept{
-		Env: []string{"KRB5_CONFIG=" + l.conf, "KRB5CCNAME=FILE:" + l.ccache(u)},
+		Env: []string{"PATH=" + l.path("bin") + ":$PATH", "KRB5_CONFIG=" + l.conf, "KRB5CCNAME=FILE:" + l.ccache(u)},
 		Commands: []string{
 			"hop exec " + hostB + " -- id",
 			"hop exec " + hostB + " --delegate remote-guard -- hop exec " + hostC + " -- id",

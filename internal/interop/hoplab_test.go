@@ -310,7 +310,10 @@ func TestHopLabKeepDown(t *testing.T) {
 			t.Errorf("pid %d of the kept lab is not running", p)
 		}
 	}
-	env := append(os.Environ(), rep.Keep.Env...)
+	env := os.Environ()
+	for _, kv := range rep.Keep.Env {
+		env = append(env, strings.ReplaceAll(kv, "$PATH", os.Getenv("PATH")))
+	}
 	env = append(env, "HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	var cmd string
 	for _, c := range rep.Keep.Commands {
