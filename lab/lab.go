@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -108,9 +109,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, err
 	}
 	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("lab: interrupted (%v): it stops everything it started; its files stay in %s", ctx.Err(), l.dir)
+		}
 		if err != nil || !opts.Keep {
-			if derr := l.down(); derr != nil && err == nil {
-				err = derr
+			if derr := l.down(); derr != nil {
+				err = errors.Join(err, derr)
 			}
 		}
 		if l.logf != nil {
@@ -417,28 +421,33 @@ func Down(dir string) error {
 // stopWait bounds how long stop waits for a process to end after SIGTERM.
 const stopWait = 5 * time.Second
 
-// stop ends the processes pids (SIGTERM, then SIGKILL after stopWait) when
-// they still belong to the lab in dir, then every process whose
-// environment names dir, then removes the local accounts. reap, when set,
-// collects a child that ended.
+// stop ends the processes pids (SIGTERM, then SIGKILL after stopWait) that
+// still belong to the lab in dir — a pid whose environment does not name
+// dir is another process by now, and is left alone — then every process
+// whose environment names dir, then removes the local accounts. reap,
+// when set, collects a child that ended.
 func stop(dir string, pids []int, locals []string, reap func(int)) error {
 	var errs []error
-	mine := func(pid int) bool {
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		return err == nil && bytes.Contains(env, []byte("HOP_LAB_DIR="+dir+"\x00"))
-	}
+	var ours []int
 	for _, p := range pids {
-		if mine(p) {
+		if isLab(p, dir) {
+			ours = append(ours, p)
 			syscall.Kill(p, syscall.SIGTERM)
+		} else if reap != nil {
+			reap(p) // ended already: collect it
 		}
 	}
-	for _, p := range pids {
-		waitGone(p, reap)
+	for _, p := range ours {
+		if err := waitGone(p, reap); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// Whatever is left: sessions whose processes escaped their agent.
 	for _, p := range lingering(dir) {
 		syscall.Kill(p, syscall.SIGKILL)
-		waitGone(p, reap)
+		if err := waitGone(p, reap); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for _, u := range locals {
 		if err := removeLocal(u, dir); err != nil {
@@ -448,27 +457,32 @@ func stop(dir string, pids []int, locals []string, reap func(int)) error {
 	return errors.Join(errs...)
 }
 
-// waitGone waits until pid has ended, killing it after stopWait.
-func waitGone(pid int, reap func(int)) {
-	done := make(chan struct{})
-	go func() {
-		if reap != nil {
-			reap(pid)
-		}
-		close(done)
-	}()
-	deadline := time.Now().Add(stopWait)
+// isLab reports whether process pid carries the lab in dir in its
+// environment (HOP_LAB_DIR, or a path under its run folder: a session's
+// KRB5_CONFIG). A process this user may not read is not the lab's.
+func isLab(pid int, dir string) bool {
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	return err == nil && (bytes.Contains(env, []byte("HOP_LAB_DIR="+dir+"\x00")) || bytes.Contains(env, []byte(filepath.Join(dir, "run")+"/")))
+}
+
+// waitGone waits until pid has ended: SIGKILL after stopWait, then an
+// error if it still runs after another stopWait.
+func waitGone(pid int, reap func(int)) error {
+	if reap != nil {
+		go reap(pid)
+	}
+	deadline, killed := time.Now().Add(stopWait), false
 	for alive(pid) {
 		if time.Now().After(deadline) {
+			if killed {
+				return fmt.Errorf("lab: process %d does not end; stop it by hand (kill -9 %d)", pid, pid)
+			}
 			syscall.Kill(pid, syscall.SIGKILL)
-			deadline = time.Now().Add(stopWait)
+			deadline, killed = time.Now().Add(stopWait), true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	select {
-	case <-done:
-	case <-time.After(stopWait):
-	}
+	return nil
 }
 
 // alive reports whether pid runs (a zombie has ended).
@@ -482,8 +496,8 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
-// lingering lists the processes whose environment names the lab's folder
-// (HOP_LAB_DIR, or a path under it: a session's KRB5_CONFIG).
+// lingering lists the processes, other than this one, that carry the lab
+// in dir in their environment.
 func lingering(dir string) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -492,15 +506,11 @@ func lingering(dir string) []int {
 	self := os.Getpid()
 	var out []int
 	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == self || !alive(pid) {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self || !alive(pid) {
 			continue
 		}
-		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(env, []byte("HOP_LAB_DIR="+dir+"\x00")) || bytes.Contains(env, []byte(filepath.Join(dir, "run")+"/")) {
+		if isLab(pid, dir) {
 			out = append(out, pid)
 		}
 	}

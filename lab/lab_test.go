@@ -169,3 +169,20 @@ func TestStopEndsLingering(t *testing.T) {
 		t.Fatal("the lingering process was not stopped")
 	}
 }
+
+// TestStopLeavesOthers: a recorded pid that is not the lab's any more (its
+// environment does not name the lab: the pid was reused) is not touched.
+func TestStopLeavesOthers(t *testing.T) {
+	dir := t.TempDir()
+	p, err := os.StartProcess("/bin/sleep", []string{"sleep", "30"}, &os.ProcAttr{Env: []string{"HOP_LAB_DIR=/somewhere/else"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Kill(); p.Wait() }()
+	if err := stop(dir, []int{p.Pid}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(p.Pid) {
+		t.Error("stop ended a process that is not the lab's")
+	}
+}

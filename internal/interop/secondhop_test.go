@@ -2,8 +2,6 @@ package interop
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -580,14 +578,4 @@ func scanFiles(t *testing.T, needles [][]byte, dirs ...string) []fileHit {
 	}
 	t.Logf("scanFiles: %d files in %v", files, dirs)
 	return hits
-}
-
-// randomNeedle is a random hex string: it can sit in an environment.
-func randomNeedle(t *testing.T) []byte {
-	t.Helper()
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(hex.EncodeToString(b))
 }
