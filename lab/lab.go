@@ -383,7 +383,7 @@ func (l *lab) down() error {
 	for _, d := range l.daemons {
 		pids = append(pids, d.Process.Pid)
 	}
-	err := stop(l.dir, pids, l.locals, func(p int) {
+	err := stop(l.dir, pids, true, l.locals, func(p int) {
 		for _, d := range l.daemons {
 			if d.Process.Pid == p {
 				d.Wait()
@@ -412,7 +412,7 @@ func Down(dir string) error {
 	if err := json.Unmarshal(b, &st); err != nil || st.Dir != abs {
 		return fmt.Errorf("lab: %s: not a lab's state file (%v): remove the folder by hand", filepath.Join(abs, stateFile), err)
 	}
-	if err := stop(abs, st.PIDs, st.Locals, nil); err != nil {
+	if err := stop(abs, st.PIDs, false, st.Locals, nil); err != nil {
 		return err
 	}
 	return os.Remove(filepath.Join(abs, stateFile))
@@ -422,15 +422,16 @@ func Down(dir string) error {
 const stopWait = 5 * time.Second
 
 // stop ends the processes pids (SIGTERM, then SIGKILL after stopWait) that
-// still belong to the lab in dir — a pid whose environment does not name
-// dir is another process by now, and is left alone — then every process
-// whose environment names dir, then removes the local accounts. reap,
-// when set, collects a child that ended.
-func stop(dir string, pids []int, locals []string, reap func(int)) error {
+// still belong to the lab in dir — unless own (this process's children,
+// not yet collected, whose pids cannot have been reused), a pid whose
+// environment does not name dir is another process by now, and is left
+// alone — then every process whose environment names dir, then removes
+// the local accounts. reap, when set, collects a child that ended.
+func stop(dir string, pids []int, own bool, locals []string, reap func(int)) error {
 	var errs []error
 	var ours []int
 	for _, p := range pids {
-		if isLab(p, dir) {
+		if own || isLab(p, dir) {
 			ours = append(ours, p)
 			syscall.Kill(p, syscall.SIGTERM)
 		} else if reap != nil {

@@ -159,7 +159,12 @@ func TestStopEndsLingering(t *testing.T) {
 	}
 	done := make(chan struct{})
 	go func() { p.Wait(); close(done) }()
-	if err := stop(dir, nil, nil, nil); err != nil {
+	// StartProcess returns when the child has begun its exec; its
+	// environment shows a moment later.
+	for deadline := time.Now().Add(5 * time.Second); !isLab(p.Pid, dir) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := stop(dir, nil, false, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -179,7 +184,10 @@ func TestStopLeavesOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { p.Kill(); p.Wait() }()
-	if err := stop(dir, []int{p.Pid}, nil, nil); err != nil {
+	for deadline := time.Now().Add(5 * time.Second); !isLab(p.Pid, "/somewhere/else") && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := stop(dir, []int{p.Pid}, false, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !alive(p.Pid) {
