@@ -120,6 +120,16 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		if l.logf != nil {
 			l.logf.Close()
 		}
+		// A folder the lab chose holds a master key, keytabs and
+		// passwords: it goes, unless the lab is kept or failed (its logs
+		// say why).
+		if err == nil && !opts.Keep && opts.Dir == "" {
+			if rerr := os.RemoveAll(l.dir); rerr != nil {
+				err = fmt.Errorf("lab: remove its folder: %w", rerr)
+			} else {
+				rep.Removed = true
+			}
+		}
 	}()
 	if err := l.setup(ctx); err != nil {
 		return nil, err

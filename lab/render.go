@@ -106,7 +106,11 @@ func Write(w io.Writer, r *Report) {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nThe lab took %.1fs. Every command and its output: %s/lab.log\n", r.Seconds, r.Dir)
+	if r.Removed {
+		fmt.Fprintf(w, "\nThe lab took %.1fs; everything it started is stopped and its folder removed (with --dir FOLDER it keeps its files, every command and its output in FOLDER/lab.log).\n", r.Seconds)
+	} else {
+		fmt.Fprintf(w, "\nThe lab took %.1fs. Every command and its output: %s/lab.log\n", r.Seconds, r.Dir)
+	}
 	if k := r.Keep; k != nil {
 		fmt.Fprintf(w, "\nThe lab keeps running. As alice on A:\n")
 		for _, e := range k.Env {

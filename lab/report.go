@@ -6,6 +6,9 @@ import "hop/krb5/kcm"
 type Report struct {
 	Realm string `json:"realm"`
 	Dir   string `json:"dir"`
+	// Removed reports whether the lab removed its folder when it ended
+	// (a temporary one, not kept).
+	Removed bool `json:"removed"`
 	// Root reports whether the lab ran as root: sessions as real local
 	// accounts, one per user. Fidelity says what a run as an ordinary
 	// user could not do as a real deployment does (empty as root).

@@ -42,7 +42,9 @@ As root, each user's sessions run as a local account of their own (made for
 the lab, removed after); as an ordinary user everything runs as you, and the
 lab says what that changes. The lab stops everything it started, also on
 failure or ^C; a failure names the step and its logs. Every command it ran
-is in DIR/lab.log.
+is in FOLDER/lab.log. Without --dir the lab works in a new temporary folder,
+which it removes when it ends well and is not kept (it holds the domain's
+master key and every password); with --dir the files stay.
 
 --keep leaves the lab running and prints how to use it; hop lab down --dir
 DIR stops it. --json prints every cell as JSON on standard output (progress

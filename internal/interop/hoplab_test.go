@@ -437,3 +437,17 @@ func TestHopLabAsUser(t *testing.T) {
 	}
 	checkLabGone(t, dir)
 }
+
+// TestHopLabRemovesItsFolder: without --dir the lab works in a temporary
+// folder (it holds the master key and every password) and removes it
+// when it ends well.
+func TestHopLabRemovesItsFolder(t *testing.T) {
+	rep, _ := runHopLab(t, []string{"TMPDIR=" + testio.TraversableDir(t, "hop-lab-tmp")}, "--method", "none")
+	if !rep.Removed || !strings.HasPrefix(filepath.Base(rep.Dir), "hop-lab.") {
+		t.Errorf("removed %v, folder %s", rep.Removed, rep.Dir)
+	}
+	if _, err := os.Stat(rep.Dir); !os.IsNotExist(err) {
+		t.Errorf("the lab's folder %s is still there: %v", rep.Dir, err)
+	}
+	checkLabGone(t, rep.Dir)
+}
