@@ -291,8 +291,9 @@ func checkLabGone(t *testing.T, dir string) {
 
 // TestHopLabKeepDown: hop lab --keep leaves the KDC and the agents
 // running, and what it prints works (alice reaches C through B with
-// remote-guard); hop lab down stops every process and removes the local
-// accounts; a second down says there is nothing to stop.
+// remote-guard); a second lab runs beside it; hop lab down stops every
+// process and removes the local accounts; a second down says there is
+// nothing to stop.
 func TestHopLabKeepDown(t *testing.T) {
 	dir := filepath.Join(testio.TraversableDir(t, "hop-lab-test"), "lab")
 	rep, _ := runHopLab(t, nil, "--dir", dir, "--keep", "--method", "none")
@@ -330,6 +331,11 @@ func TestHopLabKeepDown(t *testing.T) {
 	out, errOut, err := thirdparty.Run(t, env, "", hopBin, args...)
 	if err != nil || strings.TrimSpace(out) != "alice@LAB.TEST" {
 		t.Errorf("hop %s in the kept lab: %v, %q, %s", strings.Join(args, " "), err, out, errOut)
+	}
+	// A second lab runs beside the kept one: its own ports, folder and
+	// local accounts.
+	if second, _ := runHopLab(t, nil, "--method", "none"); len(second.Methods) != 1 || !second.Removed {
+		t.Errorf("a second lab beside a kept one: %+v", second)
 	}
 	out, errOut, err = thirdparty.Run(t, nil, "", hopBin, "lab", "down", "--dir", dir)
 	if err != nil || !strings.Contains(out, "is stopped") {
