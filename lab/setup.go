@@ -150,12 +150,23 @@ func (l *lab) installBinaries() error {
 	if err := os.WriteFile(l.probe, []byte(probeScript), 0o755); err != nil {
 		return l.fail("write the probe", err)
 	}
-	if p, err := exec.LookPath("kvno"); err == nil {
-		l.kvno = p
-	} else {
+	// The sessions find kvno on their PATH, which the agents set.
+	for _, d := range filepath.SplitList(l.sessionPath()) {
+		if fi, err := os.Stat(filepath.Join(d, "kvno")); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			l.kvno = filepath.Join(d, "kvno")
+			break
+		}
+	}
+	if l.kvno == "" {
 		l.fidelity = append(l.fidelity, "MIT's kvno is not installed (Debian package krb5-user): the sessions ran no third-party program; the kvno cells are empty")
 	}
 	return nil
+}
+
+// sessionPath is the PATH of the sessions on B and C: the lab's hop and
+// probe first, then the system's usual folders.
+func (l *lab) sessionPath() string {
+	return l.path("bin") + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 }
 
 // probeScript runs in every session on B: the second hop by hop and by
@@ -480,7 +491,7 @@ func (l *lab) agentConf(h *agentHost) string {
 	fmt.Fprintf(&b, "host = %s\nlisten = [%s]\nkrb5_conf = %s\nkeytab = %s\nhost_key = %s\nstate_dir = %s\nruntime_dir = %s\n",
 		q(h.name), q(h.ip+":0"), q(l.conf), q(h.keytab()), q(filepath.Join(h.dir, "ssh_host_ed25519_key")), q(filepath.Join(h.dir, "state")), q(h.runtime))
 	fmt.Fprintf(&b, "audit_log = %s\ntranscript_dir = %s\nlogon_groups = [%s]\nidle_timeout = \"10m\"\npath = %s\n",
-		q(h.auditLog()), q(filepath.Join(h.dir, "transcripts")), q(h.short+"-remote-users"), q(l.path("bin")+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+		q(h.auditLog()), q(filepath.Join(h.dir, "transcripts")), q(h.short+"-remote-users"), q(l.sessionPath()))
 	if h == l.b {
 		b.WriteString("admin_groups = [\"helpdesk\"]\nrestricted_admin = true\ncredssp = true\n")
 		if !l.root {
