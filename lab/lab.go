@@ -102,6 +102,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 // returns.
 func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	l := &lab{opts: opts, start: time.Now(), root: os.Geteuid() == 0, progress: opts.Progress}
+	// The lab's folders and programs are for its local accounts too: a
+	// umask of 077 would hide them (secrets get explicit modes).
+	syscall.Umask(0o022)
 	if l.progress == nil {
 		l.progress = io.Discard
 	}

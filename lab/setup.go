@@ -79,10 +79,6 @@ func (l *lab) setup(ctx context.Context) error {
 			return l.fail("create the lab's folders", err)
 		}
 	}
-	// The run folder's sessions and the steps are for the local accounts.
-	if err := os.Chmod(l.path("steps"), 0o755); err != nil {
-		return l.fail("create the lab's folders", err)
-	}
 	if err := l.installBinaries(); err != nil {
 		return err
 	}
