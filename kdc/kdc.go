@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"hop/audit"
 	"hop/directory"
@@ -189,7 +191,7 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 	case krb5.MsgASRep, krb5.MsgTGSRep, krb5.MsgKRBError, krb5.MsgAPRep:
 		return nil
 	default:
-		return k.errorReply(now, nil, refuse(krb5.KRBAPErrMsgType, "a KDC answers AS-REQ and TGS-REQ only, not message type %d", mt))
+		return k.errorReply(now, nil, refuse(krb5.KRBAPErrMsgType, "a KDC answers AS-REQ and TGS-REQ only, not message type %d", mt), maxReply)
 	}
 	req, err := wire.ParseKDCReq(msg)
 	if err != nil {
@@ -197,7 +199,7 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 		if errors.Is(err, wire.ErrBadPVNO) {
 			code = krb5.KRBAPErrBadVersion
 		}
-		return k.errorReply(now, nil, refuse(code, "malformed request: %v", err))
+		return k.errorReply(now, nil, refuse(code, "malformed request: %v", err), maxReply)
 	}
 	x, rf := k.newExchange(ctx, now, addr, req)
 	var reply []byte
@@ -217,11 +219,11 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 				Service: serviceString(req), Addr: addr, Code: rf.code.String(), Reason: rf.text,
 			})
 		}
-		return k.errorReply(now, req, rf)
+		return k.errorReply(now, req, rf, maxReply)
 	}
 	if maxReply > 0 && len(reply) > maxReply {
 		// Not audited: the client asks again over TCP.
-		return k.errorReply(now, req, refuse(krb5.KRBErrResponseTooBig, "the reply is %d bytes, more than fits in a UDP datagram here (%d); retry over TCP", len(reply), maxReply))
+		return k.errorReply(now, req, tooBig(len(reply), maxReply), maxReply)
 	}
 	if x.issued != nil {
 		k.audit.Emit(*x.issued)
@@ -253,32 +255,61 @@ func (k *KDC) newExchange(ctx context.Context, now time.Time, addr string, req *
 	return x, nil
 }
 
+// Bounds on what an error echoes of a request, so that an error is never
+// much larger than the request that caused it: a KDC must not be a
+// reflection amplifier over UDP.
+const (
+	maxEchoedName = 256 // bytes of a client or service name (or realm) copied into a KRB-ERROR
+	maxEText      = 512 // bytes of e-text
+)
+
+// tooBig is the refusal of a reply of n bytes over a transport that
+// carries max (RFC 4120 §7.2.1: the client retries over TCP).
+func tooBig(n, max int) *refusal {
+	return refuse(krb5.KRBErrResponseTooBig, "the reply is %d bytes, more than fits in a UDP datagram here (%d); retry over TCP", n, max)
+}
+
 // errorReply encodes a KRB-ERROR for rf. req may be nil when the request
-// could not be decoded.
-func (k *KDC) errorReply(now time.Time, req *wire.KDCReq, rf *refusal) []byte {
+// could not be decoded. Names longer than maxEchoedName are not echoed and
+// the e-text is cut to maxEText; an error that still exceeds maxReply (when
+// positive: UDP) becomes a bare KRB_ERR_RESPONSE_TOO_BIG, echoing nothing.
+func (k *KDC) errorReply(now time.Time, req *wire.KDCReq, rf *refusal, maxReply int) []byte {
+	text := rf.text
+	if req != nil {
+		// A long name is shown by its start and its length, not whole.
+		for _, n := range []*krb5.PrincipalName{req.Body.CName, req.Body.SName} {
+			if n != nil && len(n.String()) > maxEchoedName {
+				long := n.String()
+				text = strings.ReplaceAll(text, long, fmt.Sprintf("%s (a name of %d bytes)", cutText(long, 32), len(long)))
+			}
+		}
+	}
 	e := wire.KRBError{
 		STime:     now.UTC().Truncate(time.Second),
 		Susec:     int32(now.Nanosecond() / 1000),
 		ErrorCode: rf.code,
-		EText:     rf.text,
+		EText:     cutText(text, maxEText),
 		EData:     rf.edata,
 	}
 	e.Realm = k.domainRealm()
 	e.SName = krb5.NewName(krb5.NTSrvInst, "krbtgt", string(e.Realm))
+	fits := func(n krb5.PrincipalName, r krb5.Realm) bool {
+		return len(n.String()) <= maxEchoedName && len(r) <= maxEchoedName
+	}
 	if req != nil {
-		if req.Body.Realm != "" {
+		if req.Body.Realm != "" && len(req.Body.Realm) <= maxEchoedName {
 			e.Realm = req.Body.Realm
 		}
-		if req.Body.SName != nil {
+		if req.Body.SName != nil && fits(*req.Body.SName, e.Realm) {
 			e.SName = *req.Body.SName
 		}
-		if req.Body.CName != nil {
+		if req.Body.CName != nil && fits(*req.Body.CName, req.Body.Realm) {
 			cn := *req.Body.CName
 			e.CName = &cn
 			e.CRealm = req.Body.Realm
 		}
 	}
-	if rf.client != nil {
+	if rf.client != nil && fits(rf.client.Name, rf.client.Realm) {
 		cn := rf.client.Name
 		e.CName = &cn
 		e.CRealm = rf.client.Realm
@@ -288,7 +319,24 @@ func (k *KDC) errorReply(now time.Time, req *wire.KDCReq, rf *refusal) []byte {
 		k.log.Error("kdc: encode KRB-ERROR", "err", err)
 		return nil
 	}
+	if maxReply > 0 && len(b) > maxReply && rf.code != krb5.KRBErrResponseTooBig {
+		return k.errorReply(now, nil, tooBig(len(b), maxReply), maxReply)
+	}
 	return b
+}
+
+// cutText cuts s to at most n bytes, on a character boundary, marking the
+// cut.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "…"
+	i := n - len(mark)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + mark
 }
 
 func (k *KDC) domainRealm() krb5.Realm {

@@ -40,7 +40,7 @@ func (k *KDC) server() *serve.Server {
 			case n == 0:
 				reason = "an empty request"
 			}
-			return k.errorReply(k.now(), nil, refuse(krb5.KRBErrFieldToolong, "%s", reason))
+			return k.errorReply(k.now(), nil, refuse(krb5.KRBErrFieldToolong, "%s", reason), 0)
 		},
 		MaxTCPConns:  MaxTCPConns,
 		IdleTimeout:  TCPIdleTimeout,

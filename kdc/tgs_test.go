@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -243,5 +244,55 @@ func TestGarbageNeverAnswersWithAPanic(t *testing.T) {
 		if e := parseError(t, rep); e.ErrorCode == krb5.KDCErrNone {
 			t.Errorf("%x: error reply without a code", msg)
 		}
+	}
+}
+
+// TestErrorsAreNoAmplifier: a request for an unknown principal with a 16 KB
+// name gets an error that echoes neither the name (in cname or e-text) nor
+// more than the UDP limit allows over UDP, and over TCP one whose e-text is
+// bounded; an ordinary unknown name is still echoed (clients show it).
+func TestErrorsAreNoAmplifier(t *testing.T) {
+	f := newFixture(t, nil)
+	comps := make([]string, 16)
+	for i := range comps {
+		comps[i] = strings.Repeat(string(rune('a'+i)), 1000)
+	}
+	huge := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, comps...), Realm: alice().Realm}
+	req := func(cname krb5.Principal) []byte {
+		m := wire.KDCReq{MsgType: krb5.MsgASReq, Body: wire.KDCReqBody{
+			CName: &cname.Name, Realm: cname.Realm, SName: ptr(krb5.NewName(krb5.NTSrvInst, "krbtgt", string(cname.Realm))),
+			Till: time.Now().Add(time.Hour), Nonce: 7, ETypes: []krb5.EncType{krb5.AES256CTSHMACSHA196},
+		}}
+		b, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	msg := req(huge)
+	for _, tr := range []client.Transport{client.UDPOnly, client.TCPOnly} {
+		rep, err := f.conn(tr).RoundTrip(context.Background(), msg)
+		if err != nil {
+			t.Fatalf("transport %v: %v", tr, err)
+		}
+		e, err := wire.ParseKRBError(rep)
+		if err != nil {
+			t.Fatalf("transport %v: not a KRB-ERROR: %v", tr, err)
+		}
+		if len(rep) > DefaultMaxUDPReply || len(rep) > len(msg) || e.CName != nil || len(e.EText) > maxEText || strings.Contains(e.EText, comps[0][:300]) {
+			t.Errorf("transport %v: a %d-byte error (code %v, cname %v, e-text of %d bytes) to a %d-byte request", tr, len(rep), e.ErrorCode, e.CName != nil, len(e.EText), len(msg))
+		}
+	}
+	unknown := krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "nobody-here"), Realm: alice().Realm}
+	rep, err := f.conn(client.UDPOnly).RoundTrip(context.Background(), req(unknown))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := wire.ParseKRBError(rep)
+	if err != nil || e.ErrorCode != krb5.KDCErrCPrincipalUnknown || e.CName == nil || e.CName.String() != "nobody-here" {
+		t.Errorf("an ordinary unknown name: %+v, %v", e, err)
+	}
+	if got := cutText("aé"+strings.Repeat("x", 10), 4); got != "a…" {
+		t.Errorf("cutText on a character boundary: %q", got)
 	}
 }
