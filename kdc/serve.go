@@ -13,8 +13,9 @@ import (
 
 // Transport limits.
 const (
-	// MaxTCPConns bounds concurrent TCP connections; more wait in the
-	// listen backlog.
+	// MaxTCPConns bounds concurrent TCP connections (and
+	// serve.DefaultMaxTCPConnsPerSource those of one address): a new one
+	// beyond it takes the place of the longest-idle one.
 	MaxTCPConns = 4096
 	// TCPIdleTimeout closes a TCP connection that sends nothing.
 	TCPIdleTimeout  = 30 * time.Second

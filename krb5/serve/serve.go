@@ -2,9 +2,12 @@
 // per datagram over UDP, and over TCP each message preceded by its length
 // in four bytes, big-endian, the high bit reserved (RFC 4120 §7.2.2; RFC
 // 3244 §2 frames kpasswd the same way). The KDC and the kpasswd service
-// both use it. Work per peer is bounded: TCP connections are capped, idle
-// or trickling ones are cut off, and a length prefix beyond the limit is
-// refused without reading or allocating what it announces.
+// both use it. Work per peer is bounded: TCP connections are capped in
+// all and per source address, a connection that has not sent a request
+// soon is cut off (and an idle or trickling one later), a new connection
+// beyond a cap takes the place of the longest-idle one rather than wait,
+// and a length prefix beyond the limit is refused without reading or
+// allocating what it announces.
 package serve
 
 import (
@@ -22,10 +25,14 @@ import (
 
 // Defaults for the zero fields of Server.
 const (
-	DefaultMaxTCPConns  = 1024
-	DefaultIdleTimeout  = 30 * time.Second
-	DefaultWriteTimeout = 10 * time.Second
-	DefaultUDPWorkers   = 4
+	DefaultMaxTCPConns          = 1024
+	DefaultMaxTCPConnsPerSource = 64
+	DefaultIdleTimeout          = 30 * time.Second
+	DefaultFirstRequestTimeout  = 5 * time.Second
+	DefaultWriteTimeout         = 10 * time.Second
+	DefaultUDPWorkers           = 4
+	// limitLogEvery spaces the log lines that say the limits acted.
+	limitLogEvery = 10 * time.Second
 	// maxUDPMessage is the UDP read buffer: the largest datagram.
 	maxUDPMessage = 64 << 10
 )
@@ -43,12 +50,15 @@ type Server struct {
 	// high bit or exceeds MaxMessage; the connection is closed after the
 	// reply (nil: closed without one).
 	Refuse func(ctx context.Context, length uint32, addr string) []byte
-	// MaxTCPConns bounds concurrent TCP connections; more wait in the
-	// listen backlog.
-	MaxTCPConns int
-	// IdleTimeout cuts off a TCP connection that sends nothing, or sends
-	// a message too slowly; WriteTimeout bounds writing a reply.
-	IdleTimeout, WriteTimeout time.Duration
+	// MaxTCPConns bounds concurrent TCP connections, MaxTCPConnsPerSource
+	// those from one address. A connection beyond either takes the place
+	// of the one (of that address, or of all) that has waited longest for
+	// a request; when every one is busy with a request, it is closed.
+	MaxTCPConns, MaxTCPConnsPerSource int
+	// FirstRequestTimeout cuts off a TCP connection that has not sent its
+	// first request; IdleTimeout one that sends nothing more, or sends a
+	// message too slowly; WriteTimeout bounds writing a reply.
+	FirstRequestTimeout, IdleTimeout, WriteTimeout time.Duration
 	// UDPWorkers is how many goroutines read the UDP socket.
 	UDPWorkers int
 	Logger     *slog.Logger
@@ -162,18 +172,12 @@ func (s *Server) ServeUDP(ctx context.Context, conn *net.UDPConn) error {
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
-	sem := make(chan struct{}, orDefault(s.MaxTCPConns, DefaultMaxTCPConns))
+	t := newTracker(orDefault(s.MaxTCPConns, DefaultMaxTCPConns), orDefault(s.MaxTCPConnsPerSource, DefaultMaxTCPConnsPerSource))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
 		c, err := ln.Accept()
 		if err != nil {
-			<-sem
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
@@ -184,27 +188,159 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 			}
 			return fmt.Errorf("%s: accept: %w", s.Name, err)
 		}
+		tc, ok := t.admit(c)
+		s.logLimits(t)
+		if !ok {
+			c.Close()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			s.serveConn(ctx, c)
+			defer t.remove(tc)
+			s.serveConn(ctx, tc)
 		}()
 	}
 }
 
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+// logLimits says, at most every limitLogEvery, how often the limits
+// acted since the last line.
+func (s *Server) logLimits(t *tracker) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.evicted+t.refused == 0 || time.Since(t.logged) < limitLogEvery {
+		return
+	}
+	s.logger().Warn(s.Name+": TCP connection limits acted: idle connections closed to make room, or new ones refused while every one was busy",
+		"closed_idle", t.evicted, "refused", t.refused, "connections", len(t.conns), "max", t.max, "max_per_source", t.maxPerSource, "busiest_source", t.busiest())
+	t.evicted, t.refused, t.logged = 0, 0, time.Now()
+}
+
+// tconn is a TCP connection the tracker counts.
+type tconn struct {
+	net.Conn
+	src       string    // the peer's address, without the port
+	busy      bool      // a request is being read or answered
+	idleSince time.Time // when it last became idle
+	gone      bool      // removed (closed to make room, or ended)
+	tracker   *tracker
+}
+
+// tracker counts the TCP connections in all and per source, and picks
+// the one to close when a new one arrives beyond a cap.
+type tracker struct {
+	mu                sync.Mutex
+	max, maxPerSource int
+	conns             map[*tconn]struct{}
+	perSource         map[string]int
+	evicted, refused  int
+	logged            time.Time
+}
+
+func newTracker(max, perSource int) *tracker {
+	return &tracker{max: max, maxPerSource: perSource, conns: map[*tconn]struct{}{}, perSource: map[string]int{}}
+}
+
+// admit counts c, closing the longest-idle connection of its source (at
+// that source's cap) or of all (at the global cap) to make room; false
+// when every candidate is busy.
+func (t *tracker) admit(c net.Conn) (*tconn, bool) {
+	src := c.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(src); err == nil {
+		src = h
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, full := range []struct {
+		at   bool
+		from string // "" for any source
+	}{{t.perSource[src] >= t.maxPerSource, src}, {len(t.conns) >= t.max, ""}} {
+		if !full.at {
+			continue
+		}
+		victim := t.oldestIdle(full.from)
+		if victim == nil {
+			t.refused++
+			return nil, false
+		}
+		t.drop(victim)
+		victim.Conn.Close()
+		t.evicted++
+	}
+	tc := &tconn{Conn: c, src: src, idleSince: time.Now(), tracker: t}
+	t.conns[tc] = struct{}{}
+	t.perSource[src]++
+	return tc, true
+}
+
+// oldestIdle is the connection (of src, or of any source when src is "")
+// that has waited longest for a request, nil if every one is busy.
+func (t *tracker) oldestIdle(src string) *tconn {
+	var best *tconn
+	for c := range t.conns {
+		if c.busy || (src != "" && c.src != src) {
+			continue
+		}
+		if best == nil || c.idleSince.Before(best.idleSince) {
+			best = c
+		}
+	}
+	return best
+}
+
+// busiest is the source with the most connections, for the log.
+func (t *tracker) busiest() string {
+	best, n := "", 0
+	for src, k := range t.perSource {
+		if k > n {
+			best, n = src, k
+		}
+	}
+	return fmt.Sprintf("%s (%d)", best, n)
+}
+
+func (t *tracker) drop(c *tconn) {
+	if c.gone {
+		return
+	}
+	c.gone = true
+	delete(t.conns, c)
+	if t.perSource[c.src]--; t.perSource[c.src] <= 0 {
+		delete(t.perSource, c.src)
+	}
+}
+
+func (t *tracker) remove(c *tconn) {
+	t.mu.Lock()
+	t.drop(c)
+	t.mu.Unlock()
+}
+
+// setBusy marks c busy (a request arrived) or idle (its reply is sent).
+func (t *tracker) setBusy(c *tconn, busy bool) {
+	t.mu.Lock()
+	c.busy = busy
+	if !busy {
+		c.idleSince = time.Now()
+	}
+	t.mu.Unlock()
+}
+
+func (s *Server) serveConn(ctx context.Context, c *tconn) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	defer c.Close()
 	peer := c.RemoteAddr().String()
 	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
+	wait := min(orDefault(s.FirstRequestTimeout, DefaultFirstRequestTimeout), idle)
+	t := c.tracker
 	var hdr [4]byte
 	buf := make([]byte, 0, 4096)
 	for {
 		// One deadline covers the length and the message: a peer that
 		// trickles bytes is cut off like an idle one.
-		c.SetReadDeadline(time.Now().Add(idle))
+		c.SetReadDeadline(time.Now().Add(wait))
+		wait = idle
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
 			return
 		}
@@ -223,9 +359,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		if _, err := io.ReadFull(c, buf); err != nil {
 			return
 		}
+		// Busy while the request is answered: not closed to make room.
+		// A peer still sending one is waiting, and may be.
+		t.setBusy(c, true)
 		if !s.write(c, s.Handle(ctx, buf, peer, false)) {
 			return
 		}
+		t.setBusy(c, false)
 	}
 }
 
