@@ -3,6 +3,7 @@ package service
 import (
 	"crypto/sha256"
 	"errors"
+	"os"
 	"sync"
 	"time"
 )
@@ -37,6 +38,12 @@ type ReplayCache struct {
 	seen      map[replayKey]int64 // expiry, Unix nanoseconds
 	nextSweep int64               // sweep expired entries at or after this time
 	minExpiry int64               // no entry expires before this (after a sweep)
+
+	// path and file: Persist's file, written records counted (live and
+	// expired) to know when to compact it.
+	path    string
+	file    *os.File
+	written int
 }
 
 // NewReplayCache returns an empty cache whose entries live for window
@@ -86,6 +93,11 @@ func (c *ReplayCache) add(ct []byte, ctime time.Time, skew time.Duration, now ti
 	}
 	if len(c.seen) >= c.limit {
 		return ErrReplayCacheFull
+	}
+	// On disk first: an entry the file lacks could be replayed after a
+	// restart.
+	if err := c.record(k, expiry); err != nil {
+		return err
 	}
 	c.seen[k] = expiry
 	c.minExpiry = min(c.minExpiry, expiry)
