@@ -708,18 +708,25 @@ func TestParseHead(t *testing.T) {
 	}
 }
 
-// TestOversizeEvent: an event too large for a line is replaced by a note.
+// TestOversizeEvent: a field too long is cut, with its length and hash; an
+// event still too large for a line (many changes) is replaced by a note.
 func TestOversizeEvent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	a, _ := OpenFile(path)
 	a.Emit(Event{Time: when, Type: "big", Reason: strings.Repeat("x", MaxLineSize)})
+	var many []Change
+	for range MaxLineSize / 1000 {
+		many = append(many, Change{Field: "description", New: strings.Repeat("y", 1000)})
+	}
+	a.Emit(Event{Time: when, Type: "directory.account.changed", Changes: many})
 	a.Emit(Event{Time: time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC), Type: "far"})
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	lines := readLines(t, path)
-	if len(lines) != 2 || !bytes.Contains(lines[0], []byte("too large to record")) || !bytes.Contains(lines[1], []byte("time not recordable")) {
-		t.Errorf("lines = %.200q", lines)
+	if len(lines) != 3 || len(lines[0]) > 2048 || !bytes.Contains(lines[0], []byte(fmt.Sprintf("…[%d bytes, sha256 ", MaxLineSize))) ||
+		!bytes.Contains(lines[1], []byte("too large to record")) || !bytes.Contains(lines[2], []byte("time not recordable")) {
+		t.Errorf("lines = %.300q", lines)
 	}
 	if _, err := Verify(path); err != nil {
 		t.Error(err)

@@ -52,6 +52,7 @@ type File struct {
 	closed  bool
 	dropped int // events lost (and never written)
 	dropErr error
+	bursts  map[burstKey]*burst // refusals being coalesced, by source and kind
 
 	flushMu  sync.Mutex // serialises writes; guards the fields below
 	f        *os.File   // the log, as last opened at path
@@ -113,11 +114,32 @@ func (w *pendingWriter) Write(p []byte) (int, error) {
 // built up. Seq and Prev in e are ignored.
 func (a *File) Emit(e Event) {
 	e.Seq, e.Prev = 0, ""
+	bound(&e)
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
 		return
 	}
+	if !a.admit(&e) {
+		a.mu.Unlock()
+		return
+	}
+	a.encode(e)
+	n := len(a.pending)
+	a.mu.Unlock()
+	if n >= kickSize {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+	if n >= syncSize {
+		a.Flush()
+	}
+}
+
+// encode appends e to the pending lines. a.mu is held.
+func (a *File) encode(e Event) {
 	n0 := len(a.pending)
 	err := a.enc.Encode(e)
 	if err != nil {
@@ -139,17 +161,6 @@ func (a *File) Emit(e Event) {
 		a.enc.Encode(Event{Time: e.Time, Type: truncate(e.Type, 128), Client: truncate(e.Client, 1024), Actor: truncate(e.Actor, 1024),
 			Reason: fmt.Sprintf("event of %d bytes too large to record", n)})
 	}
-	n := len(a.pending)
-	a.mu.Unlock()
-	if n >= kickSize {
-		select {
-		case a.kick <- struct{}{}:
-		default:
-		}
-	}
-	if n >= syncSize {
-		a.Flush()
-	}
 }
 
 func truncate(s string, n int) string {
@@ -168,6 +179,11 @@ func (a *File) flusher() {
 		case <-a.stop:
 			return
 		case <-t.C:
+			a.mu.Lock()
+			if !a.closed {
+				a.closeBursts(time.Now())
+			}
+			a.mu.Unlock()
 		case <-a.kick:
 		}
 		a.Flush() // a failed write is logged, and retried at the next tick
@@ -475,6 +491,8 @@ func (a *File) Close() error {
 		a.mu.Unlock()
 		return nil
 	}
+	// What a burst held back is written before the log closes.
+	a.closeBursts(time.Time{})
 	a.closed = true
 	a.mu.Unlock()
 	close(a.stop)
