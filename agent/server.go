@@ -208,8 +208,14 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		a.groups.add(e.Groups...)
 		a.groups.add(e.jeaGroups()...)
 	}
-	if un, err := a.groups.refresh(ctx); err != nil {
-		a.logger.Warn("cannot resolve group names now; using the cached ones", "err", err, "unresolved", strings.Join(un, ","))
+	switch un, missing, err := a.groups.refresh(ctx); {
+	case len(missing) > 0:
+		return nil, cfg.unknownGroups(missing)
+	case err != nil && len(un) > 0:
+		a.logger.Warn(fmt.Sprintf("cannot resolve group names now: members of these groups are refused until they resolve (the agent tries again every %v)", ResolveInterval),
+			"unresolved", strings.Join(un, ","), "err", err)
+	case err != nil:
+		a.logger.Warn("cannot resolve group names now; using the SIDs cached in "+a.groups.cache, "err", err)
 	}
 
 	if a.audit == nil {
