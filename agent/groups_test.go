@@ -11,6 +11,8 @@ import (
 	"testing"
 )
 
+func (f *fixture) confPath() string { return filepath.Join(f.dir, "agent.toml") }
+
 // fixtureConf is an agent.toml for f's host, its keytab and folders, with
 // the groups and endpoints of rest (which starts on line 10).
 func fixtureConf(f *fixture, rest string) string {
@@ -27,10 +29,10 @@ admin_url = %q
 }
 
 // newAgentFrom starts nothing: it returns New's answer for the
-// configuration text conf, written to dir/agent.toml, and the log.
+// configuration text conf, written to f.confPath(), and the log.
 func newAgentFrom(t *testing.T, f *fixture, conf string, r GroupResolver) (*Agent, string, error) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "agent.toml")
+	path := f.confPath()
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,11 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		// runs, and refuses default sessions with this reason.
 		a.logger.Warn("default sessions will be refused: no folder for their credential brokers", "err", err)
 	}
+	if err := cfg.checkFiles(func(err error) {
+		a.logger.Warn("an endpoint's keytab cannot be used: its sessions are refused until it can", "err", err)
+	}); err != nil {
+		return nil, err
+	}
 	kt := &hostKeytab{path: cfg.Keytab}
 	if _, err := kt.clientKey(a.spn); err != nil {
 		return nil, err
@@ -258,10 +263,7 @@ func (a *Agent) Run(ctx context.Context, ready func([]net.Addr)) error {
 			for _, l := range ls {
 				l.Close()
 			}
-			if errors.Is(err, os.ErrPermission) {
-				err = fmt.Errorf("%w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", err)
-			}
-			return fmt.Errorf("agent: %w", err)
+			return a.cfg.listenError(addr, err)
 		}
 		ls = append(ls, l)
 	}
