@@ -54,7 +54,11 @@ type session struct {
 	env          map[string]string
 	pty          *ptyRequest
 	started      bool
-	proc         *process
+	// afterStart are events that belong after the session's start (a JEA
+	// command): written right after session.start, or before
+	// session.refused when the session does not start.
+	afterStart []audit.Event
+	proc       *process
 	ended        bool
 	gone         bool // the channel is closed: nothing may start
 
@@ -502,6 +506,7 @@ func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*brok
 
 // refused ends a session that may not start, with an audit event.
 func (s *session) refused(e *Endpoint, why string) {
+	s.emitAfterStart()
 	s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: e.Name, Reason: why})
 	s.fail(ExitRefused, why)
 }
@@ -543,6 +548,7 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	}
 	s.touch()
 	a.emit(start)
+	s.emitAfterStart()
 	a.logger.Info("session started", "session", s.id, "client", start.Client, "local", u.Name, "endpoint", e.Name, "what", reason)
 
 	var out sync.WaitGroup
@@ -590,6 +596,17 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	a.logger.Info("session ended", "session", s.id, "client", start.Client, "status", strings.TrimPrefix(end.Reason, reason+"; "))
 	s.finish(exit)
 	return status
+}
+
+// emitAfterStart writes the events held for after the session's start.
+func (s *session) emitAfterStart() {
+	s.mu.Lock()
+	evs := s.afterStart
+	s.afterStart = nil
+	s.mu.Unlock()
+	for _, ev := range evs {
+		s.a.emit(ev)
+	}
 }
 
 // activityReader records channel data for the idle timeout.
