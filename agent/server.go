@@ -420,6 +420,9 @@ type identity struct {
 	Principal krb5.Principal
 	SIDs      map[sid.SID]bool
 	Local     string // the mapped local account name
+	// SSHUser is the user name the client asked for (ssh user@host); the
+	// principal, not this name, decides the account.
+	SSHUser string
 	Admin     bool   // in an admin group
 	// ServiceAsserted: the PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2),
 	// the ticket was obtained by protocol transition (S4U2Self).
@@ -466,6 +469,10 @@ func (c *conn) serve() {
 		sc.Close()
 	}
 	a.logger.Info("logon", "client", c.id.Principal.String(), "local", c.id.Local, "addr", c.addr, "service_asserted", c.id.ServiceAsserted)
+	if c.id.SSHUser != c.id.Local {
+		a.logger.Info("the SSH user name is not the local account: the principal decides the account", "client", c.id.Principal.String(),
+			"ssh_user", c.id.SSHUser, "local", c.id.Local, "addr", c.addr)
+	}
 	go c.globalRequests(reqs)
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
@@ -614,6 +621,7 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 	if u := meta.User(); u != userPart(p) && u != p.String() && u != id.Local && (local == "" || u != local) {
 		return deny(fmt.Sprintf("you authenticated as %s but asked to log on as %q; use your own name (%s) as the SSH user", p, u, userPart(p)))
 	}
+	id.SSHUser = meta.User()
 	c.mu.Lock()
 	c.id = id
 	c.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -534,6 +535,12 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 		// name (protocol transition).
 		start.Flags += ",service-asserted-identity"
 	}
+	if u := s.c.id.SSHUser; u != s.c.id.Local {
+		// The name asked for (the full principal name, or the user's own
+		// name while user_map or a non-root agent chose another account)
+		// is not the account: say so.
+		start.Flags += ",ssh-user=" + flagValue(u)
+	}
 	p, err := startProcess(spec)
 	if err != nil {
 		s.refused(e, err.Error())
@@ -596,6 +603,15 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	a.logger.Info("session ended", "session", s.id, "client", start.Client, "status", strings.TrimPrefix(end.Reason, reason+"; "))
 	s.finish(exit)
 	return status
+}
+
+// flagValue is v as a value in an audit event's flags (key=value,...):
+// quoted when it holds a separator.
+func flagValue(v string) string {
+	if v == "" || strings.ContainsAny(v, ",=\" \t\n") {
+		return strconv.Quote(v)
+	}
+	return v
 }
 
 // emitAfterStart writes the events held for after the session's start.
