@@ -420,10 +420,10 @@ type identity struct {
 	Principal krb5.Principal
 	SIDs      map[sid.SID]bool
 	Local     string // the mapped local account name
+	Admin     bool   // in an admin group
 	// SSHUser is the user name the client asked for (ssh user@host); the
 	// principal, not this name, decides the account.
 	SSHUser string
-	Admin     bool   // in an admin group
 	// ServiceAsserted: the PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2),
 	// the ticket was obtained by protocol transition (S4U2Self).
 	ServiceAsserted bool

@@ -55,13 +55,13 @@ type session struct {
 	env          map[string]string
 	pty          *ptyRequest
 	started      bool
+	proc         *process
+	ended        bool
+	gone         bool // the channel is closed: nothing may start
 	// afterStart are events that belong after the session's start (a JEA
 	// command): written right after session.start, or before
 	// session.refused when the session does not start.
 	afterStart []audit.Event
-	proc       *process
-	ended        bool
-	gone         bool // the channel is closed: nothing may start
 
 	last atomic.Int64 // time of the last channel data, Unix nanoseconds
 	done chan struct{}
