@@ -326,12 +326,17 @@ func ParseConfig(b []byte) (*Config, error) {
 	return &c, nil
 }
 
-// where says where the configuration sets the dotted key (see place).
+// where says where the configuration sets the dotted key (see place),
+// or that the value is the default when the file does not set it.
 func (c *Config) where(key string) string {
 	if c.src == nil {
 		return c.place("")
 	}
-	return c.place(lineOf(c.src, key))
+	line := lineOf(c.src, key)
+	if line == "" {
+		return " (the default: set " + key + " in " + c.fileOr() + ")"
+	}
+	return c.place(line)
 }
 
 // place turns lineOf's " on line N" into " (line N of FILE)", " (line

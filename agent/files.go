@@ -50,11 +50,7 @@ func (c *Config) fileError(key, path string, err error, ifMissing string) error 
 		}
 		what = fmt.Sprintf("cannot be read (%v)", err)
 	}
-	where := c.where(key)
-	if c.src != nil && lineOf(c.src, key) == "" {
-		where = " (the default: set " + key + " in " + c.fileOr() + ")"
-	}
-	return &fileProblem{msg: fmt.Sprintf("agent: %s = %q%s %s", key, path, where, what), err: err}
+	return &fileProblem{msg: fmt.Sprintf("agent: %s = %q%s %s", key, path, c.where(key), what), err: err}
 }
 
 // fileProblem is a file the configuration names that the agent cannot

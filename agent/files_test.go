@@ -75,3 +75,22 @@ func TestListenBusy(t *testing.T) {
 		t.Fatalf("Run: %v\nwant %s", err, want)
 	}
 }
+
+func TestWhere(t *testing.T) {
+	src := []byte("host = \"b.example.test\"\nkeytab = \"/k\"\n")
+	for _, c := range []struct {
+		cfg  Config
+		key  string
+		want string
+	}{
+		{Config{src: src, file: "/etc/a.toml"}, "keytab", " (line 2 of /etc/a.toml)"},
+		{Config{src: src, file: "/etc/a.toml"}, "listen", " (the default: set listen in /etc/a.toml)"},
+		{Config{src: src}, "keytab", " (line 2)"},
+		{Config{src: src}, "listen", " (the default: set listen in /etc/hop/agent.toml)"},
+		{Config{}, "keytab", ""},
+	} {
+		if got := c.cfg.where(c.key); got != c.want {
+			t.Errorf("where(%s) with file %q = %q, want %q", c.key, c.cfg.file, got, c.want)
+		}
+	}
+}
