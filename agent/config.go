@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +161,12 @@ type Config struct {
 	// Endpoints are the session configurations by name; "default" always
 	// exists.
 	Endpoints map[string]*Endpoint `toml:"-"`
+
+	// src and file are the text and path the configuration was read from
+	// (ParseConfig, LoadConfig), to name a key's line in errors found
+	// later (a keytab that cannot be read at start).
+	src  []byte
+	file string
 }
 
 // Endpoint is one session configuration.
@@ -244,6 +251,7 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}
+	c.file = path
 	return c, nil
 }
 
@@ -314,8 +322,53 @@ func ParseConfig(b []byte) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c.src = b
 	return &c, nil
 }
+
+// where says where the configuration sets the dotted key (see place),
+// or that the value is the default when the file does not set it.
+func (c *Config) where(key string) string {
+	if c.src == nil {
+		return c.place("")
+	}
+	line := lineOf(c.src, key)
+	if line == "" {
+		return " (the default: set " + key + " in " + c.fileOr() + ")"
+	}
+	return c.place(line)
+}
+
+// place turns lineOf's " on line N" into " (line N of FILE)", " (line
+// N)" or " (in FILE)", "" when nothing is known.
+func (c *Config) place(line string) string {
+	line = strings.TrimPrefix(line, " on ")
+	switch {
+	case line != "" && c.file != "":
+		return " (" + line + " of " + c.file + ")"
+	case line != "":
+		return " (" + line + ")"
+	case c.file != "":
+		return " (in " + c.file + ")"
+	}
+	return ""
+}
+
+// joinKey is the dotted key of its parts, those with a dot quoted.
+func joinKey(parts []string) string {
+	q := make([]string, len(parts))
+	for i, p := range parts {
+		q[i] = p
+		if strings.Contains(p, ".") {
+			q[i] = strconv.Quote(p)
+		}
+	}
+	return strings.Join(q, ".")
+}
+
+// endpointKey is the dotted key of an endpoint's table (its name quoted
+// when it holds a dot).
+func endpointKey(name string) string { return joinKey([]string{"endpoints", name}) }
 
 // lineOf returns " on line N" for the line that defines the dotted key,
 // found by following the table headers ([a.b], [[a.b]]) and the keys of
@@ -347,6 +400,51 @@ func lineOf(b []byte, key string) string {
 		}
 	}
 	return ""
+}
+
+// lineOfValue finds the line where a key under prefix (a dotted key or
+// table) holds the string value (quoted, alone or in an array, also one
+// written over several lines). It returns that key and " on line N", or
+// the prefix and lineOf's answer when it finds none.
+func lineOfValue(b []byte, prefix, value string) (key, line string) {
+	want := splitKey(prefix)
+	quoted := func(s string) bool {
+		return strings.Contains(s, `"`+value+`"`) || strings.Contains(s, `'`+value+`'`)
+	}
+	under := func(k []string) bool { return len(k) >= len(want) && slices.Equal(k[:len(want)], want) }
+	var table, array []string // array: the key of an array still open
+	for i, l := range bytes.Split(b, []byte("\n")) {
+		s := strings.TrimSpace(string(l))
+		switch {
+		case s == "" || s[0] == '#':
+			continue
+		case array != nil:
+			if under(array) && quoted(s) {
+				return joinKey(array), fmt.Sprintf(" on line %d", i+1)
+			}
+			if strings.Contains(s, "]") {
+				array = nil
+			}
+			continue
+		case s[0] == '[':
+			h := strings.Trim(strings.SplitN(s, "#", 2)[0], " \t")
+			table = splitKey(strings.TrimSpace(strings.Trim(h, "[]")))
+			continue
+		}
+		eq := strings.IndexByte(s, '=')
+		if eq < 0 {
+			continue
+		}
+		full := append(slices.Clone(table), splitKey(strings.TrimSpace(s[:eq]))...)
+		rest := strings.TrimSpace(s[eq+1:])
+		if under(full) && quoted(rest) {
+			return joinKey(full), fmt.Sprintf(" on line %d", i+1)
+		}
+		if strings.HasPrefix(rest, "[") && !strings.Contains(rest, "]") {
+			array = full
+		}
+	}
+	return prefix, lineOf(b, prefix)
 }
 
 // splitKey splits a dotted TOML key, honouring quotes.

@@ -110,6 +110,9 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 	}
 	switch {
 	case e.Type == TypeRunAs && e.Keytab != "":
+		if err := a.cfg.checkEndpointKeytab(e); err != nil {
+			return c, err
+		}
 		p, iss, err := s.keytabIdentity(e.Keytab, "")
 		if err != nil {
 			return c, err
@@ -121,6 +124,9 @@ func (s *session) brokerConfig(e *Endpoint, u *localUser, m remoting.Mode) (brok
 		c.Principal = a.spn
 		c.Issuer = hostIdentity(a.keytab, a.spn, a.kdc.Addrs, a.now)
 		if path, name := e.jea.policy.Network(); path != "" {
+			if err := a.cfg.checkEndpointKeytab(e); err != nil {
+				return c, err
+			}
 			p, iss, err := s.keytabIdentity(path, name)
 			if err != nil {
 				return c, err

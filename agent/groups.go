@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,10 +29,16 @@ const groupCacheFile = "groups.json"
 const maxGroupCache = 4 << 20
 
 // GroupResolver finds the SID of a directory group by name (the admin
-// API's GET /v1/groups/NAME).
+// API's GET /v1/groups/NAME). A name the directory does not have is an
+// error that matches ErrNoSuchGroup; any other error means the directory
+// could not say.
 type GroupResolver interface {
 	GroupSID(ctx context.Context, name string) (string, error)
 }
+
+// ErrNoSuchGroup is the error of a GroupResolver for a group the directory
+// does not have.
+var ErrNoSuchGroup = errors.New("agent: no such group")
 
 // groups maps the group names of the configuration to SIDs, refreshing
 // them every ResolveInterval and keeping the last good mapping in the
@@ -126,8 +133,10 @@ func (g *groups) add(names ...string) {
 }
 
 // refresh resolves every registered name. A name the server does not
-// resolve keeps its cached SID. It returns the names left unresolved.
-func (g *groups) refresh(ctx context.Context) (unresolved []string, err error) {
+// resolve keeps its cached SID. It returns the names left unresolved
+// (no SID known) and, among all names, those the directory says do not
+// exist (folded).
+func (g *groups) refresh(ctx context.Context) (unresolved, missing []string, err error) {
 	g.mu.Lock()
 	names := make([]string, 0, len(g.names))
 	for k := range g.names {
@@ -141,6 +150,9 @@ func (g *groups) refresh(ctx context.Context) (unresolved []string, err error) {
 		sid, rerr := g.resolve(ctx, n)
 		if rerr != nil {
 			errs = append(errs, fmt.Errorf("group %s: %w", n, rerr))
+			if errors.Is(rerr, ErrNoSuchGroup) {
+				missing = append(missing, n)
+			}
 			g.mu.Lock()
 			if g.names[n] == "" {
 				unresolved = append(unresolved, n)
@@ -156,10 +168,10 @@ func (g *groups) refresh(ctx context.Context) (unresolved []string, err error) {
 	}
 	if changed {
 		if serr := g.save(); serr != nil {
-			errs = append(errs, serr)
+			g.logger.Warn("cannot keep the group cache", "err", serr)
 		}
 	}
-	return unresolved, errors.Join(errs...)
+	return unresolved, missing, errors.Join(errs...)
 }
 
 func (g *groups) resolve(ctx context.Context, name string) (string, error) {
@@ -219,11 +231,59 @@ func (g *groups) run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if un, err := g.refresh(ctx); err != nil && ctx.Err() == nil {
+			if un, _, err := g.refresh(ctx); err != nil && ctx.Err() == nil {
 				g.logger.Warn("resolving group names", "err", err, "unresolved", strings.Join(un, ","))
 			}
 		}
 	}
+}
+
+// groupRef is a group name the configuration gives, and the key (or
+// the endpoint's table, for a JEA endpoint's groups) that gives it.
+type groupRef struct{ key, name string }
+
+// groupRefs are the group names of the configuration (SIDs left out).
+func (c *Config) groupRefs() []groupRef {
+	var out []groupRef
+	add := func(key string, names []string) {
+		for _, n := range names {
+			if !isSIDRef(n) {
+				out = append(out, groupRef{key, n})
+			}
+		}
+	}
+	add("logon_groups", c.LogonGroups)
+	add("admin_groups", c.AdminGroups)
+	for _, e := range sortedEndpoints(c) {
+		add(endpointKey(e.Name)+".groups", e.Groups)
+		add(endpointKey(e.Name), e.jeaGroups())
+	}
+	return out
+}
+
+// unknownGroups is the configuration error for the groups the directory
+// says it does not have (missing: folded names), nil when there are none.
+func (c *Config) unknownGroups(missing []string) error {
+	gone := map[string]bool{}
+	for _, m := range missing {
+		gone[fold(m)] = true
+	}
+	var msgs []string
+	for _, r := range c.groupRefs() {
+		if !gone[fold(r.name)] {
+			continue
+		}
+		key, line := r.key, ""
+		if c.src != nil {
+			key, line = lineOfValue(c.src, r.key, r.name)
+		}
+		msgs = append(msgs, fmt.Sprintf("%s names the group %q%s, which the directory does not have: correct the name (hop group list shows the groups) or create the group (hop group create %s)",
+			key, r.name, c.place(line), r.name))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("agent: configuration: %s", strings.Join(slices.Compact(msgs), "; "))
 }
 
 // pacSIDs are the SIDs a PAC's LOGON_INFO gives its client: the user,

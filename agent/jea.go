@@ -114,8 +114,12 @@ func (s *session) runJEA(e *Endpoint, kind, command string, mode remoting.Mode) 
 		s.refused(e, why)
 		return
 	}
+	// The command is audited after the session's start (or before its
+	// refusal, if it cannot start).
 	ev.Code, ev.Reason = "allowed", jea.Join(d.Argv)+" ("+d.Rule+")"
-	a.emit(ev)
+	s.mu.Lock()
+	s.afterStart = append(s.afterStart, ev)
+	s.mu.Unlock()
 	brk, ok := s.startBroker(e, u, mode)
 	if !ok {
 		t.Command(argv, ExitRefused)

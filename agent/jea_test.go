@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -109,6 +110,21 @@ func TestJEAEndpoint(t *testing.T) {
 	}
 	if allowed != 3 || refused != 10 {
 		t.Errorf("%d allowed and %d refused jea.command events, want 3 and 10", allowed, refused)
+	}
+	// A session's start comes before its command, in the log's order and
+	// in time.
+	started := map[string]time.Time{} // by session=ID
+	for _, e := range f.events.Events() {
+		id, _, _ := strings.Cut(e.Flags, ",")
+		switch {
+		case e.Type == "session.start":
+			started[id] = e.Time
+		case e.Type == "jea.command" && e.Code == "allowed":
+			at, ok := started[id]
+			if !ok || e.Time.Before(at) {
+				t.Errorf("jea.command %q (%s) is not after its session.start", e.Reason, e.Flags)
+			}
+		}
 	}
 	files, _ := filepath.Glob(filepath.Join(f.cfg.TranscriptDir, "*.jsonl"))
 	var all strings.Builder

@@ -94,6 +94,9 @@ type adminResolver struct{ client *admin.Client }
 
 func (r adminResolver) GroupSID(ctx context.Context, name string) (string, error) {
 	g, err := r.client.Group(ctx, name)
+	if errors.Is(err, admin.ErrNotFound) {
+		return "", fmt.Errorf("%w: %w", ErrNoSuchGroup, err)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -134,6 +134,11 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		// runs, and refuses default sessions with this reason.
 		a.logger.Warn("default sessions will be refused: no folder for their credential brokers", "err", err)
 	}
+	if err := cfg.checkFiles(func(err error) {
+		a.logger.Warn("an endpoint's keytab cannot be used: its sessions are refused until it can", "err", err)
+	}); err != nil {
+		return nil, err
+	}
 	kt := &hostKeytab{path: cfg.Keytab}
 	if _, err := kt.clientKey(a.spn); err != nil {
 		return nil, err
@@ -208,8 +213,14 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		a.groups.add(e.Groups...)
 		a.groups.add(e.jeaGroups()...)
 	}
-	if un, err := a.groups.refresh(ctx); err != nil {
-		a.logger.Warn("cannot resolve group names now; using the cached ones", "err", err, "unresolved", strings.Join(un, ","))
+	switch un, missing, err := a.groups.refresh(ctx); {
+	case len(missing) > 0:
+		return nil, cfg.unknownGroups(missing)
+	case err != nil && len(un) > 0:
+		a.logger.Warn(fmt.Sprintf("cannot resolve group names now: members of these groups are refused until they resolve (the agent tries again every %v)", ResolveInterval),
+			"unresolved", strings.Join(un, ","), "err", err)
+	case err != nil:
+		a.logger.Warn("cannot resolve group names now; using the SIDs cached in "+a.groups.cache, "err", err)
 	}
 
 	if a.audit == nil {
@@ -252,10 +263,7 @@ func (a *Agent) Run(ctx context.Context, ready func([]net.Addr)) error {
 			for _, l := range ls {
 				l.Close()
 			}
-			if errors.Is(err, os.ErrPermission) {
-				err = fmt.Errorf("%w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", err)
-			}
-			return fmt.Errorf("agent: %w", err)
+			return a.cfg.listenError(addr, err)
 		}
 		ls = append(ls, l)
 	}
@@ -413,6 +421,9 @@ type identity struct {
 	SIDs      map[sid.SID]bool
 	Local     string // the mapped local account name
 	Admin     bool   // in an admin group
+	// SSHUser is the user name the client asked for (ssh user@host); the
+	// principal, not this name, decides the account.
+	SSHUser string
 	// ServiceAsserted: the PAC carries SERVICE_ASSERTED_IDENTITY (S-1-18-2),
 	// the ticket was obtained by protocol transition (S4U2Self).
 	ServiceAsserted bool
@@ -458,6 +469,10 @@ func (c *conn) serve() {
 		sc.Close()
 	}
 	a.logger.Info("logon", "client", c.id.Principal.String(), "local", c.id.Local, "addr", c.addr, "service_asserted", c.id.ServiceAsserted)
+	if c.id.SSHUser != c.id.Local {
+		a.logger.Info("the SSH user name is not the local account: the principal decides the account", "client", c.id.Principal.String(),
+			"ssh_user", c.id.SSHUser, "local", c.id.Local, "addr", c.addr)
+	}
 	go c.globalRequests(reqs)
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
@@ -606,6 +621,7 @@ func (c *conn) allowLogin(meta ssh.ConnMetadata, srcName string) (*ssh.Permissio
 	if u := meta.User(); u != userPart(p) && u != p.String() && u != id.Local && (local == "" || u != local) {
 		return deny(fmt.Sprintf("you authenticated as %s but asked to log on as %q; use your own name (%s) as the SSH user", p, u, userPart(p)))
 	}
+	id.SSHUser = meta.User()
 	c.mu.Lock()
 	c.id = id
 	c.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,10 @@ type session struct {
 	proc         *process
 	ended        bool
 	gone         bool // the channel is closed: nothing may start
+	// afterStart are events that belong after the session's start (a JEA
+	// command): written right after session.start, or before
+	// session.refused when the session does not start.
+	afterStart []audit.Event
 
 	last atomic.Int64 // time of the last channel data, Unix nanoseconds
 	done chan struct{}
@@ -502,6 +507,7 @@ func (s *session) startBroker(e *Endpoint, u *localUser, m remoting.Mode) (*brok
 
 // refused ends a session that may not start, with an audit event.
 func (s *session) refused(e *Endpoint, why string) {
+	s.emitAfterStart()
 	s.a.emit(audit.Event{Type: "session.refused", Client: s.c.id.Principal.String(), Service: s.a.spn.String(), Addr: s.c.addr, Target: e.Name, Reason: why})
 	s.fail(ExitRefused, why)
 }
@@ -529,6 +535,12 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 		// name (protocol transition).
 		start.Flags += ",service-asserted-identity"
 	}
+	if u := s.c.id.SSHUser; u != s.c.id.Local {
+		// The name asked for (the full principal name, or the user's own
+		// name while user_map or a non-root agent chose another account)
+		// is not the account: say so.
+		start.Flags += ",ssh-user=" + flagValue(u)
+	}
 	p, err := startProcess(spec)
 	if err != nil {
 		s.refused(e, err.Error())
@@ -543,6 +555,7 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	}
 	s.touch()
 	a.emit(start)
+	s.emitAfterStart()
 	a.logger.Info("session started", "session", s.id, "client", start.Client, "local", u.Name, "endpoint", e.Name, "what", reason)
 
 	var out sync.WaitGroup
@@ -590,6 +603,26 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	a.logger.Info("session ended", "session", s.id, "client", start.Client, "status", strings.TrimPrefix(end.Reason, reason+"; "))
 	s.finish(exit)
 	return status
+}
+
+// flagValue is v as a value in an audit event's flags (key=value,...):
+// quoted when it holds a separator.
+func flagValue(v string) string {
+	if v == "" || strings.ContainsAny(v, ",=\" \t\n") {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+// emitAfterStart writes the events held for after the session's start.
+func (s *session) emitAfterStart() {
+	s.mu.Lock()
+	evs := s.afterStart
+	s.afterStart = nil
+	s.mu.Unlock()
+	for _, ev := range evs {
+		s.a.emit(ev)
+	}
 }
 
 // activityReader records channel data for the idle timeout.

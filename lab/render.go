@@ -119,6 +119,13 @@ func Write(w io.Writer, r *Report) {
 		for _, c := range k.Commands {
 			fmt.Fprintf(w, "  %s\n", c)
 		}
+		if k.SSHConfig != "" {
+			fmt.Fprintf(w, "OpenSSH's ssh works too, with this ssh_config block:\n")
+			for _, l := range strings.SplitAfter(strings.TrimSuffix(k.SSHConfig, "\n"), "\n") {
+				fmt.Fprintf(w, "  %s", l)
+			}
+			fmt.Fprintln(w)
+		}
 		fmt.Fprintf(w, "Stop it with: %s\n", k.Down)
 	}
 }

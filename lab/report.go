@@ -165,4 +165,7 @@ type Kept struct {
 	Env      []string `json:"env"`      // export these
 	Commands []string `json:"commands"` // then try these
 	Down     string   `json:"down"`     // and stop it with this
+	// SSHConfig is an ssh_config block for OpenSSH's ssh to B as the
+	// first user, with the command that writes its known_hosts file.
+	SSHConfig string `json:"ssh_config"`
 }

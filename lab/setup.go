@@ -561,9 +561,14 @@ func (l *lab) report() *Report {
 	return r
 }
 
-// kept is how to use the lab left running.
+// kept is how to use the lab left running. Its ssh_config block lets
+// OpenSSH's ssh reach B's agent as the first user: the agent's address,
+// the SPN to ask a ticket for (the lab's names do not resolve), the user
+// name the agent accepts, and B's registered key from hop known-hosts.
 func (l *lab) kept() *Kept {
 	u := l.users[0]
+	i := strings.LastIndexByte(l.b.addr, ':')
+	known := l.path("a", "known_hosts")
 	return &Kept{
 		Env: []string{"PATH=" + l.path("bin") + ":$PATH", "KRB5_CONFIG=" + l.conf, "KRB5CCNAME=FILE:" + l.ccache(u)},
 		Commands: []string{
@@ -575,5 +580,18 @@ func (l *lab) kept() *Kept {
 			"hop login sam --password-file " + l.pwFile(l.users[1]) + "    # passwords: " + l.path("a") + "/NAME.pw",
 		},
 		Down: "hop lab down --dir " + l.dir,
+		SSHConfig: strings.Join([]string{
+			"# First write B's registered key: hop known-hosts > " + known,
+			"# then: ssh -F FILE " + hostB + " id (FILE holds this block), or add it to ~/.ssh/config",
+			"Host " + hostB,
+			"    HostName " + l.b.addr[:max(i, 0)],
+			"    Port " + l.b.addr[i+1:],
+			"    User " + u.name,
+			"    GSSAPIAuthentication yes",
+			"    GSSAPIServerIdentity " + hostB,
+			"    HostKeyAlias " + hostB,
+			"    UserKnownHostsFile " + known,
+			"    StrictHostKeyChecking yes",
+		}, "\n") + "\n",
 	}
 }

@@ -64,8 +64,8 @@ func execAgentLab(t *testing.T) (known string) {
 		Keytab: ktPath, HostKey: filepath.Join(dir, "ssh_host_ed25519_key"),
 		StateDir: filepath.Join(dir, "state"), AuditLog: filepath.Join(dir, "audit.log"),
 		TranscriptDir: filepath.Join(dir, "transcripts"),
-		LogonGroups:   []string{"b-remote-users"}, AdminGroups: []string{"b-admins-none"},
-		AdminURL: srv.URL, UserMap: map[string]string{"alice": me.Username},
+		LogonGroups:   []string{"b-remote-users"},
+		AdminURL:      srv.URL, UserMap: map[string]string{"alice": me.Username},
 	}
 	a, err := agent.New(ctx, cfg, agent.Options{Audit: &audit.Memory{}, Krb5: l.Config, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
