@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -49,7 +51,9 @@ address to connect to may be set per host in krb5.conf:
   [hop]
       agent_address = {
           b.example.test = 127.0.0.2:2222
-      }` + delegateHelp,
+      }
+A port you type (HOST:PORT or --port) wins over the port agent_address
+gives; its address is kept.` + delegateHelp,
 		run: runExec,
 	}
 }
@@ -153,9 +157,10 @@ func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 type dialer struct {
 	hop         config.HopSettings
 	src         *tickets.Source
-	port        int
 	known       string
 	hostKeys    remote.HostKeySource // from the directory, when known is ""
+	portFlag    int                  // --port (0: not given)
+	agentPort   int                  // agent_port (0: not set)
 	stderr      io.Writer
 	delegate    remoting.Mode
 	credentials []remote.Credential
@@ -350,14 +355,12 @@ func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
 			return nil, err
 		}
 	}
-	d.port = *rf.port
-	if d.port == 0 {
-		if d.port, err = hs.AgentPortNumber(); err != nil {
-			return nil, err
-		}
-	}
-	if rf.port != nil && (*rf.port < 0 || *rf.port > 65535) {
+	if *rf.port < 0 || *rf.port > 65535 {
 		return nil, usagef("--port %d is not a port number", *rf.port)
+	}
+	d.portFlag = *rf.port
+	if d.agentPort, err = hs.AgentPortNumber(); err != nil {
+		return nil, err
 	}
 	if d.known == "" {
 		if hs.AdminURL == "" {
@@ -390,24 +393,48 @@ func (e *env) directoryHostKeys(rawURL string) (remote.HostKeySource, func(), er
 }
 
 // options returns the Options of a connection to host (HOST or HOST:PORT).
+// What the user typed wins: a port in HOST:PORT, else --port, over
+// krb5.conf's agent_address (whose address is kept) and agent_port.
 func (d *dialer) options(host string) (remote.Options, error) {
 	fqdn, port, err := remote.SplitHost(host)
 	if err != nil {
 		return remote.Options{}, err
 	}
-	if port == 0 {
-		port = d.port
+	// portFrom says where port was set; explicit: the user typed it.
+	portFrom, explicit := "", true
+	switch {
+	case port != 0:
+		portFrom = "port from " + host
+	case d.portFlag != 0:
+		port, portFrom = d.portFlag, "port from --port"
+	case d.agentPort != 0:
+		port, portFrom, explicit = d.agentPort, "port from agent_port in krb5.conf's [hop] section", false
+	default:
+		explicit = false
 	}
-	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials, Guard: d.guard}
+	o := remote.Options{Port: port, AddressFrom: portFrom, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials, Guard: d.guard}
+	if a, ok := d.hop.AgentAddress(fqdn); ok {
+		o.AddressFrom = "address from agent_address for " + fqdn + " in krb5.conf's [hop] section"
+		h, p, err := net.SplitHostPort(a)
+		switch {
+		case err != nil: // agent_address without a port
+			if port == 0 {
+				port, portFrom = remote.DefaultPort, "the default port"
+			}
+			o.Address, o.AddressFrom = net.JoinHostPort(a, strconv.Itoa(port)), o.AddressFrom+", "+portFrom
+		case explicit:
+			o.Address, o.AddressFrom = net.JoinHostPort(h, strconv.Itoa(port)), o.AddressFrom+", "+portFrom
+		default:
+			o.Address = a
+			port, _ = strconv.Atoi(p)
+		}
+	}
 	if d.known != "" {
 		p := port
 		if p == 0 {
 			p = remote.DefaultPort
 		}
 		o.HostKeys = remote.KnownHostsFile{Path: d.known, Port: p}
-	}
-	if a, ok := d.hop.AgentAddress(fqdn); ok {
-		o.Address = a
 	}
 	return o, nil
 }
