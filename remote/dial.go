@@ -127,10 +127,15 @@ func SplitHost(hostport string) (string, int, error) {
 
 // Dial connects to the agent of host ("b.example.test" or
 // "b.example.test:2222"), checks its host key against o.HostKeys and logs
-// on with the user's Kerberos ticket for host/<host>.
+// on with the user's Kerberos ticket for host/<host>. A short name ("b")
+// is first resolved to the host's DNS name (ResolveHost).
 func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	if o.Source == nil || o.HostKeys == nil {
 		return nil, errors.New("remote: Dial needs Options.Source and Options.HostKeys")
+	}
+	host, err := ResolveHost(ctx, o.HostKeys, host)
+	if err != nil {
+		return nil, err
 	}
 	fqdn, hostPort, err := SplitHost(host)
 	if err != nil {
@@ -175,7 +180,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	}
 	keys, err := o.HostKeys.Keys(ctx, fqdn)
 	if err != nil {
-		return nil, &Error{Host: fqdn, Msg: "cannot check the host's identity: " + err.Error(), Err: err}
+		return nil, &Error{Host: fqdn, Msg: "cannot check the host's identity: " + err.Error() + unreachableHint(err), Err: err}
 	}
 	if len(keys) == 0 {
 		return nil, &Error{Host: fqdn, Msg: fmt.Sprintf("no SSH host key is registered for it in %s, so its identity cannot be checked: join the host (hop host join registers its keys)%s",

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -389,7 +390,74 @@ func (e *env) directoryHostKeys(rawURL string) (remote.HostKeySource, func(), er
 	case err != nil:
 		return nil, nil, err
 	}
-	return remote.DirectoryHostKeys{Directory: c}, c.Close, nil
+	dir := remote.DirectoryHostKeys{Directory: adminHostKeys{c: c, url: rawURL}}
+	path := userCachePath("host-keys-", rawURL)
+	if path == "" {
+		return dir, c.Close, nil
+	}
+	var mu sync.Mutex
+	warn := func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(e.stderr, "hop: warning: %s\n", msg)
+	}
+	return &remote.HostKeyCache{Directory: dir, Path: path + ".json", Warn: warn}, c.Close, nil
+}
+
+// userCachePath is the file of the user's cache folder (hop/ in
+// $XDG_CACHE_HOME, else ~/.cache) for what was read from the admin server
+// at adminURL, its name starting with prefix; "" when there is no such
+// folder.
+func userCachePath(prefix, adminURL string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "hop", prefix+strings.NewReplacer("/", "_", ":", "_").Replace(adminURL))
+}
+
+// adminHostKeys reads SSH host keys and computer names through the admin
+// API for remote.DirectoryHostKeys: a host with no keys has none (not an
+// error), and a server that cannot be reached, or cannot answer (5xx),
+// is a *remote.UnreachableError, for the cache to serve.
+type adminHostKeys struct {
+	c   *admin.Client
+	url string
+}
+
+func (a adminHostKeys) HostKeys(ctx context.Context, host string) ([]string, error) {
+	keys, err := a.c.HostKeys(ctx, host)
+	if errors.Is(err, admin.ErrNotFound) {
+		return nil, nil
+	}
+	return keys, a.unreachable(err)
+}
+
+// HostName is the DNS name of the computer account short$ (remote.HostNamer).
+func (a adminHostKeys) HostName(ctx context.Context, short string) (string, error) {
+	acct, err := a.c.Account(ctx, short+"$")
+	if errors.Is(err, admin.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", a.unreachable(err)
+	}
+	if acct.Kind != "computer" {
+		return "", nil
+	}
+	return acct.DNSHostName, nil
+}
+
+func (a adminHostKeys) unreachable(err error) error {
+	var ae *admin.Error
+	if err == nil || errors.As(err, &ae) && ae.Status < 500 {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is named in Where
+	}
+	return &remote.UnreachableError{Where: "the admin server " + a.url, Err: err}
 }
 
 // options returns the Options of a connection to host (HOST or HOST:PORT).
@@ -440,6 +508,14 @@ func (d *dialer) options(host string) (remote.Options, error) {
 }
 
 func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
+	var src remote.HostKeySource = remote.KnownHostsFile{Path: d.known}
+	if d.known == "" {
+		src = d.hostKeys
+	}
+	host, err := remote.ResolveHost(ctx, src, host)
+	if err != nil {
+		return nil, err
+	}
 	o, err := d.options(host)
 	if err != nil {
 		return nil, err
