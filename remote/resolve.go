@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,22 +119,13 @@ func knownHostNames(data []byte, short string) []string {
 				p = h
 			}
 			if strings.HasPrefix(p, short+".") && !strings.ContainsAny(p, "*?[]!|") {
-				if !contains(names, p) {
+				if !slices.Contains(names, p) {
 					names = append(names, p)
 				}
 			}
 		}
 	}
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unreachableHint is what to do when err is that the directory cannot be

@@ -38,11 +38,16 @@ func execCommand() *command {
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
-as hop known-hosts writes it). With one host, standard input is forwarded,
-output is streamed as is and hop's exit status is the command's (128+N for
-signal N). With several, they run concurrently (--parallel at a time), every
-output line is prefixed with "HOST: ", and the exit status is 0 if all
-succeeded, else 1, with a summary of the failures on standard error.
+as hop known-hosts writes it). While the directory cannot be reached, the
+keys it gave last (kept in your cache folder, ~/.cache/hop) serve, with a
+warning. HOST may be a joined host's short name (b for b.example.test),
+resolved through the directory (or --known-hosts FILE).
+
+With one host, standard input is forwarded, output is streamed as is and
+hop's exit status is the command's (128+N for signal N). With several, they
+run concurrently (--parallel at a time), every output line is prefixed with
+"HOST: ", and the exit status is 0 if all succeeded, else 1, with a summary
+of the failures on standard error.
 
 --config names an endpoint (session configuration) of the agent: default,
 or a RunAs or JEA endpoint (hop endpoints HOST lists them; in a JEA endpoint,
@@ -149,7 +154,7 @@ default credential for every Kerberos program.`
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
 		fs:         fs,
-		port:       fs.Int("port", 0, "the agents' TCP `PORT` (default: agent_port in krb5.conf's [hop] section, else 22)"),
+		port:       fs.Int("port", 0, "the agents' TCP `PORT`, over the port of agent_address in krb5.conf's [hop] section (default: agent_port there, else 22)"),
 		knownHosts: fs.String("known-hosts", "", "check host keys against this known_hosts `FILE` (hop known-hosts writes one) instead of the directory"),
 	}
 }

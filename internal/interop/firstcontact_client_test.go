@@ -50,14 +50,7 @@ func startContactLab(t *testing.T) *contactLab {
 	c := &contactLab{lab: testrealm.Start(t)}
 	l, dir := c.lab, t.TempDir()
 	l.AddUser(t, "alice", alicePW)
-	if _, err := l.Dir.As(directory.LocalAdmin).CreateGroup(ctx, "b-remote-users", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "alice", 0); err != nil {
-		t.Fatal(err)
-	}
-	hostKeyPath := filepath.Join(dir, "ssh_host_ed25519_key")
-	signer, err := agent.LoadOrCreateHostKey(hostKeyPath, rand.Reader)
+	signer, err := agent.LoadOrCreateHostKey(filepath.Join(dir, "ssh_host_ed25519_key"), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,19 +59,6 @@ func startContactLab(t *testing.T) *contactLab {
 		t.Fatal(err)
 	}
 	c.join(t, c.hostKey)
-	acct, err := l.Dir.Account(ctx, "b$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spn := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), Realm: testrealm.Realm}
-	kt := &keytab.Keytab{}
-	for _, k := range acct.Keys {
-		kt.Entries = append(kt.Entries, keytab.Entry{Principal: spn, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material()})
-	}
-	ktPath := filepath.Join(dir, "krb5.keytab")
-	if err := kt.Save(ktPath); err != nil {
-		t.Fatal(err)
-	}
 
 	// The agent's admin API stays up; the client's goes down on demand.
 	agentAdmin := l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}})
@@ -101,35 +81,7 @@ func startContactLab(t *testing.T) *contactLab {
 	}))
 	t.Cleanup(c.srv.Close)
 	c.adminURL = c.srv.URL
-
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &agent.Config{
-		Host: "b.example.test", Realm: string(testrealm.Realm), Listen: []string{"127.0.0.1:0"},
-		Keytab: ktPath, HostKey: hostKeyPath,
-		StateDir: filepath.Join(dir, "state"), AuditLog: filepath.Join(dir, "audit.log"),
-		TranscriptDir: filepath.Join(dir, "transcripts"),
-		LogonGroups:   []string{"b-remote-users"}, AdminGroups: []string{"b-admins-none"},
-		AdminURL: agentAdmin.URL, UserMap: map[string]string{"alice": me.Username},
-	}
-	a, err := agent.New(ctx, cfg, agent.Options{Audit: &audit.Memory{}, Krb5: l.Config, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan []net.Addr, 1)
-	done := make(chan error, 1)
-	actx, cancel := context.WithCancel(ctx)
-	go func() { done <- a.Run(actx, func(addrs []net.Addr) { ready <- addrs }) }()
-	select {
-	case addrs := <-ready:
-		c.agent = addrs[0].String()
-	case err := <-done:
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
+	_, c.agent = startAgentB(t, l, dir, agentAdmin.URL)
 
 	conf, err := os.ReadFile(l.Krb5Conf)
 	if err != nil {
@@ -190,7 +142,7 @@ func TestFirstContactShortNameAndPort(t *testing.T) {
 		}
 	}
 	known := filepath.Join(t.TempDir(), "known_hosts")
-	out, errOut, code := execAgentHop("known-hosts", "b.example.test", "--server", c.adminURL)
+	out, errOut, code := execAgentHop("known-hosts", "b", "--server", c.adminURL)
 	if code != 0 || !strings.HasPrefix(out, "b.example.test,b ") {
 		t.Fatalf("hop known-hosts: %d %q %q", code, out, errOut)
 	}
@@ -265,4 +217,62 @@ func agentOtherKey(t *testing.T) ssh.PublicKey {
 		t.Fatal(err)
 	}
 	return s.PublicKey()
+}
+
+// startAgentB runs the real hop agent in-process for b.example.test, with
+// the keys of the lab's account b$ for host/b.example.test (only) in its
+// keytab, its SSH host key in dir (made if missing), and alice, in
+// b-remote-users, mapped to the user running the test; it returns the
+// agent and its address.
+func startAgentB(t *testing.T, l *testrealm.Lab, dir, adminURL string) (*agent.Agent, string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := l.Dir.As(directory.LocalAdmin).CreateGroup(ctx, "b-remote-users", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "alice", 0); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := l.Dir.Account(ctx, "b$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spn := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), Realm: testrealm.Realm}
+	kt := &keytab.Keytab{}
+	for _, k := range acct.Keys {
+		kt.Entries = append(kt.Entries, keytab.Entry{Principal: spn, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material()})
+	}
+	ktPath := filepath.Join(dir, "krb5.keytab")
+	if err := kt.Save(ktPath); err != nil {
+		t.Fatal(err)
+	}
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &agent.Config{
+		Host: "b.example.test", Realm: string(testrealm.Realm), Listen: []string{"127.0.0.1:0"},
+		Keytab: ktPath, HostKey: filepath.Join(dir, "ssh_host_ed25519_key"),
+		StateDir: filepath.Join(dir, "state"), AuditLog: filepath.Join(dir, "audit.log"),
+		TranscriptDir: filepath.Join(dir, "transcripts"),
+		LogonGroups:   []string{"b-remote-users"}, AdminGroups: []string{"b-admins-none"},
+		AdminURL: adminURL, UserMap: map[string]string{"alice": me.Username},
+	}
+	a, err := agent.New(ctx, cfg, agent.Options{Audit: &audit.Memory{}, Krb5: l.Config, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan []net.Addr, 1)
+	done := make(chan error, 1)
+	actx, cancel := context.WithCancel(ctx)
+	go func() { done <- a.Run(actx, func(addrs []net.Addr) { ready <- addrs }) }()
+	select {
+	case addrs := <-ready:
+		t.Cleanup(func() { cancel(); <-done })
+		return a, addrs[0].String()
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
+	}
+	return nil, ""
 }
