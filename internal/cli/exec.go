@@ -453,16 +453,26 @@ func (a adminHostKeys) HostName(ctx context.Context, short string) (string, erro
 	return acct.DNSHostName, nil
 }
 
+// unreachable makes err an *remote.UnreachableError when the server could
+// not be reached (no connection, a connection dropped) or could not answer
+// (5xx); an answer, a failure to get its ticket, or a TLS key other than
+// the pinned one stay as they are.
 func (a adminHostKeys) unreachable(err error) error {
 	var ae *admin.Error
-	if err == nil || errors.As(err, &ae) && ae.Status < 500 {
-		return err
+	if errors.As(err, &ae) {
+		if ae.Status < 500 {
+			return err
+		}
+		return &remote.UnreachableError{Where: "the admin server " + a.url, Err: err}
 	}
 	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // the URL is named in Where
+	if !errors.As(err, &ue) || errors.As(err, new(*adminTicketError)) {
+		return err
 	}
-	return &remote.UnreachableError{Where: "the admin server " + a.url, Err: err}
+	if errors.As(ue.Err, new(net.Error)) || errors.Is(ue.Err, io.EOF) || errors.Is(ue.Err, io.ErrUnexpectedEOF) {
+		return &remote.UnreachableError{Where: "the admin server " + a.url, Err: ue.Err} // the URL is named in Where
+	}
+	return err
 }
 
 // options returns the Options of a connection to host (HOST or HOST:PORT).

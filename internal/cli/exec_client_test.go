@@ -1,12 +1,19 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
+	"hop/admin"
+	"hop/remote"
 	"hop/remote/remotetest"
 )
 
@@ -91,5 +98,34 @@ func TestExplicitPortWins(t *testing.T) {
 	_, errOut, code = hopStatus(t, "", "exec", "b.example.test", "--known-hosts", l.known, "--", "true")
 	if want := "nothing listens on 127.0.0.1:" + free + ": is hop agent running there, on that port? (address from agent_address for b.example.test in krb5.conf's [hop] section, port from agent_port in krb5.conf's [hop] section)"; code != 1 || !strings.Contains(errOut, want) {
 		t.Errorf("agent_address without a port: exit %d, stderr %q; want %q", code, errOut, want)
+	}
+}
+
+// TestAdminUnreachable: only a server that cannot be reached or cannot
+// answer lets the kept host keys serve; its answers, a missing ticket
+// for it and a TLS key other than the pinned one are errors as they are.
+func TestAdminUnreachable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	get := func(err error) error {
+		return &url.Error{Op: "Get", URL: "https://kdc.example.test:8749/v1/hosts/b$", Err: err}
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection refused", get(refused), true},
+		{"connection dropped", get(io.EOF), true},
+		{"DNS", get(&net.DNSError{Err: "no such host", Name: "kdc.example.test"}), true},
+		{"503", &admin.Error{Status: 503, Kind: admin.KindInternal, Message: "unavailable"}, true},
+		{"403", &admin.Error{Status: 403, Kind: admin.KindForbidden, Message: "no"}, false},
+		{"no ticket", get(fmt.Errorf("spnego: ticket for HTTP/kdc.example.test: %w", &adminTicketError{refused})), false},
+		{"TLS pin", get(errors.New("admin: the server's TLS key is not the pinned one")), false},
+	} {
+		err := adminHostKeys{url: "https://kdc.example.test:8749"}.unreachable(tc.err)
+		var ue *remote.UnreachableError
+		if got := errors.As(err, &ue); got != tc.want {
+			t.Errorf("%s: %v is unreachable: %v, want %v", tc.name, err, got, tc.want)
+		}
 	}
 }
