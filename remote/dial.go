@@ -35,8 +35,14 @@ type Options struct {
 	// Address, if set, is the network address to connect to ("127.0.0.2"
 	// or "127.0.0.2:2222") instead of the host's name, like OpenSSH's
 	// HostName; the name still chooses the ticket (host/<name>) and the
-	// registered host keys.
+	// registered host keys. A port in Dial's host argument wins over
+	// Address's, as what the user typed.
 	Address string
+	// AddressFrom says, in the message of a failed connection, where the
+	// address and port were set, e.g. "address from agent_address for
+	// b.example.test in krb5.conf's [hop] section, port from --port"
+	// ("": the default hint, --port or agent_port).
+	AddressFrom string
 	// Source gives the user's tickets (required).
 	Source *tickets.Source
 	// HostKeys gives the keys the host may present (required): there is
@@ -121,15 +127,21 @@ func SplitHost(hostport string) (string, int, error) {
 
 // Dial connects to the agent of host ("b.example.test" or
 // "b.example.test:2222"), checks its host key against o.HostKeys and logs
-// on with the user's Kerberos ticket for host/<host>.
+// on with the user's Kerberos ticket for host/<host>. A short name ("b")
+// is first resolved to the host's DNS name (ResolveHost).
 func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	if o.Source == nil || o.HostKeys == nil {
 		return nil, errors.New("remote: Dial needs Options.Source and Options.HostKeys")
 	}
-	fqdn, port, err := SplitHost(host)
+	host, err := ResolveHost(ctx, o.HostKeys, host)
 	if err != nil {
 		return nil, err
 	}
+	fqdn, hostPort, err := SplitHost(host)
+	if err != nil {
+		return nil, err
+	}
+	port := hostPort
 	if port == 0 {
 		port = o.Port
 	}
@@ -139,8 +151,10 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	addr := net.JoinHostPort(fqdn, strconv.Itoa(port))
 	if o.Address != "" {
 		addr = o.Address
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if h, _, err := net.SplitHostPort(addr); err != nil {
 			addr = net.JoinHostPort(addr, strconv.Itoa(port))
+		} else if hostPort != 0 {
+			addr = net.JoinHostPort(h, strconv.Itoa(hostPort))
 		}
 	}
 	timeout := o.Timeout
@@ -166,7 +180,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	}
 	keys, err := o.HostKeys.Keys(ctx, fqdn)
 	if err != nil {
-		return nil, &Error{Host: fqdn, Msg: "cannot check the host's identity: " + err.Error(), Err: err}
+		return nil, &Error{Host: fqdn, Msg: "cannot check the host's identity: " + err.Error() + unreachableHint(err), Err: err}
 	}
 	if len(keys) == 0 {
 		return nil, &Error{Host: fqdn, Msg: fmt.Sprintf("no SSH host key is registered for it in %s, so its identity cannot be checked: join the host (hop host join registers its keys)%s",
@@ -181,7 +195,7 @@ func Dial(ctx context.Context, host string, o Options) (*Conn, error) {
 	}
 	nc, err := dial(dctx, "tcp", addr)
 	if err != nil {
-		return nil, connectError(fqdn, addr, timeout, err)
+		return nil, connectError(fqdn, addr, o.AddressFrom, timeout, err)
 	}
 
 	var (

@@ -31,7 +31,15 @@
 // (KnownHostsFile, as hop known-hosts writes it). Dial offers only the
 // registered keys' algorithms, so that an agent with several host keys shows
 // one that can match; any other key refuses the connection with both
-// SHA-256 fingerprints (HostKeyError).
+// SHA-256 fingerprints (HostKeyError). HostKeyCache keeps a copy of the
+// directory's answers in a file, which serves, with a warning, only while
+// the directory cannot be reached (UnreachableError); the directory's
+// answer always replaces it.
+//
+// A short host name ("b") is resolved as the directory names hosts
+// (ResolveHost): the DNS name of the computer account b$ (or of the
+// "b.example.test,b" line of a known_hosts file); the ticket, the host
+// keys and the address are then the DNS name's.
 //
 // # Sessions (RFC 4254 §6)
 //

@@ -75,20 +75,28 @@ func ticketError(host string, err error) error {
 	return &Error{Host: host, Msg: "no ticket for host/" + host + ": " + err.Error(), Err: err}
 }
 
-// connectError explains a failed TCP connection.
-func connectError(host, addr string, timeout time.Duration, err error) error {
+// connectError explains a failed TCP connection to addr; from says where
+// addr was set (Options.AddressFrom).
+func connectError(host, addr, from string, timeout time.Duration, err error) error {
 	var dns *net.DNSError
+	where := ""
+	if from != "" {
+		where = " (" + from + ")"
+	}
 	switch {
 	case errors.As(err, &dns):
 		return &Error{Host: host, Msg: fmt.Sprintf("unknown host: DNS has no address for %s; check the name (or give the address with agent_address in krb5.conf's [hop] section)", dns.Name), Err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Error{Host: host, Msg: fmt.Sprintf("nothing listens on %s: is hop agent running there, on that port? (--port, or agent_port in krb5.conf's [hop] section)", addr), Err: err}
+		if from == "" {
+			where = " (--port, or agent_port in krb5.conf's [hop] section)"
+		}
+		return &Error{Host: host, Msg: fmt.Sprintf("nothing listens on %s: is hop agent running there, on that port?%s", addr, where), Err: err}
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return &Error{Host: host, Msg: fmt.Sprintf("%s is unreachable: check the network and the address", addr), Err: err}
+		return &Error{Host: host, Msg: fmt.Sprintf("%s is unreachable: check the network and the address%s", addr, where), Err: err}
 	case isTimeout(err):
-		return &Error{Host: host, Msg: fmt.Sprintf("no answer from %s within %s: check the address and firewalls", addr, timeout), Err: err}
+		return &Error{Host: host, Msg: fmt.Sprintf("no answer from %s within %s: check the address and firewalls%s", addr, timeout, where), Err: err}
 	}
-	return &Error{Host: host, Msg: fmt.Sprintf("cannot connect to %s: %v", addr, err), Err: err}
+	return &Error{Host: host, Msg: fmt.Sprintf("cannot connect to %s%s: %v", addr, where, err), Err: err}
 }
 
 func isTimeout(err error) bool {

@@ -67,3 +67,21 @@ func FuzzBannerLines(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHostKeyCache feeds cache files (the user's own, but read back from
+// disk) to the parser: no panic, and what it keeps is within bounds.
+func FuzzHostKeyCache(f *testing.F) {
+	f.Add([]byte(`{"hosts":{"b.example.test":{"read":"2026-12-03T12:00:00Z","keys":["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDu2mMqR8Q3qFJX8nqv4aBg3n9tN6Y1nGZ8rQYk3Gv1T"]}}}`))
+	f.Add([]byte(`{"hosts":{"B.EXAMPLE.TEST":{"keys":["x"]},"127.0.0.1":{"keys":["x"]},"b.example.test:22":{"keys":["x"]},"c":{"keys":[]}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		hosts := parseHostKeyCache(data)
+		if len(hosts) > MaxHostKeyCacheHosts {
+			t.Fatalf("%d hosts", len(hosts))
+		}
+		for h, e := range hosts {
+			if name, port, err := SplitHost(h); err != nil || port != 0 || name != h || len(e.Keys) == 0 || len(e.Keys) > MaxHostKeys {
+				t.Fatalf("kept %q: %+v", h, e)
+			}
+		}
+	})
+}

@@ -35,6 +35,15 @@ type KnownHostsFile struct {
 
 // Keys implements HostKeySource.
 func (k KnownHostsFile) Keys(_ context.Context, fqdn string) ([]ssh.PublicKey, error) {
+	b, err := k.read()
+	if err != nil {
+		return nil, err
+	}
+	return parseKnownHosts(b, fqdn, k.Port), nil
+}
+
+// read reads the file, at most MaxKnownHostsSize bytes.
+func (k KnownHostsFile) read() ([]byte, error) {
 	f, err := os.Open(k.Path)
 	if err != nil {
 		return nil, fmt.Errorf("the known_hosts file: %w", err)
@@ -47,7 +56,7 @@ func (k KnownHostsFile) Keys(_ context.Context, fqdn string) ([]ssh.PublicKey, e
 	if len(b) > MaxKnownHostsSize {
 		return nil, fmt.Errorf("the known_hosts file %s is larger than %d bytes", k.Path, MaxKnownHostsSize)
 	}
-	return parseKnownHosts(b, fqdn, k.Port), nil
+	return b, nil
 }
 
 // parseKnownHosts returns the keys of data's lines that apply to host on

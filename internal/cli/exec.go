@@ -8,8 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -35,11 +38,16 @@ func execCommand() *command {
 		help: `Runs COMMAND on each HOST as you, authenticated with your Kerberos ticket
 (hop login or kinit), after checking that the host's SSH key is the one it
 registered in the directory when it joined (or the one in --known-hosts FILE,
-as hop known-hosts writes it). With one host, standard input is forwarded,
-output is streamed as is and hop's exit status is the command's (128+N for
-signal N). With several, they run concurrently (--parallel at a time), every
-output line is prefixed with "HOST: ", and the exit status is 0 if all
-succeeded, else 1, with a summary of the failures on standard error.
+as hop known-hosts writes it). While the directory cannot be reached, the
+keys it gave last (kept in your cache folder, ~/.cache/hop) serve, with a
+warning. HOST may be a joined host's short name (b for b.example.test),
+resolved through the directory (or --known-hosts FILE).
+
+With one host, standard input is forwarded, output is streamed as is and
+hop's exit status is the command's (128+N for signal N). With several, they
+run concurrently (--parallel at a time), every output line is prefixed with
+"HOST: ", and the exit status is 0 if all succeeded, else 1, with a summary
+of the failures on standard error.
 
 --config names an endpoint (session configuration) of the agent: default,
 or a RunAs or JEA endpoint (hop endpoints HOST lists them; in a JEA endpoint,
@@ -49,7 +57,9 @@ address to connect to may be set per host in krb5.conf:
   [hop]
       agent_address = {
           b.example.test = 127.0.0.2:2222
-      }` + delegateHelp,
+      }
+A port you type (HOST:PORT or --port) wins over the port agent_address
+gives; its address is kept.` + delegateHelp,
 		run: runExec,
 	}
 }
@@ -144,7 +154,7 @@ default credential for every Kerberos program.`
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
 		fs:         fs,
-		port:       fs.Int("port", 0, "the agents' TCP `PORT` (default: agent_port in krb5.conf's [hop] section, else 22)"),
+		port:       fs.Int("port", 0, "the agents' TCP `PORT`, over the port of agent_address in krb5.conf's [hop] section (default: agent_port there, else 22)"),
 		knownHosts: fs.String("known-hosts", "", "check host keys against this known_hosts `FILE` (hop known-hosts writes one) instead of the directory"),
 	}
 }
@@ -153,9 +163,10 @@ func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 type dialer struct {
 	hop         config.HopSettings
 	src         *tickets.Source
-	port        int
 	known       string
 	hostKeys    remote.HostKeySource // from the directory, when known is ""
+	portFlag    int                  // --port (0: not given)
+	agentPort   int                  // agent_port (0: not set)
 	stderr      io.Writer
 	delegate    remoting.Mode
 	credentials []remote.Credential
@@ -350,14 +361,12 @@ func (e *env) newDialer(rf *remoteFlags) (*dialer, error) {
 			return nil, err
 		}
 	}
-	d.port = *rf.port
-	if d.port == 0 {
-		if d.port, err = hs.AgentPortNumber(); err != nil {
-			return nil, err
-		}
-	}
-	if rf.port != nil && (*rf.port < 0 || *rf.port > 65535) {
+	if *rf.port < 0 || *rf.port > 65535 {
 		return nil, usagef("--port %d is not a port number", *rf.port)
+	}
+	d.portFlag = *rf.port
+	if d.agentPort, err = hs.AgentPortNumber(); err != nil {
+		return nil, err
 	}
 	if d.known == "" {
 		if hs.AdminURL == "" {
@@ -386,19 +395,123 @@ func (e *env) directoryHostKeys(rawURL string) (remote.HostKeySource, func(), er
 	case err != nil:
 		return nil, nil, err
 	}
-	return remote.DirectoryHostKeys{Directory: c}, c.Close, nil
+	dir := remote.DirectoryHostKeys{Directory: adminHostKeys{c: c, url: rawURL}}
+	path := userCachePath("host-keys-", rawURL)
+	if path == "" {
+		return dir, c.Close, nil
+	}
+	var mu sync.Mutex
+	warn := func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(e.stderr, "hop: warning: %s\n", msg)
+	}
+	return &remote.HostKeyCache{Directory: dir, Path: path + ".json", Warn: warn}, c.Close, nil
+}
+
+// userCachePath is the file of the user's cache folder (hop/ in
+// $XDG_CACHE_HOME, else ~/.cache) for what was read from the admin server
+// at adminURL, its name starting with prefix; "" when there is no such
+// folder.
+func userCachePath(prefix, adminURL string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "hop", prefix+strings.NewReplacer("/", "_", ":", "_").Replace(adminURL))
+}
+
+// adminHostKeys reads SSH host keys and computer names through the admin
+// API for remote.DirectoryHostKeys: a host with no keys has none (not an
+// error), and a server that cannot be reached, or cannot answer (5xx),
+// is a *remote.UnreachableError, for the cache to serve.
+type adminHostKeys struct {
+	c   *admin.Client
+	url string
+}
+
+func (a adminHostKeys) HostKeys(ctx context.Context, host string) ([]string, error) {
+	keys, err := a.c.HostKeys(ctx, host)
+	if errors.Is(err, admin.ErrNotFound) {
+		return nil, nil
+	}
+	return keys, a.unreachable(err)
+}
+
+// HostName is the DNS name of the computer account short$ (remote.HostNamer).
+func (a adminHostKeys) HostName(ctx context.Context, short string) (string, error) {
+	acct, err := a.c.Account(ctx, short+"$")
+	if errors.Is(err, admin.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", a.unreachable(err)
+	}
+	if acct.Kind != "computer" {
+		return "", nil
+	}
+	return acct.DNSHostName, nil
+}
+
+// unreachable makes err an *remote.UnreachableError when the server could
+// not be reached (no connection, a connection dropped) or could not answer
+// (5xx); an answer, a failure to get its ticket, or a TLS key other than
+// the pinned one stay as they are.
+func (a adminHostKeys) unreachable(err error) error {
+	var ae *admin.Error
+	if errors.As(err, &ae) {
+		if ae.Status < 500 {
+			return err
+		}
+		return &remote.UnreachableError{Where: "the admin server " + a.url, Err: err}
+	}
+	var ue *url.Error
+	if !errors.As(err, &ue) || errors.As(err, new(*adminTicketError)) {
+		return err
+	}
+	if errors.As(ue.Err, new(net.Error)) || errors.Is(ue.Err, io.EOF) || errors.Is(ue.Err, io.ErrUnexpectedEOF) {
+		return &remote.UnreachableError{Where: "the admin server " + a.url, Err: ue.Err} // the URL is named in Where
+	}
+	return err
 }
 
 // options returns the Options of a connection to host (HOST or HOST:PORT).
+// What the user typed wins: a port in HOST:PORT, else --port, over
+// krb5.conf's agent_address (whose address is kept) and agent_port.
 func (d *dialer) options(host string) (remote.Options, error) {
 	fqdn, port, err := remote.SplitHost(host)
 	if err != nil {
 		return remote.Options{}, err
 	}
-	if port == 0 {
-		port = d.port
+	// portFrom says where port was set; explicit: the user typed it.
+	portFrom, explicit := "", true
+	switch {
+	case port != 0:
+		portFrom = "port from " + host
+	case d.portFlag != 0:
+		port, portFrom = d.portFlag, "port from --port"
+	case d.agentPort != 0:
+		port, portFrom, explicit = d.agentPort, "port from agent_port in krb5.conf's [hop] section", false
+	default:
+		explicit = false
 	}
-	o := remote.Options{Port: port, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials, Guard: d.guard}
+	o := remote.Options{Port: port, AddressFrom: portFrom, Source: d.src, HostKeys: d.hostKeys, Stderr: d.stderr, Delegate: d.delegate, Credentials: d.credentials, Guard: d.guard}
+	if a, ok := d.hop.AgentAddress(fqdn); ok {
+		o.AddressFrom = "address from agent_address for " + fqdn + " in krb5.conf's [hop] section"
+		h, p, err := net.SplitHostPort(a)
+		switch {
+		case err != nil: // agent_address without a port
+			if port == 0 {
+				port, portFrom = remote.DefaultPort, "the default port"
+			}
+			o.Address, o.AddressFrom = net.JoinHostPort(a, strconv.Itoa(port)), o.AddressFrom+", "+portFrom
+		case explicit:
+			o.Address, o.AddressFrom = net.JoinHostPort(h, strconv.Itoa(port)), o.AddressFrom+", "+portFrom
+		default:
+			o.Address = a
+			port, _ = strconv.Atoi(p)
+		}
+	}
 	if d.known != "" {
 		p := port
 		if p == 0 {
@@ -406,13 +519,18 @@ func (d *dialer) options(host string) (remote.Options, error) {
 		}
 		o.HostKeys = remote.KnownHostsFile{Path: d.known, Port: p}
 	}
-	if a, ok := d.hop.AgentAddress(fqdn); ok {
-		o.Address = a
-	}
 	return o, nil
 }
 
 func (d *dialer) dial(ctx context.Context, host string) (*remote.Conn, error) {
+	var src remote.HostKeySource = remote.KnownHostsFile{Path: d.known}
+	if d.known == "" {
+		src = d.hostKeys
+	}
+	host, err := remote.ResolveHost(ctx, src, host)
+	if err != nil {
+		return nil, err
+	}
 	o, err := d.options(host)
 	if err != nil {
 		return nil, err

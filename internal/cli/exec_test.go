@@ -82,7 +82,7 @@ func TestExecOneHost(t *testing.T) {
 		{"signal", "", []string{"exec", "b.example.test", "--known-hosts", l.known, "--", "kill -TERM $$"}, "", "killed by signal SIGTERM", 143},
 		{"endpoint", "", []string{"exec", "b.example.test", "--config", "dns-ops", "--known-hosts", l.known, "--", "echo", "ok"}, "ok\n", "", 0},
 		{"refused endpoint", "", []string{"exec", "b.example.test", "--config", "nope", "--known-hosts", l.known, "--", "echo", "no"}, "", "you may use: default, dns-ops", 255},
-		{"port in host", "", []string{"exec", "b.example.test:1", "--known-hosts", l.known, "--", "true"}, "", "", 0},
+		{"port in host", "", []string{"exec", "b.example.test:1", "--known-hosts", l.known, "--", "true"}, "", "nothing listens on 127.0.0.1:1", 1},
 		{"no host keys", "", []string{"exec", "b.example.test", "--", "true"}, "", "give --known-hosts FILE", 2},
 		{"no command", "", []string{"exec", "b.example.test"}, "", "usage: hop exec", 2},
 		{"IP address", "", []string{"exec", "127.0.0.1", "--known-hosts", l.known, "--", "true"}, "", "not an address", 2},
@@ -102,8 +102,6 @@ func TestExecOneHost(t *testing.T) {
 			}
 		})
 	}
-	// "port in host": the port named in HOST:1 is not used, since
-	// agent_address gives the whole address — but it still parses.
 	if got := l.servers["b.example.test"].Events(); !contains(got, "exec tr a-z A-Z") || !contains(got, "endpoint dns-ops") {
 		t.Errorf("server saw %q", got)
 	}

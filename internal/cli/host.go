@@ -65,7 +65,8 @@ func knownHostsCommand() *command {
 		summary: "print an OpenSSH known_hosts file from the SSH host keys in the directory",
 		usage:   "known-hosts [FQDN]... [--server URL | --dir DIR]",
 		help: `Prints one known_hosts line per registered SSH host key, naming the host by
-its DNS name and its first label. Without FQDN, every joined computer. Use
+its DNS name and its first label. Without FQDN, every joined computer; a
+joined computer may be named by its first label (b). Use
 with: hop known-hosts > ~/.ssh/known_hosts_hop, and in ~/.ssh/config:
 UserKnownHostsFile ~/.ssh/known_hosts_hop, StrictHostKeyChecking yes — then
 OpenSSH trusts exactly the keys the hosts registered when they joined.`,
@@ -306,6 +307,13 @@ func runKnownHosts(ctx context.Context, e *env, c *command, args []string) error
 		sort.Strings(hosts)
 	}
 	for _, h := range hosts {
+		if !strings.Contains(h, ".") {
+			// A short name: the DNS name of its computer account, as
+			// hop exec resolves it.
+			if a, err := svc.Account(ctx, strings.ToLower(h)+"$"); err == nil && a.Kind == "computer" && a.DNSHostName != "" {
+				h = a.DNSHostName
+			}
+		}
 		keys, err := svc.HostKeys(ctx, h)
 		if err != nil {
 			return err

@@ -124,7 +124,12 @@ func TestLoginErrors(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "krb5.conf")
 	os.WriteFile(empty, nil, 0o644)
 	t.Setenv("KRB5_CONFIG", empty)
-	fails(t, 1, "hop client-config > /etc/krb5.conf", "alice-pw-1234\n", "login")
+	fails(t, 1, "hop client-config > "+empty, "alice-pw-1234\n", "login")
+	// KRB5_CONFIG names a missing file: that file is named, not /etc/krb5.conf.
+	missing := filepath.Join(t.TempDir(), "missing.conf")
+	t.Setenv("KRB5_CONFIG", missing)
+	fails(t, 1, "alice names no realm and krb5.conf (KRB5_CONFIG names "+missing+", which is missing) has no default_realm: write a krb5.conf with hop client-config > "+missing, "alice-pw-1234\n", "login")
+	t.Setenv("KRB5_CONFIG", empty)
 	// No KDC answering.
 	dead := filepath.Join(t.TempDir(), "dead.conf")
 	os.WriteFile(dead, []byte("[libdefaults]\n default_realm = EXAMPLE.TEST\n[realms]\n EXAMPLE.TEST = {\n  kdc = 127.0.0.1:1\n }\n"), 0o644)

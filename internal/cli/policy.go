@@ -44,10 +44,7 @@ func (e *env) domainRestriction(ctx context.Context, adminURL string) (delegatio
 		return delegation.RestrictOff, ""
 	}
 	where := "the domain's policy (hop domain set --restrict-delegation)"
-	cache := ""
-	if dir, err := os.UserCacheDir(); err == nil {
-		cache = filepath.Join(dir, "hop", "restrict-delegation-"+strings.NewReplacer("/", "_", ":", "_").Replace(adminURL))
-	}
+	cache := userCachePath("restrict-delegation-", adminURL)
 	cached := func() (delegation.Restriction, bool) {
 		if cache == "" {
 			return "", false

@@ -11,6 +11,8 @@ import (
 	"hop/dc"
 	"hop/directory"
 	"hop/domain"
+	"hop/krb5"
+	"hop/krb5/client"
 	"hop/krb5/config"
 	"hop/krb5/tickets"
 )
@@ -138,10 +140,24 @@ func (e *env) adminClient(rawURL string, negotiate, authenticatedReplies bool) (
 	}
 	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies}
 	if negotiate {
-		opts.Credential = (&tickets.Source{Config: cfg, Getenv: e.getenv}).ServiceTicket
+		src := &tickets.Source{Config: cfg, Getenv: e.getenv}
+		opts.Credential = func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
+			c, err := src.ServiceTicket(ctx, spn)
+			if err != nil {
+				return nil, &adminTicketError{err}
+			}
+			return c, nil
+		}
 	}
 	return admin.NewClient(rawURL, opts)
 }
+
+// adminTicketError is a failure to get the Kerberos ticket for the admin
+// server, which is not the server being unreachable.
+type adminTicketError struct{ err error }
+
+func (e *adminTicketError) Error() string { return e.err.Error() }
+func (e *adminTicketError) Unwrap() error { return e.err }
 
 // serverURLError turns NewClient's refusal of a malformed URL into a usage
 // error.

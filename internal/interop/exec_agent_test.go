@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,13 +12,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"hop/admin/adminserver"
-	"hop/agent"
-	"hop/audit"
-	"hop/directory"
 	"hop/internal/cli"
 	"hop/internal/testrealm"
-	"hop/krb5"
-	"hop/krb5/keytab"
 )
 
 // execAgentLab runs the real hop agent in-process for b.example.test in a
@@ -29,61 +21,13 @@ import (
 // agent_address and a known_hosts file at it.
 func execAgentLab(t *testing.T) (known string) {
 	t.Helper()
-	ctx := context.Background()
 	l := testrealm.Start(t)
 	dir := t.TempDir()
 	l.AddUser(t, "alice", alicePW)
 	l.AddUser(t, "bob", bobPW)
-	if _, err := l.Dir.As(directory.LocalAdmin).CreateGroup(ctx, "b-remote-users", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Dir.As(directory.LocalAdmin).AddMember(ctx, "b-remote-users", "alice", 0); err != nil {
-		t.Fatal(err)
-	}
 	l.AddService(t, "b$", "host/b.example.test")
-	acct, err := l.Dir.Account(ctx, "b$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spn := krb5.Principal{Name: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), Realm: testrealm.Realm}
-	kt := &keytab.Keytab{}
-	for _, k := range acct.Keys {
-		kt.Entries = append(kt.Entries, keytab.Entry{Principal: spn, KVNO: k.KVNO, EncType: k.EncType, Key: k.Material()})
-	}
-	ktPath := filepath.Join(dir, "krb5.keytab")
-	if err := kt.Save(ktPath); err != nil {
-		t.Fatal(err)
-	}
 	srv := l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}})
-	me, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &agent.Config{
-		Host: "b.example.test", Realm: string(testrealm.Realm), Listen: []string{"127.0.0.1:0"},
-		Keytab: ktPath, HostKey: filepath.Join(dir, "ssh_host_ed25519_key"),
-		StateDir: filepath.Join(dir, "state"), AuditLog: filepath.Join(dir, "audit.log"),
-		TranscriptDir: filepath.Join(dir, "transcripts"),
-		LogonGroups:   []string{"b-remote-users"},
-		AdminURL:      srv.URL, UserMap: map[string]string{"alice": me.Username},
-	}
-	a, err := agent.New(ctx, cfg, agent.Options{Audit: &audit.Memory{}, Krb5: l.Config, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan []net.Addr, 1)
-	done := make(chan error, 1)
-	actx, cancel := context.WithCancel(ctx)
-	go func() { done <- a.Run(actx, func(addrs []net.Addr) { ready <- addrs }) }()
-	var addr string
-	select {
-	case addrs := <-ready:
-		addr = addrs[0].String()
-	case err := <-done:
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-done })
+	a, addr := startAgentB(t, l, dir, srv.URL)
 
 	conf, err := os.ReadFile(l.Krb5Conf)
 	if err != nil {

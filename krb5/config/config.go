@@ -1,11 +1,17 @@
 package config
 
+import "strings"
+
 // Config is a client configuration: one or more files, the first taking
 // precedence. The zero value (and a nil *Config) is an empty configuration,
 // for which every accessor returns MIT's default. A Config is immutable and
 // safe for concurrent use.
 type Config struct {
 	files []*File
+	// searched are the paths LoadFiles looked at, found or not; fromEnv:
+	// KRB5_CONFIG named them (Load).
+	searched []string
+	fromEnv  bool
 }
 
 // New returns the configuration made of files, in order of precedence (as
@@ -31,6 +37,36 @@ func (c *Config) Files() []string {
 		names[i] = f.name
 	}
 	return names
+}
+
+// Searched returns the paths the configuration was looked for at, in
+// order, whether they exist or not (Load: KRB5_CONFIG's, else
+// DefaultPath), and whether KRB5_CONFIG named them.
+func (c *Config) Searched() (paths []string, fromKRB5Config bool) {
+	if c == nil {
+		return nil, false
+	}
+	return append([]string(nil), c.searched...), c.fromEnv
+}
+
+// Describe names the configuration in messages: the files it was read
+// from, else which file is missing ("krb5.conf (/etc/krb5.conf is
+// missing)", "krb5.conf (KRB5_CONFIG names /tmp/k.conf, which is
+// missing)").
+func (c *Config) Describe() string {
+	if f := c.Files(); len(f) > 0 {
+		return strings.Join(f, ", ")
+	}
+	paths, env := c.Searched()
+	switch {
+	case len(paths) == 0:
+		return "krb5.conf (none was read)"
+	case !env:
+		return "krb5.conf (" + strings.Join(paths, ", ") + " is missing)"
+	case len(paths) == 1:
+		return "krb5.conf (KRB5_CONFIG names " + paths[0] + ", which is missing)"
+	}
+	return "krb5.conf (KRB5_CONFIG names " + strings.Join(paths, ":") + ", and none of them exists)"
 }
 
 // Values returns every value of the relation named by path: a section, the

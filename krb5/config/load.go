@@ -24,6 +24,7 @@ const DefaultPath = "/etc/krb5.conf"
 // syntax error in any file, or an include that fails, is an error.
 func Load(getenv func(string) string) (*Config, error) {
 	spec := getenv("KRB5_CONFIG")
+	fromEnv := spec != ""
 	if spec == "" {
 		spec = DefaultPath
 	}
@@ -35,7 +36,11 @@ func Load(getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
-	return LoadFiles(paths...)
+	c, err := LoadFiles(paths...)
+	if c != nil {
+		c.fromEnv = fromEnv
+	}
+	return c, err
 }
 
 // homeDir is HOME, else the home directory of the real user (MIT's
@@ -61,6 +66,9 @@ func LoadFiles(paths ...string) (*Config, error) {
 	c := &Config{}
 	var accessErr error
 	for _, p := range paths {
+		if p != "" {
+			c.searched = append(c.searched, p)
+		}
 		f, err := b.loadTop(p)
 		var pe *ParseError
 		switch {

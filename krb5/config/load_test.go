@@ -282,3 +282,41 @@ func TestLoadBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeNamesTheMissingFile: with no file read, the configuration
+// names the files looked for, KRB5_CONFIG's when it is set, never
+// DefaultPath in their place.
+func TestDescribeNamesTheMissingFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"real.conf": "[libdefaults]\ndefault_realm = R.TEST\n"})
+	one, two := filepath.Join(dir, "one.conf"), filepath.Join(dir, "two.conf")
+	for _, tc := range []struct {
+		krb5Config string
+		want       string
+	}{
+		{one, "krb5.conf (KRB5_CONFIG names " + one + ", which is missing)"},
+		{one + "::" + two, "krb5.conf (KRB5_CONFIG names " + one + ":" + two + ", and none of them exists)"},
+		{one + ":" + filepath.Join(dir, "real.conf"), filepath.Join(dir, "real.conf")},
+	} {
+		c, err := Load(env(map[string]string{"KRB5_CONFIG": tc.krb5Config}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Describe(); got != tc.want {
+			t.Errorf("KRB5_CONFIG=%s: Describe() = %q, want %q", tc.krb5Config, got, tc.want)
+		}
+		if strings.Contains(c.Describe(), DefaultPath) {
+			t.Errorf("KRB5_CONFIG=%s: Describe() names %s", tc.krb5Config, DefaultPath)
+		}
+	}
+	if paths, env := (&Config{}).Searched(); paths != nil || env {
+		t.Errorf("an empty Config searched %q (KRB5_CONFIG: %v)", paths, env)
+	}
+	c, err := LoadFiles(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Describe(), "krb5.conf ("+one+" is missing)"; got != want {
+		t.Errorf("LoadFiles: Describe() = %q, want %q", got, want)
+	}
+}

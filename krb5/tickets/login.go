@@ -117,18 +117,23 @@ func (s *Source) Principal(name string) (krb5.Principal, error) {
 	r, ok := cfg.DefaultRealm()
 	if !ok {
 		return krb5.Principal{}, &LoginError{Reason: ErrNoRealm, Principal: p, msg: fmt.Sprintf(
-			"%s names no realm and %s has no default_realm: write a krb5.conf with hop client-config > /etc/krb5.conf (or give %s@REALM)",
-			name, confFiles(cfg), name)}
+			"%s names no realm and %s has no default_realm: write a krb5.conf with hop client-config > %s (or give %s@REALM)",
+			name, cfg.Describe(), confTarget(cfg), name)}
 	}
 	p.Realm = krb5.Realm(r)
 	return p, nil
 }
 
-func confFiles(cfg *config.Config) string {
+// confTarget is where to write a krb5.conf: the first file read, else the
+// first one looked for (KRB5_CONFIG's), else DefaultPath.
+func confTarget(cfg *config.Config) string {
 	if f := cfg.Files(); len(f) > 0 {
-		return strings.Join(f, ", ")
+		return f[0]
 	}
-	return "krb5.conf (" + config.DefaultPath + " is missing)"
+	if paths, _ := cfg.Searched(); len(paths) > 0 && paths[0] != "" {
+		return paths[0]
+	}
+	return config.DefaultPath
 }
 
 // Login gets an initial ticket-granting ticket for r.Client from the
@@ -158,8 +163,8 @@ func (s *Source) Login(ctx context.Context, r *LoginRequest) (*client.Credential
 	}
 	if len(kdcs) == 0 {
 		return nil, &LoginError{Reason: ErrNoKDC, Principal: p, msg: fmt.Sprintf(
-			"%s names no KDC for realm %s: add one under [realms] (hop client-config > /etc/krb5.conf writes a krb5.conf for a hop domain)",
-			confFiles(cfg), realm)}
+			"%s names no KDC for realm %s: add one under [realms] (hop client-config > %s writes a krb5.conf for a hop domain)",
+			cfg.Describe(), realm, confTarget(cfg))}
 	}
 	req, err := s.loginRequest(cfg, r)
 	if err != nil {
@@ -334,7 +339,7 @@ func loginError(r *LoginRequest, cfg *config.Config, err error, sent time.Time, 
 	case errors.As(err, &nf):
 		le.Reason, le.Tried = ErrNoKDC, tried
 		le.msg = fmt.Sprintf("no KDC of realm %s answered (tried %s): is the KDC running (hop kdc)? check the kdc lines of [realms] %s in %s",
-			p.Realm, strings.Join(tried, ", "), p.Realm, confFiles(cfg))
+			p.Realm, strings.Join(tried, ", "), p.Realm, cfg.Describe())
 	case errors.As(err, &kerr):
 		etext := ""
 		if kerr.Msg != nil && kerr.Msg.EText != "" {

@@ -287,3 +287,25 @@ func TestLoginIntoDIRCollection(t *testing.T) {
 		t.Fatalf("second destroy: %v", err)
 	}
 }
+
+// TestMissingKRB5ConfigIsNamed: a KRB5_CONFIG that names a missing file is
+// reported as that file missing, and a krb5.conf is to be written there,
+// not to /etc/krb5.conf.
+func TestMissingKRB5ConfigIsNamed(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "krb5.conf")
+	src := &tickets.Source{Getenv: func(k string) string {
+		return map[string]string{"KRB5_CONFIG": missing, "USER": "alice"}[k]
+	}}
+	_, err := src.Principal("alice")
+	if !errors.Is(err, tickets.ErrNoRealm) {
+		t.Fatalf("Principal: %v, want ErrNoRealm", err)
+	}
+	for _, want := range []string{"KRB5_CONFIG names " + missing + ", which is missing", "hop client-config > " + missing} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), config.DefaultPath) {
+		t.Errorf("error %q names %s", err, config.DefaultPath)
+	}
+}
