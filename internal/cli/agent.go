@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"net"
 	"strings"
 
@@ -14,7 +13,7 @@ func agentCommand() *command {
 	return &command{
 		name:    "agent",
 		summary: "run the hop agent: remote sessions over SSH with Kerberos (hop exec/shell, OpenSSH with GSSAPI)",
-		usage:   "agent --config FILE [--log-level debug|info|warn|error]",
+		usage:   "agent --config FILE [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves SSH on the configuration's listen addresses. Users authenticate
 with Kerberos only (gssapi-with-mic: a ticket for host/<host> from kinit or
 hop login); members of logon_groups or admin_groups may log on. Sessions
@@ -62,15 +61,14 @@ session's processes.`,
 func runAgent(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	confPath := fs.String("config", "/etc/hop/agent.toml", "the agent configuration `FILE` (TOML)")
-	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("%s: --log-level: %v", c.path, err)
+	logger, err := logs.logger(c, e.stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := agent.LoadConfig(*confPath)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,7 +16,7 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level debug|info|warn|error]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
@@ -57,19 +56,19 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
-	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("%s: --log-level: %v", c.path, err)
+	logger, err := logs.logger(c, e.stderr)
+	if err != nil {
+		return err
 	}
 	cfg := dc.Config{
 		Folder: *dir, Listen: listen, KpasswdListen: *kpasswdListen,
 		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS,
 		AuditLog: *auditPath, MaxUDPReply: *maxUDP,
-		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Logger: logger,
 	}
 	if *auditPath == "-" {
 		cfg.AuditLog, cfg.AuditStream = "", e.stderr
