@@ -21,8 +21,15 @@ run as the user's mapped local account (as the agent's own account when it
 is not root), or as an endpoint's account (runas), or run only the commands
 a JEA endpoint allows. Every session and JEA command is audited.
 
-The SSH host key (ed25519) is generated on first start if missing; register
-its .pub with hop host join --ssh-key so that clients can check it.
+Join the host first with hop host join --agent-config FILE: it writes the
+keytab, makes the SSH host key (ed25519) if there is none and registers its
+.pub in the directory, where clients check it. A key the agent makes itself
+on a first start without a join must be registered too: hop host join
+--agent-config FILE again, or hop host join --ssh-key FILE.pub.
+
+Its log goes to standard error: one line per event for people (time, level,
+message, KEY=VALUE), or JSON lines with --log-format json; the line "hop
+agent ready" names the addresses it listens on.
 
 Configuration (TOML; unknown keys are errors):
 

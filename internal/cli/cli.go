@@ -310,7 +310,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 	if has {
 		fmt.Fprintf(w, "\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			name, usage := flag.UnquoteUsage(f)
+			name, usage := flagPlaceholder(f, c)
 			if name != "" {
 				name = " " + name
 			}
@@ -321,6 +321,27 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 			fmt.Fprintf(w, "  %s%s\n      %s%s\n", dashed(f.Name), name, usage, def)
 		})
 	}
+}
+
+// flagPlaceholder returns the placeholder of f's value that --help shows
+// (--dir DIR) and f's usage without backquotes: the name in backquotes in
+// f's usage, else the one c's usage line gives the flag, else one named
+// for the value's type (N, DURATION, VALUE); none for a boolean flag.
+func flagPlaceholder(f *flag.Flag, c *command) (string, string) {
+	name, usage := flag.UnquoteUsage(f)
+	if strings.Contains(f.Usage, "`") || name == "" {
+		return name, usage
+	}
+	if m := regexp.MustCompile(`(?:^|[\s\[|])` + regexp.QuoteMeta(dashed(f.Name)) + ` ([^\s\[\]]+)`).FindStringSubmatch(c.usage); m != nil && !strings.HasPrefix(m[1], "-") {
+		return strings.TrimSuffix(m[1], "..."), usage
+	}
+	switch name {
+	case "int", "uint", "float":
+		return "N", usage
+	case "duration":
+		return "DURATION", usage
+	}
+	return "VALUE", usage
 }
 
 // stringList is a repeatable flag that also splits on commas.

@@ -144,7 +144,7 @@ default credential for every Kerberos program.`
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
 		fs:         fs,
-		port:       fs.Int("port", 0, "the agents' TCP `PORT` (default: agent_port in krb5.conf's [hop] section, else 22)"),
+		port:       fs.Int("port", 0, "the agents' TCP port `N` (default: agent_port in krb5.conf's [hop] section, else 22)"),
 		knownHosts: fs.String("known-hosts", "", "check host keys against this known_hosts `FILE` (hop known-hosts writes one) instead of the directory"),
 	}
 }

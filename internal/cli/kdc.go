@@ -29,9 +29,9 @@ is served on --kpasswd-listen, by default on the first --listen host's port 464
 when the KDC uses port 88.
 
 --admin-listen serves the admin API (HTTPS with Kerberos "Negotiate"
-authentication; hop's commands use it with --server URL, curl with
---negotiate -u :). --admin-name is the host name clients use (the SPN
-HTTP/NAME, held by the service account hop-admin, which is created if needed;
+authentication; hop's directory commands use it, as in hop account list
+--server URL, and curl with --negotiate -u :). --admin-name is the host name
+clients use (the SPN HTTP/HOST, held by the service account hop-admin, which is created if needed;
 default: this machine's host name). The TLS certificate is made on first use
 (DIR/admin-tls.crt and .key) and trusted by clients through the key pin that
 hop client-config writes into krb5.conf. After logrotate renames the log, the KDC continues the chain in
@@ -52,7 +52,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	fs.Var(&listen, "listen", "an address to serve, `ADDR:PORT` (repeatable; default 127.0.0.1:88)")
 	kpasswdListen := fs.String("kpasswd-listen", "", "serve kpasswd (RFC 3244) on `ADDR:PORT`, or off (default: the first --listen host, port 464, when the KDC uses port 88)")
 	adminListen := fs.String("admin-listen", "", "serve the admin API on `ADDR:PORT` (off by default)")
-	fs.Var(&adminNames, "admin-name", "the admin server's host `NAME` clients use, its SPN HTTP/NAME (repeatable; default: this host's name)")
+	fs.Var(&adminNames, "admin-name", "the admin server's host name `HOST` clients use, its SPN HTTP/HOST (repeatable; default: this host's name)")
 	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")

@@ -60,8 +60,7 @@ func walkTree(c *command, path string, fn func(n *node)) {
 // learn its flags without doing anything.
 func describeCommand(c *command, path string, args []string) *node {
 	n := &node{path: path, cmd: c}
-	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
-		describe: func(fs *flag.FlagSet, sub *command) { n.fs, n.cmd = fs, sub }}
+	e := newDescribeEnv(func(fs *flag.FlagSet, sub *command) { n.fs, n.cmd = fs, sub })
 	cc := *c
 	cc.path = path
 	if err := c.run(context.Background(), e, &cc, args); !errors.Is(err, errDescribed) {
@@ -69,4 +68,10 @@ func describeCommand(c *command, path string, args []string) *node {
 		n.fs = flag.NewFlagSet(c.name, flag.ContinueOnError)
 	}
 	return n
+}
+
+// newDescribeEnv returns an env that gives the flags of the command run
+// in it to describe, with no input, output or environment.
+func newDescribeEnv(describe func(*flag.FlagSet, *command)) *env {
+	return &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, describe: describe}
 }
