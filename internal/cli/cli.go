@@ -192,7 +192,7 @@ func printGroupHelp(w io.Writer, c *command, path string) {
 	for _, s := range subs {
 		fmt.Fprintf(w, "  %-16s %s\n", s.name, s.summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s <command> --help' (or '%s help <command>') for a command's flags.\n", path, strings.Replace(path, "hop", "hop help", 1))
+	fmt.Fprintf(w, "\nRun '%s <command> --help' (or 'hop help%s <command>') for a command's flags.\n", path, strings.TrimPrefix(path, "hop"))
 }
 
 // errDescribed ends a run whose flags were given to env.describe.

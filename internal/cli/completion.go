@@ -245,9 +245,12 @@ func writeFish(w io.Writer, t []compNode) error {
 	_, err := io.WriteString(w, `function __hop_path
 	set -l cmdpath ''
 	set -l prev ''
-	for w in (commandline -opc)[2..-1]
+	set -l toks (commandline -opc)
+	set -e toks[1]
+	for w in $toks
 		if test "$w" = '--'
-			set cmdpath -- '--'
+			# the remote command's words: not hop's
+			set cmdpath '@args'
 			break
 		end
 		if string match -q -- '-*' $w
@@ -265,14 +268,14 @@ func writeFish(w io.Writer, t []compNode) error {
 			set cmdpath $next
 		end
 	end
-	echo -- $cmdpath
+	printf '%s\n' "$cmdpath"
 end
 
 function __hop_complete
 	set -l cmdpath (__hop_path)
 	set -l cur (commandline -ct)
 	set -l prev (commandline -opc)[-1]
-	if test "$cmdpath" = '--'
+	if test "$cmdpath" = '@args'
 		__fish_complete_path $cur
 	else if string match -q -- '-*' $prev; and __hop_valued "$cmdpath" $prev
 		__fish_complete_path $cur
