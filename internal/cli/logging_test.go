@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/slogtest"
 	"time"
+
+	"hop/domain"
 )
 
 func TestHumanLogLine(t *testing.T) {
@@ -105,5 +109,64 @@ func TestLogFormatFlag(t *testing.T) {
 	var rec map[string]any
 	if err := json.Unmarshal(b.Bytes(), &rec); err != nil || rec["msg"] != "hop agent ready" || rec["listen"] != "127.0.0.2:22" || rec["level"] != "DEBUG" {
 		t.Errorf("--log-format json wrote %q (%v)", b.String(), err)
+	}
+}
+
+// TestKDCLogs runs hop kdc in each log format and reads its log as a
+// person and as a program would.
+func TestKDCLogs(t *testing.T) {
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+			ctx, cancel := context.WithCancel(context.Background())
+			var errOut string
+			done := make(chan int, 1)
+			go func() {
+				var code int
+				_, errOut, code = hopCtx(ctx, "", "kdc", "--dir", dir, "--listen", "127.0.0.1:0", "--kpasswd-listen", "off", "--log-format", format)
+				done <- code
+			}()
+			var state struct{ Listen []string }
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if b, err := os.ReadFile(domain.Folder(dir).State()); err == nil && json.Unmarshal(b, &state) == nil && len(state.Listen) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					cancel()
+					<-done
+					t.Fatalf("hop kdc did not start: %s", errOut)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("hop kdc: exit %d: %s", code, errOut)
+			}
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			switch format {
+			case "text":
+				want := regexp.MustCompile(`^\d\d:\d\d:\d\d INFO kdc listening realm=EXAMPLE\.TEST udp=(\S+) tcp=\S+$`)
+				for _, l := range lines {
+					if m := want.FindStringSubmatch(l); m != nil && m[1] == state.Listen[0] {
+						return
+					}
+				}
+				t.Errorf("no line %q for %s in:\n%s", want, state.Listen[0], errOut)
+			case "json":
+				found := false
+				for _, l := range lines {
+					var rec map[string]any
+					if err := json.Unmarshal([]byte(l), &rec); err != nil {
+						t.Errorf("not a JSON line: %q", l)
+					}
+					found = found || rec["msg"] == "kdc listening" && rec["udp"] == state.Listen[0] && rec["level"] == "INFO" && rec["time"] != nil
+				}
+				if !found {
+					t.Errorf("no kdc listening record for %s in:\n%s", state.Listen[0], errOut)
+				}
+			}
+		})
 	}
 }
