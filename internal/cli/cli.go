@@ -310,7 +310,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 	if has {
 		fmt.Fprintf(w, "\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			name, usage := flagPlaceholder(f, c)
+			name, usage := flagPlaceholder(fs, f, c)
 			if name != "" {
 				name = " " + name
 			}
@@ -325,15 +325,29 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 
 // flagPlaceholder returns the placeholder of f's value that --help shows
 // (--dir DIR) and f's usage without backquotes: the name in backquotes in
-// f's usage, else the one c's usage line gives the flag, else one named
+// f's usage, else the one c's usage line gives the flag, else that of
+// another name of the same flag in fs (--output: -o FILE), else one named
 // for the value's type (N, DURATION, VALUE); none for a boolean flag.
-func flagPlaceholder(f *flag.Flag, c *command) (string, string) {
+func flagPlaceholder(fs *flag.FlagSet, f *flag.Flag, c *command) (string, string) {
 	name, usage := flag.UnquoteUsage(f)
 	if strings.Contains(f.Usage, "`") || name == "" {
 		return name, usage
 	}
-	if m := regexp.MustCompile(`(?:^|[\s\[|])` + regexp.QuoteMeta(dashed(f.Name)) + ` ([^\s\[\]]+)`).FindStringSubmatch(c.usage); m != nil && !strings.HasPrefix(m[1], "-") {
-		return strings.TrimSuffix(m[1], "..."), usage
+	if p := usagePlaceholder(f.Name, c); p != "" {
+		return p, usage
+	}
+	alias := ""
+	fs.VisitAll(func(g *flag.Flag) {
+		if g != f && g.Value == f.Value && alias == "" {
+			if strings.Contains(g.Usage, "`") {
+				alias, _ = flag.UnquoteUsage(g)
+			} else {
+				alias = usagePlaceholder(g.Name, c)
+			}
+		}
+	})
+	if alias != "" {
+		return alias, usage
 	}
 	switch name {
 	case "int", "uint", "float":
@@ -342,6 +356,16 @@ func flagPlaceholder(f *flag.Flag, c *command) (string, string) {
 		return "DURATION", usage
 	}
 	return "VALUE", usage
+}
+
+// usagePlaceholder is the placeholder c's usage line gives flag name
+// ("--dir DIR": DIR), or "".
+func usagePlaceholder(name string, c *command) string {
+	m := regexp.MustCompile(`(?:^|[\s\[|])` + regexp.QuoteMeta(dashed(name)) + ` ([^\s\[\]]+)`).FindStringSubmatch(c.usage)
+	if m == nil || strings.HasPrefix(m[1], "-") {
+		return ""
+	}
+	return strings.TrimSuffix(m[1], "...")
 }
 
 // stringList is a repeatable flag that also splits on commas.

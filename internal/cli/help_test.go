@@ -135,7 +135,7 @@ func TestPlaceholderStyle(t *testing.T) {
 			}
 		}
 		n.fs.VisitAll(func(f *flag.Flag) {
-			p, _ := flagPlaceholder(f, n.cmd)
+			p, _ := flagPlaceholder(n.fs, f, n.cmd)
 			if p == "" {
 				return
 			}
