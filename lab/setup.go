@@ -513,13 +513,23 @@ func (l *lab) agentConf(h *agentHost) string {
 	return b.String()
 }
 
-// readyLine is the agent's log line once it listens.
-var readyLine = regexp.MustCompile(`msg="hop agent ready" .*listen=(\S+)`)
+// readyLine finds the JSON log line (hop agent --log-format json) the
+// agent writes once it listens, and returns its first address.
+func readyLine(line string) (addr string, ok bool) {
+	var rec struct {
+		Msg    string `json:"msg"`
+		Listen string `json:"listen"`
+	}
+	if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "hop agent ready" || rec.Listen == "" {
+		return "", false
+	}
+	return strings.Split(rec.Listen, ",")[0], true
+}
 
 // startAgent runs h's agent and waits until it listens.
 func (l *lab) startAgent(ctx context.Context, h *agentHost) error {
 	step := "start the agent of " + h.name
-	cmd, err := l.startDaemon(step, h.logPath(), "agent", "--config", h.conf())
+	cmd, err := l.startDaemon(step, h.logPath(), "agent", "--config", h.conf(), "--log-format", "json")
 	if err != nil {
 		return err
 	}
@@ -532,8 +542,8 @@ func (l *lab) startAgent(ctx context.Context, h *agentHost) error {
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				h.addr = strings.Split(strings.Trim(m[1], `"`), ",")[0]
+			if addr, ok := readyLine(sc.Text()); ok {
+				h.addr = addr
 				return true
 			}
 		}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"log/slog"
 	"net"
 	"strings"
 
@@ -14,7 +13,7 @@ func agentCommand() *command {
 	return &command{
 		name:    "agent",
 		summary: "run the hop agent: remote sessions over SSH with Kerberos (hop exec/shell, OpenSSH with GSSAPI)",
-		usage:   "agent --config FILE [--log-level debug|info|warn|error]",
+		usage:   "agent --config FILE [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves SSH on the configuration's listen addresses. Users authenticate
 with Kerberos only (gssapi-with-mic: a ticket for host/<host> from kinit or
 hop login); members of logon_groups or admin_groups may log on. Sessions
@@ -22,8 +21,15 @@ run as the user's mapped local account (as the agent's own account when it
 is not root), or as an endpoint's account (runas), or run only the commands
 a JEA endpoint allows. Every session and JEA command is audited.
 
-The SSH host key (ed25519) is generated on first start if missing; register
-its .pub with hop host join --ssh-key so that clients can check it.
+Join the host first with hop host join --agent-config FILE: it writes the
+keytab, makes the SSH host key (ed25519) if there is none and registers its
+.pub in the directory, where clients check it. A key the agent makes itself
+on a first start without a join must be registered too: hop host join
+--agent-config FILE again, or hop host join --ssh-key FILE.pub.
+
+Its log goes to standard error: one line per event for people (time, level,
+message, KEY=VALUE), or JSON lines with --log-format json; the line "hop
+agent ready" names the addresses it listens on.
 
 Configuration (TOML; unknown keys are errors):
 
@@ -62,15 +68,14 @@ session's processes.`,
 func runAgent(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	confPath := fs.String("config", "/etc/hop/agent.toml", "the agent configuration `FILE` (TOML)")
-	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("%s: --log-level: %v", c.path, err)
+	logger, err := logs.logger(c, e.stderr)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := agent.LoadConfig(*confPath)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -20,6 +21,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// describe, when set, receives the flag set and command of the
+	// command being run instead of running it (see describeCommand): the
+	// flags --help lists are the ones completion and the help tests see.
+	describe func(fs *flag.FlagSet, c *command)
 }
 
 // command is a node of the command tree.
@@ -31,6 +36,9 @@ type command struct {
 	run     func(ctx context.Context, e *env, c *command, args []string) error
 	subs    []*command
 	path    string // "hop account add", set by dispatch
+	// words are subcommands that run handles itself (hop audit verify):
+	// completion offers them, a mistyped one is suggested.
+	words []string
 }
 
 // usageError is a mistake in how a command was called (exit status 2).
@@ -121,15 +129,29 @@ func root() *command {
 			delegationCommand(),
 			clientConfigCommand(),
 			benchCommand(),
-			auditCommand(),
-			loginCommand(), ticketsCommand(), logoutCommand(),
-			labCommand(),
+			withWords(auditCommand(), "verify"),
+			loginCommand(), withWords(ticketsCommand(), "export"), logoutCommand(),
+			withWords(labCommand(), "down"),
+			versionCommand(), completionCommand(), helpCommand(),
 		},
 	}
 }
 
+// withWords records the subcommands that c's run function handles itself.
+func withWords(c *command, words ...string) *command {
+	c.words = words
+	return c
+}
+
 func dispatch(ctx context.Context, e *env, c *command, args []string, path string) error {
+	if path == "hop" && len(args) > 0 && args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(c.subs) > 0 {
+		if len(args) > 1 && args[0] == "help" {
+			// hop help CMD [SUB] is hop CMD [SUB] --help.
+			return dispatch(ctx, e, c, append(args[1:len(args):len(args)], "--help"), path)
+		}
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 			printGroupHelp(e.stdout, c, path)
 			if len(args) == 0 {
@@ -137,12 +159,25 @@ func dispatch(ctx context.Context, e *env, c *command, args []string, path strin
 			}
 			return errHelpShown
 		}
+		var names []string
 		for _, s := range c.subs {
 			if s.name == args[0] {
 				return dispatch(ctx, e, s, args[1:], path+" "+s.name)
 			}
+			names = append(names, s.name)
 		}
-		return usagef("%s: unknown command %q (see %s --help)", path, args[0], path)
+		where := path + ": "
+		if path == "hop" {
+			where = "" // ExitCode says hop:
+		}
+		if strings.HasPrefix(args[0], "-") {
+			flags := []string{"help"}
+			if path == "hop" {
+				flags = append(flags, "version")
+			}
+			return usagef("%sunknown flag %s%s (see %s --help)", where, args[0], didYouMean(args[0], flagNames(flags)), path)
+		}
+		return usagef("%sunknown command %q%s (see %s --help)", where, args[0], didYouMean(args[0], names), path)
 	}
 	c.path = path
 	return c.run(ctx, e, c, args)
@@ -157,14 +192,22 @@ func printGroupHelp(w io.Writer, c *command, path string) {
 	for _, s := range subs {
 		fmt.Fprintf(w, "  %-16s %s\n", s.name, s.summary)
 	}
-	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", path)
+	fmt.Fprintf(w, "\nRun '%s <command> --help' (or 'hop help%s <command>') for a command's flags.\n", path, strings.TrimPrefix(path, "hop"))
 }
+
+// errDescribed ends a run whose flags were given to env.describe.
+var errDescribed = errors.New("described")
 
 // parse parses flags that may come before, between or after positional
 // arguments, and checks the number of positionals. It prints help for -h.
 func parse(e *env, fs *flag.FlagSet, c *command, args []string, minPos, maxPos int) ([]string, error) {
+	if e.describe != nil {
+		e.describe(fs, c)
+		return nil, errDescribed
+	}
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	all := args
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -172,7 +215,7 @@ func parse(e *env, fs *flag.FlagSet, c *command, args []string, minPos, maxPos i
 				printHelp(e.stdout, fs, c)
 				return nil, errHelpShown
 			}
-			return nil, usagef("%s: %v (see %s --help)", c.path, err, c.path)
+			return nil, usagef("%s: %s (see %s --help)", c.path, flagError(err, fs, all), c.path)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -187,9 +230,74 @@ func parse(e *env, fs *flag.FlagSet, c *command, args []string, minPos, maxPos i
 		args = rest[1:]
 	}
 	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
-		return nil, usagef("usage: hop %s (see --help)", c.usage)
+		hint := ""
+		if len(pos) > 0 && len(c.words) > 0 {
+			hint = didYouMean(pos[0], c.words)
+		}
+		return nil, usagef("usage: hop %s (see --help)%s", c.usage, hint)
 	}
 	return pos, nil
+}
+
+// The errors of package flag that name a flag, which they write -name.
+var (
+	flagUnknownRe = regexp.MustCompile(`^flag provided but not defined: -(.*)$`)
+	flagNeedsRe   = regexp.MustCompile(`^flag needs an argument: -(.*)$`)
+	flagValueRe   = regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-([^:]*): (.*)$`)
+)
+
+// flagError rewrites an error of fs.Parse so that it names the flag as the
+// user typed it in args (--dri, where package flag says -dri) and, for an
+// unknown flag, suggests the nearest one fs defines.
+func flagError(err error, fs *flag.FlagSet, args []string) string {
+	msg := err.Error()
+	if m := flagUnknownRe.FindStringSubmatch(msg); m != nil {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		typed := typedFlag(m[1], args)
+		return fmt.Sprintf("unknown flag %s%s", typed, didYouMean(typed, flagNames(names)))
+	}
+	if m := flagNeedsRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s needs a value", typedFlag(m[1], args))
+	}
+	if m := flagValueRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("%s %s: %s", typedFlag(m[2], args), m[1], m[3])
+	}
+	return msg
+}
+
+// typedFlag is flag name as the user wrote it in args: -name or --name
+// (--name when it is not found).
+func typedFlag(name string, args []string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, dashes := range []string{"--", "-"} {
+			if a == dashes+name || strings.HasPrefix(a, dashes+name+"=") {
+				return dashes + name
+			}
+		}
+	}
+	return dashed(name)
+}
+
+// flagNames returns names as a user types them (see dashed).
+func flagNames(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = dashed(n)
+	}
+	return out
+}
+
+// dashed is how a flag is written: -o for a one-letter name, --dir for
+// the others (package flag takes either).
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
@@ -202,7 +310,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 	if has {
 		fmt.Fprintf(w, "\nFlags:\n")
 		fs.VisitAll(func(f *flag.Flag) {
-			name, usage := flag.UnquoteUsage(f)
+			name, usage := flagPlaceholder(fs, f, c)
 			if name != "" {
 				name = " " + name
 			}
@@ -210,9 +318,54 @@ func printHelp(w io.Writer, fs *flag.FlagSet, c *command) {
 			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
-			fmt.Fprintf(w, "  --%s%s\n      %s%s\n", f.Name, name, usage, def)
+			fmt.Fprintf(w, "  %s%s\n      %s%s\n", dashed(f.Name), name, usage, def)
 		})
 	}
+}
+
+// flagPlaceholder returns the placeholder of f's value that --help shows
+// (--dir DIR) and f's usage without backquotes: the name in backquotes in
+// f's usage, else the one c's usage line gives the flag, else that of
+// another name of the same flag in fs (--output: -o FILE), else one named
+// for the value's type (N, DURATION, VALUE); none for a boolean flag.
+func flagPlaceholder(fs *flag.FlagSet, f *flag.Flag, c *command) (string, string) {
+	name, usage := flag.UnquoteUsage(f)
+	if strings.Contains(f.Usage, "`") || name == "" {
+		return name, usage
+	}
+	if p := usagePlaceholder(f.Name, c); p != "" {
+		return p, usage
+	}
+	alias := ""
+	fs.VisitAll(func(g *flag.Flag) {
+		if g != f && g.Value == f.Value && alias == "" {
+			if strings.Contains(g.Usage, "`") {
+				alias, _ = flag.UnquoteUsage(g)
+			} else {
+				alias = usagePlaceholder(g.Name, c)
+			}
+		}
+	})
+	if alias != "" {
+		return alias, usage
+	}
+	switch name {
+	case "int", "uint", "float":
+		return "N", usage
+	case "duration":
+		return "DURATION", usage
+	}
+	return "VALUE", usage
+}
+
+// usagePlaceholder is the placeholder c's usage line gives flag name
+// ("--dir DIR": DIR), or "".
+func usagePlaceholder(name string, c *command) string {
+	m := regexp.MustCompile(`(?:^|[\s\[|])` + regexp.QuoteMeta(dashed(name)) + ` ([^\s\[\]]+)`).FindStringSubmatch(c.usage)
+	if m == nil || strings.HasPrefix(m[1], "-") {
+		return ""
+	}
+	return strings.TrimSuffix(m[1], "...")
 }
 
 // stringList is a repeatable flag that also splits on commas.

@@ -144,7 +144,7 @@ func TestHelpAndUsage(t *testing.T) {
 		t.Errorf("hop account add --help:\n%s", out)
 	}
 	fails(t, 2, `unknown command "frobnicate"`, "", "frobnicate")
-	fails(t, 2, "flag provided but not defined", "", "account", "list", "--frob")
+	fails(t, 2, "hop account list: unknown flag --frob (see hop account list --help)", "", "account", "list", "--frob")
 	fails(t, 2, "not a loopback address", "", "bench", "kdc", "--kdc", "192.0.2.1:88", "--user", "a@B", "--password-file", "/dev/null")
 	var u *usageError
 	if err := Run(context.Background(), []string{"account"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); !errors.As(err, &u) {

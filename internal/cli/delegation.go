@@ -17,7 +17,7 @@ type delegationFlags struct {
 func (v *delegationFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&v.trusted, "trusted-for-delegation", false, "unconstrained delegation: services of this account receive clients' forwarded TGTs (Domain Admins only; dangerous)")
 	fs.BoolVar(&v.protocolTransition, "protocol-transition", false, "TRUSTED_TO_AUTH_FOR_DELEGATION: forwardable S4U2Self tickets for constrained delegation (Domain Admins only)")
-	fs.Var(&v.delegateTo, "allowed-to-delegate-to", "classic constrained delegation: the `SPNs` this account may delegate to, comma separated; none clears (Domain Admins only)")
+	fs.Var(&v.delegateTo, "allowed-to-delegate-to", "classic constrained delegation: the `SPNS` this account may delegate to, comma separated; none clears (Domain Admins only)")
 	fs.Var(&v.allowedToAct, "allowed-to-act", "resource-based constrained delegation on this account: the `PRINCIPALS` that may delegate to it; none clears; +NAME adds and -NAME removes one (its managers or Domain Admins)")
 	fs.BoolVar(&v.sensitive, "sensitive", false, "account is sensitive and cannot be delegated")
 	fs.BoolVar(&v.noAuthData, "no-auth-data-required", false, "this service's tickets carry no PAC")

@@ -34,7 +34,7 @@ which hop client-config writes into krb5.conf.`,
 			{name: "show", summary: "show the realm, domain SID and policy",
 				usage: "domain show [--dir DIR | --server URL] [--json]", run: runDomainShow},
 			{name: "set", summary: "change the domain policy (lifetimes, clock skew, lockout, passwords, machine quota)",
-				usage: "domain set [--dir DIR | --server URL] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D] [--protected-users-tgt-life D] [--min-password-length N] [--password-history N] [--machine-account-quota N] [--restrict-delegation R]",
+				usage: "domain set [--dir DIR | --server URL] [--max-ticket-life D] [--max-renew-life D] [--clock-skew D] [--lockout-threshold N] [--lockout-window D] [--lockout-duration D] [--protected-users-tgt-life D] [--min-password-length N] [--password-history N] [--machine-account-quota N] [--restrict-delegation RESTRICTION]",
 				help: `Durations are Go durations (10h, 30m, 168h). Lockout is off while
 --lockout-threshold is 0 (the default): then failed pre-authentications are
 only audited. With a threshold N, N failures within --lockout-window lock the
@@ -59,7 +59,7 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 	pwFile := fs.String("admin-password-file", "", "read Administrator's password from `FILE` (- for standard input)")
 	asJSON := fs.Bool("json", false, "print the new domain as JSON")
 	var adminNames stringList
-	fs.Var(&adminNames, "admin-name", "a host `NAME` of the admin API, for its TLS certificate (repeatable; default: this host's name)")
+	fs.Var(&adminNames, "admin-name", "a host name `HOST` of the admin API, for its TLS certificate (repeatable; default: this host's name)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ default credential for every Kerberos program.`
 func addRemoteFlags(fs *flag.FlagSet) *remoteFlags {
 	return &remoteFlags{
 		fs:         fs,
-		port:       fs.Int("port", 0, "the agents' TCP `PORT`, over the port of agent_address in krb5.conf's [hop] section (default: agent_port there, else 22)"),
+		port:       fs.Int("port", 0, "the agents' TCP port `N`, over the port of agent_address in krb5.conf's [hop] section (default: agent_port there, else 22)"),
 		knownHosts: fs.String("known-hosts", "", "check host keys against this known_hosts `FILE` (hop known-hosts writes one) instead of the directory"),
 	}
 }

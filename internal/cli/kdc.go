@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,7 +16,7 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level debug|info|warn|error]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
@@ -30,9 +29,9 @@ is served on --kpasswd-listen, by default on the first --listen host's port 464
 when the KDC uses port 88.
 
 --admin-listen serves the admin API (HTTPS with Kerberos "Negotiate"
-authentication; hop's commands use it with --server URL, curl with
---negotiate -u :). --admin-name is the host name clients use (the SPN
-HTTP/NAME, held by the service account hop-admin, which is created if needed;
+authentication; hop's directory commands use it, as in hop account list
+--server URL, and curl with --negotiate -u :). --admin-name is the host name
+clients use (the SPN HTTP/HOST, held by the service account hop-admin, which is created if needed;
 default: this machine's host name). The TLS certificate is made on first use
 (DIR/admin-tls.crt and .key) and trusted by clients through the key pin that
 hop client-config writes into krb5.conf. After logrotate renames the log, the KDC continues the chain in
@@ -53,23 +52,23 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	fs.Var(&listen, "listen", "an address to serve, `ADDR:PORT` (repeatable; default 127.0.0.1:88)")
 	kpasswdListen := fs.String("kpasswd-listen", "", "serve kpasswd (RFC 3244) on `ADDR:PORT`, or off (default: the first --listen host, port 464, when the KDC uses port 88)")
 	adminListen := fs.String("admin-listen", "", "serve the admin API on `ADDR:PORT` (off by default)")
-	fs.Var(&adminNames, "admin-name", "the admin server's host `NAME` clients use, its SPN HTTP/NAME (repeatable; default: this host's name)")
+	fs.Var(&adminNames, "admin-name", "the admin server's host name `HOST` clients use, its SPN HTTP/HOST (repeatable; default: this host's name)")
 	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
-	logLevel := fs.String("log-level", "info", "operational log level: debug, info, warn or error")
+	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		return usagef("%s: --log-level: %v", c.path, err)
+	logger, err := logs.logger(c, e.stderr)
+	if err != nil {
+		return err
 	}
 	cfg := dc.Config{
 		Folder: *dir, Listen: listen, KpasswdListen: *kpasswdListen,
 		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS,
 		AuditLog: *auditPath, MaxUDPReply: *maxUDP,
-		Logger: slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})),
+		Logger: logger,
 	}
 	if *auditPath == "-" {
 		cfg.AuditLog, cfg.AuditStream = "", e.stderr

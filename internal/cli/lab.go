@@ -18,7 +18,7 @@ func labCommand() *command {
 	return &command{
 		name:    "lab",
 		summary: "perform every way of making the second hop on this machine, and compare them (hop lab down stops a kept lab)",
-		usage:   "lab [--dir DIR] [--keep] [--json] [--method ID]... | lab down --dir DIR",
+		usage:   "lab [--dir FOLDER] [--keep] [--json] [--method ID]... | lab down --dir FOLDER",
 		help: `Stands up a throw-away domain on loopback: the KDC and its admin API on
 127.0.0.1, hop agents for b.lab.test (127.0.0.2) and c.lab.test (127.0.0.3),
 and this machine as host A, with four users: alice (ordinary), sam (sensitive),
@@ -36,7 +36,7 @@ everything it held (the TGTs and tickets taken from the broker, the password,
 its own key with S4U2Self and S4U2Proxy). Then the Remote Credential Guard
 document's comparison, and what no original does (explain, an RBCD change
 at the very next attempt, remote-guard refusing a target outside
---allow-hop).
+hop exec --allow-hop).
 
 As root, each user's sessions run as a local account of their own (made for
 the lab, removed after); as an ordinary user everything runs as you, and the
@@ -47,7 +47,7 @@ which it removes when it ends well and is not kept (it holds the domain's
 master key and every password); with --dir the files stay.
 
 --keep leaves the lab running and prints how to use it; hop lab down --dir
-DIR stops it. --json prints every cell as JSON on standard output (progress
+FOLDER stops it. --json prints every cell as JSON on standard output (progress
 goes to standard error). --method ID (repeatable) performs only those methods.`,
 		run: runLab,
 	}
@@ -100,7 +100,7 @@ func runLab(ctx context.Context, e *env, c *command, args []string) error {
 }
 
 func runLabDown(_ context.Context, e *env, c *command, args []string) error {
-	c = &command{name: "down", path: c.path + " down", usage: "lab down --dir DIR", summary: "stop a lab that hop lab --keep left running"}
+	c = &command{name: "down", path: c.path + " down", usage: "lab down --dir FOLDER", summary: "stop a lab that hop lab --keep left running"}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	dir := fs.String("dir", "", "the `FOLDER` hop lab --keep printed")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {

@@ -34,7 +34,7 @@ A pre-authenticated, T transit-policy-checked, O ok-as-delegate, a anonymous.
 
 Inside a session that hop exec or hop shell opened, the cache (KCM:) is the
 session's credential broker: a "Delegation" section follows the tickets and
-says which session it is, who opened it with which --delegate mode, and whose
+says which session it is, who opened it with which hop exec --delegate mode, and whose
 tickets for other hosts it obtains and how (--json: "broker"). --target SPN
 (service/host) asks the broker what it would do for that service, and why
 not; outside a session it is an error.
@@ -57,7 +57,7 @@ func ticketsExportCommand() *command {
 		help: `Obtains a service ticket for each SPN (service/host, @REALM optional, e.g.
 HTTP/web.example.test) through the credential cache in use (--from, else
 $KRB5CCNAME: inside a hop session, the session's broker, which obtains it
-by the session's --delegate mode) and writes those tickets, and nothing
+by the session's hop exec --delegate mode) and writes those tickets, and nothing
 else, into a new credential cache file FILE (MIT's format, mode 0600, the
 cache's principal), for programs that read only FILE caches: Java, Go
 programs on gokrb5. Point such a program at it with KRB5CCNAME=FILE:FILE and
