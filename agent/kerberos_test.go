@@ -67,6 +67,13 @@ func TestKerberosRefusals(t *testing.T) {
 	if r.err == nil || !errors.As(replay.err, &ke) || ke.Msg.ErrorCode != krb5.KRBAPErrRepeat {
 		t.Fatalf("replay: err %v, answer %v", r.err, replay.err)
 	}
+	// And after a restart: the replay cache is kept in the state folder.
+	f.agent.Close()
+	f.start(t, fixtureOptions{})
+	again := &gssClient{cred: cred, replay: first.sent}
+	if r := f.dial(t, "alice", again); r.err == nil || !errors.As(again.err, &ke) || ke.Msg.ErrorCode != krb5.KRBAPErrRepeat {
+		t.Fatalf("replay after a restart: err %v, answer %v", r.err, again.err)
+	}
 	codes := map[string]bool{}
 	for _, e := range f.eventsOf("logon.refused") {
 		codes[e.Code] = true

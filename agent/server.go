@@ -52,6 +52,7 @@ type Options struct {
 // Kerberos (gssapi-with-mic) and runs their sessions.
 type Agent struct {
 	cfg        *Config
+	replay     *service.ReplayCache // persisted in the state folder
 	logger     *slog.Logger
 	audit      audit.Sink
 	closeAudit func() error
@@ -155,9 +156,18 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		return nil, err
 	}
 	a.signer = signer
+	// The replay cache outlives the agent: an AP-REQ captured before a
+	// restart is still a replay after it.
+	a.replay = service.NewReplayCache(time.Duration(cfg.ClockSkew))
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: state_dir %s: %w", cfg.StateDir, err)
+	}
+	if err := a.replay.Persist(filepath.Join(cfg.StateDir, replayCacheFile), a.now()); err != nil {
+		return nil, fmt.Errorf("agent: %w (in state_dir)", err)
+	}
 	a.gss = &gssapi.Acceptor{Rand: a.rand, Service: &service.Acceptor{
 		Keys: kt, AcceptServer: acceptHost(a.spn), MaxSkew: time.Duration(cfg.ClockSkew),
-		Replay: service.NewReplayCache(time.Duration(cfg.ClockSkew)), Now: a.now, Rand: a.rand,
+		Replay: a.replay, Now: a.now, Rand: a.rand,
 	}}
 	if a.self, err = currentUser(); err != nil {
 		return nil, err
@@ -391,11 +401,15 @@ func (a *Agent) Close() error {
 		c.close()
 	}
 	a.wg.Wait()
+	a.replay.Close()
 	if a.closeAudit != nil {
 		return a.closeAudit()
 	}
 	return nil
 }
+
+// replayCacheFile is the replay cache, in the state folder.
+const replayCacheFile = "replay.cache"
 
 // conn is one SSH connection.
 type conn struct {
