@@ -1,6 +1,7 @@
 package jea
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -455,9 +456,11 @@ func TestPathWarnings(t *testing.T) {
 	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// /tmp is world-writable but sticky, and the test's folder in it is
+	// root's: nobody else can replace it.
 	ws := pathWarnings(bin)
-	if !containsAll(ws, "/tmp is writable by group or others") {
-		t.Errorf("warnings %q do not report the world-writable /tmp above the command", ws)
+	if containsAll(ws, "/tmp is writable by group or others") {
+		t.Errorf("warnings %q report the sticky /tmp above a root-owned folder", ws)
 	}
 	var local []string
 	for _, w := range ws {
@@ -478,6 +481,17 @@ func TestPathWarnings(t *testing.T) {
 	if ws := pathWarnings(bin); !containsAll(ws, base+" is writable by group or others (mode 0777)") {
 		t.Errorf("world-writable parent: warnings %q", ws)
 	}
+	// Sticky and world-writable, as /tmp: safe for root's entries, not
+	// for another user's.
+	os.Chmod(base, 0o777|fs.ModeSticky)
+	if ws := pathWarnings(bin); containsAll(ws, base+" is writable") {
+		t.Errorf("sticky parent of a root-owned file: warnings %q", ws)
+	}
+	os.Chown(bin, 65534, 65534)
+	if ws := pathWarnings(bin); !containsAll(ws, base+" is writable by group or others") {
+		t.Errorf("sticky parent of another user's file: warnings %q", ws)
+	}
+	os.Chown(bin, 0, 0)
 	os.Chmod(base, 0o755)
 	os.Chown(bin, 65534, 65534)
 	if ws := pathWarnings(bin); !containsAll(ws, bin+" is owned by uid 65534, not root") {

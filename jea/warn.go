@@ -215,7 +215,10 @@ func universal(re *syntax.Regexp) bool {
 func pathWarnings(p string) []string {
 	var out []string
 	seen := map[string]bool{}
-	check := func(q string, fi fs.FileInfo) {
+	// below is the entry of q the walk came from (nil for the command
+	// itself): in a sticky directory (/tmp) others may add entries but not
+	// replace one they do not own, so a root-owned entry there is safe.
+	check := func(q string, fi, below fs.FileInfo) {
 		if seen[q] {
 			return
 		}
@@ -223,41 +226,45 @@ func pathWarnings(p string) []string {
 		if uid, ok := ownerUID(fi); ok && uid != 0 {
 			out = append(out, fmt.Sprintf("%s is owned by uid %d, not root: that user can replace the command", q, uid))
 		}
-		if fi.Mode()&fs.ModeSymlink == 0 && fi.Mode().Perm()&0o022 != 0 {
-			out = append(out, fmt.Sprintf("%s is writable by group or others (mode %04o): they can replace the command", q, fi.Mode().Perm()))
+		if fi.Mode()&fs.ModeSymlink != 0 || fi.Mode().Perm()&0o022 == 0 {
+			return
 		}
+		if fi.Mode()&fs.ModeSticky != 0 && below != nil {
+			if uid, ok := ownerUID(below); ok && uid == 0 {
+				return
+			}
+		}
+		out = append(out, fmt.Sprintf("%s is writable by group or others (mode %04o): they can replace the command", q, fi.Mode().Perm()))
 	}
-	// The path as written, component by component (symlinks themselves).
-	for q := p; ; q = filepath.Dir(q) {
-		fi, err := os.Lstat(q)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+	walk := func(from string, report bool) {
+		var below fs.FileInfo
+		for q := from; ; q = filepath.Dir(q) {
+			fi, err := os.Lstat(q)
+			switch {
+			case err == nil:
+				check(q, fi, below)
+			case !report:
+			case errors.Is(err, fs.ErrNotExist):
 				if q == p {
 					out = append(out, "does not exist (yet) on this host; it will be refused at run time until it does")
 				}
-			} else {
+			default:
 				out = append(out, fmt.Sprintf("cannot check %s: %v", q, err))
 			}
-		} else {
-			check(q, fi)
-		}
-		if q == "/" {
-			break
+			below = fi
+			if q == "/" {
+				break
+			}
 		}
 	}
-	// The path the kernel executes.
+	// The path as written, component by component (symlinks themselves),
+	// then the path the kernel executes.
+	walk(p, true)
 	real, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return out
 	}
-	for q := real; ; q = filepath.Dir(q) {
-		if fi, err := os.Lstat(q); err == nil {
-			check(q, fi)
-		}
-		if q == "/" {
-			break
-		}
-	}
+	walk(real, false)
 	fi, err := os.Stat(real)
 	if err == nil {
 		switch {
