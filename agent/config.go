@@ -112,15 +112,17 @@ type Config struct {
 	MaxConnections int `toml:"max_connections"`
 	// MaxStartups bounds the connections that have not authenticated yet
 	// (key exchange and gssapi-with-mic in progress), as OpenSSH's
-	// MaxStartups does: a new connection beyond it is closed at once, so
-	// that clients that connect and never authenticate cannot hold every
-	// connection slot for HandshakeTimeout and lock everyone out. It must
-	// be below MaxConnections (default: DefaultMaxStartups, at most half
-	// of MaxConnections).
+	// MaxStartups does, but a new connection beyond it takes the place of
+	// the one that has waited longest rather than being refused: clients
+	// that connect and never authenticate cannot hold every slot and lock
+	// everyone out, since a real client authenticates in milliseconds. It
+	// must be below MaxConnections (default: DefaultMaxStartups, at most
+	// half of MaxConnections).
 	MaxStartups int `toml:"max_startups"`
 	// MaxStartupsPerSource bounds the unauthenticated connections from one
-	// source address (default DefaultMaxStartupsPerSource, at most
-	// MaxStartups).
+	// source address, in the same way: a new one from that address takes
+	// the place of its longest-waiting one (default
+	// DefaultMaxStartupsPerSource, at most MaxStartups).
 	MaxStartupsPerSource int `toml:"max_startups_per_source"`
 	// MaxAuthTries bounds the authentication attempts per connection.
 	MaxAuthTries int `toml:"max_auth_tries"`

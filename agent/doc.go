@@ -19,8 +19,9 @@
 // HandshakeTimeout and Config.MaxAuthTries, connections by
 // Config.MaxConnections. Connections that have not authenticated yet are
 // bounded apart, below MaxConnections, as OpenSSH's MaxStartups does:
-// max_startups in all and max_startups_per_source from one address; one
-// beyond either bound is closed at once, and the refusals are logged and
+// max_startups in all and max_startups_per_source from one address; a new
+// one beyond either bound takes the place of the one (of that address, or
+// of all) that has waited longest, and the closings are logged and
 // audited ("connection.refused") at most once per 10 s, so that clients
 // that connect and never authenticate cannot lock everyone out.
 //

@@ -334,21 +334,21 @@ func (a *Agent) Serve(l net.Listener) error {
 		// max_connections, so that connections that never authenticate
 		// cannot take every slot (OpenSSH's MaxStartups).
 		src := sourceOf(nc.RemoteAddr())
-		if ok, why := a.startups.acquire(src); !ok {
-			a.refuseStartup(nc, src, why)
-			continue
+		slot, closed, why := a.startups.acquire(nc, src, a.now())
+		if closed != nil {
+			a.closeStartup(closed, why)
 		}
 		select {
 		case a.conns <- struct{}{}:
 		default:
-			a.startups.release(src)
+			a.startups.release(slot)
 			a.logger.Warn("too many connections; refusing one", "addr", nc.RemoteAddr().String(), "max_connections", a.cfg.MaxConnections)
 			nc.Close()
 			continue
 		}
 		c := &conn{agent: a, nc: nc, addr: nc.RemoteAddr().String(), sessions: map[*session]bool{}}
 		var once sync.Once
-		c.authenticated = func() { once.Do(func() { a.startups.release(src) }) }
+		c.authenticated = func() { once.Do(func() { a.startups.release(slot) }) }
 		a.mu.Lock()
 		if a.closed {
 			a.mu.Unlock()

@@ -16,50 +16,95 @@ import (
 const startupReportInterval = 10 * time.Second
 
 // startups counts the connections that have not authenticated yet, in all
-// and per source address (Config.MaxStartups, MaxStartupsPerSource).
+// and per source address (Config.MaxStartups, MaxStartupsPerSource). A new
+// connection beyond either bound takes the place of the one (of its
+// source, or of all) that has waited longest: clients that connect and
+// never authenticate hold their slots only until newer connections need
+// them, while a real client, which authenticates in milliseconds, keeps
+// its chance whatever the flood (stronger than OpenSSH's random early
+// drop, which refuses newcomers).
 type startups struct {
 	max, perSource int
 
 	mu       sync.Mutex
 	total    int
 	bySource map[string]int
+	pending  map[*pending]struct{}
 
-	// Refusals not reported yet, and when the last report was made.
+	// Connections closed and not reported yet, and when the last report
+	// was made.
 	dropped    int
 	lastSource string
 	lastWhy    string
 	reported   time.Time
 }
 
-func newStartups(max, perSource int) *startups {
-	return &startups{max: max, perSource: perSource, bySource: map[string]int{}}
+// pending is one unauthenticated connection.
+type pending struct {
+	nc    net.Conn
+	src   string
+	since time.Time
+	gone  bool // released, or closed to make room
 }
 
-// acquire takes a pre-authentication slot for a connection from src, or
-// says why there is none.
-func (s *startups) acquire(src string) (ok bool, why string) {
+func newStartups(max, perSource int) *startups {
+	return &startups{max: max, perSource: perSource, bySource: map[string]int{}, pending: map[*pending]struct{}{}}
+}
+
+// acquire takes a pre-authentication slot for nc from src at now, closing
+// the longest-waiting connection of src (at max_startups_per_source) or of
+// all (at max_startups) to make room; it returns the slot and, for the
+// report, why a connection was closed ("" when none was).
+func (s *startups) acquire(nc net.Conn, src string, now time.Time) (p *pending, closed *pending, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.total >= s.max:
-		return false, fmt.Sprintf("max_startups (%d unauthenticated connections) reached", s.max)
-	case s.bySource[src] >= s.perSource:
-		return false, fmt.Sprintf("max_startups_per_source (%d unauthenticated connections from one address) reached", s.perSource)
+	if s.bySource[src] >= s.perSource {
+		closed = s.evict(src)
+		why = fmt.Sprintf("max_startups_per_source (%d unauthenticated connections from one address) reached: the one from %s waiting longest was closed", s.perSource, src)
 	}
+	if s.total >= s.max {
+		closed = s.evict("")
+		why = fmt.Sprintf("max_startups (%d unauthenticated connections) reached: the one waiting longest (from %s) was closed", s.max, closed.src)
+	}
+	p = &pending{nc: nc, src: src, since: now}
+	s.pending[p] = struct{}{}
 	s.total++
 	s.bySource[src]++
-	return true, ""
+	return p, closed, why
 }
 
-// release gives back src's slot (the connection authenticated, failed or
-// closed).
-func (s *startups) release(src string) {
+// evict forgets the longest-waiting connection (of src; of all when src
+// is "") and returns it, for the caller to close. s.mu is held; there is
+// one, since a bound was reached.
+func (s *startups) evict(src string) *pending {
+	var old *pending
+	for p := range s.pending {
+		if (src == "" || p.src == src) && (old == nil || p.since.Before(old.since)) {
+			old = p
+		}
+	}
+	s.drop(old)
+	return old
+}
+
+func (s *startups) drop(p *pending) {
+	if p == nil || p.gone {
+		return
+	}
+	p.gone = true
+	delete(s.pending, p)
+	s.total--
+	if s.bySource[p.src]--; s.bySource[p.src] <= 0 {
+		delete(s.bySource, p.src)
+	}
+}
+
+// release gives back p's slot (the connection authenticated, failed or
+// closed); nothing if it was closed to make room.
+func (s *startups) release(p *pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.total--
-	if s.bySource[src]--; s.bySource[src] <= 0 {
-		delete(s.bySource, src)
-	}
+	s.drop(p)
 }
 
 // refused records a refusal; it returns the report to make (how many were
@@ -90,16 +135,16 @@ func sourceOf(addr net.Addr) string {
 	return addr.String()
 }
 
-// refuseStartup closes a connection that found no pre-authentication slot
-// and reports it at a bounded rate (startupReportInterval).
-func (a *Agent) refuseStartup(nc net.Conn, src, why string) {
-	nc.Close()
-	n, last, lastWhy := a.startups.refused(a.now(), src, why)
+// closeStartup closes a connection that gave its slot to a newer one and
+// reports it at a bounded rate (startupReportInterval).
+func (a *Agent) closeStartup(p *pending, why string) {
+	p.nc.Close()
+	n, last, lastWhy := a.startups.refused(a.now(), p.src, why)
 	if n == 0 {
 		return
 	}
-	a.logger.Warn("refusing unauthenticated connections", "refused", n, "last_source", last, "reason", lastWhy,
+	a.logger.Warn("closing unauthenticated connections to make room", "closed", n, "last_source", last, "reason", lastWhy,
 		"max_startups", a.cfg.MaxStartups, "max_startups_per_source", a.cfg.MaxStartupsPerSource)
 	a.emit(audit.Event{Type: "connection.refused", Service: a.spn.String(), Addr: last, Code: "max_startups",
-		Reason: fmt.Sprintf("%d unauthenticated connection(s) closed at once (reported at most every %v); the last: %s", n, startupReportInterval, lastWhy)})
+		Reason: fmt.Sprintf("%d unauthenticated connection(s) closed to make room for newer ones (reported at most every %v); the last: %s", n, startupReportInterval, lastWhy)})
 }
