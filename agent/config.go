@@ -22,10 +22,13 @@ import (
 
 // Defaults of the agent configuration.
 const (
-	DefaultIdleTimeout    = 30 * time.Minute
-	DefaultMaxSessions    = 64
-	DefaultMaxConnections = 128
-	DefaultMaxAuthTries   = 6
+	DefaultIdleTimeout = 30 * time.Minute
+	DefaultMaxSessions = 64
+	// DefaultMaxSessionsPerUser is max_sessions_per_user when the
+	// configuration leaves it out (at most max_sessions).
+	DefaultMaxSessionsPerUser = 16
+	DefaultMaxConnections     = 128
+	DefaultMaxAuthTries       = 6
 	// DefaultMaxStartups is max_startups when the configuration leaves it
 	// out (at most half of max_connections).
 	DefaultMaxStartups = 32
@@ -106,8 +109,12 @@ type Config struct {
 	AdminGroups []string `toml:"admin_groups"`
 	// IdleTimeout closes a session without channel data either way.
 	IdleTimeout Duration `toml:"idle_timeout"`
-	// MaxSessions bounds the sessions running at once on the agent.
-	MaxSessions int `toml:"max_sessions"`
+	// MaxSessions bounds the sessions running at once on the agent;
+	// MaxSessionsPerUser those of one user (one principal), so that one
+	// user cannot take them all (default DefaultMaxSessionsPerUser, at
+	// most MaxSessions).
+	MaxSessions        int `toml:"max_sessions"`
+	MaxSessionsPerUser int `toml:"max_sessions_per_user"`
 	// MaxConnections bounds the SSH connections open at once.
 	MaxConnections int `toml:"max_connections"`
 	// MaxStartups bounds the connections that have not authenticated yet
@@ -566,6 +573,14 @@ func (c *Config) Validate() error {
 		c.MaxStartups = max(1, min(DefaultMaxStartups, c.MaxConnections/2))
 	case c.MaxConnections > 1 && c.MaxStartups >= c.MaxConnections:
 		bad("max_startups (%d) must be below max_connections (%d): unauthenticated connections must not be able to take every connection slot", c.MaxStartups, c.MaxConnections)
+	}
+	switch {
+	case c.MaxSessionsPerUser < 0:
+		bad("max_sessions_per_user must not be negative")
+	case c.MaxSessionsPerUser == 0:
+		c.MaxSessionsPerUser = min(DefaultMaxSessionsPerUser, c.MaxSessions)
+	case c.MaxSessions > 0 && c.MaxSessionsPerUser > c.MaxSessions:
+		bad("max_sessions_per_user (%d) must not exceed max_sessions (%d)", c.MaxSessionsPerUser, c.MaxSessions)
 	}
 	switch {
 	case c.MaxStartupsPerSource < 0:

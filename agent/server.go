@@ -80,6 +80,7 @@ type Agent struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]bool
 	open      map[*conn]bool
+	byUser    map[string]int // sessions open per principal (max_sessions_per_user)
 	closed    bool
 	wg        sync.WaitGroup
 	stop      context.CancelFunc
@@ -408,6 +409,30 @@ func (a *Agent) Close() error {
 	return nil
 }
 
+// takeUserSession counts a session of user, unless user has
+// max_sessions_per_user open already.
+func (a *Agent) takeUserSession(user string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.byUser == nil {
+		a.byUser = map[string]int{}
+	}
+	if a.byUser[user] >= a.cfg.MaxSessionsPerUser {
+		return false
+	}
+	a.byUser[user]++
+	return true
+}
+
+// giveUserSession uncounts a session of user.
+func (a *Agent) giveUserSession(user string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.byUser[user]--; a.byUser[user] <= 0 {
+		delete(a.byUser, user)
+	}
+}
+
 // replayCacheFile is the replay cache, in the state folder.
 const replayCacheFile = "replay.cache"
 
@@ -504,16 +529,24 @@ func (c *conn) serve() {
 			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("at most %d sessions per connection", MaxSessionsPerConnection))
 			continue
 		}
+		user := c.id.Principal.String()
+		if !a.takeUserSession(user) {
+			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("%s has %d sessions open on %s, its maximum (max_sessions_per_user); end one, or try later", user, a.cfg.MaxSessionsPerUser, a.cfg.Host))
+			a.emit(audit.Event{Type: "session.refused", Client: user, Addr: c.addr, Reason: "max_sessions_per_user reached"})
+			continue
+		}
 		select {
 		case a.sessions <- struct{}{}:
 		default:
+			a.giveUserSession(user)
 			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("the agent runs its maximum of %d sessions; try later", a.cfg.MaxSessions))
-			a.emit(audit.Event{Type: "session.refused", Client: c.id.Principal.String(), Addr: c.addr, Reason: "max_sessions reached"})
+			a.emit(audit.Event{Type: "session.refused", Client: user, Addr: c.addr, Reason: "max_sessions reached"})
 			continue
 		}
 		ch, creqs, err := nch.Accept()
 		if err != nil {
 			<-a.sessions
+			a.giveUserSession(user)
 			continue
 		}
 		s := newSession(c, ch)
@@ -523,7 +556,7 @@ func (c *conn) serve() {
 		c.mu.Unlock()
 		go func() {
 			defer c.wg.Done()
-			defer func() { <-a.sessions }()
+			defer func() { <-a.sessions; a.giveUserSession(user) }()
 			s.serve(creqs)
 			c.mu.Lock()
 			delete(c.sessions, s)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // idleConn connects from the source address src and sends nothing; it
@@ -133,5 +135,67 @@ func TestMaxStartupsConfig(t *testing.T) {
 	c, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\nmax_startups = 7\nmax_startups_per_source = 3\nrefuse_service_asserted = true\n"))
 	if err != nil || c.MaxStartups != 7 || c.MaxStartupsPerSource != 3 || !c.RefuseServiceAsserted {
 		t.Errorf("ParseConfig: %v %+v", err, c)
+	}
+}
+
+// TestMaxSessionsPerUser: one user cannot take every session of the
+// agent: beyond max_sessions_per_user, across all their connections, a
+// new session is refused with the reason and audited; once one ends, a
+// new one opens.
+func TestMaxSessionsPerUser(t *testing.T) {
+	f := newFixture(t, fixtureOptions{mutate: func(f *fixture, c *Config) { c.MaxSessions, c.MaxSessionsPerUser = 8, 2 }})
+	c1, c2 := f.login(t), f.login(t)
+	s1, err := c1.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.NewSession(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c1.NewSession()
+	var oce *ssh.OpenChannelError
+	if !errors.As(err, &oce) || oce.Reason != ssh.ResourceShortage || !strings.Contains(oce.Message, "alice@EXAMPLE.TEST has 2 sessions open on b.example.test, its maximum (max_sessions_per_user)") {
+		t.Fatalf("a third session of alice: %v", err)
+	}
+	if ev := f.eventsOf("session.refused"); len(ev) != 1 || ev[0].Reason != "max_sessions_per_user reached" {
+		t.Errorf("session.refused events: %+v", ev)
+	}
+	s1.Close()
+	if !waitFor(5*time.Second, func() bool {
+		s, err := c2.NewSession()
+		if err == nil {
+			s.Close()
+		}
+		return err == nil
+	}) {
+		t.Error("no new session once one of alice's ended")
+	}
+}
+
+func TestMaxSessionsPerUserConfig(t *testing.T) {
+	for _, tc := range []struct {
+		sessions, perUser, want int
+		err                     string
+	}{
+		{0, 0, DefaultMaxSessionsPerUser, ""},
+		{4, 0, 4, ""},
+		{8, 3, 3, ""},
+		{8, 9, 0, "max_sessions_per_user (9) must not exceed max_sessions (8)"},
+		{8, -1, 0, "max_sessions_per_user must not be negative"},
+	} {
+		c := &Config{Host: testHost, LogonGroups: []string{"g"}, MaxSessions: tc.sessions, MaxSessionsPerUser: tc.perUser}
+		err := c.Validate()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%+v: Validate: %v, want %q", tc, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || c.MaxSessionsPerUser != tc.want {
+			t.Errorf("%+v: Validate: %v, max_sessions_per_user %d, want %d", tc, err, c.MaxSessionsPerUser, tc.want)
+		}
+	}
+	if c, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\nmax_sessions_per_user = 5\n")); err != nil || c.MaxSessionsPerUser != 5 {
+		t.Errorf("ParseConfig: %v", err)
 	}
 }
