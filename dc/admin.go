@@ -54,7 +54,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	}
 	ln, err := net.Listen("tcp", c.AdminListen)
 	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
+		return nil, &ListenError{Field: "AdminListen", Addr: c.AdminListen, Err: err}
 	}
 	srv := &http.Server{
 		Handler:           h,
