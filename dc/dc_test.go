@@ -127,7 +127,7 @@ func TestRunServesAndRecordsItsState(t *testing.T) {
 	st, stop := run(t, Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, KpasswdListen: "127.0.0.1:0",
 		AdminListen: "127.0.0.1:0", AdminNames: []string{"127.0.0.1"}})
 	if st.PID != os.Getpid() || st.Realm != "EXAMPLE.TEST" || len(st.Listen) != 1 || st.Kpasswd == "" ||
-		!strings.HasPrefix(st.AdminURL, "https://127.0.0.1:") || st.AdminPin == "" {
+		!strings.HasPrefix(st.AdminURL, "https://127.0.0.1:") || st.AdminPin == "" || "https://"+st.AdminAddr != st.AdminURL {
 		t.Errorf("state %+v", st)
 	}
 	rec, err := ReadState(f.State())

@@ -221,6 +221,6 @@ func (s *Server) startSide(ctx context.Context, wg *sync.WaitGroup, d *domain.Do
 			logger.Error("admin API stopped", "err", err)
 		}
 	}()
-	st.AdminURL, st.AdminPin = a.url, a.pin
+	st.AdminURL, st.AdminPin, st.AdminAddr = a.url, a.pin, a.addr
 	return nil
 }

@@ -136,7 +136,7 @@ func (e *env) adminClient(rawURL string, negotiate, authenticatedReplies bool) (
 	if err != nil {
 		return nil, err
 	}
-	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies}
+	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies, HostAddress: hs.AdminAddress}
 	if negotiate {
 		opts.Credential = (&tickets.Source{Config: cfg, Getenv: e.getenv}).ServiceTicket
 	}
