@@ -205,11 +205,7 @@ func TestAuditFollow(t *testing.T) {
 	w.Flush()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errOut testio.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"audit", "--dir", dir, "--follow", "--since", "1h", "--principal", "alice"}, strings.NewReader(""), &out, &errOut)
-	}()
+	out, errOut, done := startAudit(ctx, "audit", "--dir", dir, "--follow", "--since", "1h", "--principal", "alice")
 	waitFor := func(s string) {
 		t.Helper()
 		for !strings.Contains(out.String(), s) {
@@ -248,6 +244,15 @@ func TestAuditFollow(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// startAudit runs hop with args (hop audit --follow) until ctx ends; its
+// result comes on done.
+func startAudit(ctx context.Context, args ...string) (out, errOut *testio.Buffer, done <-chan error) {
+	out, errOut = new(testio.Buffer), new(testio.Buffer)
+	d := make(chan error, 1)
+	go func() { d <- Run(ctx, args, strings.NewReader(""), out, errOut) }()
+	return out, errOut, d
+}
+
 // TestAuditFollowFromNow: without --since, --follow prints only the events
 // written after it started, as tail -f -n 0 does.
 func TestAuditFollowFromNow(t *testing.T) {
@@ -261,11 +266,7 @@ func TestAuditFollowFromNow(t *testing.T) {
 	w.Flush()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errOut testio.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"audit", "--dir", dir, "--follow"}, strings.NewReader(""), &out, &errOut)
-	}()
+	out, errOut, done := startAudit(ctx, "audit", "--dir", dir, "--follow")
 	// Write until one is printed: the command has then started.
 	for !strings.Contains(out.String(), "after") {
 		w.Emit(audit.Event{Time: time.Now(), Type: "after"})
