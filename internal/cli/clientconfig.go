@@ -19,7 +19,7 @@ func clientConfigCommand() *command {
 	return &command{
 		name:    "client-config",
 		summary: "print a krb5.conf for clients of this realm (MIT and Heimdal)",
-		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL [--admin-address ADDR]] [--agent-address FQDN=ADDR:PORT]...",
+		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL] [--admin-address ADDR|off] [--agent-address FQDN=ADDR:PORT]...",
 		help: `Prints a krb5.conf naming this realm and its KDCs. Without --kdc, the
 addresses a running "hop kdc" on this directory listens on are used, else
 127.0.0.1:88; so are its kpasswd address and its admin API's URL, with the
