@@ -51,6 +51,12 @@ type ClientOptions struct {
 	// Dial, if set, opens the connections instead of a net.Dialer (tests
 	// reach a server on an address other than the URL's host).
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HostAddress, if set, gives the address (without a port) to connect
+	// to for a host name, instead of resolving it: krb5.conf's
+	// admin_address, for admin servers whose names are not in DNS. The
+	// port stays the URL's, and so do the name the TLS pin and the SPN
+	// (HTTP/NAME) are checked against.
+	HostAddress func(host string) (string, bool)
 }
 
 // URLError is NewClient's refusal of an admin server URL.
@@ -87,6 +93,13 @@ func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 	if opts.Dial != nil {
 		tr.DialContext = opts.Dial
 	}
+	if opts.HostAddress != nil {
+		if a, ok := opts.HostAddress(strings.ToLower(u.Hostname())); ok {
+			if err := redirectDial(tr, u, a); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if u.Scheme == "https" && opts.TLSPin != "" {
 		cfg, err := PinnedTLSConfig(opts.TLSPin)
 		if err != nil {
@@ -104,6 +117,28 @@ func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 	}
 	return &Client{url: strings.TrimRight(u.String(), "/"), http: &http.Client{Transport: rt, Timeout: timeout},
 		anon: &http.Client{Transport: tr, Timeout: timeout}, tr: tr}, nil
+}
+
+// redirectDial makes tr connect to addr (an address without a port) when
+// it would connect to u's host.
+func redirectDial(tr *http.Transport, u *url.URL, addr string) error {
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	if _, _, err := net.SplitHostPort(addr); err == nil || addr == "" {
+		return fmt.Errorf("admin: admin_address for %s is %q: give the address alone, e.g. 127.0.0.1 (the port is the URL's)", u.Hostname(), addr)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	from, to := net.JoinHostPort(u.Hostname(), port), net.JoinHostPort(addr, port)
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, a string) (net.Conn, error) {
+		if strings.EqualFold(a, from) {
+			a = to
+		}
+		return dial(ctx, network, a)
+	}
+	return nil
 }
 
 // isLoopback reports whether host names this machine: a loopback address
@@ -158,7 +193,7 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin server %s: %w", c.url, err)
+		return c.transportError(req, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes+1))
@@ -189,6 +224,33 @@ func (c *Client) doWith(ctx context.Context, hc *http.Client, method, path strin
 	}
 	return nil
 }
+
+// transportError is the error of a request that got no answer, with what
+// to do when the server's name is the cause: a name that does not
+// resolve, or one that is not the server's SPN.
+func (c *Client) transportError(req *http.Request, err error) error {
+	host := strings.ToLower(req.URL.Hostname())
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return &causedError{err: err, msg: fmt.Sprintf("admin server %s: the name %s does not resolve (%v); map it to the server's address in krb5.conf's [hop] section, admin_address = { %s = ADDRESS } (hop client-config writes it), or add it to DNS or /etc/hosts",
+			c.url, host, dnsErr, host)}
+	case errors.Is(err, krb5.KDCErrSPrincipalUnknown):
+		return &causedError{err: err, msg: fmt.Sprintf("admin server %s: the realm has no service HTTP/%s, so %s is not a name the admin server was started with (hop kdc --admin-name NAME); use the URL with that name, as admin_url in krb5.conf's [hop] section has it (hop client-config writes it, with admin_address when the name does not resolve)",
+			c.url, host, host)}
+	}
+	return fmt.Errorf("admin server %s: %w", c.url, err)
+}
+
+// causedError is a message that says what to do, over the error that
+// caused it (for errors.Is and errors.As).
+type causedError struct {
+	msg string
+	err error
+}
+
+func (e *causedError) Error() string { return e.msg }
+func (e *causedError) Unwrap() error { return e.err }
 
 func get[T any](c *Client, ctx context.Context, path string, q url.Values) (*T, error) {
 	var v T

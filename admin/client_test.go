@@ -1,7 +1,10 @@
 package admin
 
 import (
+	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +58,38 @@ func TestNewClientTrustRule(t *testing.T) {
 func TestNewClientRefusesABadPin(t *testing.T) {
 	if _, err := NewClient("https://kdc.example.test:8749", ClientOptions{TLSPin: "sha1//abc"}); err == nil {
 		t.Error("a malformed pin was accepted")
+	}
+}
+
+// TestHostAddress: a mapped host name is connected to at its address and
+// the URL's port (default 443 for https); other hosts are left alone, and
+// an address with a port is refused.
+func TestHostAddress(t *testing.T) {
+	for _, tc := range []struct {
+		url, mapped, dialFor, want string
+	}{
+		{"https://kdc.example.test:8749", "127.0.0.1", "kdc.example.test:8749", "127.0.0.1:8749"},
+		{"https://KDC.example.test", "::1", "kdc.example.test:443", "[::1]:443"},
+		{"https://kdc.example.test:8749", "127.0.0.1", "other.example.test:8749", "other.example.test:8749"},
+	} {
+		var dialed string
+		c, err := NewClient(tc.url, ClientOptions{
+			HostAddress: func(host string) (string, bool) { return tc.mapped, host == "kdc.example.test" },
+			Dial: func(_ context.Context, _, addr string) (net.Conn, error) {
+				dialed = addr
+				return nil, errors.New("not dialing in a test")
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.tr.DialContext(context.Background(), "tcp", tc.dialFor)
+		if dialed != tc.want {
+			t.Errorf("%s mapped to %s: a dial of %s went to %s; want %s", tc.url, tc.mapped, tc.dialFor, dialed, tc.want)
+		}
+	}
+	_, err := NewClient("https://kdc.example.test:8749", ClientOptions{HostAddress: func(string) (string, bool) { return "127.0.0.1:8749", true }})
+	if err == nil || !strings.Contains(err.Error(), "give the address alone") {
+		t.Errorf("an admin_address with a port: %v", err)
 	}
 }

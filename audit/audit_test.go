@@ -642,6 +642,72 @@ func TestTailFollow(t *testing.T) {
 	}
 }
 
+// TestTailFromEnd: with FromEnd, Tail skips what the log holds when it
+// opens it, but not the line being written then, nor a log created later.
+func TestTailFromEnd(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 5000) // across endOfLastLine's reads
+	for _, tc := range []struct {
+		content string
+		want    int64
+	}{
+		{"", 0},
+		{"a\n", 2},
+		{"a\nb\npart", 4},
+		{"part", 0},
+		{"a\n" + long, 2},
+		{"a\n" + long + "\n", int64(3 + len(long))},
+	} {
+		path := filepath.Join(dir, "log")
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := endOfLastLine(f)
+		f.Close()
+		if err != nil || got != tc.want {
+			t.Errorf("endOfLastLine(%.20q…) = %d, %v; want %d", tc.content, got, err, tc.want)
+		}
+	}
+
+	path := filepath.Join(dir, "audit.log")
+	os.WriteFile(path, []byte("a\nb\n"), 0o600)
+	var got []string
+	if err := Tail(context.Background(), path, TailOptions{FromEnd: true}, func(l []byte) error { got = append(got, string(l)); return nil }); err != nil || got != nil {
+		t.Errorf("Tail from the end of a log = %q, %v; want nothing", got, err)
+	}
+
+	// A log that does not exist yet is read from its start once it does.
+	later := filepath.Join(dir, "later.log")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lines := make(chan string, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- Tail(ctx, later, TailOptions{Follow: true, FromEnd: true, Poll: 5 * time.Millisecond}, func(l []byte) error {
+			lines <- string(l)
+			return nil
+		})
+	}()
+	time.Sleep(20 * time.Millisecond)
+	os.WriteFile(later, []byte("first\n"), 0o600)
+	select {
+	case l := <-lines:
+		if l != "first" {
+			t.Errorf("line %q, want first", l)
+		}
+	case <-ctx.Done():
+		t.Fatal("timed out waiting for the new log's first line")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Tail after cancel: %v", err)
+	}
+}
+
 func TestParseLine(t *testing.T) {
 	h := strings.Repeat("ab", 32)
 	for _, tc := range []struct {

@@ -18,6 +18,12 @@ type TailOptions struct {
 	// Poll is how often a followed log is checked for growth and
 	// rotation; 0 means 250ms.
 	Poll time.Duration
+	// FromEnd skips the lines the log holds when Tail opens it, as tail
+	// -f -n 0 does: only lines written afterwards are passed on (a line
+	// being written at that moment counts as written afterwards). A log
+	// that does not exist yet, or a new file after rotation, is read from
+	// its start.
+	FromEnd bool
 }
 
 // Tail calls fn with every complete line of the log at path (without its
@@ -43,6 +49,7 @@ func Tail(ctx context.Context, path string, o TailOptions, fn func(line []byte) 
 		}
 	}
 	var f *os.File
+	fromEnd := o.FromEnd // a log that appears later is read from its start
 	for f == nil {
 		var err error
 		f, err = os.Open(path)
@@ -52,12 +59,23 @@ func Tail(ctx context.Context, path string, o TailOptions, fn func(line []byte) 
 		if !o.Follow || !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("audit: %w", err)
 		}
+		fromEnd = false
 		if !wait() {
 			return nil
 		}
 	}
 	defer func() { f.Close() }()
 	t := &tailer{fn: fn, buf: make([]byte, 64<<10)}
+	if fromEnd {
+		off, err := endOfLastLine(f)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		t.off = off
+	}
 	for {
 		if err := t.drain(f); err != nil {
 			return err
@@ -142,4 +160,33 @@ func (t *tailer) drain(f *os.File) error {
 			return fmt.Errorf("audit: read %s: %w", f.Name(), err)
 		}
 	}
+}
+
+// endOfLastLine returns the offset just after the last newline of f (0 if
+// there is none), looking back at most MaxLineSize bytes: where the next
+// line, or the one being written, starts.
+func endOfLastLine(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("audit: %w", err)
+	}
+	end := fi.Size()
+	buf := make([]byte, 4096)
+	for pos := end; pos > 0 && end-pos <= MaxLineSize; {
+		n := int64(len(buf))
+		if pos < n {
+			n = pos
+		}
+		pos -= n
+		if _, err := f.ReadAt(buf[:n], pos); err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("audit: read %s: %w", f.Name(), err)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return pos + int64(i) + 1, nil
+		}
+	}
+	if end > MaxLineSize {
+		return end, nil // no newline near the end: not a log Tail can read anyway
+	}
+	return 0, nil
 }

@@ -21,6 +21,7 @@ import (
 // optionally TLS.
 type adminAPI struct {
 	url  string
+	addr string // where it listens
 	pin  string
 	done chan error // the result of Serve
 }
@@ -54,7 +55,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	}
 	ln, err := net.Listen("tcp", c.AdminListen)
 	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
+		return nil, &ListenError{Field: "AdminListen", Addr: c.AdminListen, Err: err}
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -65,7 +66,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	a := &adminAPI{done: make(chan error, 1)}
+	a := &adminAPI{addr: ln.Addr().String(), done: make(chan error, 1)}
 	scheme := "http"
 	if !c.InsecureAdminHTTP {
 		hosts := append([]string(nil), names...)

@@ -16,6 +16,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"syscall"
 	"time"
 )
 
@@ -127,3 +129,31 @@ func (c *Config) now() time.Time {
 // ErrNoHostName is returned by Run when the admin API has no AdminNames and
 // this host has no name to use instead.
 var ErrNoHostName = errors.New("dc: this host has no name: give the admin server's host names (AdminNames)")
+
+// ListenError is Run's failure to listen on an address of the Config
+// field Field (Listen, KpasswdListen or AdminListen).
+type ListenError struct {
+	Field string
+	Addr  string
+	Err   error
+}
+
+// Explain says in words why the address could not be used and what to do,
+// naming the setting by name (a flag, or the Config field).
+func (e *ListenError) Explain(name string) string {
+	switch {
+	case errors.Is(e.Err, syscall.EADDRINUSE):
+		return fmt.Sprintf("something already listens there (another hop kdc, or another KDC?); stop it, or give %s another ADDR:PORT", name)
+	case errors.Is(e.Err, os.ErrPermission):
+		return fmt.Sprintf("ports below 1024 need root or CAP_NET_BIND_SERVICE; run as root, or give %s a port from 1024 up", name)
+	case errors.Is(e.Err, syscall.EADDRNOTAVAIL):
+		return fmt.Sprintf("it is not an address of this machine; give %s one of its addresses (e.g. 127.0.0.1:PORT)", name)
+	}
+	return fmt.Sprintf("%v; give %s another ADDR:PORT", e.Err, name)
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("dc: cannot listen on %s: %s", e.Addr, e.Explain(e.Field))
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,7 +127,7 @@ func TestRunServesAndRecordsItsState(t *testing.T) {
 	st, stop := run(t, Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, KpasswdListen: "127.0.0.1:0",
 		AdminListen: "127.0.0.1:0", AdminNames: []string{"127.0.0.1"}})
 	if st.PID != os.Getpid() || st.Realm != "EXAMPLE.TEST" || len(st.Listen) != 1 || st.Kpasswd == "" ||
-		!strings.HasPrefix(st.AdminURL, "https://127.0.0.1:") || st.AdminPin == "" {
+		!strings.HasPrefix(st.AdminURL, "https://127.0.0.1:") || st.AdminPin == "" || "https://"+st.AdminAddr != st.AdminURL {
 		t.Errorf("state %+v", st)
 	}
 	rec, err := ReadState(f.State())
@@ -203,7 +205,7 @@ func TestReopenAuditLog(t *testing.T) {
 		}
 	}
 	res, err := audit.Verify(f.AuditLog()+".1", f.AuditLog())
-	if err != nil || res.Events != 2 {
+	if err != nil || res.Events != 3 { // the domain's creation, before and after
 		t.Errorf("the chain across the rotation: %+v, %v", res, err)
 	}
 }
@@ -215,5 +217,46 @@ func TestRunRefusesAFolderWithoutDomain(t *testing.T) {
 	}
 	if err := srv.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "no hop domain") {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+// A busy address is a *ListenError that names the address, the setting
+// and what to do, for each of the three servers.
+func TestRunNamesABusyAddress(t *testing.T) {
+	f := newDomain(t)
+	busy, err := net.ListenPacket("udp", "127.0.0.1:0") // the KDC and kpasswd bind UDP first
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyTCP, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyTCP.Close()
+	for _, tc := range []struct {
+		field string
+		c     Config
+		addr  string
+	}{
+		{"Listen", Config{Listen: []string{busy.LocalAddr().String()}, KpasswdListen: "off"}, busy.LocalAddr().String()},
+		{"KpasswdListen", Config{Listen: []string{"127.0.0.1:0"}, KpasswdListen: busy.LocalAddr().String()}, busy.LocalAddr().String()},
+		{"AdminListen", Config{Listen: []string{"127.0.0.1:0"}, KpasswdListen: "off", AdminListen: busyTCP.Addr().String(), AdminNames: []string{"127.0.0.1"}}, busyTCP.Addr().String()},
+	} {
+		tc.c.Folder = string(f)
+		srv, err := New(tc.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = srv.Run(context.Background(), nil)
+		var le *ListenError
+		if !errors.As(err, &le) || le.Field != tc.field || le.Addr != tc.addr || !errors.Is(err, syscall.EADDRINUSE) {
+			t.Errorf("%s busy: %v; want a *ListenError for %s", tc.field, err, tc.addr)
+			continue
+		}
+		want := "dc: cannot listen on " + tc.addr + ": something already listens there (another hop kdc, or another KDC?); stop it, or give " + tc.field + " another ADDR:PORT"
+		if err.Error() != want {
+			t.Errorf("%s busy: %q; want %q", tc.field, err, want)
+		}
 	}
 }

@@ -3,8 +3,6 @@ package dc
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"sync"
@@ -123,15 +121,20 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			listening := false
 			err := k.ListenAndServe(ctx, addr, func(u, t net.Addr) {
 				mu.Lock()
 				bound = append(bound, u.String())
+				listening = true
 				mu.Unlock()
 				logger.Info("kdc listening", "realm", dom.Realm, "udp", u.String(), "tcp", t.String())
 				readyc <- struct{}{}
 			})
 			if err != nil {
 				mu.Lock()
+				if !listening {
+					err = &ListenError{Field: "Listen", Addr: addr, Err: err}
+				}
 				if firstErr == nil {
 					firstErr = err
 				}
@@ -169,9 +172,6 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 	}
 	wg.Wait()
 	if firstErr != nil {
-		if errors.Is(firstErr, os.ErrPermission) {
-			return fmt.Errorf("%w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", firstErr)
-		}
 		return firstErr
 	}
 	logger.Info("kdc stopped")
@@ -204,10 +204,7 @@ func (s *Server) startSide(ctx context.Context, wg *sync.WaitGroup, d *domain.Do
 		select {
 		case st.Kpasswd = <-ready:
 		case err := <-errc:
-			if errors.Is(err, os.ErrPermission) {
-				err = fmt.Errorf("%w (port 464 needs root or CAP_NET_BIND_SERVICE; give --kpasswd-listen ADDR:PORT or off)", err)
-			}
-			return err
+			return &ListenError{Field: "KpasswdListen", Addr: kp, Err: err}
 		}
 	}
 	if c.AdminListen == "" {
@@ -224,6 +221,6 @@ func (s *Server) startSide(ctx context.Context, wg *sync.WaitGroup, d *domain.Do
 			logger.Error("admin API stopped", "err", err)
 		}
 	}()
-	st.AdminURL, st.AdminPin = a.url, a.pin
+	st.AdminURL, st.AdminPin, st.AdminAddr = a.url, a.pin, a.addr
 	return nil
 }

@@ -17,6 +17,9 @@ type State struct {
 	Kpasswd  string   `json:"kpasswd,omitempty"`
 	AdminURL string   `json:"admin_url,omitempty"`
 	AdminPin string   `json:"admin_tls_pin,omitempty"` // the pin of the admin API's TLS key
+	// AdminAddr is the address the admin API listens on (ADDR:PORT), for
+	// clients to which AdminURL's name does not resolve.
+	AdminAddr string `json:"admin_addr,omitempty"`
 }
 
 // ReadState reads the state file at path (see [domain.Folder.State]).

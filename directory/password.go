@@ -510,3 +510,13 @@ func (d *Directory) CheckNewPassword(ctx context.Context, pw string) error {
 	}
 	return checkMinLength(dom.Policy, pw)
 }
+
+// CheckPassword is CheckNewPassword under policy p, before there is a
+// directory to read it from: for Administrator's password when a domain
+// is created (the zero Policy is the defaults).
+func CheckPassword(p Policy, pw string) error {
+	if err := checkPasswordText(pw); err != nil {
+		return err
+	}
+	return checkMinLength(p, pw)
+}

@@ -18,6 +18,10 @@ import (
 	"hop/krb5"
 )
 
+// CreateEvent is the type of the audit event [Create] writes, the first of
+// a domain's log.
+const CreateEvent = "directory.domain.create"
+
 // CreateOptions configures [Create].
 type CreateOptions struct {
 	// Realm is the new domain's realm (required; stored in upper case).
@@ -54,6 +58,11 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 	}
 	if o.AdminPassword == "" {
 		return nil, errors.New("domain: the Administrator's password is empty: give one")
+	}
+	// The new domain's policy is the default one; it applies to
+	// Administrator as to every other password.
+	if err := directory.CheckPassword(directory.Policy{}, o.AdminPassword); err != nil {
+		return nil, fmt.Errorf("domain: Administrator's password: %w", err)
 	}
 	r := o.Realm.Canonical()
 	adminKeys, err := directory.PasswordKeys(r, directory.NameAdministrator, o.AdminPassword, directory.DefaultETypes(false))
@@ -115,6 +124,13 @@ func Create(ctx context.Context, dir string, o CreateOptions) (_ *directory.Doma
 		d, err := directory.Init(ctx, st, mk, r, adminKeys, tgtKeys, directory.Options{Audit: log, Now: o.Now, Rand: o.Rand})
 		if err == nil {
 			dom, err = d.Domain(ctx)
+		}
+		if err == nil {
+			// The log's first event: from then on its head file records
+			// where it ends, so hop audit verify finds deleted last lines
+			// even of a domain that did nothing else yet.
+			log.Emit(audit.Event{Time: now(), Type: CreateEvent, Actor: directory.LocalAdmin.String(), Target: string(dom.Realm),
+				Changes: []audit.Change{{Field: "realm", New: string(dom.Realm)}, {Field: "sid", New: dom.SID.String()}}})
 		}
 		if cerr := log.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("the audit log %s is incomplete: %w", f.AuditLog(), cerr)

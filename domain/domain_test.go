@@ -241,3 +241,46 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("forced restore of the same domain: %+v, %v; want Replaced, not KeyChanged", res, err)
 	}
 }
+
+// The domain's password policy applies to Administrator's password too:
+// the default minimum length, 8, as for every other password.
+func TestCreateAppliesThePasswordPolicy(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	_, err := Create(context.Background(), dir, CreateOptions{Realm: "EXAMPLE.TEST", AdminPassword: "short"})
+	if !errors.Is(err, directory.ErrPolicy) || !strings.Contains(err.Error(), "the new password has 5 characters; this domain requires at least 8") {
+		t.Errorf("Create with a 5-character password: %v; want the policy's refusal", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a refused Create left %s behind (%v)", dir, err)
+	}
+}
+
+// Create writes the domain's creation as the log's first event, so that
+// deleting it from an otherwise empty log shows.
+func TestCreateAuditsTheCreation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	newDomain(t, dir)
+	log := Folder(dir).AuditLog()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	ev, err := audit.ParseLine([]byte(lines[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != CreateEvent || ev.Target != "EXAMPLE.TEST" || ev.Actor != directory.LocalAdmin.String() ||
+		len(ev.Changes) != 2 || ev.Changes[1].Field != "sid" || !strings.HasPrefix(ev.Changes[1].New, "S-1-5-21-") {
+		t.Errorf("the log's first event = %+v; want the domain's creation", ev)
+	}
+	if _, err := audit.Verify(log); err != nil {
+		t.Fatalf("the new log: %v", err)
+	}
+	if err := os.WriteFile(log, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.Verify(log); err == nil {
+		t.Error("Verify of the log without its creation event passed; want the deleted lines found")
+	}
+}

@@ -38,7 +38,7 @@ func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bo
 	}
 	svc, err := lookup("service", service)
 	if err != nil {
-		return nil, err
+		return nil, serviceHint(snap, service, err)
 	}
 	tp, err := krb5.ParsePrincipal(target)
 	if err != nil || len(tp.Name.Components) < 2 {
@@ -78,4 +78,17 @@ func Explain(snap *directory.Snapshot, user, service, target string, s4u2self bo
 		e.Code, e.NTStatus = krb5.KDCErrBadOption.String(), d.status.String()
 	}
 	return e, nil
+}
+
+// serviceHint adds to err, Explain's failure to find the service named
+// name, the name to give instead when name is a host's (b.example.test):
+// its computer account's (b$), which holds host/NAME.
+func serviceHint(snap *directory.Snapshot, name string, err error) error {
+	if name == "" || strings.ContainsAny(name, "/@") {
+		return err
+	}
+	if a, ok := snap.Lookup(krb5.PrincipalName{Type: krb5.NTSrvHst, Components: []string{"host", name}}, snap.Domain().Realm); ok {
+		return fmt.Errorf("%w: %s is the host of the computer account %s; give the service as %s (or an SPN such as host/%s)", err, name, a.Name, a.Name, strings.ToLower(name))
+	}
+	return fmt.Errorf("%w: give the service's account name (a computer's is NAME$, e.g. b$) or one of its SPNs", err)
 }

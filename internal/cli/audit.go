@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,18 @@ key or password), one line per event. --json prints the log's own lines.
   in any case, with or without @REALM; --type matches a type or its prefix
   (tgs, as.refused, directory). Repeated, they match any of their values.
   --follow keeps printing new events as they come, across log rotation,
-  until Ctrl-C.
+  until Ctrl-C; it starts with the events written from then on (like
+  tail -f -n 0), or with those since --since when it is given.
+
+Without --dir, --file or --server, and with no domain in $HOP_DIR or
+/var/lib/hop, the log is read from the admin server of admin_url in
+krb5.conf's [hop] section, as the directory commands do (Domain Admins;
+the newest --limit events).
+
+Agents' events name the session and its mode (session=ID mode=MODE), the
+local account the session runs as and its endpoint ("local account root →
+endpoint dns-ops"), and for tickets a broker obtained, the ticket's client
+and target.
 
 hop audit verify checks the log's hash chain: each line holds the SHA-256
 of the line before, and DIR/audit.log.head the last line's, so an edited,
@@ -81,10 +93,24 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["server"] {
-		return remoteAudit(ctx, e, c, *server, *since, principals, types, *limit, *follow, *asJSON)
+		return remoteAudit(ctx, e, c, *server, "--server", *since, principals, types, *limit, *follow, *asJSON)
 	}
 	if set["dir"] && set["file"] || set["client"] && (set["dir"] || set["file"]) {
 		return usagef("%s: give one of --dir, --file and --client", c.path)
+	}
+	// Like the directory commands: with no domain here (and none named),
+	// the log of krb5.conf's admin server.
+	if !set["dir"] && !set["file"] && !set["client"] && e.getenv("HOP_DIR") == "" && !domain.Folder(*dir).HasDomain() {
+		_, hs, err := e.hopSettings()
+		if err != nil {
+			return err
+		}
+		if hs.AdminURL != "" {
+			return remoteAudit(ctx, e, c, hs.AdminURL, "admin_url", *since, principals, types, *limit, *follow, *asJSON)
+		}
+		if _, err := os.Stat(domain.Folder(*dir).AuditLog()); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no audit log here: %s has no hop domain; give --dir DIR or --file FILE, or read the log of an admin server with --server URL (or admin_url in krb5.conf's [hop] section)", *dir)
+		}
 	}
 	path := *file
 	if *clientLog {
@@ -105,7 +131,10 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	match := audit.Query{Since: from, Principals: principals, Types: types}.Matcher()
 	n := 0
-	err = audit.Tail(ctx, path, audit.TailOptions{Follow: *follow}, func(line []byte) error {
+	// --follow prints what happens from now on, as tail -f -n 0 does,
+	// unless --since asks for the past too.
+	opts := audit.TailOptions{Follow: *follow, FromEnd: *follow && *since == ""}
+	err = audit.Tail(ctx, path, opts, func(line []byte) error {
 		n++
 		ev, err := audit.ParseLine(line)
 		var le *audit.LineError
@@ -199,8 +228,31 @@ func formatEvent(ev *audit.Event) string {
 		b.WriteString(orDash(to))
 	}
 	arrow(ev.Client, ev.Service)
-	arrow(ev.Actor, ev.Target)
-	for _, kv := range []struct{ k, v string }{{"etype", ev.EType}, {"flags", ev.Flags}, {"code", ev.Code}, {"from", ev.Addr}} {
+	if from, to := actorLabels(ev.Type); from != "" {
+		labelled := func(label, v string) string {
+			if v == "" || label == "" {
+				return v
+			}
+			return label + " " + v
+		}
+		switch f, t := labelled(from, ev.Actor), labelled(to, ev.Target); {
+		case f != "" && t != "":
+			b.WriteString("  " + f + " → " + t)
+		case f != "" || t != "":
+			b.WriteString("  " + f + t)
+		}
+	} else {
+		arrow(ev.Actor, ev.Target)
+	}
+	flags := ev.Flags
+	if strings.Contains(flags, "=") {
+		// The agents' flags are labelled already: session=ID,mode=MODE.
+		for _, f := range strings.Split(flags, ",") {
+			b.WriteString("  " + f)
+		}
+		flags = ""
+	}
+	for _, kv := range []struct{ k, v string }{{"etype", ev.EType}, {"flags", flags}, {"code", ev.Code}, {"from", ev.Addr}} {
 		if kv.v != "" {
 			fmt.Fprintf(&b, "  %s=%s", kv.k, kv.v)
 		}
@@ -226,6 +278,23 @@ func formatEvent(ev *audit.Event) string {
 	return b.String()
 }
 
+// actorLabels names what an agent's event holds as its actor and target
+// (the hop agent writes them): a session's local account and endpoint, a
+// brokered ticket's client and target, a passed credential's principal
+// and name. Other events' actor and target are a directory change's who
+// and what, shown unlabelled.
+func actorLabels(typ string) (actor, target string) {
+	switch {
+	case strings.HasPrefix(typ, "session.credential"):
+		return "principal", "credential"
+	case strings.HasPrefix(typ, "session.") || strings.HasPrefix(typ, "jea."):
+		return "local account", "endpoint"
+	case strings.HasPrefix(typ, "broker."):
+		return "ticket", ""
+	}
+	return "", ""
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -234,13 +303,14 @@ func orDash(s string) string {
 }
 
 // remoteAudit is hop audit --server: the admin API's GET /v1/audit, which
-// takes one principal and one type.
-func remoteAudit(ctx context.Context, e *env, c *command, server, since string, principals, types []string, limit int, follow, asJSON bool) error {
+// takes one principal and one type. from names where server came from
+// (--server, or admin_url).
+func remoteAudit(ctx context.Context, e *env, c *command, server, from, since string, principals, types []string, limit int, follow, asJSON bool) error {
 	if follow {
-		return usagef("%s: --follow reads a local log; with --server, run the command again (or follow on the KDC's host)", c.path)
+		return usagef("%s: --follow reads a local log, and this reads %s's through the admin API (%s); run the command again, or follow the log on the KDC's host (hop audit --dir DIR --follow)", c.path, server, from)
 	}
 	if len(principals) > 1 || len(types) > 1 {
-		return usagef("%s: with --server, give at most one --principal and one --type", c.path)
+		return usagef("%s: through the admin API (%s %s), give at most one --principal and one --type", c.path, from, server)
 	}
 	q := admin.AuditQuery{Limit: limit}
 	if since != "" {

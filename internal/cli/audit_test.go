@@ -19,7 +19,7 @@ import (
 func newTestDomain(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "d")
-	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
 	return dir
 }
 
@@ -70,7 +70,8 @@ func TestAuditOfCommandsAndKDCShareOneChain(t *testing.T) {
 	for i, ty := range types {
 		kinds[i], _, _ = strings.Cut(ty, ".")
 	}
-	if got := strings.Join(kinds, " "); got != "as directory tgs directory as" {
+	// The first is hop domain init's: the domain's creation.
+	if got := strings.Join(kinds, " "); got != "directory as directory tgs directory as" || types[0] != domain.CreateEvent {
 		t.Errorf("events: %v", types)
 	}
 	out := ok(t, "", "audit", "verify", "--dir", dir)
@@ -193,8 +194,8 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 }
 
-// TestAuditFollow: --follow prints events as they are written, across a
-// rotation, until the context ends.
+// TestAuditFollow: --follow --since prints the events since then and
+// those written afterwards, across a rotation, until the context ends.
 func TestAuditFollow(t *testing.T) {
 	dir := t.TempDir()
 	log := domain.Folder(dir).AuditLog()
@@ -204,11 +205,7 @@ func TestAuditFollow(t *testing.T) {
 	w.Flush()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errOut testio.Buffer
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"audit", "--dir", dir, "--follow", "--principal", "alice"}, strings.NewReader(""), &out, &errOut)
-	}()
+	out, errOut, done := startAudit(ctx, "audit", "--dir", dir, "--follow", "--since", "1h", "--principal", "alice")
 	waitFor := func(s string) {
 		t.Helper()
 		for !strings.Contains(out.String(), s) {
@@ -246,3 +243,106 @@ func TestAuditFollow(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// startAudit runs hop with args (hop audit --follow) until ctx ends; its
+// result comes on done.
+func startAudit(ctx context.Context, args ...string) (out, errOut *testio.Buffer, done <-chan error) {
+	out, errOut = new(testio.Buffer), new(testio.Buffer)
+	d := make(chan error, 1)
+	go func() { d <- Run(ctx, args, strings.NewReader(""), out, errOut) }()
+	return out, errOut, d
+}
+
+// TestAuditFollowFromNow: without --since, --follow prints only the events
+// written after it started, as tail -f -n 0 does.
+func TestAuditFollowFromNow(t *testing.T) {
+	dir := t.TempDir()
+	log := domain.Folder(dir).AuditLog()
+	w, _ := audit.OpenFile(log)
+	defer w.Close()
+	for i := range 150 {
+		w.Emit(audit.Event{Time: time.Now(), Type: "before", Reason: itoa(i)})
+	}
+	w.Flush()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, errOut, done := startAudit(ctx, "audit", "--dir", dir, "--follow")
+	// Write until one is printed: the command has then started.
+	for !strings.Contains(out.String(), "after") {
+		w.Emit(audit.Event{Time: time.Now(), Type: "after"})
+		w.Flush()
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no event written after the start was printed; output:\n%s%s", out.String(), errOut.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("hop audit --follow: %v", err)
+	}
+	if strings.Contains(out.String(), "before") {
+		t.Errorf("hop audit --follow printed events written before it started:\n%.500s", out.String())
+	}
+}
+
+// TestAuditAgentEvents: the agents' events are printed with labels: the
+// session and its mode, the local account and the endpoint, a brokered
+// ticket's client.
+func TestAuditAgentEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	a, err := audit.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, e := range []audit.Event{
+		{Time: at, Type: "session.start", Client: "alice@EXAMPLE.TEST", Service: "host/b.example.test@EXAMPLE.TEST", Addr: "127.0.0.1:4000",
+			Actor: "root", Target: "dns-ops", Flags: "session=s1,mode=remote-guard,service-asserted-identity"},
+		{Time: at, Type: "jea.command", Client: "alice@EXAMPLE.TEST", Actor: "root", Target: "dns-ops", Flags: "session=s1"},
+		{Time: at, Type: "session.refused", Client: "bob@EXAMPLE.TEST", Target: "default", Reason: "not a member"},
+		{Time: at, Type: "broker.issued", Client: "alice@EXAMPLE.TEST", Actor: "alice@EXAMPLE.TEST", Target: "cifs/c.example.test", Flags: "session=s1,mode=constrained"},
+		{Time: at, Type: "session.credential", Client: "alice@EXAMPLE.TEST", Actor: "svc@EXAMPLE.TEST", Target: "svc", Flags: "session=s1"},
+		{Time: at, Type: "tgs.issued", Client: "alice@EXAMPLE.TEST", Service: "host/b.example.test@EXAMPLE.TEST", Flags: "forwardable,renewable"},
+	} {
+		a.Emit(e)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := `2026-01-02T03:04:05Z  session.start  alice@EXAMPLE.TEST → host/b.example.test@EXAMPLE.TEST  local account root → endpoint dns-ops  session=s1  mode=remote-guard  service-asserted-identity  from=127.0.0.1:4000  (seq 1)
+2026-01-02T03:04:05Z  jea.command  alice@EXAMPLE.TEST → -  local account root → endpoint dns-ops  session=s1  (seq 2)
+2026-01-02T03:04:05Z  session.refused  bob@EXAMPLE.TEST → -  endpoint default  — not a member  (seq 3)
+2026-01-02T03:04:05Z  broker.issued  alice@EXAMPLE.TEST → -  ticket alice@EXAMPLE.TEST → cifs/c.example.test  session=s1  mode=constrained  (seq 4)
+2026-01-02T03:04:05Z  session.credential  alice@EXAMPLE.TEST → -  principal svc@EXAMPLE.TEST → credential svc  session=s1  (seq 5)
+2026-01-02T03:04:05Z  tgs.issued  alice@EXAMPLE.TEST → host/b.example.test@EXAMPLE.TEST  flags=forwardable,renewable  (seq 6)
+`
+	if got := ok(t, "", "audit", "--file", path); got != want {
+		t.Errorf("hop audit:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestAuditThroughAdminURL: with no domain here and none named, hop audit
+// reads the log of krb5.conf's admin server, as the directory commands do.
+func TestAuditThroughAdminURL(t *testing.T) {
+	if _, err := os.Stat("/var/lib/hop/master.key"); err == nil {
+		t.Skip("/var/lib/hop holds a domain on this machine, which hop would use instead of admin_url")
+	}
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	r := startKDC(t, dir)
+	t.Setenv("KRB5_CONFIG", r.krb5conf)
+	t.Setenv("HOP_DIR", "")
+	t.Setenv("KRB5CCNAME", "FILE:"+r.kinit(t, "Administrator", "Admin-pw-1"))
+
+	if out := ok(t, "", "audit", "--type", "directory.domain"); !strings.Contains(out, "directory.domain.create  the local domain administrator → EXAMPLE.TEST") {
+		t.Errorf("hop audit through admin_url:\n%s", out)
+	}
+	fails(t, 2, "--follow reads a local log, and this reads "+r.state.AdminURL+"'s through the admin API (admin_url)", "", "audit", "--follow")
+
+	// Without admin_url either: say where the log could be.
+	empty := filepath.Join(t.TempDir(), "krb5.conf")
+	os.WriteFile(empty, []byte("[libdefaults]\n\tdefault_realm = EXAMPLE.TEST\n"), 0o644)
+	t.Setenv("KRB5_CONFIG", empty)
+	fails(t, 1, "no audit log here: /var/lib/hop has no hop domain; give --dir DIR or --file FILE, or read the log of an admin server with --server URL", "", "audit")
+}

@@ -48,8 +48,10 @@ func TestDomainAndAccounts(t *testing.T) {
 	fails(t, 1, "no hop domain in", "", "account", "list", "--dir", dir)
 	fails(t, 2, "--realm is required", "", "domain", "init", "--dir", dir)
 	fails(t, 1, "password is empty", "\n", "domain", "init", "--dir", dir, "--realm", "example.test")
-	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
-	fails(t, 1, "already holds a domain", "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "OTHER.TEST")
+	fails(t, 1, "no password given: use --admin-password-file FILE", "", "domain", "init", "--dir", dir, "--realm", "example.test")
+	fails(t, 1, "Administrator's password: directory: the new password has 5 characters; this domain requires at least 8", "short\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "example.test")
+	fails(t, 1, "already holds a domain", "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "OTHER.TEST")
 	for _, f := range []string{domain.MasterKeyFile, domain.DirectoryFile} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || st.Mode().Perm() != 0o600 {
@@ -154,7 +156,7 @@ func TestHelpAndUsage(t *testing.T) {
 
 func TestDelegationSettings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "d")
-	ok(t, "Admin-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
 	ok(t, "Alice-pw-1\n", "account", "add", "alice", "--dir", dir)
 	for _, h := range []string{"b", "b2", "b3", "c"} {
 		ok(t, "", "account", "add-computer", h+".example.test", "--dir", dir)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,12 +19,16 @@ func clientConfigCommand() *command {
 	return &command{
 		name:    "client-config",
 		summary: "print a krb5.conf for clients of this realm (MIT and Heimdal)",
-		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL] [--agent-address FQDN=ADDR:PORT]...",
+		usage:   "client-config [--dir DIR] [--kdc HOST:PORT]... [--kpasswd HOST:PORT] [--admin-url URL] [--admin-address ADDR|off] [--agent-address FQDN=ADDR:PORT]...",
 		help: `Prints a krb5.conf naming this realm and its KDCs. Without --kdc, the
 addresses a running "hop kdc" on this directory listens on are used, else
 127.0.0.1:88; so are its kpasswd address and its admin API's URL, with the
 pin of the admin server's TLS key in a [hop] section (hop's commands read it;
-MIT and Heimdal ignore it). Use it with: hop client-config > krb5.conf; export KRB5_CONFIG=$PWD/krb5.conf`,
+MIT and Heimdal ignore it). When the admin URL names a host (hop kdc
+--admin-name), the [hop] section also maps that name to the address the admin
+API listens on (admin_address), so that the URL works where the name is not
+in DNS; --admin-address ADDR gives another address, off leaves it out.
+Use it with: hop client-config > krb5.conf; export KRB5_CONFIG=$PWD/krb5.conf`,
 		run: runClientConfig,
 	}
 }
@@ -35,6 +40,7 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	fs.Var(&kdcs, "kdc", "a KDC address `HOST:PORT` (repeatable)")
 	adminURL := fs.String("admin-url", "", "the admin server's `URL` (default: the running hop kdc's)")
 	kpasswdAddr := fs.String("kpasswd", "", "the kpasswd server `HOST:PORT` (default: the running hop kdc's)")
+	adminAddr := fs.String("admin-address", "", "the `ADDR` (no port) clients connect to for the admin URL's host name, or off (default: the address the running hop kdc's admin API listens on)")
 	var agentAddrs stringList
 	fs.Var(&agentAddrs, "agent-address", "where hop exec connects for a host, `FQDN=ADDR:PORT` (repeatable; for hosts whose names do not resolve)")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
@@ -54,6 +60,13 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	}
 	if *adminURL == "" {
 		*adminURL = st.AdminURL
+		if *adminAddr == "" {
+			*adminAddr = listenHost(st.AdminAddr)
+		}
+	}
+	adminHost, err := adminNameToMap(*adminURL, *adminAddr)
+	if err != nil {
+		return usagef("%s: %v", c.path, err)
 	}
 	if *kpasswdAddr == "" {
 		*kpasswdAddr = st.Kpasswd
@@ -96,6 +109,9 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 		if pin != "" {
 			fmt.Fprintf(&b, "\tadmin_tls_pin = %s\n", pin)
 		}
+		if adminHost != "" {
+			fmt.Fprintf(&b, "\t# where to connect for %s, whose name need not resolve\n\tadmin_address = {\n\t\t%s = %s\n\t}\n", adminHost, adminHost, *adminAddr)
+		}
 		if len(agentAddrs) > 0 {
 			fmt.Fprintf(&b, "\tagent_address = {\n")
 			for _, a := range agentAddrs {
@@ -107,4 +123,35 @@ func runClientConfig(ctx context.Context, e *env, c *command, args []string) err
 	}
 	_, err = fmt.Fprint(e.stdout, b.String())
 	return err
+}
+
+// listenHost is the host of a listening address ADDR:PORT, "" when it
+// listens on every address (which says nothing about where clients reach
+// it).
+func listenHost(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || ip.IsUnspecified() {
+		return ""
+	}
+	return host
+}
+
+// adminNameToMap returns the host name of adminURL that krb5.conf's
+// admin_address maps to addr: "" when there is nothing to map (no address,
+// off, or a URL that names an address).
+func adminNameToMap(adminURL, addr string) (string, error) {
+	if addr == "" || addr == "off" || adminURL == "" {
+		return "", nil
+	}
+	if _, _, err := net.SplitHostPort(addr); err == nil || net.ParseIP(addr) == nil {
+		return "", fmt.Errorf("--admin-address %q: want an IP address without a port, e.g. 127.0.0.1 (the port is the admin URL's)", addr)
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil || u.Hostname() == "" {
+		return "", fmt.Errorf("--admin-url %q: want https://HOST:PORT", adminURL)
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return "", nil
+	}
+	return strings.ToLower(u.Hostname()), nil
 }

@@ -70,7 +70,7 @@ func runDomainInit(ctx context.Context, e *env, c *command, args []string) error
 	if err := domain.Folder(*dir).CheckNew(); err != nil {
 		return err
 	}
-	pw, err := e.readPassword(*pwFile, "Password for Administrator@"+string(r)+": ", true)
+	pw, err := e.readPasswordFlag("--admin-password-file", *pwFile, "Password for Administrator@"+string(r)+": ", true)
 	if err != nil {
 		return err
 	}

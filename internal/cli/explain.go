@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"hop/delegation"
 )
 
 func delegationCommand() *command {
@@ -17,8 +19,14 @@ func delegationCommand() *command {
 every check in order, the rule that decided, and what to change. --s4u2self
 asks about protocol transition (the service obtains the user's ticket itself,
 as after a non-Kerberos logon); without it, the user authenticated to the
-service with Kerberos. Example, the seed's second hop:
-  hop delegation explain --user alice --service 'b$' --target cifs/c.example.test`,
+service with Kerberos. The service is an account name (a host's is its
+computer account, b$ for b.example.test) or an SPN. Example, the seed's
+second hop:
+  hop delegation explain --user alice --service 'b$' --target cifs/c.example.test
+
+Exit status: 0 when the delegation is allowed, 3 when it is denied (with
+--json too), 1 when it cannot be answered (an unknown name, no server), 2
+for a usage mistake.`,
 				run: runExplain},
 		},
 	}
@@ -48,7 +56,10 @@ func runExplain(ctx context.Context, e *env, c *command, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return printJSON(e.stdout, x)
+		if err := printJSON(e.stdout, x); err != nil {
+			return err
+		}
+		return deniedStatus(x)
 	}
 	verdict := "ALLOWED"
 	if !x.Allowed {
@@ -70,5 +81,18 @@ func runExplain(ctx context.Context, e *env, c *command, args []string) error {
 		fmt.Fprintf(e.stdout, "  [%s] %-24s %s\n", mark, ch.Name, ch.Detail)
 	}
 	fmt.Fprintf(e.stdout, "%s\n", x.Reason)
-	return nil
+	return deniedStatus(x)
+}
+
+// ExitDenied is hop delegation explain's exit status when the delegation
+// is denied.
+const ExitDenied = 3
+
+// deniedStatus is explain's result: nil when x allows the delegation, else
+// exit status ExitDenied (the verdict is printed already).
+func deniedStatus(x *delegation.Explanation) error {
+	if x.Allowed {
+		return nil
+	}
+	return &exitError{code: ExitDenied}
 }

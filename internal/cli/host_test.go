@@ -31,11 +31,18 @@ type runningKDC struct {
 
 func startKDC(t *testing.T, dir string) *runningKDC {
 	t.Helper()
+	return startKDCNamed(t, dir, "127.0.0.1")
+}
+
+// startKDCNamed is startKDC with the admin API named adminName (its SPN
+// HTTP/adminName, the host of its URL), listening on 127.0.0.1.
+func startKDCNamed(t *testing.T, dir, adminName string) *runningKDC {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
 		_, errOut, code := hopCtx(ctx, "", "kdc", "--dir", dir, "--listen", "127.0.0.1:0", "--kpasswd-listen", "off",
-			"--admin-listen", "127.0.0.1:0", "--admin-name", "127.0.0.1", "--log-level", "warn")
+			"--admin-listen", "127.0.0.1:0", "--admin-name", adminName, "--log-level", "warn")
 		if code != 0 {
 			errc <- &usageError{errOut}
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -98,5 +99,24 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	if errors.Is(err, dc.ErrNoHostName) {
 		return usagef("give the admin server's host name with --admin-name")
 	}
+	var le *dc.ListenError
+	if errors.As(err, &le) {
+		return listenError(le, *kpasswdListen == "")
+	}
 	return err
+}
+
+// listenError says which of hop kdc's addresses could not be used, why,
+// and what to do, naming its flag. kpasswdDefault: the kpasswd address was
+// not given but derived from --listen.
+func listenError(le *dc.ListenError, kpasswdDefault bool) error {
+	what := map[string]string{"Listen": "the KDC", "KpasswdListen": "kpasswd", "AdminListen": "the admin API"}[le.Field]
+	advice := le.Explain(kdcFlags[le.Field])
+	if le.Field == "KpasswdListen" {
+		advice += " (or off)"
+		if kpasswdDefault {
+			what = "kpasswd (by default on port 464 when the KDC uses 88)"
+		}
+	}
+	return fmt.Errorf("%s cannot listen on %s: %s", what, le.Addr, advice)
 }

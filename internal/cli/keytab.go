@@ -5,6 +5,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +47,10 @@ func runKeytabExport(ctx context.Context, e *env, c *command, args []string) err
 	}
 	if *out == "" {
 		return usagef("%s: give the output file with -o FILE", c.path)
+	}
+	// Before the keys are read (or, with --rotate, changed).
+	if fi, err := os.Stat(*out); err == nil && fi.IsDir() {
+		return usagef("%s: -o %s is a folder; give the keytab's file name, e.g. -o %s", c.path, *out, filepath.Join(*out, strings.TrimSuffix(pos[0], "$")+".keytab"))
 	}
 	svc, done, err := e.service(ctx, tgt)
 	if err != nil {

@@ -138,7 +138,7 @@ func (e *env) adminClient(rawURL string, negotiate, authenticatedReplies bool) (
 	if err != nil {
 		return nil, err
 	}
-	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies}
+	opts := admin.ClientOptions{TLSPin: hs.AdminTLSPin, AuthenticatedReplies: authenticatedReplies, HostAddress: hs.AdminAddress}
 	if negotiate {
 		src := &tickets.Source{Config: cfg, Getenv: e.getenv}
 		opts.Credential = func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {

@@ -60,8 +60,15 @@ const MaxPasswordLen = 256
 
 // readPassword gets a password from file ("-" = standard input), from the
 // terminal (asked twice when confirm), or from the first line of a
-// standard input that is not a terminal.
+// standard input that is not a terminal. file is the command's
+// --password-file; see readPasswordFlag for a flag of another name.
 func (e *env) readPassword(file, prompt string, confirm bool) (string, error) {
+	return e.readPasswordFlag("--password-file", file, prompt, confirm)
+}
+
+// readPasswordFlag is readPassword for a password file given with the flag
+// named flagName, which its error without a password names.
+func (e *env) readPasswordFlag(flagName, file, prompt string, confirm bool) (string, error) {
 	var pw string
 	switch {
 	case file == "-":
@@ -81,7 +88,7 @@ func (e *env) readPassword(file, prompt string, confirm bool) (string, error) {
 		if !ok || !term.IsTerminal(int(f.Fd())) {
 			line, err := readLine(e.stdin)
 			if err != nil {
-				return "", fmt.Errorf("no password given: use --password-file FILE, or type it at a terminal (%w)", err)
+				return "", fmt.Errorf("no password given: use %s FILE (- for standard input), or type it at a terminal (%w)", flagName, err)
 			}
 			pw = line
 			break

@@ -31,9 +31,14 @@ func TestMITS4U2Proxy(t *testing.T) {
 			Allowed bool
 			Rule    string
 		}
-		if jerr := json.Unmarshal([]byte(hop(t, "", "delegation", "explain", "--user", user, "--service", "b$",
-			"--target", "cifs/c.example.test", "--s4u2self", "--json", "--dir", r.dir)), &x); jerr != nil {
-			t.Fatal(jerr)
+		// It exits 0 when it allows, 3 when it denies.
+		xout, xerr, xrun := thirdparty.Run(t, nil, "", hopBin, "delegation", "explain", "--user", user, "--service", "b$",
+			"--target", "cifs/c.example.test", "--s4u2self", "--json", "--dir", r.dir)
+		if jerr := json.Unmarshal([]byte(xout), &x); jerr != nil {
+			t.Fatalf("hop delegation explain: %v, %v\n%s%s", jerr, xrun, xout, xerr)
+		}
+		if want := map[bool]int{true: 0, false: 3}[x.Allowed]; exitCode(xrun) != want {
+			t.Errorf("hop delegation explain (allowed=%v) exited with %v; want status %d", x.Allowed, xrun, want)
 		}
 		if x.Allowed != (err == nil) {
 			t.Errorf("explain says allowed=%v (rule %s) but the KDC %s", x.Allowed, x.Rule, map[bool]string{true: "issued the ticket", false: "refused: " + errOut}[err == nil])

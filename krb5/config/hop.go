@@ -13,6 +13,7 @@ const HopSection = "hop"
 const (
 	hopAdminURL     = "admin_url"
 	hopAdminTLSPin  = "admin_tls_pin"
+	hopAdminAddress = "admin_address"
 	hopAgentPort    = "agent_port"
 	hopAgentAddress = "agent_address"
 	hopAllowHop     = "allow_hop"
@@ -28,6 +29,9 @@ const (
 //	[hop]
 //		admin_url = https://kdc.example.test:8443
 //		admin_tls_pin = sha256//BASE64
+//		admin_address = {
+//			kdc.example.test = 127.0.0.1
+//		}
 //		agent_port = 2222
 //		allow_hop = cifs/*.example.test,host/*.example.test
 //		agent_address = {
@@ -96,6 +100,14 @@ func (s HopSettings) AgentPortNumber() (int, error) {
 // host named fqdn (agent_address = { FQDN = ADDRESS }), if one is set.
 func (s HopSettings) AgentAddress(fqdn string) (string, bool) {
 	return s.cfg.hopValue(s.realm, hopAgentAddress, fqdn)
+}
+
+// AdminAddress returns the address (without a port) to connect to for
+// the admin server named host, instead of resolving the name
+// (admin_address = { HOST = ADDRESS }), if one is set: for an admin_url
+// whose name is not in DNS. The port is the URL's.
+func (s HopSettings) AdminAddress(host string) (string, bool) {
+	return s.cfg.hopValue(s.realm, hopAdminAddress, host)
 }
 
 // hopValue returns the value at path (a key, or a subsection and a key)

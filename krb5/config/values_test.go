@@ -252,6 +252,9 @@ func TestHopSettings(t *testing.T) {
 	agent_address = {
 		b.example.test = 127.0.0.2:2222
 	}
+	admin_address = {
+		global.example.test = 127.0.0.1
+	}
 	OTHER.TEST = {
 		admin_url = https://other.example.test:8443
 		agent_port = 22x
@@ -286,6 +289,14 @@ func TestHopSettings(t *testing.T) {
 		}
 		if a, ok := s.AgentAddress(tc.host); a != tc.addr || ok != tc.hasAddr {
 			t.Errorf("HopSettings(%q).AgentAddress(%s) = %q, %v", tc.realm, tc.host, a, ok)
+		}
+	}
+	for _, realm := range []string{"", "OTHER.TEST"} {
+		if a, ok := c.HopSettings(realm).AdminAddress("global.example.test"); a != "127.0.0.1" || !ok {
+			t.Errorf("HopSettings(%q).AdminAddress(global.example.test) = %q, %v; want 127.0.0.1", realm, a, ok)
+		}
+		if a, ok := c.HopSettings(realm).AdminAddress("other.example.test"); ok {
+			t.Errorf("HopSettings(%q).AdminAddress(other.example.test) = %q; want none", realm, a)
 		}
 	}
 	if s := mustParse(t, "[libdefaults]\n\tdefault_realm = A.TEST\n").HopSettings("A.TEST"); s.AdminURL != "" || s.AgentPort != "" {

@@ -335,7 +335,7 @@ func (s *Source) withTGT(ctx context.Context, service krb5.PrincipalName,
 		var kerr *client.Error
 		if errors.As(err, &kerr) {
 			if kerr.Code == krb5.KDCErrSPrincipalUnknown && !service.IsZero() {
-				return fmt.Errorf("the KDC of %s knows no service %s: check the server's name (%v)", realm, service, err)
+				return fmt.Errorf("the KDC of %s knows no service %s: check the server's name (%w)", realm, service, err)
 			}
 			return err
 		}
