@@ -37,7 +37,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		{"expired", host, func(o *remote.Options) {
 			o.Source = &tickets.Source{Config: f.lab.Config, CCache: f.src.CCache, Now: func() time.Time { return time.Now().Add(72 * time.Hour) }}
 		}, "your ticket expired: run hop login"},
-		{"unknown service", "nohost.example.test", nil, "knows no service host/nohost.example.test"},
+		{"unknown service", "nohost.example.test", nil, "the domain knows no host of that name (no principal host/nohost.example.test): check the name, or join the host"},
 		{"nothing listens", host, func(o *remote.Options) { o.Address = closedAddr }, "nothing listens on " + closedAddr + ": is hop agent running there"},
 		{"DNS", host, func(o *remote.Options) {
 			o.Address = ""
