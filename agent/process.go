@@ -34,6 +34,9 @@ type procSpec struct {
 	// this socket (heimdalkcm_linux.go). A session that runs as root
 	// keeps the host's namespace, so that what it mounts is the host's.
 	KCMSocket string
+	// Cgroup, when set, is the session's cgroup: the process starts in it
+	// (CLONE_INTO_CGROUP), and the teardown kills all it holds.
+	Cgroup *sessionCgroup
 }
 
 // process is a running session process and its process group.
@@ -58,6 +61,8 @@ type process struct {
 	leaderGone bool
 
 	tearOnce sync.Once
+	cg       *sessionCgroup // nil: the process group only
+	cgErr    error          // the cgroup's teardown failed
 }
 
 // startProcess starts spec's program.
@@ -67,12 +72,16 @@ func startProcess(spec procSpec) (*process, error) {
 	if spec.User != nil {
 		attr.Credential = &syscall.Credential{Uid: spec.User.UID, Gid: spec.User.GID, Groups: spec.User.Groups}
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
+	p := &process{cmd: cmd, exited: make(chan struct{}), cg: spec.Cgroup}
+	if spec.Cgroup != nil {
+		attr.UseCgroupFD, attr.CgroupFD = true, spec.Cgroup.fd
+	}
 	var closeAfter []io.Closer
 	fail := func(err error) (*process, error) {
 		for _, c := range closeAfter {
 			c.Close()
 		}
+		p.cg.kill()
 		if p.ptmx != nil {
 			p.ptmx.Close()
 		}
@@ -174,8 +183,9 @@ func (p *process) groupAlive() bool {
 }
 
 // teardown ends the process group: SIGHUP, SIGTERM, then after KillDelay
-// SIGKILL, and returns once the leader is reaped. Only the first call
-// acts; later ones wait for the leader.
+// SIGKILL; then every process left in the session's cgroup, if it has
+// one; and returns once the leader is reaped. Only the first call acts;
+// later ones wait for the leader.
 func (p *process) teardown() {
 	p.tearOnce.Do(func() {
 		p.signal(syscall.SIGHUP)
@@ -188,6 +198,8 @@ func (p *process) teardown() {
 		if p.groupAlive() {
 			p.signal(syscall.SIGKILL)
 		}
+		// What left the process group (setsid) is still in the cgroup.
+		p.cgErr = p.cg.kill()
 	})
 	<-p.exited
 }

@@ -53,6 +53,7 @@ type Options struct {
 type Agent struct {
 	cfg        *Config
 	replay     *service.ReplayCache // persisted in the state folder
+	cgroups    *sessionCgroups      // the sessions' cgroups (root, cgroup v2); nil: process groups only
 	logger     *slog.Logger
 	audit      audit.Sink
 	closeAudit func() error
@@ -174,6 +175,13 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 		return nil, err
 	}
 	a.isRoot = os.Geteuid() == 0
+	if a.isRoot {
+		if cg, err := newSessionCgroups(); err != nil {
+			a.logger.Warn("sessions end by their process group only: a process that leaves it (setsid, a double fork) outlives its session", "why", err.Error())
+		} else {
+			a.cgroups = cg
+		}
+	}
 	for _, e := range sortedEndpoints(cfg) {
 		if e.jea != nil {
 			for _, w := range e.jea.warnings {
@@ -403,6 +411,7 @@ func (a *Agent) Close() error {
 	}
 	a.wg.Wait()
 	a.replay.Close()
+	a.cgroups.close()
 	if a.closeAudit != nil {
 		return a.closeAudit()
 	}

@@ -541,6 +541,14 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 		// is not the account: say so.
 		start.Flags += ",ssh-user=" + flagValue(u)
 	}
+	if a.cgroups != nil {
+		cg, err := a.cgroups.session(s.id)
+		if err != nil {
+			// The session still ends with its process group.
+			a.logger.Warn("the session runs without a cgroup of its own", "session", s.id, "err", err)
+		}
+		spec.Cgroup = cg
+	}
 	p, err := startProcess(spec)
 	if err != nil {
 		s.refused(e, err.Error())
@@ -581,7 +589,14 @@ func (s *session) execute(e *Endpoint, u *localUser, spec procSpec, reason strin
 	}
 	// What the leader left behind goes with the session.
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); p.teardown(); p.closeIO() }()
+	go func() {
+		defer s.wg.Done()
+		p.teardown()
+		p.closeIO()
+		if p.cgErr != nil {
+			a.logger.Warn("the session's cgroup", "session", s.id, "err", p.cgErr)
+		}
+	}()
 
 	code, sig, core := p.exitInfo()
 	end := start
