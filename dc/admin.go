@@ -42,7 +42,7 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	for i, n := range names {
 		names[i] = strings.ToLower(strings.TrimSuffix(n, "."))
 	}
-	hs := &adminserver.HTTPServer{Dir: d.Directory, Names: names, Logger: logger}
+	hs := &adminserver.HTTPServer{Dir: d.Directory, Names: names, Logger: logger, ReplayCache: d.Folder.Path(domain.AdminReplayFile)}
 	if p := s.auditPath(); p != "" {
 		hs.AuditLog = AuditReader(p)
 	}

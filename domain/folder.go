@@ -14,6 +14,8 @@
 //     on first use.
 //   - kdc.json: the addresses a running hop kdc serves (package dc writes
 //     it when its servers are ready and removes it when it stops).
+//   - admin-replay.cache (0600): the admin API's replay cache, kept across
+//     restarts of hop kdc.
 //   - directory.db.before-restore and master.key.before-restore: the files
 //     a forced Restore replaced.
 //
@@ -37,6 +39,8 @@ const (
 	StateFile     = "kdc.json"
 	AdminCertFile = "admin-tls.crt"
 	AdminKeyFile  = "admin-tls.key"
+	// AdminReplayFile is the admin API's replay cache.
+	AdminReplayFile = "admin-replay.cache"
 )
 
 // DefaultDir is where hop keeps its domain unless told otherwise.

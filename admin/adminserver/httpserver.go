@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"hop/admin"
 
@@ -34,7 +35,11 @@ type HTTPServer struct {
 	Names []string
 	// AuditLog reads the audit log for GET /v1/audit (nil: none).
 	AuditLog func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error)
-	Logger   *slog.Logger
+	// ReplayCache is the file of the replay cache of the requests'
+	// authenticators ("": in memory only, so that an Authorization header
+	// captured before a restart would be accepted after it).
+	ReplayCache string
+	Logger      *slog.Logger
 }
 
 func (s *HTTPServer) logger() *slog.Logger {
@@ -102,10 +107,18 @@ func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	realm := dom.Realm
+	skew := dom.Policy.WithDefaults().ClockSkew
 	acc := &service.Acceptor{
 		Keys:         dirkeytab.New(s.Dir, s.serves),
 		AcceptServer: func(p krb5.Principal) bool { return s.serves(p, realm) },
-		MaxSkew:      dom.Policy.WithDefaults().ClockSkew,
+		MaxSkew:      skew,
+	}
+	if s.ReplayCache != "" {
+		rc := service.NewReplayCache(skew)
+		if err := rc.Persist(s.ReplayCache, time.Now()); err != nil {
+			return nil, fmt.Errorf("adminserver: %w", err)
+		}
+		acc.Replay = rc
 	}
 	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc}, Fail: s.writeAuthFailure}
 	h := &Handler{
