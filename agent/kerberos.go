@@ -109,8 +109,11 @@ func (r adminResolver) GroupSID(ctx context.Context, name string) (string, error
 // request, not the reply, so over plain HTTP anyone on the path could
 // answer a group name with the SID of a group everybody is in (Domain
 // Users) and open the host to every user.
-func newAdminResolver(url, pin string, host *broker.Keytab) (GroupResolver, error) {
+// hostAddress maps the admin server's name to its address (krb5.conf's
+// [hop] admin_address; nil: DNS).
+func newAdminResolver(url, pin string, hostAddress func(string) (string, bool), host *broker.Keytab) (GroupResolver, error) {
 	c, err := admin.NewClient(url, admin.ClientOptions{
+		HostAddress: hostAddress,
 		Credential: func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
 			return host.Ticket(ctx, krb5.Principal{Name: spn, Realm: host.Principal.Realm})
 		},

@@ -31,7 +31,7 @@ func TestAdminURLMustBeAuthenticated(t *testing.T) {
 		{"ftp://kdc.example.test", false},
 		{"kdc.example.test:8749", false},
 	} {
-		_, err := newAdminResolver(tc.url, "", &broker.Keytab{})
+		_, err := newAdminResolver(tc.url, "", nil, &broker.Keytab{})
 		if (err == nil) != tc.ok {
 			t.Errorf("newAdminResolver(%q): %v", tc.url, err)
 		}

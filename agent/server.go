@@ -217,7 +217,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 			url = hs.AdminURL
 		}
 		if url != "" {
-			if resolver, err = newAdminResolver(url, hs.AdminTLSPin, a.host); err != nil {
+			if resolver, err = newAdminResolver(url, hs.AdminTLSPin, hs.AdminAddress, a.host); err != nil {
 				return nil, err
 			}
 		}

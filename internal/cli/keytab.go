@@ -22,7 +22,7 @@ func keytabCommand() *command {
 		summary: "export an account's keys to an MIT keytab",
 		subs: []*command{
 			{name: "export", summary: "write a keytab for an account and its SPNs",
-				usage: "keytab export ACCOUNT -o FILE [--dir DIR | --server URL] [--current-only] [--json]",
+				usage: "keytab export ACCOUNT -o FILE [--dir DIR | --server URL] [--rotate] [--current-only] [--json]",
 				help: `Writes an MIT keytab (version 2, mode 0600) with an entry per key type for
 the account's own principal (e.g. b$@REALM) and for each of its SPNs
 (host/b.example.test@REALM, ...). Keys of the previous kvno are included too, so
