@@ -109,7 +109,9 @@ func NewClient(rawURL string, opts ClientOptions) (*Client, error) {
 	}
 	var rt http.RoundTripper = tr
 	if opts.Credential != nil {
-		rt = &spnego.Transport{Base: tr, Credential: opts.Credential, Preemptive: true}
+		// Tokens are bound to the TLS channel (tls-server-end-point), so
+		// that another server cannot use them.
+		rt = &spnego.Transport{Base: tr, Credential: opts.Credential, Preemptive: true, TLSBindings: true}
 	}
 	timeout := opts.Timeout
 	if timeout == 0 {

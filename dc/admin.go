@@ -48,16 +48,11 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	if err := hs.EnsureSPNs(ctx); err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)
 	}
-	h, err := hs.Handler(ctx)
-	if err != nil {
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", c.AdminListen)
 	if err != nil {
 		return nil, &ListenError{Field: "AdminListen", Addr: c.AdminListen, Err: err}
 	}
 	srv := &http.Server{
-		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -87,7 +82,15 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 		scheme = "https"
+		// Tokens are checked against this certificate's channel bindings.
+		hs.TLSCert, hs.RequireChannelBinding = pair.Leaf, c.AdminRequireChannelBinding
 	}
+	h, err := hs.Handler(ctx)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	srv.Handler = h
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	a.url = scheme + "://" + net.JoinHostPort(names[0], port)
 	go func() {

@@ -45,6 +45,11 @@ type Config struct {
 	// InsecureAdminHTTP serves the admin API over plain HTTP instead of
 	// TLS with the folder's self-signed certificate.
 	InsecureAdminHTTP bool
+	// AdminRequireChannelBinding refuses Kerberos tokens that are not
+	// bound to the admin API's TLS channel (RFC 5929): a token sent to
+	// another server (a plain-HTTP one of the same name) cannot be used.
+	// hop's client binds its tokens; curl 7.88 does not.
+	AdminRequireChannelBinding bool
 
 	// AuditLog is the audit log file. Empty: the folder's audit.log.
 	AuditLog string

@@ -2,6 +2,7 @@ package adminserver
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,14 @@ type HTTPServer struct {
 	Names []string
 	// AuditLog reads the audit log for GET /v1/audit (nil: none).
 	AuditLog func(ctx context.Context, q admin.AuditQuery) ([]json.RawMessage, error)
+	// TLSCert is the certificate the server serves (nil: plain HTTP).
+	// Kerberos tokens bound to a TLS channel (RFC 5929
+	// tls-server-end-point) must be bound to this one: a token a client
+	// sent to another server cannot be used here. RequireChannelBinding
+	// refuses tokens bound to no channel too (hop's client binds its
+	// tokens; curl 7.88 and MIT's library used by other programs do not).
+	TLSCert               *x509.Certificate
+	RequireChannelBinding bool
 	// ReplayCache is the file of the replay cache of the requests'
 	// authenticators ("": in memory only, so that an Authorization header
 	// captured before a restart would be accepted after it).
@@ -120,7 +129,16 @@ func (s *HTTPServer) Handler(ctx context.Context) (http.Handler, error) {
 		}
 		acc.Replay = rc
 	}
-	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc}, Fail: s.writeAuthFailure}
+	auth := &spnego.HTTPAuth{Acceptor: &gssapi.Acceptor{Service: acc, InsecureAcceptUnbound: !s.RequireChannelBinding}, Fail: s.writeAuthFailure}
+	if s.TLSCert != nil {
+		cb := gssapi.TLSServerEndPoint(s.TLSCert)
+		auth.Bindings = func(r *http.Request) *gssapi.ChannelBindings {
+			if r.TLS == nil {
+				return nil
+			}
+			return cb
+		}
+	}
 	h := &Handler{
 		ServiceFor: s.serviceFor,
 		Anonymous:  &Local{Dir: s.Dir},

@@ -17,7 +17,7 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--audit-log FILE] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--admin-require-channel-binding] [--audit-log FILE] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
@@ -35,7 +35,12 @@ authentication; hop's directory commands use it, as in hop account list
 clients use (the SPN HTTP/HOST, held by the service account hop-admin, which is created if needed;
 default: this machine's host name). The TLS certificate is made on first use
 (DIR/admin-tls.crt and .key) and trusted by clients through the key pin that
-hop client-config writes into krb5.conf. After logrotate renames the log, the KDC continues the chain in
+hop client-config writes into krb5.conf. hop's client binds its Kerberos
+tokens to that TLS channel (RFC 5929 tls-server-end-point, as Windows'
+Extended Protection does), and the server refuses a token bound to another;
+--admin-require-channel-binding also refuses tokens bound to none, so that a
+token a client sent to another server of the same name (a plain-HTTP one)
+cannot be used here (curl 7.88 binds none: it is then refused). After logrotate renames the log, the KDC continues the chain in
 the new file at its next write (SIGHUP makes it do so at once). Stop it with
 Ctrl-C or SIGTERM.`,
 		run: runKDC,
@@ -55,6 +60,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	adminListen := fs.String("admin-listen", "", "serve the admin API on `ADDR:PORT` (off by default)")
 	fs.Var(&adminNames, "admin-name", "the admin server's host name `HOST` clients use, its SPN HTTP/HOST (repeatable; default: this host's name)")
 	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
+	requireCB := fs.Bool("admin-require-channel-binding", false, "refuse admin API tokens not bound to its TLS channel (hop's client binds them; curl 7.88 does not)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
 	logs := addLogFlags(fs)
@@ -67,7 +73,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	}
 	cfg := dc.Config{
 		Folder: *dir, Listen: listen, KpasswdListen: *kpasswdListen,
-		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS,
+		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS, AdminRequireChannelBinding: *requireCB,
 		AuditLog: *auditPath, MaxUDPReply: *maxUDP,
 		Logger: logger,
 	}

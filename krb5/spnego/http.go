@@ -30,6 +30,12 @@ var (
 // Negotiate).
 type HTTPAuth struct {
 	Acceptor *gssapi.Acceptor
+	// Bindings, when set, returns the channel bindings of the request's
+	// connection (gssapi.TLSServerEndPoint of the server's certificate
+	// for a TLS request; nil: not checked). A token bound to another
+	// channel is refused; one bound to none is refused unless
+	// Acceptor.InsecureAcceptUnbound.
+	Bindings func(r *http.Request) *gssapi.ChannelBindings
 	// Fail writes the response for a failed/missing authentication; the
 	// "WWW-Authenticate: Negotiate" header is already set. nil: plain text.
 	Fail func(w http.ResponseWriter, r *http.Request, status int, err error)
@@ -78,7 +84,11 @@ func (h *HTTPAuth) Wrap(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		n := (&Acceptor{GSS: h.Acceptor}).Start(nil)
+		var cb *gssapi.ChannelBindings
+		if h.Bindings != nil {
+			cb = h.Bindings(r)
+		}
+		n := (&Acceptor{GSS: h.Acceptor}).Start(cb)
 		out, err := n.Step(tok)
 		if err == nil && !n.Done() {
 			err = ErrMoreRounds

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"hop/krb5"
@@ -37,9 +38,19 @@ type Transport struct {
 	// answers 401 with a Negotiate challenge. A request whose body cannot be
 	// sent twice (no GetBody) is always authenticated preemptively.
 	Preemptive bool
+	// TLSBindings binds each token to the TLS connection it is sent on
+	// (RFC 5929 tls-server-end-point of the server's certificate, as
+	// Windows' Extended Protection does), so that a server that is not
+	// the one the client reached cannot use the token. The first request
+	// to a host goes without credentials to learn the certificate (unless
+	// its body cannot be sent twice); later ones are preemptive.
+	TLSBindings bool
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
+
+	mu       sync.Mutex
+	bindings map[string]*gssapi.ChannelBindings // by host:port
 }
 
 func (t *Transport) base() http.RoundTripper {
@@ -61,8 +72,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Credential == nil {
 		return nil, errors.New("spnego: Transport without a Credential function")
 	}
-	if !t.Preemptive && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil) {
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	bind := t.TLSBindings && req.URL.Scheme == "https"
+	if (!t.Preemptive || bind && t.binding(req) == nil) && replayable {
 		resp, err := t.base().RoundTrip(req)
+		if err == nil && bind {
+			t.learn(req, resp)
+		}
 		if err != nil || resp.StatusCode != http.StatusUnauthorized || !offersNegotiate(resp.Header) {
 			return resp, err
 		}
@@ -85,7 +101,11 @@ func (t *Transport) authenticated(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spnego: ticket for %s: %w", SPN(req), err)
 	}
-	n, tok, err := Initiate(cred, &gssapi.InitOptions{Now: t.Now, Rand: t.Rand}, nil)
+	var cb *gssapi.ChannelBindings
+	if t.TLSBindings && req.URL.Scheme == "https" {
+		cb = t.binding(req)
+	}
+	n, tok, err := Initiate(cred, &gssapi.InitOptions{Now: t.Now, Rand: t.Rand, Bindings: cb}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +117,10 @@ func (t *Transport) authenticated(req *http.Request) (*http.Response, error) {
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		// Refused: whatever token came with it proves nothing to check.
+		// A server whose certificate changed is learnt again.
+		if cb != nil {
+			t.forget(req)
+		}
 		return resp, nil
 	}
 	reply, found := challengeToken(resp.Header)
@@ -116,6 +140,33 @@ func (t *Transport) authenticated(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// binding returns the bindings learnt for req's host, nil if none.
+func (t *Transport) binding(req *http.Request) *gssapi.ChannelBindings {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.bindings[req.URL.Host]
+}
+
+// learn keeps the bindings of the TLS connection resp came on.
+func (t *Transport) learn(req *http.Request, resp *http.Response) {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return
+	}
+	cb := gssapi.TLSServerEndPoint(resp.TLS.PeerCertificates[0])
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.bindings == nil {
+		t.bindings = map[string]*gssapi.ChannelBindings{}
+	}
+	t.bindings[req.URL.Host] = cb
+}
+
+func (t *Transport) forget(req *http.Request) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.bindings, req.URL.Host)
 }
 
 // offersNegotiate reports whether a 401's challenges include Negotiate.
