@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -177,3 +179,65 @@ func (a *File) closeBurst(k burstKey, b *burst) {
 	bound(&e)
 	a.encode(e)
 }
+
+// lostEvents counts the events a File lost (could not write, and could not
+// keep) since its last audit.gap record.
+type lostEvents struct {
+	n           int
+	types       map[string]int
+	first, last time.Time
+	err         string
+}
+
+// lose counts the lines of batch as lost. a.mu is held.
+func (a *File) lose(batch []byte, err error) {
+	now := time.Now()
+	g := &a.lost
+	if g.n == 0 {
+		g.first, g.types = now, map[string]int{}
+	}
+	for len(batch) > 0 {
+		i := bytes.IndexByte(batch, '\n')
+		if i < 0 {
+			break
+		}
+		var e struct {
+			Type string `json:"type"`
+		}
+		json.Unmarshal(batch[:i], &e)
+		g.types[e.Type]++
+		g.n++
+		a.dropped++
+		batch = batch[i+1:]
+	}
+	g.last, g.err = now, err.Error()
+	if a.dropErr == nil {
+		a.dropErr = err
+	}
+}
+
+// gapEvent puts, before the pending events, an audit.gap event that says
+// how many events of which types were lost, when and why, so that the log
+// says where it is incomplete (hop audit verify counts them). a.mu is
+// held.
+func (a *File) gapEvent() {
+	g := a.lost
+	if g.n == 0 {
+		return
+	}
+	a.lost = lostEvents{}
+	kinds := make([]string, 0, len(g.types))
+	for k, n := range g.types {
+		kinds = append(kinds, fmt.Sprintf("%s×%d", k, n))
+	}
+	sort.Strings(kinds)
+	n0 := len(a.pending)
+	a.encode(Event{Time: time.Now(), Type: TypeGap, Flags: fmt.Sprintf("lost=%d", g.n),
+		Reason: fmt.Sprintf("%d events were lost between %s and %s: the log could not be written (%s); they were: %s", g.n,
+			g.first.UTC().Format(time.RFC3339), g.last.UTC().Format(time.RFC3339), g.err, strings.Join(kinds, ", "))})
+	line := append([]byte(nil), a.pending[n0:]...)
+	a.pending = append(line, a.pending[:n0]...)
+}
+
+// TypeGap is the type of the event that records lost events.
+const TypeGap = "audit.gap"

@@ -21,15 +21,18 @@ const (
 	// syncSize of buffered events makes Emit flush itself: it then waits
 	// for the disk rather than let memory grow without bound.
 	syncSize = 2 << 20
-	// maxRetained bounds the events kept for another try while writes
-	// fail; beyond it, events are dropped, counted and reported by Close.
-	maxRetained = 64 << 20
 	// maxBody: an event that encodes to more is replaced by a short note,
 	// so that every line stays within MaxLineSize with its seq and prev.
 	maxBody = MaxLineSize - 256
 	// writeChunk is the size of the writes a flush makes.
 	writeChunk = 256 << 10
 )
+
+// maxRetained bounds the events kept for another try while writes fail;
+// beyond it, events are dropped, counted, recorded by an audit.gap event
+// once writing works again, and reported by Close. (A variable for the
+// tests.)
+var maxRetained = 64 << 20
 
 // Options configures a [File].
 type Options struct {
@@ -53,6 +56,7 @@ type File struct {
 	dropped int // events lost (and never written)
 	dropErr error
 	bursts  map[burstKey]*burst // refusals being coalesced, by source and kind
+	lost    lostEvents          // events lost since the last audit.gap
 
 	flushMu  sync.Mutex // serialises writes; guards the fields below
 	f        *os.File   // the log, as last opened at path
@@ -199,6 +203,7 @@ func (a *File) Flush() error {
 
 func (a *File) flushLocked() error {
 	a.mu.Lock()
+	a.gapEvent()
 	batch := a.pending
 	a.pending, a.spare = a.spare[:0], nil
 	a.mu.Unlock()
@@ -206,7 +211,7 @@ func (a *File) flushLocked() error {
 		a.spare = batch
 		return nil
 	}
-	undone, err := a.write(batch)
+	rest, undone, err := a.write(batch)
 	if err == nil {
 		if cap(batch) <= 2*syncSize { // (larger only after write errors)
 			a.spare = batch[:0]
@@ -217,24 +222,25 @@ func (a *File) flushLocked() error {
 		}
 		return nil
 	}
-	n := bytes.Count(batch, []byte{'\n'})
+	n := bytes.Count(rest, []byte{'\n'})
 	if !undone {
 		// Some of the batch may be in the log: writing it again could
 		// duplicate events, so it is given up.
 		a.fail(fmt.Errorf("audit: %d events may be only partly written: %w", n, err))
 		a.logger.Error("audit log write failed and could not be undone", "file", a.path, "events", n, "err", err)
-		a.spare = batch[:0]
+		a.mu.Lock()
+		a.lose(rest, err)
+		a.mu.Unlock()
+		a.spare = nil
 		return err
 	}
+	rest = append([]byte(nil), rest...)
 	a.mu.Lock()
-	if len(batch)+len(a.pending) > maxRetained {
-		a.dropped += n
-		if a.dropErr == nil {
-			a.dropErr = err
-		}
+	if len(rest)+len(a.pending) > maxRetained {
+		a.lose(rest, err)
 		a.logger.Error("audit log write failed; events dropped", "file", a.path, "events", n, "err", err)
 	} else {
-		a.pending = append(batch, a.pending...)
+		a.pending = append(rest, a.pending...)
 		if a.retrying == nil {
 			a.logger.Error("audit log write failed; holding the events to retry", "file", a.path, "events", n, "err", err)
 		}
@@ -252,39 +258,53 @@ func (a *File) fail(err error) {
 
 // write appends batch to the chain under the head file's lock. undone is
 // false when a failed write could not be taken back.
-func (a *File) write(batch []byte) (undone bool, err error) {
+func (a *File) write(batch []byte) (rest []byte, undone bool, err error) {
 	if err := a.lockHead(); err != nil {
-		return true, err
+		return batch, true, err
 	}
 	defer funlock(a.head)
 	if err := a.currentLog(); err != nil {
-		return true, err
+		return batch, true, err
 	}
 	fi, err := a.f.Stat()
 	if err != nil {
-		return true, fmt.Errorf("audit: %w", err)
+		return batch, true, fmt.Errorf("audit: %w", err)
 	}
 	st, size, err := a.chainEnd(fi.Size())
 	if err != nil {
-		return true, err
+		return batch, true, err
 	}
-	// Lines go out in chunks of writeChunk bytes, from one reused buffer.
+	// Lines go out in chunks of writeChunk bytes, from one reused buffer;
+	// after a failed write, one line at a time, so that what fits when
+	// space returns is written.
+	chunk := writeChunk
+	if a.retrying != nil {
+		chunk = 1
+	}
 	out := a.out[:0]
 	written := int64(0)
+	good, goodSt := batch, st // the lines not yet written, and the chain before them
 	for len(batch) > 0 {
 		i := bytes.IndexByte(batch, '\n')
 		out, st = appendChained(out, st, batch[:i])
 		batch = batch[i+1:]
-		if len(out) >= writeChunk || len(batch) == 0 {
+		if len(out) >= chunk || len(batch) == 0 {
 			n, err := a.f.Write(out)
-			written += int64(n)
 			if err != nil {
+				// Take back the part of this chunk that went out; the
+				// chunks before it stay, whole lines of the chain.
 				a.size = -1
-				if terr := a.f.Truncate(size); terr != nil {
-					return false, fmt.Errorf("audit: write log: %w (and undoing it: %v)", err, terr)
+				if terr := a.f.Truncate(size + written); terr != nil {
+					return good, false, fmt.Errorf("audit: write log: %w (and undoing it: %v)", err, terr)
 				}
-				return true, fmt.Errorf("audit: write log: %w", err)
+				if written > 0 {
+					a.size, a.last, a.haveLast, a.wrote = size+written, goodSt, true, true
+					a.writeHead(goodSt)
+				}
+				return good, true, fmt.Errorf("audit: write log: %w", err)
 			}
+			written += int64(n)
+			good, goodSt = batch, st
 			out = out[:0]
 		}
 	}
@@ -298,7 +318,7 @@ func (a *File) write(batch []byte) (undone bool, err error) {
 		a.fail(fmt.Errorf("audit: update the head file %s: %w (deleting the log's last lines would go unnoticed)", a.headPath, err))
 		a.logger.Error("audit head file not updated", "file", a.headPath, "err", err)
 	}
-	return true, nil
+	return nil, true, nil
 }
 
 // lockHead opens the head file if needed and takes its exclusive lock,

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -29,6 +30,9 @@ type VerifyResult struct {
 	// Head is what the head file says: HeadOK, HeadMissing or HeadBehind.
 	Head    HeadState
 	HeadSeq uint64
+	// Gaps counts the audit.gap events: places where the writer lost
+	// events it could not write; Lost is how many it lost in all.
+	Gaps, Lost int
 }
 
 // HeadState is how the head file compares with the end of the log.
@@ -59,6 +63,9 @@ func (r *VerifyResult) Summary() string {
 	}
 	if r.Continued {
 		fmt.Fprintf(&b, "\nnote: the log starts at seq %d, continuing a chain from an earlier file: give the rotated files first to check them too (if there are none, lines 1..%d were deleted)", r.FirstSeq, r.FirstSeq-1)
+	}
+	if r.Gaps > 0 {
+		fmt.Fprintf(&b, "\nnote: %d gap(s): %d events were lost when the log could not be written (hop audit --type %s shows when and which)", r.Gaps, r.Lost, TypeGap)
 	}
 	switch r.Head {
 	case HeadMissing:
@@ -280,6 +287,12 @@ func (v *verifier) line(at lineRef, line []byte) error {
 	}
 	if !v.chained {
 		v.res.FirstSeq = e.Seq
+	}
+	if e.Type == TypeGap {
+		v.res.Gaps++
+		if n, err := strconv.Atoi(strings.TrimPrefix(e.Flags, "lost=")); err == nil {
+			v.res.Lost += n
+		}
 	}
 	v.chained, v.started = true, true
 	v.res.Events++
