@@ -97,6 +97,12 @@ type Config struct {
 	// AuditLog is the hash-chained audit log (default
 	// /var/log/hop/agent-audit.log).
 	AuditLog string `toml:"audit_log"`
+	// AuditMaxSize is the size (bytes) at which the audit log is rotated,
+	// AuditMaxFiles how many rotated files are kept (defaults
+	// audit.DefaultMaxSize and audit.DefaultMaxFiles; a negative size
+	// leaves rotation to logrotate).
+	AuditMaxSize  int64 `toml:"audit_max_size"`
+	AuditMaxFiles int   `toml:"audit_max_files"`
 	// TranscriptDir holds JEA transcripts.
 	TranscriptDir string `toml:"transcript_dir"`
 	// RuntimeDir holds a folder per default session with its credential
@@ -573,6 +579,9 @@ func (c *Config) Validate() error {
 		c.MaxStartups = max(1, min(DefaultMaxStartups, c.MaxConnections/2))
 	case c.MaxConnections > 1 && c.MaxStartups >= c.MaxConnections:
 		bad("max_startups (%d) must be below max_connections (%d): unauthenticated connections must not be able to take every connection slot", c.MaxStartups, c.MaxConnections)
+	}
+	if c.AuditMaxFiles < 0 {
+		bad("audit_max_files must not be negative")
 	}
 	switch {
 	case c.MaxSessionsPerUser < 0:

@@ -243,7 +243,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Agent, error) {
 	}
 
 	if a.audit == nil {
-		f, err := audit.Open(cfg.AuditLog, audit.Options{Logger: a.logger})
+		f, err := audit.Open(cfg.AuditLog, audit.Options{Logger: a.logger, MaxSize: cfg.AuditMaxSize, MaxFiles: cfg.AuditMaxFiles})
 		if err != nil {
 			return nil, fmt.Errorf("agent: %w", err)
 		}

@@ -195,7 +195,10 @@ func TestMaxSessionsPerUserConfig(t *testing.T) {
 			t.Errorf("%+v: Validate: %v, max_sessions_per_user %d, want %d", tc, err, c.MaxSessionsPerUser, tc.want)
 		}
 	}
-	if c, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\nmax_sessions_per_user = 5\n")); err != nil || c.MaxSessionsPerUser != 5 {
+	if c, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\nmax_sessions_per_user = 5\naudit_max_size = 1000000\naudit_max_files = 3\n")); err != nil || c.MaxSessionsPerUser != 5 || c.AuditMaxSize != 1000000 || c.AuditMaxFiles != 3 {
 		t.Errorf("ParseConfig: %v", err)
+	}
+	if _, err := ParseConfig([]byte("host = \"b.example.test\"\nlogon_groups = [\"g\"]\naudit_max_files = -1\n")); err == nil || !strings.Contains(err.Error(), "audit_max_files must not be negative") {
+		t.Errorf("ParseConfig with audit_max_files = -1: %v", err)
 	}
 }

@@ -39,6 +39,15 @@ type Options struct {
 	// Logger receives write errors when they happen (Close reports what
 	// they cost); nil discards them.
 	Logger *slog.Logger
+	// MaxSize is the size at which the log is rotated (renamed
+	// path.1, older ones shifted), and MaxFiles how many rotated files
+	// are kept; 0 means DefaultMaxSize and DefaultMaxFiles, a negative
+	// MaxSize never rotates (an external logrotate does).
+	MaxSize  int64
+	MaxFiles int
+	// MinFree is the free space on the log's filesystem below which the
+	// log raises an alarm; 0 means DefaultMinFree, negative none.
+	MinFree int64
 }
 
 // File appends events to a hash-chained log shared by several processes
@@ -56,7 +65,12 @@ type File struct {
 	dropped int // events lost (and never written)
 	dropErr error
 	bursts  map[burstKey]*burst // refusals being coalesced, by source and kind
-	lost    lostEvents          // events lost since the last audit.gap
+
+	maxSize, minFree         int64
+	maxFiles                 int
+	statFree                 func(dir string) (uint64, error)
+	spaceChecked, spaceAlarm time.Time
+	lost                     lostEvents // events lost since the last audit.gap
 
 	flushMu  sync.Mutex // serialises writes; guards the fields below
 	f        *os.File   // the log, as last opened at path
@@ -81,7 +95,17 @@ func OpenFile(path string) (*File, error) { return Open(path, Options{}) }
 // [HeadPath]) for appending.
 func Open(path string, o Options) (*File, error) {
 	a := &File{path: path, headPath: HeadPath(path), logger: o.Logger, size: -1,
-		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		maxSize: o.MaxSize, maxFiles: o.MaxFiles, minFree: o.MinFree, statFree: statFree}
+	if a.maxSize == 0 {
+		a.maxSize = DefaultMaxSize
+	}
+	if a.maxFiles <= 0 {
+		a.maxFiles = DefaultMaxFiles
+	}
+	if a.minFree == 0 {
+		a.minFree = DefaultMinFree
+	}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
@@ -204,6 +228,7 @@ func (a *File) Flush() error {
 func (a *File) flushLocked() error {
 	a.mu.Lock()
 	a.gapEvent()
+	a.checkSpace(time.Now())
 	batch := a.pending
 	a.pending, a.spare = a.spare[:0], nil
 	a.mu.Unlock()
@@ -269,6 +294,21 @@ func (a *File) write(batch []byte) (rest []byte, undone bool, err error) {
 	fi, err := a.f.Stat()
 	if err != nil {
 		return batch, true, fmt.Errorf("audit: %w", err)
+	}
+	if fi.Size() >= a.maxSize && a.maxSize > 0 {
+		// The chain's end is read before the file goes: the new file's
+		// first line follows it.
+		end, _, err := a.chainEnd(fi.Size())
+		if err != nil {
+			return batch, true, err
+		}
+		a.last, a.haveLast = end, true
+		if err := a.rotateIfFull(fi.Size()); err != nil {
+			return batch, true, err
+		}
+		if fi, err = a.f.Stat(); err != nil {
+			return batch, true, fmt.Errorf("audit: %w", err)
+		}
 	}
 	st, size, err := a.chainEnd(fi.Size())
 	if err != nil {

@@ -168,7 +168,8 @@ func runAuditVerify(_ context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	if len(files) == 0 {
-		files = []string{domain.Folder(*dir).AuditLog()}
+		// The log and the files it was rotated to, oldest first.
+		files = audit.Rotated(domain.Folder(*dir).AuditLog())
 	}
 	res, err := audit.Verify(files...)
 	var ce *audit.ChainError
