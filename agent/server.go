@@ -539,17 +539,18 @@ func (c *conn) serve() {
 			continue
 		}
 		user := c.id.Principal.String()
+		// Audited before the client hears of the refusal.
 		if !a.takeUserSession(user) {
-			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("%s has %d sessions open on %s, its maximum (max_sessions_per_user); end one, or try later", user, a.cfg.MaxSessionsPerUser, a.cfg.Host))
 			a.emit(audit.Event{Type: "session.refused", Client: user, Addr: c.addr, Reason: "max_sessions_per_user reached"})
+			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("%s has %d sessions open on %s, its maximum (max_sessions_per_user); end one, or try later", user, a.cfg.MaxSessionsPerUser, a.cfg.Host))
 			continue
 		}
 		select {
 		case a.sessions <- struct{}{}:
 		default:
 			a.giveUserSession(user)
-			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("the agent runs its maximum of %d sessions; try later", a.cfg.MaxSessions))
 			a.emit(audit.Event{Type: "session.refused", Client: user, Addr: c.addr, Reason: "max_sessions reached"})
+			nch.Reject(ssh.ResourceShortage, fmt.Sprintf("the agent runs its maximum of %d sessions; try later", a.cfg.MaxSessions))
 			continue
 		}
 		ch, creqs, err := nch.Accept()

@@ -443,9 +443,9 @@ func TestSecondHopNone(t *testing.T) {
 }
 
 // TestSecondHopSessionEnds: when a session on B ends, its broker's folder
-// and socket go with it, and a process of the session that outlived it
-// (setsid leaves the session's process group, which the agent tears down)
-// finds no cache through KCM any more.
+// and socket go with it; a process of the session that left its process
+// group (setsid) ends with it when the session has a cgroup, and
+// otherwise, outliving it, finds no cache through KCM any more.
 func TestSecondHopSessionEnds(t *testing.T) {
 	l := secondHopLab(t)
 	alice := l.aliceEnv(t)
@@ -513,6 +513,20 @@ echo "survivor=$(cat ` + after + `.pid)"
 		t.Logf("connecting to the ended session's socket: %v", err)
 	}
 
+	// With a cgroup per session (the agent is root on a cgroup v2 host)
+	// the process that left the session's process group ends with the
+	// session too; without, it survives and must find no cache.
+	agentLog, _ := os.ReadFile(filepath.Join(l.b.dir, "agent.log"))
+	if !bytes.Contains(agentLog, []byte("sessions end by their process group only")) {
+		deadline = time.Now().Add(5 * time.Second)
+		for labAlive(survivor) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the process that left the session's process group (pid %d) outlived the session, whose cgroup the agent kills", survivor)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return
+	}
 	// The survivor (setsid: outside the group the agent tears down).
 	if !labAlive(survivor) {
 		t.Fatalf("the process of the session that left its process group (pid %d) did not survive the session", survivor)
