@@ -16,9 +16,7 @@ import (
 	"time"
 
 	"hop/admin/adminserver"
-	"hop/internal/testrealm"
 	"hop/krb5"
-	"hop/krb5/client"
 	"hop/krb5/gssapi"
 	"hop/krb5/spnego"
 )
@@ -28,18 +26,8 @@ import (
 // server) is refused, and one bound to none is served unless the server
 // requires bindings.
 func TestChannelBinding(t *testing.T) {
-	l := testrealm.Start(t)
-	l.AddUser(t, "alice", "Alice-Pass-1")
+	l, credential := aliceTickets(t)
 	ctx := context.Background()
-	kc := client.Dial(l.Addr, client.UDPThenTCP, 5*time.Second)
-	defer kc.Close()
-	tgt, _, err := kc.Login(ctx, &client.Request{Client: krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: testrealm.Realm}}, "Alice-Pass-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	credential := func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
-		return kc.ServiceTicket(ctx, tgt, &client.Request{Service: spn})
-	}
 	// Another server's certificate (httptest's servers all share one).
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

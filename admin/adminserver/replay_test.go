@@ -14,6 +14,23 @@ import (
 	"hop/krb5/spnego"
 )
 
+// aliceTickets starts a realm with alice, logs her on, and returns the
+// realm and her service tickets' source.
+func aliceTickets(t *testing.T) (*testrealm.Lab, func(context.Context, krb5.PrincipalName) (*client.Credential, error)) {
+	t.Helper()
+	l := testrealm.Start(t)
+	l.AddUser(t, "alice", "Alice-Pass-1")
+	kc := client.Dial(l.Addr, client.UDPThenTCP, 5*time.Second)
+	t.Cleanup(func() { kc.Close() })
+	tgt, _, err := kc.Login(context.Background(), &client.Request{Client: krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: testrealm.Realm}}, "Alice-Pass-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
+		return kc.ServiceTicket(ctx, tgt, &client.Request{Service: spn})
+	}
+}
+
 // recorder keeps the last Authorization header a request carried.
 type recorder struct{ header string }
 
@@ -29,24 +46,14 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // the same replay cache file (it was accepted again before, within the
 // clock skew).
 func TestReplayAcrossRestart(t *testing.T) {
-	l := testrealm.Start(t)
-	l.AddUser(t, "alice", "Alice-Pass-1")
-	ctx := context.Background()
-	kc := client.Dial(l.Addr, client.UDPThenTCP, 5*time.Second)
-	defer kc.Close()
-	tgt, _, err := kc.Login(ctx, &client.Request{Client: krb5.Principal{Name: krb5.NewName(krb5.NTPrincipal, "alice"), Realm: testrealm.Realm}}, "Alice-Pass-1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, credential := aliceTickets(t)
 	path := filepath.Join(t.TempDir(), "admin-replay.cache")
 	serve := func() string {
 		return l.ServeAdmin(t, &adminserver.HTTPServer{Names: []string{"127.0.0.1"}, ReplayCache: path}).URL
 	}
 	first := serve()
 	rec := &recorder{}
-	hc := &http.Client{Transport: &spnego.Transport{Base: rec, Preemptive: true, Credential: func(ctx context.Context, spn krb5.PrincipalName) (*client.Credential, error) {
-		return kc.ServiceTicket(ctx, tgt, &client.Request{Service: spn})
-	}}}
+	hc := &http.Client{Transport: &spnego.Transport{Base: rec, Preemptive: true, Credential: credential}}
 	resp, err := hc.Get(first + "/v1/accounts/alice")
 	if err != nil {
 		t.Fatal(err)
