@@ -54,6 +54,7 @@ const (
 	KindMethod          = "method-not-allowed"
 	KindMediaType       = "unsupported-media-type"
 	KindInsecure        = "insecure-transport"
+	KindUnavailable     = "unavailable"
 )
 
 // kinds are the kinds that have a sentinel error.

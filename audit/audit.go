@@ -46,6 +46,15 @@ type Sink interface {
 	Emit(Event)
 }
 
+// Checker is a Sink that can say whether it is writing its events now:
+// Failing returns the error of its last write while events are held or
+// lost (nil when it writes). A server whose policy is to refuse unaudited
+// work (audit_failure = refuse) asks it.
+type Checker interface {
+	Sink
+	Failing() error
+}
+
 // Discard drops every event.
 var Discard Sink = discard{}
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,6 +86,17 @@ type File struct {
 	retrying error // the error of the last write, while its events wait
 
 	kick, stop, done chan struct{}
+
+	failing atomic.Pointer[error] // the last write's error while events wait; nil when writing works
+}
+
+// Failing implements Checker: the error of the last write while events
+// are held or were lost, nil once a write succeeded.
+func (a *File) Failing() error {
+	if p := a.failing.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // OpenFile opens (creating 0600) the log at path and its head file for
@@ -245,8 +257,10 @@ func (a *File) flushLocked() error {
 			a.logger.Info("audit log writable again; the held events are written", "file", a.path)
 			a.retrying = nil
 		}
+		a.failing.Store(nil)
 		return nil
 	}
+	a.failing.Store(&err)
 	n := bytes.Count(rest, []byte{'\n'})
 	if !undone {
 		// Some of the batch may be in the log: writing it again could

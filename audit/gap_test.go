@@ -54,6 +54,9 @@ func TestWriteWhatFitsAndGaps(t *testing.T) {
 		if err := a.Flush(); err == nil {
 			t.Fatal("a write past the limit succeeded")
 		}
+		if a.Failing() == nil {
+			t.Error("Failing is nil while the log cannot be written")
+		}
 		// Room for about two more lines: what fits is written.
 		syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: start + 400, Max: ^uint64(0)})
 		a.Flush()
@@ -64,6 +67,9 @@ func TestWriteWhatFitsAndGaps(t *testing.T) {
 	})
 	maxRetained = old
 	a.Emit(Event{Time: when, Type: "after"})
+	if err := a.Flush(); err != nil || a.Failing() != nil {
+		t.Errorf("once the log can be written: Flush %v, Failing %v", err, a.Failing())
+	}
 	if err := a.Close(); err == nil || !strings.Contains(err.Error(), "events were lost") {
 		t.Errorf("Close: %v, want it to report the lost events", err)
 	}

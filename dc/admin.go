@@ -3,6 +3,7 @@ package dc
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -90,6 +91,9 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 		ln.Close()
 		return nil, err
 	}
+	if c.RefuseUnaudited {
+		h = refuseUnaudited(h, s.auditFailing)
+	}
 	srv.Handler = h
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	a.url = scheme + "://" + net.JoinHostPort(names[0], port)
@@ -108,4 +112,33 @@ func (s *Server) startAdmin(ctx context.Context, d *domain.Domain) (*adminAPI, e
 	}()
 	logger.Info("admin API listening", "addr", ln.Addr().String(), "url", a.url, "tls", !c.InsecureAdminHTTP, "pin", a.pin)
 	return a, nil
+}
+
+// auditFailing is the audit log's write error while it cannot be written
+// (nil when it can, or when events go to a stream).
+func (s *Server) auditFailing() error {
+	s.mu.Lock()
+	log := s.log
+	s.mu.Unlock()
+	if log == nil {
+		return nil
+	}
+	return log.Failing()
+}
+
+// refuseUnaudited answers 503 while failing says the audit log cannot be
+// written: no change, and no read of what the log would record, without
+// its audit event (audit_failure = refuse).
+func refuseUnaudited(next http.Handler, failing func() error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := failing(); err != nil {
+			msg, _ := json.Marshal("the admin API serves nothing while the domain's audit log cannot be written; its administrator must make room (hop kdc --audit-failure refuse)")
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"error":{"status":503,"kind":%q,"message":%s}}`, admin.KindUnavailable, msg)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

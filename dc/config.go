@@ -53,6 +53,12 @@ type Config struct {
 
 	// AuditLog is the audit log file. Empty: the folder's audit.log.
 	AuditLog string
+	// RefuseUnaudited: while the audit log cannot be written, the KDC
+	// refuses every request (KDC_ERR_SVC_UNAVAILABLE) and the admin API
+	// answers 503 (hop kdc --audit-failure refuse). Default: they go on,
+	// and the events lost are recorded by an audit.gap event once the
+	// log can be written again.
+	RefuseUnaudited bool
 	// AuditStream, when set, receives the audit events as JSON lines
 	// instead of the log file (unchained; the admin API then serves no
 	// audit log).

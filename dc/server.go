@@ -103,7 +103,7 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 	if err != nil {
 		return err
 	}
-	k, err := kdc.New(kdc.Config{Directory: d.Directory, Audit: sink, Logger: logger, MaxUDPReply: c.MaxUDPReply})
+	k, err := kdc.New(kdc.Config{Directory: d.Directory, Audit: sink, Logger: logger, MaxUDPReply: c.MaxUDPReply, RefuseUnaudited: c.RefuseUnaudited})
 	if err != nil {
 		return err
 	}

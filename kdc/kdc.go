@@ -45,6 +45,12 @@ type Config struct {
 	MaxRequestSize int
 	// MaxUDPReply is the largest reply sent over UDP; default 4096 bytes.
 	MaxUDPReply int
+	// RefuseUnaudited refuses every request (KDC_ERR_SVC_UNAVAILABLE)
+	// while Audit, an audit.Checker, cannot write its events: no ticket
+	// without its record (audit_failure = refuse, the counterpart of
+	// Windows' CrashOnAuditFail). Default false: tickets are issued and
+	// the lost events are recorded by an audit.gap event.
+	RefuseUnaudited bool
 }
 
 // Validate reports what is wrong with c.
@@ -63,16 +69,17 @@ func (c *Config) Validate() error {
 
 // KDC answers AS and TGS requests. It is safe for concurrent use.
 type KDC struct {
-	dir         *directory.Directory
-	audit       audit.Sink
-	log         *slog.Logger
-	now         func() time.Time
-	rand        io.Reader
-	maxReq      int
-	maxUDPReply int
-	keys        atomic.Pointer[keyring]
-	sessions    sessionCache
-	verified    pacCache
+	dir             *directory.Directory
+	audit           audit.Sink
+	log             *slog.Logger
+	now             func() time.Time
+	rand            io.Reader
+	maxReq          int
+	maxUDPReply     int
+	refuseUnaudited bool
+	keys            atomic.Pointer[keyring]
+	sessions        sessionCache
+	verified        pacCache
 }
 
 // New returns a KDC for cfg.
@@ -81,13 +88,14 @@ func New(cfg Config) (*KDC, error) {
 		return nil, err
 	}
 	k := &KDC{
-		dir:         cfg.Directory,
-		audit:       cfg.Audit,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		rand:        cfg.Rand,
-		maxReq:      cfg.MaxRequestSize,
-		maxUDPReply: cfg.MaxUDPReply,
+		dir:             cfg.Directory,
+		audit:           cfg.Audit,
+		log:             cfg.Logger,
+		now:             cfg.Now,
+		rand:            cfg.Rand,
+		maxReq:          cfg.MaxRequestSize,
+		maxUDPReply:     cfg.MaxUDPReply,
+		refuseUnaudited: cfg.RefuseUnaudited,
 	}
 	if k.audit == nil {
 		k.audit = audit.Discard
@@ -200,6 +208,13 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 			code = krb5.KRBAPErrBadVersion
 		}
 		return k.errorReply(now, nil, refuse(code, "malformed request: %v", err), maxReply)
+	}
+	if k.refuseUnaudited {
+		if c, ok := k.audit.(audit.Checker); ok {
+			if err := c.Failing(); err != nil {
+				return k.errorReply(now, req, refuse(krb5.KDCErrSvcUnavailable, "this KDC issues no ticket while its audit log cannot be written (%v); its administrator must make room", err), maxReply)
+			}
+		}
 	}
 	x, rf := k.newExchange(ctx, now, addr, req)
 	var reply []byte

@@ -3,12 +3,16 @@ package kdc
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"hop/audit"
 	"hop/directory"
 	"hop/krb5"
 	"hop/krb5/client"
@@ -294,5 +298,45 @@ func TestErrorsAreNoAmplifier(t *testing.T) {
 	}
 	if got := cutText("aé"+strings.Repeat("x", 10), 4); got != "a…" {
 		t.Errorf("cutText on a character boundary: %q", got)
+	}
+}
+
+// failingSink is an audit.Checker whose log cannot be written while err
+// is set.
+type failingSink struct {
+	audit.Memory
+	err atomic.Pointer[error]
+}
+
+func (s *failingSink) Failing() error {
+	if p := s.err.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// TestRefuseUnaudited: with RefuseUnaudited, no ticket is issued while
+// the audit log cannot be written (KDC_ERR_SVC_UNAVAILABLE, saying why);
+// once it can, tickets are issued again. Without it, they are issued.
+func TestRefuseUnaudited(t *testing.T) {
+	for _, refuse := range []bool{true, false} {
+		sink := &failingSink{}
+		f := newFixture(t, func(c *Config) { c.Audit, c.RefuseUnaudited = sink, refuse })
+		full := error(syscall.ENOSPC)
+		sink.err.Store(&full)
+		_, _, err := f.conn(client.UDPOnly).Login(context.Background(), &client.Request{Client: alice()}, alicePW)
+		if refuse {
+			wantCode(t, err, krb5.KDCErrSvcUnavailable)
+			var kerr *client.Error
+			if !errors.As(err, &kerr) || kerr.Msg == nil || !strings.Contains(kerr.Msg.EText, "audit log cannot be written") {
+				t.Errorf("the refusal: %v", err)
+			}
+		} else if err != nil {
+			t.Errorf("without RefuseUnaudited, a failing log refused a logon: %v", err)
+		}
+		sink.err.Store(nil)
+		if _, _, err := f.conn(client.UDPOnly).Login(context.Background(), &client.Request{Client: alice()}, alicePW); err != nil {
+			t.Errorf("refuse %v: once the log can be written: %v", refuse, err)
+		}
 	}
 }
