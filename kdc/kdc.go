@@ -211,8 +211,9 @@ func (k *KDC) Handle(ctx context.Context, msg []byte, addr string, maxReply int)
 	}
 	if k.refuseUnaudited {
 		if c, ok := k.audit.(audit.Checker); ok {
-			if err := c.Failing(); err != nil {
-				return k.errorReply(now, req, refuse(krb5.KDCErrSvcUnavailable, "this KDC issues no ticket while its audit log cannot be written (%v); its administrator must make room", err), maxReply)
+			if c.Failing() != nil {
+				// The cause (a path, an errno) is the log's, not the client's.
+				return k.errorReply(now, req, refuse(krb5.KDCErrSvcUnavailable, "this KDC issues no ticket while its audit log cannot be written; its administrator must make room"), maxReply)
 			}
 		}
 	}
