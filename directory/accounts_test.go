@@ -339,3 +339,46 @@ func TestDeleteAccount(t *testing.T) {
 		wantErr(t, e.admin().DeleteAccount(ctx, "nobody", 0), directory.ErrNotFound, "deleting a missing account")
 	})
 }
+
+// TestLookAlikeNames: a name that is another once compared as Windows
+// compares names (compatibility forms, case) is refused, across accounts
+// and groups, until the other is deleted; a name mixing writing systems
+// (a Cyrillic "а" in "аlice") is refused, while Chinese, Japanese and
+// Korean names with Latin letters are taken; the replacement character,
+// what invalid UTF-8 becomes through JSON, is refused.
+func TestLookAlikeNames(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		user := func(name string) error {
+			_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil)
+			return err
+		}
+		if err := user("bob"); err != nil {
+			t.Fatal(err)
+		}
+		err := user("ｂｏｂ")
+		wantErr(t, err, directory.ErrExists, "fullwidth bob")
+		if err == nil || !strings.Contains(err.Error(), `"ｂｏｂ" is the same name as the existing "bob"`) {
+			t.Errorf("fullwidth bob: %v", err)
+		}
+		_, err = e.admin().CreateGroup(ctx, "ＢＯＢ", "")
+		wantErr(t, err, directory.ErrExists, "a group named fullwidth BOB")
+		err = user("\u0430lice") // Cyrillic а, then Latin
+		wantErr(t, err, directory.ErrInvalid, "mixed scripts")
+		if err == nil || !strings.Contains(err.Error(), "mixes the letters of Cyrillic") {
+			t.Errorf("mixed scripts: %v", err)
+		}
+		wantErr(t, user("Ωmega"), directory.ErrInvalid, "Greek and Latin")
+		wantErr(t, user("bad\uFFFDname"), directory.ErrInvalid, "U+FFFD")
+		for _, ok := range []string{"山田太郎", "田中はなこ", "kim김민수", "Ωμέγα", "иван"} {
+			if err := user(ok); err != nil {
+				t.Errorf("%q: %v", ok, err)
+			}
+		}
+		if err := e.admin().DeleteAccount(ctx, "bob", 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := user("ｂｏｂ"); err != nil {
+			t.Errorf("fullwidth bob once bob is gone: %v", err)
+		}
+	})
+}

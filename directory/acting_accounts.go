@@ -103,6 +103,11 @@ func (z *authz) insertAccount(c *Account, creator sid.SID) error {
 	} else if what != "" {
 		return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, c.Name)
 	}
+	if other, err := t.lookAlike(c.Name); err != nil {
+		return err
+	} else if other != "" {
+		return exists("%q is the same name as the existing %q once compared as Windows compares names (Unicode compatibility forms and case): choose another", c.Name, other)
+	}
 	rid, err := t.nextRID()
 	if err != nil {
 		return err
@@ -339,6 +344,9 @@ func (x *Acting) DeleteAccount(ctx context.Context, name string, ifRev uint64) e
 			if err := z.t.Delete(bucketUPNs, fold(a.UPN)); err != nil {
 				return err
 			}
+		}
+		if err := z.t.unindexName(a.Name); err != nil {
+			return err
 		}
 		if err := z.t.Delete(bucketAccounts, fold(a.Name)); err != nil {
 			return err

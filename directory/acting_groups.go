@@ -27,6 +27,11 @@ func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Gr
 		} else if what != "" {
 			return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, name)
 		}
+		if other, err := z.t.lookAlike(name); err != nil {
+			return err
+		} else if other != "" {
+			return exists("%q is the same name as the existing %q once compared as Windows compares names (Unicode compatibility forms and case): choose another", name, other)
+		}
 		rid, err := z.t.nextRID()
 		if err != nil {
 			return err
@@ -53,6 +58,9 @@ func (x *Acting) DeleteGroup(ctx context.Context, name string, ifRev uint64) err
 			return invalid("%q is a built-in group (RID %d) and cannot be deleted", g.Name, g.RID)
 		}
 		if ev.changes, err = z.groupChanges(g, nil); err != nil {
+			return err
+		}
+		if err := z.t.unindexName(g.Name); err != nil {
 			return err
 		}
 		if err := z.t.Delete(bucketGroups, fold(g.Name)); err != nil {

@@ -331,6 +331,9 @@ func (d *Directory) upgrade(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("directory: upgrade the schema from version %d to %d: %w", ver, schemaVersion, err)
 		}
+		if err := t.indexNames(); err != nil {
+			return fmt.Errorf("directory: upgrade the schema from version %d to %d: index the names: %w", ver, schemaVersion, err)
+		}
 		if added {
 			ev.Changes = append(ev.Changes, audit.Change{Field: "accounts", New: NameKadmin})
 		}
@@ -484,6 +487,11 @@ func (t *txn) putBookkeeping(a *Account, old *Account) error {
 
 func (t *txn) writeAccount(a *Account, old *Account) error {
 	key := fold(a.Name)
+	if old == nil {
+		if err := t.indexName(a.Name); err != nil {
+			return err
+		}
+	}
 	var oldSPNs map[string]bool
 	if old != nil {
 		oldSPNs = make(map[string]bool, len(old.SPNs))
@@ -560,12 +568,76 @@ func (t *txn) group(name string) (*Group, error) {
 // putGroup writes g, counting its revision up by one (to 1 for a new
 // group).
 func (t *txn) putGroup(g *Group) error {
+	if g.Revision == 0 {
+		if err := t.indexName(g.Name); err != nil {
+			return err
+		}
+	}
 	g.Revision++
 	v, err := encodeGroup(g)
 	if err != nil {
 		return err
 	}
 	return t.Put(bucketGroups, fold(g.Name), v)
+}
+
+// indexName records name in the look-alike index (a name whose key is
+// taken is refused before: lookAlike).
+func (t *txn) indexName(name string) error {
+	return t.Put(bucketNameKeys, nameKey(name), []byte(name))
+}
+
+// unindexName removes name from the look-alike index, if it is its entry.
+func (t *txn) unindexName(name string) error {
+	k := nameKey(name)
+	v, err := t.Get(bucketNameKeys, k)
+	if err != nil || v == nil || fold(string(v)) != fold(name) {
+		return err
+	}
+	return t.Delete(bucketNameKeys, k)
+}
+
+// lookAlike returns the existing account or group name that name would
+// look like (the same once compared as nameKey does), "" if none.
+func (t *txn) lookAlike(name string) (string, error) {
+	v, err := t.Get(bucketNameKeys, nameKey(name))
+	if err != nil || v == nil || fold(string(v)) == fold(name) {
+		return "", err
+	}
+	return string(v), nil
+}
+
+// indexNames builds the look-alike index from every account and group
+// (the schema 4 upgrade). Names that already look alike keep the first.
+func (t *txn) indexNames() error {
+	for _, b := range []string{bucketAccounts, bucketGroups} {
+		var names []string
+		err := t.ForEach(b, func(key string, _ []byte) error {
+			names = append(names, key)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			name := n
+			if b == bucketAccounts {
+				if a, err := t.account(n); err == nil {
+					name = a.Name
+				}
+			} else if g, err := t.group(n); err == nil {
+				name = g.Name
+			}
+			if v, err := t.Get(bucketNameKeys, nameKey(name)); err != nil {
+				return err
+			} else if v == nil {
+				if err := t.indexName(name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // nameTaken reports whether an account or group already uses name, as

@@ -1,10 +1,15 @@
 package directory
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 
 	"hop/krb5"
 )
@@ -30,6 +35,61 @@ const forbiddenNameChars = `"/\[]:;|=,+*?<>@`
 // every index.
 func fold(s string) string { return strings.ToLower(s) }
 
+// nameKey is the form in which two names are the same name: Unicode
+// compatibility normalization (NFKC: a fullwidth "ｂｏｂ" is "bob") and case
+// folding, as AD compares sAMAccountNames. No two accounts or groups share
+// one (the look-alike index, bucketNameKeys).
+func nameKey(s string) string { return cases.Fold().String(norm.NFKC.String(s)) }
+
+// nameScripts are the writing systems a name's letters may come from
+// together: one script, or Latin with the scripts of Chinese, Japanese and
+// Korean names (Unicode's "highly restrictive" profile, UTS #39 §5.2). A
+// name that mixes others (a Cyrillic "а" in "аlice") looks like another.
+var nameScripts = [][]string{
+	{"Latin", "Han", "Hiragana", "Katakana"},
+	{"Latin", "Han", "Bopomofo"},
+	{"Latin", "Han", "Hangul"},
+}
+
+// checkScripts refuses a name whose letters mix writing systems beyond
+// nameScripts.
+func checkScripts(what, name string) error {
+	var used []string
+	first := map[string]rune{}
+	for _, r := range name {
+		for script, table := range unicode.Scripts {
+			if script == "Common" || script == "Inherited" || !unicode.Is(table, r) {
+				continue
+			}
+			if _, seen := first[script]; !seen {
+				first[script] = r
+				used = append(used, script)
+			}
+			break
+		}
+	}
+	if len(used) <= 1 {
+		return nil
+	}
+	for _, allowed := range nameScripts {
+		ok := true
+		for _, u := range used {
+			if !slices.Contains(allowed, u) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	var parts []string
+	for _, u := range used {
+		parts = append(parts, fmt.Sprintf("%s (%q %U)", u, first[u], first[u]))
+	}
+	return invalid("%s name %q mixes the letters of %s: such a name can look like another one, and is refused; type it in one script", what, name, strings.Join(parts, " and "))
+}
+
 // checkNameChars applies the rules common to account and group names.
 func checkNameChars(what, name string) error {
 	if name == "" {
@@ -43,6 +103,12 @@ func checkNameChars(what, name string) error {
 	}
 	if strings.Trim(name, ". ") == "" {
 		return invalid("%s name %q consists only of periods and spaces", what, name)
+	}
+	if strings.ContainsRune(name, utf8.RuneError) {
+		return invalid("%s name %q contains U+FFFD, the replacement character: the name was not valid UTF-8 where it was typed; type it again", what, name)
+	}
+	if err := checkScripts(what, name); err != nil {
+		return err
 	}
 	for _, r := range name {
 		if strings.ContainsRune(forbiddenNameChars, r) {

@@ -25,6 +25,9 @@ const (
 	// bucketJoinTokens holds the join tokens (schema 3), keyed by the hex
 	// SHA-256 of the token; see join.go.
 	bucketJoinTokens = "join-tokens"
+	// bucketNameKeys is the look-alike index (schema 4): nameKey of every
+	// account and group name → the name.
+	bucketNameKeys = "name-keys"
 
 	keyDomain   = "domain"
 	metaSchema  = "schema"
@@ -40,8 +43,9 @@ const (
 	// directories in place (their records read as they are, the new fields
 	// taking their defaults, and revision 0 reading as 1), so that a hop
 	// that does not know the new fields can no longer rewrite records and
-	// drop them.
-	schemaVersion = 3
+	// drop them. Version 4 added the look-alike index of names
+	// (bucketNameKeys), which Open builds for older directories.
+	schemaVersion = 4
 	// oldestSchema is the oldest layout Open upgrades.
 	oldestSchema = 1
 )

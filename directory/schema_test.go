@@ -109,13 +109,17 @@ func TestSchema1Migration(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open of a schema-1 directory: %v", err)
 			}
-			if got := storeSchema(t, s); got != "3" {
-				t.Errorf("schema after Open = %q, want 3", got)
+			if got := storeSchema(t, s); got != "4" {
+				t.Errorf("schema after Open = %q, want 4", got)
 			}
 			if storeGet(t, s, "accounts", "alice") != aliceRecord {
 				t.Error("Open rewrote an account record")
 			}
 			e := &env{t: t, store: s, dir: d, clock: c, mk: mk}
+			// The upgrade indexed the names: a look-alike of an account the
+			// old directory had is refused.
+			_, err = d.As(directory.LocalAdmin).CreateAccount(ctx, &directory.Account{Name: "ＡＬＩＣＥ", Kind: directory.KindUser}, nil)
+			wantErr(t, err, directory.ErrExists, "a look-alike of alice after the upgrade")
 			snap := e.snap()
 			for name, primary := range map[string]uint32{"Administrator": 513, "Guest": 514, "krbtgt": 513, "alice": 513, "b$": 515, "svc-web": 513} {
 				a, ok := snap.Account(name)
@@ -169,7 +173,7 @@ func TestSchemaVersions(t *testing.T) {
 	for _, c := range []struct {
 		version string
 		ok      bool
-	}{{"0", false}, {"1", true}, {"2", true}, {"3", true}, {"4", false}} {
+	}{{"0", false}, {"1", true}, {"2", true}, {"3", true}, {"4", true}, {"5", false}} {
 		e := newEnv(t, storeKinds[0].open)
 		if err := e.store.Update(ctx, func(tx directory.Tx) error { return tx.Put("meta", "schema", []byte(c.version)) }); err != nil {
 			t.Fatal(err)
@@ -177,8 +181,8 @@ func TestSchemaVersions(t *testing.T) {
 		_, err := directory.Open(ctx, e.store, e.mk, directory.Options{})
 		if c.ok {
 			wantErr(t, err, nil, "Open of schema "+c.version)
-			if got := storeSchema(t, e.store); got != "3" {
-				t.Errorf("schema %s became %q, want 3", c.version, got)
+			if got := storeSchema(t, e.store); got != "4" {
+				t.Errorf("schema %s became %q, want 4", c.version, got)
 			}
 			continue
 		}
@@ -189,8 +193,8 @@ func TestSchemaVersions(t *testing.T) {
 	}
 	// A new directory is written at the current version.
 	e := newEnv(t, storeKinds[0].open)
-	if got := storeSchema(t, e.store); got != "3" {
-		t.Errorf("Init wrote schema %q, want 3", got)
+	if got := storeSchema(t, e.store); got != "4" {
+		t.Errorf("Init wrote schema %q, want 4", got)
 	}
 }
 
@@ -235,11 +239,11 @@ func TestSchema2Migration(t *testing.T) {
 				t.Fatalf("Open of a schema-2 directory: %v", err)
 			}
 			if evs := sink.Events(); len(evs) != 1 || evs[0].Type != "directory.schema.upgrade" || len(evs[0].Changes) != 2 ||
-				evs[0].Changes[0] != (audit.Change{Field: "schema", Old: "2", New: "3"}) || evs[0].Changes[1].New != "kadmin" {
+				evs[0].Changes[0] != (audit.Change{Field: "schema", Old: "2", New: "4"}) || evs[0].Changes[1].New != "kadmin" {
 				t.Errorf("upgrade events %+v", evs)
 			}
-			if got := storeSchema(t, s); got != "3" {
-				t.Errorf("schema after Open = %q, want 3", got)
+			if got := storeSchema(t, s); got != "4" {
+				t.Errorf("schema after Open = %q, want 4", got)
 			}
 			for n, r := range records {
 				if storeGet(t, s, "accounts", n) != r {
