@@ -312,12 +312,23 @@ func (x *Acting) do(ctx context.Context, op, target string, fn func(z *authz, ev
 		who = z.who()
 		err = fn(z, &ev)
 		noChange = errors.Is(err, errNoChange)
+		if err == nil {
+			// The change's event commits with it (outbox.go).
+			actor := who
+			if ev.actor != "" {
+				actor = ev.actor
+			}
+			t.record(audit.Event{Time: x.d.now(), Type: "directory." + op, Actor: actor, Target: ev.target, Changes: ev.changes, Reason: ev.reason})
+		}
 		return err
 	})
 	if ev.actor != "" {
 		who = ev.actor
 	}
-	x.d.emitChange(op, who, ev, err, noChange)
+	if err != nil {
+		// A refusal: no change, and its event (a denial) is emitted as is.
+		x.d.emitChange(op, who, ev, err, noChange)
+	}
 	return err
 }
 

@@ -295,6 +295,11 @@ func Open(ctx context.Context, s Store, mk *MasterKey, o Options) (*Directory, e
 			return nil, err
 		}
 	}
+	// What a change left in the outbox goes to the log now; a log that
+	// still cannot be written keeps it there, and the directory opens.
+	if err := d.drainOutbox(ctx); err != nil && !errors.Is(err, ErrUnaudited) {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -365,7 +370,8 @@ func (d *Directory) Domain(ctx context.Context) (*Domain, error) {
 // txn is a store transaction with typed access to the records.
 type txn struct {
 	Tx
-	d *Directory
+	d      *Directory
+	events []audit.Event // the change's audit events (outbox.go)
 }
 
 func (d *Directory) view(ctx context.Context, fn func(*txn) error) error {
@@ -375,12 +381,22 @@ func (d *Directory) view(ctx context.Context, fn func(*txn) error) error {
 // update runs fn in one store transaction and counts the generation. fn
 // may return errNoChange to write nothing.
 func (d *Directory) update(ctx context.Context, fn func(*txn) error) error {
+	var keys []string
+	var events []audit.Event
 	err := d.store.Update(ctx, func(tx Tx) error {
 		t := &txn{Tx: tx, d: d}
+		keys, events = nil, nil
 		if err := fn(t); err != nil {
 			return err
 		}
-		return t.bumpGeneration()
+		gen, err := t.bumpGeneration()
+		if err != nil {
+			return err
+		}
+		// The change's events commit with it (outbox.go).
+		keys, err = t.putOutbox(gen)
+		events = t.events
+		return err
 	})
 	if errors.Is(err, errNoChange) {
 		return nil
@@ -388,6 +404,9 @@ func (d *Directory) update(ctx context.Context, fn func(*txn) error) error {
 	// Even a failed Update may have committed (an error after the commit),
 	// so the next Snapshot checks the store.
 	d.dirty.Store(true)
+	if err == nil && len(events) > 0 {
+		err = d.deliver(ctx, keys, events)
+	}
 	return err
 }
 
@@ -395,12 +414,13 @@ func (d *Directory) update(ctx context.Context, fn func(*txn) error) error {
 // because there is nothing to write; update then returns nil.
 var errNoChange = errors.New("directory: no change")
 
-func (t *txn) bumpGeneration() error {
+// bumpGeneration counts the change and returns its generation.
+func (t *txn) bumpGeneration() (uint64, error) {
 	g, err := t.generation()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return t.Put(bucketMeta, metaGen, encodeUint(g+1))
+	return g + 1, t.Put(bucketMeta, metaGen, encodeUint(g+1))
 }
 
 func (t *txn) generation() (uint64, error) {

@@ -22,6 +22,8 @@ var directoryKinds = []struct {
 	{directory.ErrConflict, admin.KindConflict, http.StatusConflict, "the object changed meanwhile: read it again and retry"},
 	{directory.ErrPolicy, admin.KindPolicy, http.StatusUnprocessableEntity, "refused by the password policy"},
 	{directory.ErrInvalid, admin.KindInvalid, http.StatusBadRequest, "invalid request"},
+	{directory.ErrUnaudited, admin.KindUnavailable, http.StatusServiceUnavailable,
+		"the change is made, but its audit event is not yet in the audit log: it is written when the log can be; the domain's administrator must make room"},
 }
 
 func apiError(status int, kind, msg string) *admin.Error {

@@ -139,6 +139,13 @@ func TestClientRoundTripsChangesAndErrors(t *testing.T) {
 	if _, err := c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc}); err == nil || strings.Contains(err.Error(), "fire") {
 		t.Errorf("an internal error must not leak its cause to the client: %v", err)
 	}
+	// A change made whose audit event is not yet in the log: 503, saying so.
+	rec.err = fmt.Errorf("%w (write /var/lib/hop/audit.log: no space left on device)", directory.ErrUnaudited)
+	_, err = c.UpdateAccount(context.Background(), "b$", 0, admin.AccountChange{Description: &desc})
+	var ae *admin.Error
+	if !errors.As(err, &ae) || ae.Status != 503 || ae.Kind != admin.KindUnavailable || !strings.Contains(err.Error(), "not yet in the audit log") || strings.Contains(err.Error(), "/var") {
+		t.Errorf("an unaudited change: client got %v", err)
+	}
 }
 
 func TestKeysNeedASecureTransport(t *testing.T) {

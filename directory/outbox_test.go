@@ -1,0 +1,86 @@
+package directory_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"hop/audit"
+	"hop/directory"
+)
+
+// flakySink is an audit sink whose Flush fails while err is set (the log
+// cannot be written).
+type flakySink struct {
+	audit.Memory
+	mu  sync.Mutex
+	err error
+}
+
+func (s *flakySink) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// TestOutbox: a change and its audit event commit together. When the log
+// can be written, the change is acknowledged, its event carries the
+// change's generation, and nothing stays in the outbox. When it cannot,
+// the change is made but not acknowledged (ErrUnaudited), and its event
+// stays in the outbox until the directory opens again with a log that
+// works, which writes it, marked recovered.
+func TestOutbox(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		sink := &flakySink{}
+		d, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		as := d.As(directory.LocalAdmin)
+		if _, err := as.CreateAccount(ctx, &directory.Account{Name: "carol", Kind: directory.KindUser}, nil); err != nil {
+			t.Fatal(err)
+		}
+		evs := sink.Events()
+		if len(evs) != 1 || evs[0].Type != "directory.account.create" || !strings.HasPrefix(evs[0].Flags, "gen=") {
+			t.Errorf("events of a change: %+v", evs)
+		}
+		if n, err := d.Outbox(ctx); err != nil || n != 0 {
+			t.Errorf("outbox after a delivered change: %d, %v", n, err)
+		}
+
+		sink.mu.Lock()
+		sink.err = syscall.ENOSPC
+		sink.mu.Unlock()
+		_, err = as.CreateAccount(ctx, &directory.Account{Name: "dave", Kind: directory.KindUser}, nil)
+		if !errors.Is(err, directory.ErrUnaudited) || !strings.Contains(err.Error(), "written when the log can be") {
+			t.Fatalf("a change whose event cannot be written: %v", err)
+		}
+		if _, err := d.Account(ctx, "dave"); err != nil {
+			t.Errorf("the change was not made: %v", err)
+		}
+		if n, _ := d.Outbox(ctx); n != 1 {
+			t.Errorf("outbox: %d changes, want 1", n)
+		}
+
+		// Open again with a log that works: the event is written.
+		good := &audit.Memory{}
+		d2, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: good})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []audit.Event
+		for _, ev := range good.Events() {
+			if ev.Target == "dave" {
+				got = append(got, ev)
+			}
+		}
+		if len(got) != 1 || got[0].Type != "directory.account.create" || !strings.HasSuffix(got[0].Flags, ",recovered") {
+			t.Errorf("recovered events: %+v", got)
+		}
+		if n, _ := d2.Outbox(ctx); n != 0 {
+			t.Errorf("outbox after recovery: %d", n)
+		}
+	})
+}
