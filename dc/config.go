@@ -53,6 +53,12 @@ type Config struct {
 
 	// AuditLog is the audit log file. Empty: the folder's audit.log.
 	AuditLog string
+	// AuditMaxSize and AuditMaxFiles bound the KDC's audit log (bytes at
+	// which it is rotated, rotated files kept; 0: audit.DefaultMaxSize and
+	// audit.DefaultMaxFiles, which the local hop commands use too; a
+	// negative size leaves rotation to logrotate).
+	AuditMaxSize  int64
+	AuditMaxFiles int
 	// RefuseUnaudited: while the audit log cannot be written, the KDC
 	// refuses every request (KDC_ERR_SVC_UNAVAILABLE) and the admin API
 	// answers 503 (hop kdc --audit-failure refuse). Default: they go on,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -258,5 +259,32 @@ func TestRunNamesABusyAddress(t *testing.T) {
 		if err.Error() != want {
 			t.Errorf("%s busy: %q; want %q", tc.field, err, want)
 		}
+	}
+}
+
+// TestAuditBounds: the KDC rotates its audit log at AuditMaxSize, keeps
+// AuditMaxFiles rotated files, and the kept files verify together. (One
+// source's refusals are coalesced past ten: the bound is small.)
+func TestAuditBounds(t *testing.T) {
+	f := newDomain(t)
+	st, stop := run(t, Config{Folder: string(f), Listen: []string{"127.0.0.1:0"}, AuditMaxSize: 600, AuditMaxFiles: 2})
+	// The log is written every audit.FlushInterval: each write rotates a
+	// full file.
+	for i := range 8 {
+		login(t, st.Listen[0], fmt.Sprintf("nobody%d", i), "x")
+		time.Sleep(audit.FlushInterval + 50*time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	files := audit.Rotated(f.AuditLog())
+	if len(files) != 3 {
+		t.Fatalf("files %v: want two rotated and the log", files)
+	}
+	if _, err := os.Stat(f.AuditLog() + ".3"); !os.IsNotExist(err) {
+		t.Errorf("a third rotated file was kept: %v", err)
+	}
+	if _, err := audit.Verify(files...); err != nil {
+		t.Errorf("the kept files: %v", err)
 	}
 }

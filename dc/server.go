@@ -77,7 +77,7 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 	if c.AuditStream != nil {
 		sink = &streamSink{enc: json.NewEncoder(c.AuditStream)}
 	} else {
-		f, err := audit.Open(s.auditPath(), audit.Options{Logger: logger})
+		f, err := audit.Open(s.auditPath(), audit.Options{Logger: logger, MaxSize: c.AuditMaxSize, MaxFiles: c.AuditMaxFiles})
 		if err != nil {
 			return err
 		}
@@ -190,7 +190,7 @@ func (s *Server) startSide(ctx context.Context, wg *sync.WaitGroup, d *domain.Do
 		}
 	}
 	if kp != "" && kp != "off" {
-		srv := &kpasswd.Server{Directory: d.Directory, Audit: sink, Logger: logger}
+		srv := &kpasswd.Server{Directory: d.Directory, Audit: sink, Logger: logger, RefuseUnaudited: c.RefuseUnaudited}
 		ready := make(chan string, 1)
 		errc := make(chan error, 1)
 		wg.Add(1)

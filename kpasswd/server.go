@@ -38,6 +38,10 @@ type Server struct {
 	// Audit receives one event per request: who, for whom, the result;
 	// never a password. nil = audit.Discard.
 	Audit audit.Sink
+	// RefuseUnaudited refuses every request while Audit, an
+	// audit.Checker, cannot write its events (hop kdc --audit-failure
+	// refuse): no password changes without its record.
+	RefuseUnaudited bool
 	// Logger receives operational messages (not per-request events);
 	// nil = discard.
 	Logger *slog.Logger
@@ -267,6 +271,9 @@ func (s *Server) handle(ctx context.Context, r *request, msg []byte) (Result, *r
 // the client's own password, which needs an INITIAL ticket; another target
 // is set with the client's rights.
 func (s *Server) setPassword(ctx context.Context, r *request, snap *directory.Snapshot, target *krb5.Principal, password []byte) (Result, *refusal) {
+	if c, ok := s.sink.(audit.Checker); ok && s.RefuseUnaudited && c.Failing() != nil {
+		return Result{}, refuse(SoftError, "no password is changed while the audit log cannot be written; try again later")
+	}
 	acc := r.acc
 	if !acc.Client.Realm.Equal(r.realm) {
 		return Result{}, refuse(AccessDenied, "%s is not an account of %s; change its password in its own realm", acc.Client, r.realm)

@@ -765,3 +765,39 @@ func TestKeytab(t *testing.T) {
 		}
 	}
 }
+
+// checkerSink is an audit.Checker whose log fails while failing is set.
+type checkerSink struct {
+	audit.Memory
+	failing atomic.Bool
+}
+
+func (s *checkerSink) Failing() error {
+	if s.failing.Load() {
+		return errors.New("no space left on device")
+	}
+	return nil
+}
+
+// TestRefuseUnaudited: with RefuseUnaudited, no password changes while
+// the audit log cannot be written, and the change goes through once it
+// can.
+func TestRefuseUnaudited(t *testing.T) {
+	f := newFixture(t)
+	sink := &checkerSink{}
+	f.srv = &Server{Directory: f.dir, Audit: sink, Now: fixedNow, RefuseUnaudited: true}
+	sink.failing.Store(true)
+	msg, ss := buildRequest(t, f.initial("alice", alicePW), reqOpts{userData: []byte("Alice-New-Pass-9")})
+	res := readPrivReply(t, f.srv.Handle(context.Background(), msg, "192.0.2.7:4464"), ss)
+	if res.Code != SoftError || !strings.Contains(res.Message, "audit log cannot be written") {
+		t.Fatalf("while the log fails: %v %q", res.Code, res.Message)
+	}
+	if !f.canLogin("alice", alicePW) {
+		t.Fatal("alice's password changed while the log could not record it")
+	}
+	sink.failing.Store(false)
+	msg, ss = buildRequest(t, f.initial("alice", alicePW), reqOpts{userData: []byte("Alice-New-Pass-9")})
+	if res := readPrivReply(t, f.srv.Handle(context.Background(), msg, "192.0.2.7:4464"), ss); res.Code != Success {
+		t.Fatalf("once the log works: %v %q", res.Code, res.Message)
+	}
+}

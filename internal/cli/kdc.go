@@ -17,7 +17,7 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--admin-require-channel-binding] [--audit-log FILE] [--audit-failure continue|refuse] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--admin-require-channel-binding] [--audit-log FILE] [--audit-max-size BYTES] [--audit-max-files N] [--audit-failure continue|refuse] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
@@ -62,11 +62,16 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	adminTLS := fs.Bool("admin-tls", true, "serve the admin API over TLS (a self-signed certificate pinned by clients)")
 	requireCB := fs.Bool("admin-require-channel-binding", false, "refuse admin API tokens not bound to its TLS channel (hop's client binds them; curl 7.88 does not)")
 	auditPath := fs.String("audit-log", "", "the audit log `FILE` (default DIR/audit.log; \"-\" = standard error)")
+	auditMaxSize := fs.Int64("audit-max-size", 0, "rotate the audit log at `BYTES` (default 100 MiB, which hop's local commands use too; -1: never, for logrotate)")
+	auditMaxFiles := fs.Int("audit-max-files", 0, "keep `N` rotated audit logs (default 10)")
 	auditFailure := fs.String("audit-failure", "continue", "the `POLICY` while the audit log cannot be written: continue (the lost events are recorded by an audit.gap event once it can) or refuse (no ticket, no admin API answer)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
 	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
+	}
+	if *auditMaxFiles < 0 {
+		return usagef("%s: --audit-max-files %d: give a number of files, 1 or more", c.path, *auditMaxFiles)
 	}
 	if *auditFailure != "continue" && *auditFailure != "refuse" {
 		return usagef("%s: --audit-failure %q: use continue or refuse", c.path, *auditFailure)
@@ -79,6 +84,7 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 		Folder: *dir, Listen: listen, KpasswdListen: *kpasswdListen,
 		AdminListen: *adminListen, AdminNames: adminNames, InsecureAdminHTTP: !*adminTLS, AdminRequireChannelBinding: *requireCB,
 		AuditLog: *auditPath, MaxUDPReply: *maxUDP, RefuseUnaudited: *auditFailure == "refuse",
+		AuditMaxSize: *auditMaxSize, AuditMaxFiles: *auditMaxFiles,
 		Logger: logger,
 	}
 	if *auditPath == "-" {
