@@ -49,7 +49,7 @@ func (w *limitedLog) Write(p []byte) (int, error) {
 	if w.written < errorLogBurst {
 		w.written++
 		w.mu.Unlock()
-		w.logger.Warn("admin API: "+line)
+		w.logger.Warn("admin API: " + line)
 		return len(p), nil
 	}
 	w.suppressed++
