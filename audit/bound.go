@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,10 +25,13 @@ const (
 // values can still be told apart; a cut name is also shortened where the
 // reason quotes it.
 func bound(e *Event) {
-	long := map[string]string{}
+	var long map[string]string // made only when a field is cut: Emit is on the KDC's hot path
 	cut := func(s *string, n int) {
 		if len(*s) > n {
 			short := cutField(*s, n)
+			if long == nil {
+				long = map[string]string{}
+			}
 			long[*s] = short
 			*s = short
 		}
@@ -130,20 +134,11 @@ func (a *File) admit(e *Event) bool {
 	b.service = e.Service
 	if c := e.Client; c != "" {
 		switch {
-		case contains(b.names, c):
+		case slices.Contains(b.names, c):
 		case len(b.names) < coalesceNames:
 			b.names = append(b.names, c)
 		default:
 			b.others++
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
 		}
 	}
 	return false

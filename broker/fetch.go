@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,12 +54,7 @@ func (b *Broker) fetch(ctx context.Context, _ string, cl, server krb5.Principal)
 // refusalText is a refusal as the user reads it: the KDC's own words (its
 // e-text names the rule) when it answered.
 func refusalText(err error) string {
-	var kerr *client.Error
-	if errors.As(err, &kerr) {
-		s := kerr.Code.String()
-		if kerr.Msg != nil && kerr.Msg.EText != "" {
-			s += ": " + kerr.Msg.EText
-		}
+	if s, ok := client.Refusal(err); ok {
 		return s
 	}
 	return err.Error()

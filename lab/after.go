@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -157,12 +156,7 @@ func ticketResult(with string, cred *client.Credential, err error) Try {
 
 // refusal is a KDC error as the user reads it.
 func refusal(err error) string {
-	var kerr *client.Error
-	if errors.As(err, &kerr) {
-		s := kerr.Code.String()
-		if kerr.Msg != nil && kerr.Msg.EText != "" {
-			s += ": " + kerr.Msg.EText
-		}
+	if s, ok := client.Refusal(err); ok {
 		return "refused: " + s
 	}
 	return err.Error()

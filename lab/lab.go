@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	rep = l.report()
 	for _, m := range methods {
-		if len(opts.Methods) > 0 && !contains(opts.Methods, m.id) {
+		if len(opts.Methods) > 0 && !slices.Contains(opts.Methods, m.id) {
 			continue
 		}
 		res, err := l.perform(ctx, m)
@@ -339,15 +340,6 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // startDaemon starts a long-running hop command (the KDC, an agent) in

@@ -40,6 +40,21 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Code }
 
+// Refusal is err as a user reads a KDC's refusal: the error code and, when
+// the KDC gave one, its e-text, which names the rule that refused. ok is
+// false when err is not a KDC's refusal.
+func Refusal(err error) (text string, ok bool) {
+	var kerr *Error
+	if !errors.As(err, &kerr) {
+		return "", false
+	}
+	text = kerr.Code.String()
+	if kerr.Msg != nil && kerr.Msg.EText != "" {
+		text += ": " + kerr.Msg.EText
+	}
+	return text, true
+}
+
 // ErrBadReply is wrapped by errors about replies a careful client rejects.
 var ErrBadReply = errors.New("client: unacceptable reply from the KDC")
 
