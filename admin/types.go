@@ -40,6 +40,9 @@ type Policy struct {
 	PasswordHistory       int    `json:"password_history"`
 	MachineAccountQuota   int    `json:"machine_account_quota"`
 	RestrictDelegation    string `json:"restrict_delegation"`
+	// NameScripts are the writing systems names may mix with Latin beyond
+	// the default (directory.Policy.NameScripts); empty by default.
+	NameScripts []string `json:"name_scripts"`
 }
 
 // DelegationPolicy is the domain's restriction of its clients' delegation
@@ -61,6 +64,9 @@ type PolicyChange struct {
 	PasswordHistory       *int      `json:"password_history,omitempty"`
 	MachineAccountQuota   *int      `json:"machine_account_quota,omitempty"`
 	RestrictDelegation    *string   `json:"restrict_delegation,omitempty"`
+	// NameScripts replaces the list when not nil; an empty list restores
+	// the default.
+	NameScripts *[]string `json:"name_scripts,omitempty"`
 }
 
 // Key describes one of an account's keys (never its material).

@@ -382,3 +382,77 @@ func TestLookAlikeNames(t *testing.T) {
 		}
 	})
 }
+
+// TestNameScriptsPolicy: a domain that allows Cyrillic takes names mixing
+// it with Latin, for accounts and groups, and still refuses Greek; only
+// Domain Admins change the list, each change is audited; when the list
+// shrinks, existing names stay and new mixed names are refused again.
+func TestNameScriptsPolicy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		mixed := "Ivan-Иван"
+		_, err := e.admin().CreateAccount(ctx, &directory.Account{Name: mixed, Kind: directory.KindUser}, nil)
+		wantErr(t, err, directory.ErrInvalid, "Latin and Cyrillic by default")
+		if err == nil || !strings.Contains(err.Error(), "hop domain set --name-scripts") {
+			t.Errorf("the refusal does not say how to allow the script: %v", err)
+		}
+		e.create(&directory.Account{Name: "bob", Kind: directory.KindUser}, nil)
+		scripts, err := directory.ParseNameScripts("cyrillic")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, errOf(e.dir.As(directory.Actor{Name: "bob"}).SetPolicy(ctx, directory.Policy{NameScripts: scripts})),
+			directory.ErrAccessDenied, "bob changes the name scripts")
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{NameScripts: scripts}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.admin().CreateAccount(ctx, &directory.Account{Name: mixed, Kind: directory.KindUser}, nil); err != nil {
+			t.Errorf("%q with Cyrillic allowed: %v", mixed, err)
+		}
+		if _, err := e.admin().CreateGroup(ctx, "ops-опс", ""); err != nil {
+			t.Errorf("a mixed group name with Cyrillic allowed: %v", err)
+		}
+		_, err = e.admin().CreateAccount(ctx, &directory.Account{Name: "Ωmega", Kind: directory.KindUser}, nil)
+		wantErr(t, err, directory.ErrInvalid, "Greek and Latin with only Cyrillic allowed")
+		_, err = e.admin().CreateAccount(ctx, &directory.Account{Name: "Ωмега", Kind: directory.KindUser}, nil)
+		wantErr(t, err, directory.ErrInvalid, "Greek and Cyrillic with only Cyrillic allowed")
+		if _, err := e.admin().SetPolicy(ctx, directory.Policy{}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := e.dir.Account(ctx, mixed); err != nil || a.Name != mixed {
+			t.Errorf("%q after the list shrank: %v, %v", mixed, a, err)
+		}
+		_, err = e.admin().CreateAccount(ctx, &directory.Account{Name: "Petr-Пётр", Kind: directory.KindUser}, nil)
+		wantErr(t, err, directory.ErrInvalid, "a new mixed name once the list shrank")
+		var changes []string
+		for _, ev := range findEvents(e.audit.Events(), "directory.domain.policy.set") {
+			if c, ok := change(ev, "name-scripts"); ok {
+				changes = append(changes, c.Old+" → "+c.New)
+			}
+		}
+		if want := []string{"default → Cyrillic", "Cyrillic → default"}; !slices.Equal(changes, want) {
+			t.Errorf("audited name-scripts changes %q, want %q", changes, want)
+		}
+	})
+}
+
+func TestParseNameScripts(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "default": "", " Default ": "", "latin": "", "cyrillic": "Cyrillic",
+		"greek cyrillic": "Cyrillic,Greek", "Cyrillic,Greek,cyrillic": "Cyrillic,Greek", "hebrew, arabic": "Arabic,Hebrew",
+	} {
+		if got, err := directory.ParseNameScripts(in); err != nil || got != want {
+			t.Errorf("ParseNameScripts(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{
+		"Klingon": "not a Unicode script name", "Common": "not a writing system", "Cyrillic,Inherited": "not a writing system",
+	} {
+		_, err := directory.ParseNameScripts(in)
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseNameScripts(%q): %v, want %q", in, err, msg)
+		}
+	}
+	if err := (directory.Policy{NameScripts: "cyrillic"}).Validate(); err == nil {
+		t.Error("a policy with a non-canonical script list is valid")
+	}
+}

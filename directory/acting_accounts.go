@@ -98,6 +98,9 @@ func (d *Directory) newAccount(spec *Account, keys []Key) (*Account, error) {
 // primary group.
 func (z *authz) insertAccount(c *Account, creator sid.SID) error {
 	t := z.t
+	if err := checkScripts("account", c.Name, z.dom.Policy.NameScripts); err != nil {
+		return err
+	}
 	if what, err := t.nameTaken(c.Name); err != nil {
 		return err
 	} else if what != "" {

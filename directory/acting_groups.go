@@ -21,6 +21,9 @@ func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Gr
 		if err := z.needAdmin("create group " + name); err != nil {
 			return err
 		}
+		if err := checkScripts("group", name, z.dom.Policy.NameScripts); err != nil {
+			return err
+		}
 		g := &Group{Name: name, Description: description}
 		if what, err := z.t.nameTaken(name); err != nil {
 			return err

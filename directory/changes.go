@@ -224,14 +224,14 @@ func policyChanges(old, new Policy) []audit.Change {
 			e.MaxTicketLife.String(), e.MaxRenewLife.String(), e.ClockSkew.String(), lockout,
 			e.LockoutWindow.String(), e.LockoutDuration.String(), e.ProtectedUsersTGTLife.String(),
 			strconv.Itoa(e.MinPasswordLength), history, strconv.Itoa(e.MachineAccountQuota),
-			restriction(e.RestrictDelegation),
+			restriction(e.RestrictDelegation), nameScriptsText(e.NameScripts),
 		}
 	}
 	o, n := render(old), render(new)
 	var out []audit.Change
 	for i, name := range []string{"max-ticket-life", "max-renew-life", "clock-skew", "lockout-threshold",
 		"lockout-window", "lockout-duration", "protected-users-tgt-life", "min-password-length",
-		"password-history", "machine-account-quota", "restrict-delegation"} {
+		"password-history", "machine-account-quota", "restrict-delegation", "name-scripts"} {
 		if o[i] != n[i] {
 			out = append(out, audit.Change{Field: name, Old: o[i], New: n[i]})
 		}
@@ -303,4 +303,12 @@ func restriction(r delegation.Restriction) string {
 		return string(delegation.RestrictOff)
 	}
 	return string(r)
+}
+
+// nameScriptsText is Policy.NameScripts as the audit log shows it.
+func nameScriptsText(s string) string {
+	if s == "" {
+		return "default"
+	}
+	return s
 }

@@ -45,41 +45,53 @@ func nameKey(s string) string { return cases.Fold().String(norm.NFKC.String(s)) 
 // together: one script, or Latin with the scripts of Chinese, Japanese and
 // Korean names (Unicode's "highly restrictive" profile, UTS #39 §5.2). A
 // name that mixes others (a Cyrillic "а" in "аlice") looks like another.
+// A domain widens this with Policy.NameScripts.
 var nameScripts = [][]string{
 	{"Latin", "Han", "Hiragana", "Katakana"},
 	{"Latin", "Han", "Bopomofo"},
 	{"Latin", "Han", "Hangul"},
 }
 
+// scriptOf is the Unicode script of r; "" for the characters every script
+// shares (Common: digits, punctuation; Inherited: combining marks).
+func scriptOf(r rune) string {
+	for script, table := range unicode.Scripts {
+		if script != "Common" && script != "Inherited" && unicode.Is(table, r) {
+			return script
+		}
+	}
+	return ""
+}
+
 // checkScripts refuses a name whose letters mix writing systems beyond
-// nameScripts.
-func checkScripts(what, name string) error {
+// nameScripts and the domain's NameScripts (extra, as ParseNameScripts
+// returns it): those may be mixed with Latin and with each other.
+func checkScripts(what, name, extra string) error {
 	var used []string
 	first := map[string]rune{}
 	for _, r := range name {
-		for script, table := range unicode.Scripts {
-			if script == "Common" || script == "Inherited" || !unicode.Is(table, r) {
-				continue
+		if r < utf8.RuneSelf {
+			if unicode.IsLetter(r) && !slices.Contains(used, "Latin") {
+				first["Latin"] = r
+				used = append(used, "Latin")
 			}
-			if _, seen := first[script]; !seen {
-				first[script] = r
-				used = append(used, script)
-			}
-			break
+			continue
+		}
+		script := scriptOf(r)
+		if _, seen := first[script]; script != "" && !seen {
+			first[script] = r
+			used = append(used, script)
 		}
 	}
 	if len(used) <= 1 {
 		return nil
 	}
-	for _, allowed := range nameScripts {
-		ok := true
-		for _, u := range used {
-			if !slices.Contains(allowed, u) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+	sets := nameScripts
+	if extra != "" {
+		sets = append(slices.Clip(sets), append([]string{"Latin"}, strings.Split(extra, ",")...))
+	}
+	for _, allowed := range sets {
+		if !slices.ContainsFunc(used, func(u string) bool { return !slices.Contains(allowed, u) }) {
 			return nil
 		}
 	}
@@ -87,7 +99,40 @@ func checkScripts(what, name string) error {
 	for _, u := range used {
 		parts = append(parts, fmt.Sprintf("%s (%q %U)", u, first[u], first[u]))
 	}
-	return invalid("%s name %q mixes the letters of %s: such a name can look like another one, and is refused; type it in one script", what, name, strings.Join(parts, " and "))
+	return invalid("%s name %q mixes the letters of %s: such a name can look like another one, and is refused; type it in one script (a domain admin may allow a script to be mixed with Latin: hop domain set --name-scripts)", what, name, strings.Join(parts, " and "))
+}
+
+// ParseNameScripts reads a list of Unicode script names ("Cyrillic,
+// Greek", any case, separated by commas or spaces) for Policy.NameScripts
+// and returns it in its canonical form: the scripts' Unicode names, sorted,
+// joined by commas. "" and "default" are the empty list.
+func ParseNameScripts(s string) (string, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "default") {
+		return "", nil
+	}
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		name := ""
+		for script := range unicode.Scripts {
+			if strings.EqualFold(script, f) {
+				name = script
+				break
+			}
+		}
+		switch name {
+		case "":
+			return "", fmt.Errorf("%q is not a Unicode script name; give names such as Cyrillic, Greek, Arabic, Hebrew, Devanagari or Thai", f)
+		case "Common", "Inherited":
+			return "", fmt.Errorf("%s is not a writing system (it holds digits, punctuation and marks every script shares, which names may always contain)", name)
+		case "Latin":
+			continue // always allowed
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ","), nil
 }
 
 // checkNameChars applies the rules common to account and group names.
@@ -106,9 +151,6 @@ func checkNameChars(what, name string) error {
 	}
 	if strings.ContainsRune(name, utf8.RuneError) {
 		return invalid("%s name %q contains U+FFFD, the replacement character: the name was not valid UTF-8 where it was typed; type it again", what, name)
-	}
-	if err := checkScripts(what, name); err != nil {
-		return err
 	}
 	for _, r := range name {
 		if strings.ContainsRune(forbiddenNameChars, r) {

@@ -54,6 +54,16 @@ type Policy struct {
 	// credentials to remote servers" for hop's clients (delegation.Restriction;
 	// "" is off); a client's own setting may only make it stricter.
 	RestrictDelegation delegation.Restriction
+	// NameScripts lists the writing systems (Unicode script names, as
+	// ParseNameScripts returns them: "Cyrillic,Greek") whose letters a new
+	// account or group name may mix with Latin and with each other. By
+	// default ("") a name keeps to one script, or to Latin with the scripts
+	// of Chinese, Japanese and Korean names (UTS #39's highly restrictive
+	// profile), since a mixed name such as "аlice" (a Cyrillic "а") passes
+	// for another. A domain whose people's names mix Latin with another
+	// script allows it here, knowing that names of those scripts can then
+	// look alike. Existing names are kept when the list shrinks.
+	NameScripts string
 }
 
 // NoPasswordHistory as Policy.PasswordHistory turns the password history
@@ -155,6 +165,11 @@ func (p Policy) Validate() error {
 	}
 	if _, err := delegation.ParseRestriction(string(p.RestrictDelegation)); err != nil {
 		return invalid("policy: %v", err)
+	}
+	if canon, err := ParseNameScripts(p.NameScripts); err != nil {
+		return invalid("policy: name scripts: %v", err)
+	} else if canon != p.NameScripts {
+		return invalid("policy: name scripts %q are not in canonical form (%q); pass them through ParseNameScripts", p.NameScripts, canon)
 	}
 	if p.MachineAccountQuota < 0 || p.MachineAccountQuota > maxMachineAccountQuota {
 		return invalid("policy: machine account quota %d must be between 0 (only Domain Admins create computer accounts) and %d", p.MachineAccountQuota, maxMachineAccountQuota)

@@ -135,6 +135,7 @@ type policyRecord struct {
 	PasswordHistory       int           `json:"passwordHistory,omitempty"`     // schema 3
 	MachineAccountQuota   int           `json:"machineAccountQuota,omitempty"` // schema 3
 	RestrictDelegation    string        `json:"restrictDelegation,omitempty"`
+	NameScripts           string        `json:"nameScripts,omitempty"`
 }
 
 type domainRecord struct {
@@ -359,6 +360,7 @@ func encodeDomain(d *Domain) ([]byte, error) {
 			LockoutDuration: p.LockoutDuration, ProtectedUsersTGTLife: p.ProtectedUsersTGTLife,
 			MinPasswordLength: p.MinPasswordLength, PasswordHistory: p.PasswordHistory,
 			MachineAccountQuota: p.MachineAccountQuota, RestrictDelegation: string(p.RestrictDelegation),
+			NameScripts: p.NameScripts,
 		},
 	})
 }
@@ -381,6 +383,7 @@ func decodeDomain(raw []byte) (*Domain, error) {
 		ProtectedUsersTGTLife: r.Policy.ProtectedUsersTGTLife,
 		MinPasswordLength:     r.Policy.MinPasswordLength, PasswordHistory: r.Policy.PasswordHistory,
 		MachineAccountQuota: r.Policy.MachineAccountQuota, RestrictDelegation: delegation.Restriction(r.Policy.RestrictDelegation),
+		NameScripts: r.Policy.NameScripts,
 	}
 	if err := p.Validate(); err != nil {
 		return nil, corrupt(bucketDomain, keyDomain, err)

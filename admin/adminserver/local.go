@@ -96,6 +96,13 @@ func (l *Local) SetPolicy(ctx context.Context, c admin.PolicyChange) (*admin.Dom
 	if c.RestrictDelegation != nil {
 		p.RestrictDelegation = delegation.Restriction(*c.RestrictDelegation)
 	}
+	if c.NameScripts != nil {
+		scripts, err := directory.ParseNameScripts(strings.Join(*c.NameScripts, ","))
+		if err != nil {
+			return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: "name scripts: " + err.Error()}
+		}
+		p.NameScripts = scripts
+	}
 	if err := p.Validate(); err != nil {
 		return nil, &directory.Error{Kind: directory.ErrInvalid, Msg: err.Error()}
 	}

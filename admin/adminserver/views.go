@@ -1,6 +1,7 @@
 package adminserver
 
 import (
+	"strings"
 	"time"
 
 	"hop/admin"
@@ -21,6 +22,7 @@ func DomainView(d *directory.Domain) admin.Domain {
 			ProtectedUsersTGTLife: p.ProtectedUsersTGTLife.String(),
 			MinPasswordLength:     p.MinPasswordLength, PasswordHistory: p.PasswordHistory,
 			MachineAccountQuota: p.MachineAccountQuota, RestrictDelegation: restriction(p.RestrictDelegation),
+			NameScripts: nameScripts(p.NameScripts),
 		},
 	}
 }
@@ -98,4 +100,12 @@ func restriction(r delegation.Restriction) string {
 		return string(delegation.RestrictOff)
 	}
 	return string(r)
+}
+
+// nameScripts is Policy.NameScripts as a list; empty, not null, by default.
+func nameScripts(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
 }

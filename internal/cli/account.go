@@ -312,8 +312,7 @@ func runAccountSet(ctx context.Context, e *env, c *command, args []string) error
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := givenFlags(fs)
 	for _, f := range []string{"dir", "server", "json", "revision"} {
 		delete(set, f)
 	}

@@ -90,8 +90,7 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := givenFlags(fs)
 	if set["server"] {
 		return remoteAudit(ctx, e, c, *server, "--server", *since, principals, types, *limit, *follow, *asJSON)
 	}

@@ -198,6 +198,13 @@ func printGroupHelp(w io.Writer, c *command, path string) {
 // errDescribed ends a run whose flags were given to env.describe.
 var errDescribed = errors.New("described")
 
+// givenFlags is the set of fs's flags given on the command line.
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
 // parse parses flags that may come before, between or after positional
 // arguments, and checks the number of positionals. It prints help for -h.
 func parse(e *env, fs *flag.FlagSet, c *command, args []string, minPos, maxPos int) ([]string, error) {

@@ -236,3 +236,27 @@ func TestPasswordPolicyFlags(t *testing.T) {
 	fails(t, 1, "used before", "Long-enough-pw-1\n", "account", "passwd", "carol", "--dir", dir)
 	fails(t, 2, "cannot be negative", "", "domain", "set", "--dir", dir, "--min-password-length", "-1")
 }
+
+// TestNameScriptsFlag: hop domain set --name-scripts lets names mix Latin
+// with the scripts it lists, domain show says so, and a name that is not a
+// script is a usage error naming the flag.
+func TestNameScriptsFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	ok(t, "Admin-pw-1\n", "domain", "init", "--dir", dir, "--realm", "EXAMPLE.TEST")
+	fails(t, 1, "hop domain set --name-scripts", "Ivan-pw-1234\n", "account", "add", "Ivan-Иван", "--dir", dir)
+	fails(t, 2, "--name-scripts: \"Klingon\" is not a Unicode script name", "", "domain", "set", "--dir", dir, "--name-scripts", "Klingon")
+	ok(t, "", "domain", "set", "--dir", dir, "--name-scripts", "cyrillic")
+	if out := ok(t, "", "domain", "show", "--dir", dir); !strings.Contains(out, "name scripts:     as by default, and Latin mixed with Cyrillic") {
+		t.Errorf("domain show:\n%s", out)
+	}
+	ok(t, "Ivan-pw-1234\n", "account", "add", "Ivan-Иван", "--dir", dir)
+	ok(t, "", "domain", "set", "--dir", dir, "--name-scripts", "default")
+	var dom admin.Domain
+	if err := json.Unmarshal([]byte(ok(t, "", "domain", "show", "--dir", dir, "--json")), &dom); err != nil {
+		t.Fatal(err)
+	}
+	if dom.Policy.NameScripts == nil || len(dom.Policy.NameScripts) != 0 {
+		t.Errorf("name_scripts after default = %#v, want []", dom.Policy.NameScripts)
+	}
+	fails(t, 1, "mixes the letters of Latin", "Petr-pw-1234\n", "account", "add", "Petr-Пётр", "--dir", dir)
+}

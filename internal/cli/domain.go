@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"hop/admin"
@@ -116,9 +117,13 @@ func runDomainShow(ctx context.Context, e *env, c *command, args []string) error
 	if v.Policy.MachineAccountQuota == 0 {
 		quota = "0 (only Domain Admins and join tokens create computers)"
 	}
-	fmt.Fprintf(e.stdout, "realm:            %s\nsid:              %s\nnetbios name:     %s\ncreated:          %s\nmax ticket life:  %s\nmax renew life:   %s\nclock skew:       %s\nlockout:          %s\nmin password len: %d\npassword history: %s\nmachine quota:    %s\ndelegation:       %s\n",
+	scripts := "one script, or Latin with Han, Kana or Hangul (default)"
+	if len(v.Policy.NameScripts) > 0 {
+		scripts = "as by default, and Latin mixed with " + strings.Join(v.Policy.NameScripts, ", ")
+	}
+	fmt.Fprintf(e.stdout, "realm:            %s\nsid:              %s\nnetbios name:     %s\ncreated:          %s\nmax ticket life:  %s\nmax renew life:   %s\nclock skew:       %s\nlockout:          %s\nmin password len: %d\npassword history: %s\nmachine quota:    %s\ndelegation:       %s\nname scripts:     %s\n",
 		v.Realm, v.SID, v.NetBIOS, v.Created.UTC().Format(time.RFC3339), v.Policy.MaxTicketLife, v.Policy.MaxRenewLife, v.Policy.ClockSkew, lockout,
-		v.Policy.MinPasswordLength, history, quota, v.Policy.RestrictDelegation)
+		v.Policy.MinPasswordLength, history, quota, v.Policy.RestrictDelegation, scripts)
 	return nil
 }
 
@@ -152,10 +157,23 @@ func runDomainSet(ctx context.Context, e *env, c *command, args []string) error 
 		intFlags[name] = fs.Int(name, 0, usage)
 	}
 	restrict := fs.String("restrict-delegation", "", "the clients' delegation `RESTRICTION`: off, prefer-remote-guard, require-remote-guard or require-restricted-admin")
+	scripts := fs.String("name-scripts", "", "the writing systems `SCRIPTS` (e.g. Cyrillic,Greek) whose letters new account and group names may mix with Latin; \"default\" allows only one script, or Latin with Han, Kana or Hangul")
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
 	}
 	changed := 0
+	if givenFlags(fs)["name-scripts"] {
+		canon, err := directory.ParseNameScripts(*scripts)
+		if err != nil {
+			return usagef("hop domain set: --name-scripts: %v", err)
+		}
+		list := []string{}
+		if canon != "" {
+			list = strings.Split(canon, ",")
+		}
+		p.NameScripts = &list
+		changed++
+	}
 	if *restrict != "" {
 		if _, err := delegation.ParseRestriction(*restrict); err != nil {
 			return usagef("hop domain set: --restrict-delegation: %v", err)

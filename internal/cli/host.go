@@ -120,8 +120,7 @@ func runHostJoin(ctx context.Context, e *env, c *command, args []string) error {
 		if err != nil {
 			return err
 		}
-		given := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		given := givenFlags(fs)
 		if *name == "" {
 			*name = cfg.Host
 		}

@@ -40,9 +40,7 @@ func (e *env) targetFlags(fs *flag.FlagSet) *target {
 }
 
 func (t *target) given(name string) bool {
-	found := false
-	t.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
-	return found
+	return givenFlags(t.fs)[name]
 }
 
 // service opens what t names. Without --server or --dir: the domain in

@@ -544,6 +544,25 @@ func TestAdminCLIRemote(t *testing.T) {
 		}
 	})
 
+	t.Run("name scripts", func(t *testing.T) {
+		adminHopRefused(t, alice, "", []string{"domain", "set", "--name-scripts", "Cyrillic", "--server", server},
+			"alice may not change the policy of domain EXAMPLE.TEST")
+		adminHopOK(t, admin, "", "domain", "set", "--name-scripts", "greek,cyrillic", "--server", server)
+		var dom struct {
+			Policy struct {
+				NameScripts []string `json:"name_scripts"`
+			} `json:"policy"`
+		}
+		out := adminHopOK(t, alice, "", "domain", "show", "--json", "--server", server)
+		if err := json.Unmarshal([]byte(out), &dom); err != nil || !slices.Equal(dom.Policy.NameScripts, []string{"Cyrillic", "Greek"}) {
+			t.Errorf("name_scripts over the admin API: %v (%v)\n%s", dom.Policy.NameScripts, err, out)
+		}
+		adminHopOK(t, admin, "Olga-pw-1234\n", "account", "add", "Olga-Ольга", "--password-file", "-", "--server", server)
+		adminHopOK(t, admin, "", "domain", "set", "--name-scripts", "default", "--server", server)
+		adminHopRefused(t, admin, "Vera-pw-1234\n", []string{"account", "add", "Vera-Вера", "--password-file", "-", "--server", server},
+			"mixes the letters of Latin")
+	})
+
 	t.Run("manager sets RBCD", func(t *testing.T) {
 		adminHopOK(t, alice, "", "account", "set", "c$", "--allowed-to-act", "+alice", "--server", server)
 		out := adminHopOK(t, alice, "", "account", "show", "c$", "--json", "--server", server)
