@@ -118,7 +118,11 @@ func (e *NotChainedError) Unwrap() error { return ErrNotChained }
 // the last one. It returns a *ChainError naming the first bad line, or an
 // error wrapping ErrNotChained when no line is chained. Lines appended
 // while it runs are not checked.
-func Verify(paths ...string) (*VerifyResult, error) {
+func Verify(paths ...string) (*VerifyResult, error) { return VerifyEach(nil, paths...) }
+
+// VerifyEach is Verify that also gives each event of the log, in order, to
+// each (when not nil), once its line has been checked.
+func VerifyEach(each func(*Event), paths ...string) (*VerifyResult, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("audit: no log file given")
 	}
@@ -162,7 +166,7 @@ func Verify(paths ...string) (*VerifyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &verifier{}
+	v := &verifier{each: each}
 	for i, f := range files {
 		if err := v.read(paths[i], io.LimitReader(f, sizes[i])); err != nil {
 			return nil, err
@@ -194,6 +198,7 @@ type verifier struct {
 	prev    chainState
 	prevAt  lineRef
 	file    string // the file being (or last) read
+	each    func(*Event)
 }
 
 type lineRef struct {
@@ -256,6 +261,9 @@ func (v *verifier) line(at lineRef, line []byte) error {
 		}
 		v.res.Unchained++
 		v.started, v.prev, v.prevAt = true, chainState{0, h}, at
+		if v.each != nil {
+			v.each(&e)
+		}
 		return nil
 	}
 	bad := func(line int, seq uint64, msg string) error {
@@ -298,6 +306,9 @@ func (v *verifier) line(at lineRef, line []byte) error {
 	v.res.Events++
 	v.res.LastSeq = e.Seq
 	v.prev, v.prevAt = chainState{e.Seq, h}, at
+	if v.each != nil {
+		v.each(&e)
+	}
 	return nil
 }
 

@@ -81,6 +81,9 @@ type Directory struct {
 	now     func() time.Time
 	rand    io.Reader
 	sink    audit.Sink
+	// behind: a change's events could not be written; the next change
+	// whose events can be also writes what the outbox holds.
+	behind atomic.Bool
 
 	// Snapshot cache; see snapshot.go.
 	snap       atomic.Pointer[Snapshot]

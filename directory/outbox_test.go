@@ -2,6 +2,9 @@ package directory_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +84,67 @@ func TestOutbox(t *testing.T) {
 		}
 		if n, _ := d2.Outbox(ctx); n != 0 {
 			t.Errorf("outbox after recovery: %d", n)
+		}
+	})
+}
+
+// TestOutboxCatchesUp: once the log can be written again, the next change
+// also writes the events earlier changes left in the outbox, without
+// waiting for the directory to be opened again; every change is numbered
+// among the audited ones, and ReadAuditState sees what waits.
+func TestOutboxCatchesUp(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		sink := &flakySink{}
+		d, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: sink})
+		if err != nil {
+			t.Fatal(err)
+		}
+		as := d.As(directory.LocalAdmin)
+		sink.mu.Lock()
+		sink.err = syscall.ENOSPC
+		sink.mu.Unlock()
+		for _, name := range []string{"dave", "erin"} {
+			if _, err := as.CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil); !errors.Is(err, directory.ErrUnaudited) {
+				t.Fatalf("%s while the log fails: %v", name, err)
+			}
+		}
+		st, err := directory.ReadAuditState(ctx, e.store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var waiting []string
+		for _, ev := range st.Waiting {
+			n, _ := directory.ChangeNumber(&ev)
+			waiting = append(waiting, fmt.Sprintf("%d:%s", n, ev.Target))
+		}
+		if want := []string{fmt.Sprintf("%d:dave", st.Changes-1), fmt.Sprintf("%d:erin", st.Changes)}; !slices.Equal(waiting, want) {
+			t.Errorf("waiting %q, want %q", waiting, want)
+		}
+		chk := st.Check(map[uint64]bool{}, false)
+		if chk.From != st.Changes-1 || chk.To != st.Changes || chk.MissingCount != 0 {
+			t.Errorf("check of a rotated log holding nothing: %+v", chk)
+		}
+		chk = st.Check(map[uint64]bool{}, true)
+		if chk.From != 1 || chk.MissingCount != st.Changes-2 {
+			t.Errorf("check of an empty complete log: %+v, want changes 1..%d missing", chk, st.Changes-2)
+		}
+
+		sink.mu.Lock()
+		sink.err = nil
+		sink.mu.Unlock()
+		before := len(sink.Events())
+		if _, err := as.CreateAccount(ctx, &directory.Account{Name: "frank", Kind: directory.KindUser}, nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, ev := range sink.Events()[before:] {
+			got = append(got, ev.Target+" "+ev.Flags[strings.LastIndex(ev.Flags, ",")+1:])
+		}
+		if want := []string{"frank change=" + strconv.FormatUint(st.Changes+1, 10), "dave recovered", "erin recovered"}; !slices.Equal(got, want) {
+			t.Errorf("events once the log works: %q, want %q", got, want)
+		}
+		if n, _ := d.Outbox(ctx); n != 0 {
+			t.Errorf("outbox after catching up: %d", n)
 		}
 	})
 }

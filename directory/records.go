@@ -34,6 +34,9 @@ const (
 	metaNextRID = "next-rid"
 	metaGen     = "generation"
 	metaMKCheck = "master-key-check"
+	// metaAuditChanges counts the changes that had audit events: each
+	// event of the n-th carries the flag change=n (outbox.go).
+	metaAuditChanges = "audit-changes"
 	// schemaVersion is the layout this code writes. Version 2 added the
 	// primary group and the delegation settings to account records;
 	// version 3 added revisions, the creator SID, SSH host keys and the

@@ -14,6 +14,7 @@ import (
 
 	"hop/admin"
 	"hop/audit"
+	"hop/directory"
 	"hop/domain"
 )
 
@@ -65,7 +66,16 @@ func auditVerifyCommand(parent *command) *command {
 		help: `Checks the hash chain of FILE... in order (rotated files first; default
 DIR/audit.log), and that the last file ends at the line its .head file
 records. Prints "audit log OK: N events, seq A..B" (with notes on what could
-not be checked), or names the first bad line and exits with status 1.`,
+not be checked), or names the first bad line and exits with status 1.
+
+Without FILE, or with --dir, it also checks the domain's directory against
+the log: each directory change is numbered, and its audit event must be in
+the log or still waiting in the directory (a change made while the log could
+not be written, or by a process that died before writing it; hop writes such
+events at the directory's next change or opening). It lists the waiting
+ones, and exits with status 1 when a change has no event anywhere or one has
+waited a minute or more. It reads the directory without changing it, also
+while hop kdc serves it.`,
 		path: parent.path + " verify",
 	}
 }
@@ -159,18 +169,34 @@ func runAudit(ctx context.Context, e *env, c *command, args []string) error {
 	return nil
 }
 
-func runAuditVerify(_ context.Context, e *env, c *command, args []string) error {
+func runAuditVerify(ctx context.Context, e *env, c *command, args []string) error {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	dir := fs.String("dir", e.defaultDir(), "the folder that holds the domain (its audit log is DIR/audit.log)")
 	files, err := parse(e, fs, c, args, 0, -1)
 	if err != nil {
 		return err
 	}
+	folder := domain.Folder(*dir)
+	// The directory's changes are checked against the log when the log is
+	// the domain's own, or --dir names the domain whose log FILE... is. The
+	// directory is read first: a change not waiting in its outbox then is
+	// in the log before the log is read.
+	var state *directory.AuditState
+	if (len(files) == 0 || givenFlags(fs)["dir"]) && folder.HasDomain() {
+		if state, err = domain.ReadAuditState(ctx, *dir); err != nil {
+			return fmt.Errorf("reading the directory's audit state: %w", err)
+		}
+	}
 	if len(files) == 0 {
 		// The log and the files it was rotated to, oldest first.
-		files = audit.Rotated(domain.Folder(*dir).AuditLog())
+		files = audit.Rotated(folder.AuditLog())
 	}
-	res, err := audit.Verify(files...)
+	inLog := map[uint64]bool{}
+	res, err := audit.VerifyEach(func(ev *audit.Event) {
+		if n, ok := directory.ChangeNumber(ev); ok {
+			inLog[n] = true
+		}
+	}, files...)
 	var ce *audit.ChainError
 	var nc *audit.NotChainedError
 	switch {
@@ -182,6 +208,68 @@ func runAuditVerify(_ context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	fmt.Fprintln(e.stdout, res.Summary())
+	if state != nil {
+		return reportDirectoryAudit(e, state, state.Check(inLog, res.FirstSeq == 1 || res.Events == 0), time.Now())
+	}
+	return nil
+}
+
+// staleOutbox: an event that has waited in the outbox this long is not
+// being delivered (the log cannot be written, or the process that made the
+// change died), rather than in flight.
+const staleOutbox = time.Minute
+
+// reportDirectoryAudit says whether every directory change has its audit
+// event in the log, and which wait in the outbox; it fails when a change
+// has no event anywhere or one has waited longer than staleOutbox.
+func reportDirectoryAudit(e *env, st *directory.AuditState, chk directory.AuditCheck, now time.Time) error {
+	switch {
+	case chk.To == 0:
+		fmt.Fprintln(e.stdout, "directory: no numbered changes yet (changes are numbered from this hop version on)")
+	case chk.From > chk.To:
+		fmt.Fprintf(e.stdout, "directory: %d changes; none is in the files given, so none could be checked\n", chk.To)
+	case chk.MissingCount == 0:
+		fmt.Fprintf(e.stdout, "directory: changes %d..%d each have their audit event", chk.From, chk.To)
+		if len(st.Waiting) > 0 {
+			fmt.Fprint(e.stdout, ", in the log or waiting (below)")
+		}
+		if chk.From > 1 {
+			fmt.Fprintf(e.stdout, " (changes before %d are in files not given)", chk.From)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	stale := 0
+	if len(st.Waiting) > 0 {
+		fmt.Fprintf(e.stdout, "directory: %d change(s) are made but their audit events are not in the log yet; they wait in the directory and are written at its next change or opening:\n", len(st.Waiting))
+		for i := range st.Waiting {
+			ev := &st.Waiting[i]
+			n, _ := directory.ChangeNumber(ev)
+			age := now.Sub(ev.Time).Truncate(time.Second)
+			if age >= staleOutbox {
+				stale++
+			}
+			fmt.Fprintf(e.stdout, "  change %d, waiting %s: %s\n", n, age, formatEvent(ev))
+		}
+	}
+	var problems []string
+	if chk.MissingCount > 0 {
+		nums := make([]string, len(chk.Missing))
+		for i, n := range chk.Missing {
+			nums[i] = strconv.FormatUint(n, 10)
+		}
+		more := ""
+		if uint64(len(chk.Missing)) < chk.MissingCount {
+			more = ", …"
+		}
+		problems = append(problems, fmt.Sprintf("%d directory change(s) have no audit event in the log or the directory (%s%s): the log was replaced or lost lines outside its chain, or a hop kdc writes its events to another log (give that file with --dir)",
+			chk.MissingCount, strings.Join(nums, ", "), more))
+	}
+	if stale > 0 {
+		problems = append(problems, fmt.Sprintf("%d change(s) have waited %s or more for their audit events: the log cannot be written (full disk?), or the process that made them stopped; fix the log, then any hop command with --dir, or hop kdc, writes them", stale, staleOutbox))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("audit log incomplete: %s", strings.Join(problems, "; "))
+	}
 	return nil
 }
 

@@ -2,15 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"hop/audit"
+	"hop/directory"
 	"hop/domain"
 	"hop/internal/testio"
 )
@@ -191,6 +195,70 @@ func TestAuditVerifyCommand(t *testing.T) {
 	fails(t, 1, "audit log not chained: "+log+": its 1 line(s) were written by a hop that did not chain its log", "", "audit", "verify", "--dir", dir)
 	if out, _, _ := hop(t, "", "audit", "verify", "--help"); !strings.Contains(out, "Usage: hop audit verify") {
 		t.Errorf("verify --help: %q", out)
+	}
+}
+
+// unwritableLog is an audit sink that cannot write (a full disk).
+type unwritableLog struct{ audit.Memory }
+
+func (*unwritableLog) Flush() error { return syscall.ENOSPC }
+
+// TestAuditVerifyDirectoryChanges: hop audit verify --dir checks that each
+// directory change has its audit event: in the log, or waiting in the
+// directory's outbox (listed, and a failure once it has waited a minute);
+// a change whose event is nowhere fails the check.
+func TestAuditVerifyDirectoryChanges(t *testing.T) {
+	dir := newTestDomain(t)
+	for _, name := range []string{"a1", "a2"} {
+		ok(t, "Long-enough-pw-1\n", "account", "add", name, "--dir", dir)
+	}
+	if out := ok(t, "", "audit", "verify", "--dir", dir); !strings.Contains(out, "\ndirectory: changes 1..2 each have their audit event\n") {
+		t.Errorf("verify:\n%s", out)
+	}
+
+	// A change made while the log cannot be written waits in the outbox.
+	d, err := domain.Open(context.Background(), dir, domain.OpenOptions{Audit: &unwritableLog{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Directory.As(directory.LocalAdmin).CreateAccount(context.Background(), &directory.Account{Name: "a3", Kind: directory.KindUser}, nil)
+	d.Close()
+	if !errors.Is(err, directory.ErrUnaudited) {
+		t.Fatalf("a change while the log cannot be written: %v", err)
+	}
+	out := ok(t, "", "audit", "verify", "--dir", dir)
+	for _, want := range []string{"directory: changes 1..3 each have their audit event, in the log or waiting (below)",
+		"1 change(s) are made but their audit events are not in the log yet", "change 3, waiting 0s:", "directory.account.create", "→ a3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify with a change waiting lacks %q:\n%s", want, out)
+		}
+	}
+	st, err := domain.ReadAuditState(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stdout: io.Discard}
+	err = reportDirectoryAudit(e, st, st.Check(map[uint64]bool{1: true, 2: true}, true), time.Now().Add(2*time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "1 change(s) have waited 1m0s or more for their audit events: the log cannot be written") {
+		t.Errorf("a change waiting two minutes: %v", err)
+	}
+
+	// The next hop command writes it.
+	ok(t, "Long-enough-pw-1\n", "account", "add", "a4", "--dir", dir)
+	out = ok(t, "", "audit", "verify", "--dir", dir)
+	if !strings.Contains(out, "directory: changes 1..4 each have their audit event\n") || strings.Contains(out, "waiting") {
+		t.Errorf("verify after the outbox was written:\n%s", out)
+	}
+
+	// A log replaced by a new one lacks the changes before it.
+	log := domain.Folder(dir).AuditLog()
+	os.Remove(log)
+	os.Remove(audit.HeadPath(log))
+	ok(t, "Long-enough-pw-1\n", "account", "add", "a5", "--dir", dir)
+	fails(t, 1, "audit log incomplete: 4 directory change(s) have no audit event in the log or the directory (1, 2, 3, 4)", "", "audit", "verify", "--dir", dir)
+	// Given as a file without --dir, the log's chain alone is checked.
+	if out := ok(t, "", "audit", "verify", log); strings.Contains(out, "directory") {
+		t.Errorf("verify FILE checked the directory:\n%s", out)
 	}
 }
 

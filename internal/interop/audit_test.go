@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -111,4 +112,95 @@ func auditMustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestAuditDirectoryChangesSurviveKill: hop account add processes killed
+// with SIGKILL at spread moments (before, during and after their commit)
+// leave no directory change without its audit event: hop audit verify
+// --dir passes at once (events of changes whose process died before
+// writing them wait in the directory), and after the next command, which
+// writes them, every account that exists has its creation event in the
+// log — checked here by reading both, not only by the verifier. A first
+// round finds when a run commits; a second kills densely around then.
+func TestAuditDirectoryChangesSurviveKill(t *testing.T) {
+	r := newDomain(t)
+	const n = 40
+	exists := func() map[string]bool {
+		var accounts []struct{ Name string }
+		if err := json.Unmarshal([]byte(auditHop(t, "", "account", "list", "--dir", r.dir, "--json")), &accounts); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, a := range accounts {
+			if strings.HasPrefix(a.Name, "kill-") {
+				m[a.Name] = true
+			}
+		}
+		return m
+	}
+	run := func(name string, after time.Duration) {
+		cmd := exec.Command(hopBin, "account", "add", name, "--dir", r.dir, "--password-file", "-")
+		cmd.Stdin = strings.NewReader(bobPW + "\n")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	// Round 1: 0 to 60 ms (a run takes about 25 ms).
+	commitAt := time.Duration(-1)
+	for i := range n {
+		run(fmt.Sprintf("kill-a%02d", i), time.Duration(i)*1500*time.Microsecond)
+	}
+	made := exists()
+	for i := range n {
+		if made[fmt.Sprintf("kill-a%02d", i)] {
+			commitAt = time.Duration(i) * 1500 * time.Microsecond
+			break
+		}
+	}
+	if commitAt < 0 || len(made) == n {
+		t.Fatalf("%d of %d runs killed within 60 ms made their account: the kills did not fall across the commits", len(made), n)
+	}
+	// Round 2: within 2 ms before and after the first run seen to commit.
+	for i := range n {
+		run(fmt.Sprintf("kill-b%02d", i), max(0, commitAt-2*time.Millisecond+time.Duration(i)*100*time.Microsecond))
+	}
+
+	out := auditHop(t, "", "audit", "verify", "--dir", r.dir)
+	if !strings.Contains(out, "each have their audit event") {
+		t.Errorf("hop audit verify --dir after the kills:\n%s", out)
+	}
+	waiting := strings.Count(out, "\n  change ")
+	made = exists() // opens the directory: writes what waits
+	out = auditHop(t, "", "audit", "verify", "--dir", r.dir)
+	if !strings.Contains(out, "each have their audit event\n") || strings.Contains(out, "waiting") {
+		t.Errorf("hop audit verify --dir after the next command:\n%s", out)
+	}
+	created, recovered := map[string]bool{}, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(auditMustRead(t, filepath.Join(r.dir, "audit.log")))), "\n") {
+		var ev struct{ Type, Target, Flags string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if ev.Type == "directory.account.create" {
+			created[ev.Target] = true
+			if strings.Contains(ev.Flags, "recovered") {
+				recovered++
+			}
+		}
+	}
+	for name := range made {
+		if !created[name] {
+			t.Errorf("account %s exists but the log has no directory.account.create for it", name)
+		}
+	}
+	for name := range created {
+		if strings.HasPrefix(name, "kill-") && !made[name] {
+			t.Errorf("the log records the creation of %s, which does not exist", name)
+		}
+	}
+	t.Logf("%d of %d killed runs made their account (first commit seen %s after start); %d events waited in the directory at the end; %d were written by a later command, marked recovered",
+		len(made), 2*n, commitAt, waiting, recovered)
 }
