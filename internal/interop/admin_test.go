@@ -703,3 +703,71 @@ func adminRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestAdminChangesSurviveKDCKill: the KDC killed with SIGKILL while hop
+// account add --server runs in a loop: every change the admin API
+// acknowledged exists after the restart, and every account made has its
+// audit event (hop audit verify --dir, and the log read directly).
+func TestAdminChangesSurviveKDCKill(t *testing.T) {
+	dir := adminDomain(t)
+	k := adminStartKDC(t, dir, "kdc.log", "--kpasswd-listen", "off", "--admin-listen", "127.0.0.1:0", "--admin-name", "127.0.0.1")
+	conf := adminConf(t, dir)
+	admin := adminKinit(t, conf, "admin", adminUserPW)
+	server := "https://127.0.0.1:" + k.adminPort(t)
+
+	const n = 30
+	acked := map[string]bool{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			name := fmt.Sprintf("srv-%02d", i)
+			if _, _, code := adminHop(t, admin, bobPW+"\n", "account", "add", name, "--password-file", "-", "--server", server); code == 0 {
+				acked[name] = true
+			}
+		}
+	}()
+	time.Sleep(400 * time.Millisecond)
+	if err := syscall.Kill(k.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if len(acked) == 0 || len(acked) == n {
+		t.Fatalf("%d of %d changes acknowledged: the kill did not fall within the loop", len(acked), n)
+	}
+	adminStartKDC(t, dir, "kdc2.log", "--kpasswd-listen", "off")
+	out := hop(t, "", "audit", "verify", "--dir", dir)
+	if !strings.Contains(out, "each have their audit event") {
+		t.Errorf("hop audit verify --dir after the restart:\n%s", out)
+	}
+	var accounts []struct{ Name string }
+	if err := json.Unmarshal([]byte(hop(t, "", "account", "list", "--dir", dir, "--json")), &accounts); err != nil {
+		t.Fatal(err)
+	}
+	exists := map[string]bool{}
+	for _, a := range accounts {
+		exists[a.Name] = true
+	}
+	created := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(adminRead(t, filepath.Join(dir, "audit.log")))), "\n") {
+		var ev struct{ Type, Target string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Type == "directory.account.create" {
+			created[ev.Target] = true
+		}
+	}
+	for name := range acked {
+		if !exists[name] {
+			t.Errorf("%s was acknowledged but does not exist after the restart", name)
+		}
+	}
+	made := 0
+	for name := range exists {
+		if strings.HasPrefix(name, "srv-") {
+			made++
+			if !created[name] {
+				t.Errorf("%s exists but the log has no directory.account.create for it", name)
+			}
+		}
+	}
+	t.Logf("%d of %d acknowledged before the kill, %d made", len(acked), n, made)
+}
