@@ -288,3 +288,16 @@ func TestAuditBounds(t *testing.T) {
 		t.Errorf("the kept files: %v", err)
 	}
 }
+
+func TestGCPercentFor(t *testing.T) {
+	for _, c := range []struct {
+		live uint64
+		want int
+	}{
+		{0, maxGCPercent}, {4 << 20, maxGCPercent}, {8 << 20, 800}, {32 << 20, 200}, {64 << 20, 100}, {1 << 30, 100},
+	} {
+		if got := gcPercentFor(c.live); got != c.want {
+			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", c.live>>20, got, c.want)
+		}
+	}
+}

@@ -110,6 +110,7 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	tuneGC(ctx, logger)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

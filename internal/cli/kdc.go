@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"hop/dc"
@@ -17,7 +18,7 @@ func kdcCommand() *command {
 	return &command{
 		name:    "kdc",
 		summary: "run the Kerberos KDC (UDP and TCP)",
-		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--admin-require-channel-binding] [--audit-log FILE] [--audit-max-size BYTES] [--audit-max-files N] [--audit-failure continue|refuse] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json]",
+		usage:   "kdc [--dir DIR] [--listen ADDR:PORT]... [--kpasswd-listen ADDR:PORT|off] [--admin-listen ADDR:PORT --admin-name HOST]... [--admin-tls=false] [--admin-require-channel-binding] [--audit-log FILE] [--audit-max-size BYTES] [--audit-max-files N] [--audit-failure continue|refuse] [--max-udp-reply N] [--log-level LEVEL] [--log-format text|json] [--cpu-profile FILE]",
 		help: `Serves AS and TGS requests for the domain on every --listen address, UDP
 and TCP on the same port (default 127.0.0.1:88). Account and policy changes
 made with hop account/spn/group/domain take effect at the next request; no
@@ -66,9 +67,17 @@ func runKDC(ctx context.Context, e *env, c *command, args []string) error {
 	auditMaxFiles := fs.Int("audit-max-files", 0, "keep `N` rotated audit logs (default 10)")
 	auditFailure := fs.String("audit-failure", "continue", "the `POLICY` while the audit log cannot be written: continue (the lost events are recorded by an audit.gap event once it can) or refuse (no ticket, no admin API answer)")
 	maxUDP := fs.Int("max-udp-reply", kdc.DefaultMaxUDPReply, "largest reply sent over UDP; larger ones ask the client to use TCP")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the KDC to `FILE` until it stops (for go tool pprof; costs a few percent)")
 	logs := addLogFlags(fs)
 	if _, err := parse(e, fs, c, args, 0, 0); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("%s: --cpu-profile: %w", c.path, err)
+		}
+		defer stop()
 	}
 	if *auditMaxFiles < 0 {
 		return usagef("%s: --audit-max-files %d: give a number of files, 1 or more", c.path, *auditMaxFiles)
@@ -135,4 +144,20 @@ func listenError(le *dc.ListenError, kpasswdDefault bool) error {
 		}
 	}
 	return fmt.Errorf("%s cannot listen on %s: %s", what, le.Addr, advice)
+}
+
+// startCPUProfile writes a CPU profile to path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

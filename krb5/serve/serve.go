@@ -110,7 +110,9 @@ func (s *Server) listen(addr string) (net.PacketConn, net.Listener, error) {
 			return nil, nil, fmt.Errorf("%s: listen udp %s: %w", s.Name, addr, err)
 		}
 		tcpAddr := pc.LocalAddr().String()
-		ln, err := net.Listen("tcp", tcpAddr)
+		// No TCP keep-alive: the idle timeouts end quiet connections,
+		// and turning it on costs four system calls per connection.
+		ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", tcpAddr)
 		if err == nil {
 			return pc, ln, nil
 		}
@@ -175,6 +177,8 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 	t := newTracker(orDefault(s.MaxTCPConns, DefaultMaxTCPConns), orDefault(s.MaxTCPConnsPerSource, DefaultMaxTCPConnsPerSource))
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	p := &connPool{s: s, ctx: ctx, wg: &wg}
+	defer p.close()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -194,13 +198,69 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 			c.Close()
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer t.remove(tc)
-			s.serveConn(ctx, tc)
-		}()
+		p.serve(tc)
 	}
+}
+
+// connPool runs connections on goroutines that outlive them: a
+// connection's goroutine then starts with the stack the earlier ones grew
+// (a new goroutine grows its stack, copying it, on every request), and
+// none is created while one waits.
+type connPool struct {
+	s    *Server
+	ctx  context.Context
+	wg   *sync.WaitGroup
+	mu   sync.Mutex
+	idle []chan *tconn // workers waiting for a connection
+	done bool
+}
+
+// maxIdleConnWorkers bounds the goroutines kept waiting for connections.
+const maxIdleConnWorkers = 64
+
+// serve runs c on an idle worker, or on a new one.
+func (p *connPool) serve(c *tconn) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		ch := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		ch <- c
+		return
+	}
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go p.work(c)
+}
+
+// work serves c, then waits for another connection while fewer than
+// maxIdleConnWorkers wait.
+func (p *connPool) work(c *tconn) {
+	defer p.wg.Done()
+	ch := make(chan *tconn, 1)
+	for c != nil {
+		p.s.serveConn(p.ctx, c)
+		c.tracker.remove(c)
+		p.mu.Lock()
+		if p.done || len(p.idle) >= maxIdleConnWorkers {
+			p.mu.Unlock()
+			return
+		}
+		p.idle = append(p.idle, ch)
+		p.mu.Unlock()
+		c = <-ch
+	}
+}
+
+// close ends the waiting workers.
+func (p *connPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = true
+	for _, ch := range p.idle {
+		close(ch)
+	}
+	p.idle = nil
 }
 
 // logLimits says, at most every limitLogEvery, how often the limits
@@ -334,17 +394,23 @@ func (s *Server) serveConn(ctx context.Context, c *tconn) {
 	idle := orDefault(s.IdleTimeout, DefaultIdleTimeout)
 	wait := min(orDefault(s.FirstRequestTimeout, DefaultFirstRequestTimeout), idle)
 	t := c.tracker
-	var hdr [4]byte
-	buf := make([]byte, 0, 4096)
+	// buf[:have] holds what was read and not yet answered: a read takes
+	// as much as has arrived, so that the length and a short message come
+	// in one system call.
+	buf := make([]byte, 4096)
+	have := 0
 	for {
 		// One deadline covers the length and the message: a peer that
 		// trickles bytes is cut off like an idle one.
 		c.SetReadDeadline(time.Now().Add(wait))
 		wait = idle
-		if _, err := io.ReadFull(c, hdr[:]); err != nil {
-			return
+		if have < 4 {
+			n, err := io.ReadAtLeast(c, buf[have:], 4-have)
+			if have += n; err != nil {
+				return
+			}
 		}
-		n := binary.BigEndian.Uint32(hdr[:])
+		n := binary.BigEndian.Uint32(buf)
 		if n == 0 || n&0x80000000 != 0 || n > uint32(s.MaxMessage) {
 			// Never allocate what the peer asks for: answer and hang up.
 			if s.Refuse != nil {
@@ -352,20 +418,25 @@ func (s *Server) serveConn(ctx context.Context, c *tconn) {
 			}
 			return
 		}
-		if cap(buf) < int(n) {
-			buf = make([]byte, n)
+		end := 4 + int(n)
+		if end > len(buf) {
+			buf = append(buf[:have], make([]byte, end-have)...)
 		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(c, buf); err != nil {
-			return
+		if have < end {
+			m, err := io.ReadAtLeast(c, buf[have:], end-have)
+			if have += m; err != nil {
+				return
+			}
 		}
 		// Busy while the request is answered: not closed to make room.
 		// A peer still sending one is waiting, and may be.
 		t.setBusy(c, true)
-		if !s.write(c, s.Handle(ctx, buf, peer, false)) {
+		if !s.write(c, s.Handle(ctx, buf[4:end], peer, false)) {
 			return
 		}
 		t.setBusy(c, false)
+		// Keep what followed the message (a pipelined request).
+		have = copy(buf, buf[end:have])
 	}
 }
 

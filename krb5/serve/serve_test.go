@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -80,7 +81,9 @@ func TestUDPAndTCPFraming(t *testing.T) {
 	m := framed([]byte("two"))
 	c.Write(m[:2])
 	c.Write(m[2:])
-	for _, want := range []string{"tcp:one", "tcp:two"} {
+	// Three in one write (pipelined), the last one of the limit's length.
+	c.Write(slices.Concat(framed([]byte("3")), framed([]byte("four")), framed([]byte("0123456789abcdef"))))
+	for _, want := range []string{"tcp:one", "tcp:two", "tcp:3", "tcp:four", "tcp:0123456789abcdef"} {
 		var hdr [4]byte
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
 			t.Fatal(err)
