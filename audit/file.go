@@ -181,7 +181,11 @@ func (a *File) Emit(e Event) {
 // encode appends e to the pending lines. a.mu is held.
 func (a *File) encode(e Event) {
 	n0 := len(a.pending)
-	err := a.enc.Encode(e)
+	var err error
+	var ok bool
+	if a.pending, ok = appendEvent(a.pending, &e); !ok {
+		err = a.enc.Encode(e)
+	}
 	if err != nil {
 		// Only a time outside years 0-9999 fails to encode; keep the event.
 		e.Reason = fmt.Sprintf("%s (time not recordable: %v)", e.Reason, e.Time)

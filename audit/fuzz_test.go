@@ -2,9 +2,11 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseLine: ParseLine on untrusted bytes never panics, and what it
@@ -87,6 +89,36 @@ func FuzzParseHead(f *testing.F) {
 		}
 		if got := appendHead(nil, st); !bytes.Equal(got, b) {
 			t.Fatalf("parseHead(%q) round-trips to %q", b, got)
+		}
+	})
+}
+
+// FuzzAppendEvent: appendEvent writes what encoding/json writes, for any
+// field contents (escaping, invalid UTF-8, times).
+func FuzzAppendEvent(f *testing.F) {
+	f.Add(uint64(0), "", "as.issued", "alice@EXAMPLE.TEST", "krbtgt/EXAMPLE.TEST", "127.0.0.1:5", "aes256-cts-hmac-sha1-96", "", "", "renewable", "", "", "", "", int64(1764790000123456789), int64(0))
+	f.Add(uint64(7), "ab", "directory.account.set", "", "", "", "", "KDC_ERR_x", "a \"quote\" \\ <b>&\n\t\u2028\xff", "gen=1", "bob", "alice", "description", "old\x01", int64(-62135596800), int64(253402300800))
+	f.Fuzz(func(t *testing.T, seq uint64, prev, typ, client, service, addr, etype, code, reason, flags, actor, target, cfield, cold string, tsec, usec int64) {
+		e := Event{Seq: seq, Prev: prev, Time: time.Unix(0, tsec).UTC(), Type: typ, Client: client, Service: service, Addr: addr,
+			EType: etype, Code: code, Reason: reason, Flags: flags, Actor: actor, Target: target}
+		if usec != 0 {
+			e.Until = time.Unix(0, usec).In(time.FixedZone("x", int(usec%50000)))
+		}
+		if cfield != "" {
+			e.Changes = []Change{{Field: cfield, Old: cold}, {Field: "f2", New: cold}}
+		}
+		var want bytes.Buffer
+		err := json.NewEncoder(&want).Encode(e)
+		got, ok := appendEvent(nil, &e)
+		switch {
+		case !ok:
+			if err == nil && plainTime(e.Time) && plainTime(e.Until) {
+				t.Fatalf("appendEvent refused an event encoding/json encodes")
+			}
+		case err != nil:
+			t.Fatalf("appendEvent encoded an event encoding/json refuses (%v): %s", err, got)
+		case !bytes.Equal(got, want.Bytes()):
+			t.Fatalf("appendEvent:\n%s\nencoding/json:\n%s", got, want.Bytes())
 		}
 	})
 }

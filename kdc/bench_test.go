@@ -10,8 +10,9 @@ import (
 )
 
 // benchRequests returns a pre-authenticated AS-REQ and a TGS-REQ as hop's
-// client sends them, and the KDC that answers them.
-func benchRequests(b *testing.B) (k *KDC, as, tgs []byte) {
+// client sends them, offering etypes (nil: hop's default, all AES types),
+// and the KDC that answers them.
+func benchRequests(b *testing.B, etypes ...krb5.EncType) (k *KDC, as, tgs []byte) {
 	d, _ := newDirectory(b)
 	k, err := New(Config{Directory: d})
 	if err != nil {
@@ -20,12 +21,12 @@ func benchRequests(b *testing.B) (k *KDC, as, tgs []byte) {
 	ctx := context.Background()
 	var xerr error
 	msgs, err := capture(k, func(c *client.Conn) {
-		tgt, _, err := c.Login(ctx, &client.Request{Client: alice(), Options: krb5.OptForwardable}, alicePW)
+		tgt, _, err := c.Login(ctx, &client.Request{Client: alice(), Options: krb5.OptForwardable, ETypes: etypes}, alicePW)
 		if err != nil {
 			xerr = err
 			return
 		}
-		_, xerr = c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test")})
+		_, xerr = c.ServiceTicket(ctx, tgt, &client.Request{Service: krb5.NewName(krb5.NTSrvHst, "host", "b.example.test"), ETypes: etypes})
 	})
 	if err != nil || xerr != nil || len(msgs) != 3 {
 		b.Fatal(err, xerr, len(msgs))
@@ -58,5 +59,19 @@ func BenchmarkHandleAS(b *testing.B) {
 // BenchmarkHandleTGS measures the KDC's work for one TGS exchange.
 func BenchmarkHandleTGS(b *testing.B) {
 	k, _, tgs := benchRequests(b)
+	benchmarkHandle(b, k, tgs, krb5.MsgTGSRep)
+}
+
+// BenchmarkHandleASSHA1 and BenchmarkHandleTGSSHA1: the same, offering
+// aes256-cts-hmac-sha1-96 only, as MIT's and Heimdal's default clients and
+// the neutral load generator do, so tickets, reply and session keys are of
+// that type.
+func BenchmarkHandleASSHA1(b *testing.B) {
+	k, as, _ := benchRequests(b, krb5.AES256CTSHMACSHA196)
+	benchmarkHandle(b, k, as, krb5.MsgASRep)
+}
+
+func BenchmarkHandleTGSSHA1(b *testing.B) {
+	k, _, tgs := benchRequests(b, krb5.AES256CTSHMACSHA196)
 	benchmarkHandle(b, k, tgs, krb5.MsgTGSRep)
 }
