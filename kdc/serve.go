@@ -13,10 +13,14 @@ import (
 
 // Transport limits.
 const (
-	// MaxTCPConns bounds concurrent TCP connections (and
-	// serve.DefaultMaxTCPConnsPerSource those of one address): a new one
-	// beyond it takes the place of the longest-idle one.
-	MaxTCPConns = 4096
+	// MaxTCPConns bounds concurrent TCP connections, and
+	// MaxTCPConnsPerSource those of one address: a new one beyond either
+	// takes the place of the longest-idle one. A host (or a NAT) with many
+	// clients has more than a few dozen connections open at busy times,
+	// and one that just connected counts as idle until its request
+	// arrives, so the per-source cap is well above kpasswd's.
+	MaxTCPConns          = 4096
+	MaxTCPConnsPerSource = 256
 	// TCPIdleTimeout closes a TCP connection that sends nothing.
 	TCPIdleTimeout  = 30 * time.Second
 	tcpWriteTimeout = 10 * time.Second
@@ -43,11 +47,13 @@ func (k *KDC) server() *serve.Server {
 			}
 			return k.errorReply(k.now(), nil, refuse(krb5.KRBErrFieldToolong, "%s", reason), 0)
 		},
-		MaxTCPConns:  MaxTCPConns,
-		IdleTimeout:  TCPIdleTimeout,
-		WriteTimeout: tcpWriteTimeout,
-		UDPWorkers:   max(4, 2*runtime.GOMAXPROCS(0)),
-		Logger:       k.log,
+		CloseAfterReply:      true,
+		MaxTCPConns:          MaxTCPConns,
+		MaxTCPConnsPerSource: MaxTCPConnsPerSource,
+		IdleTimeout:          TCPIdleTimeout,
+		WriteTimeout:         tcpWriteTimeout,
+		UDPWorkers:           max(4, 2*runtime.GOMAXPROCS(0)),
+		Logger:               k.log,
 	}
 }
 

@@ -42,14 +42,15 @@ func ParseTransport(s string) (Transport, error) {
 }
 
 // Conn sends requests to one KDC and reads the replies. It keeps its UDP
-// socket and TCP connection open between requests, so one Conn per goroutine
-// is the fast path; a Conn is not safe for concurrent use.
+// socket open between requests, so one Conn per goroutine is the fast path,
+// and opens a TCP connection per request, as MIT's and Heimdal's clients do
+// (their KDCs, and hop's, close it after the reply). A Conn is not safe for
+// concurrent use.
 type Conn struct {
 	addr      string
 	transport Transport
 	timeout   time.Duration
 	udp       net.Conn
-	tcp       net.Conn
 	buf       []byte
 }
 
@@ -61,18 +62,12 @@ func Dial(addr string, t Transport, timeout time.Duration) *Conn {
 	return &Conn{addr: addr, transport: t, timeout: timeout}
 }
 
-// Close closes the sockets.
+// Close closes the UDP socket.
 func (c *Conn) Close() error {
 	var err error
 	if c.udp != nil {
 		err = c.udp.Close()
 		c.udp = nil
-	}
-	if c.tcp != nil {
-		if e := c.tcp.Close(); err == nil {
-			err = e
-		}
-		c.tcp = nil
 	}
 	return err
 }
@@ -125,42 +120,31 @@ func (c *Conn) roundTripUDP(ctx context.Context, msg []byte) ([]byte, error) {
 }
 
 func (c *Conn) roundTripTCP(ctx context.Context, msg []byte) ([]byte, error) {
-	for attempt := 0; ; attempt++ {
-		fresh := false
-		if c.tcp == nil {
-			var d net.Dialer
-			dctx, cancel := context.WithDeadline(ctx, c.deadline(ctx))
-			conn, err := d.DialContext(dctx, "tcp", c.addr)
-			cancel()
-			if err != nil {
-				return nil, fmt.Errorf("client: %w", err)
-			}
-			c.tcp, fresh = conn, true
-		}
-		rep, err := c.exchangeTCP(ctx, msg)
-		if err == nil {
-			return rep, nil
-		}
-		c.tcp.Close()
-		c.tcp = nil
-		// A KDC may close a connection after each reply (MIT does): a kept
-		// connection that fails gets one retry on a new one.
-		if fresh || attempt > 0 || ctx.Err() != nil {
-			return nil, fmt.Errorf("client: KDC %s over TCP: %w", c.addr, err)
-		}
+	var d net.Dialer
+	dctx, cancel := context.WithDeadline(ctx, c.deadline(ctx))
+	conn, err := d.DialContext(dctx, "tcp", c.addr)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
+	defer conn.Close()
+	rep, err := c.exchangeTCP(ctx, conn, msg)
+	if err != nil {
+		return nil, fmt.Errorf("client: KDC %s over TCP: %w", c.addr, err)
+	}
+	return rep, nil
 }
 
-func (c *Conn) exchangeTCP(ctx context.Context, msg []byte) ([]byte, error) {
-	c.tcp.SetDeadline(c.deadline(ctx))
+func (c *Conn) exchangeTCP(ctx context.Context, conn net.Conn, msg []byte) ([]byte, error) {
+	conn.SetDeadline(c.deadline(ctx))
 	out := make([]byte, 4+len(msg))
 	binary.BigEndian.PutUint32(out, uint32(len(msg)))
 	copy(out[4:], msg)
-	if _, err := c.tcp.Write(out); err != nil {
+	if _, err := conn.Write(out); err != nil {
 		return nil, err
 	}
 	var hdr [4]byte
-	if _, err := io.ReadFull(c.tcp, hdr[:]); err != nil {
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
@@ -168,7 +152,7 @@ func (c *Conn) exchangeTCP(ctx context.Context, msg []byte) ([]byte, error) {
 		return nil, fmt.Errorf("reply of %d bytes exceeds the %d-byte limit", n, MaxReplySize)
 	}
 	rep := make([]byte, n)
-	if _, err := io.ReadFull(c.tcp, rep); err != nil {
+	if _, err := io.ReadFull(conn, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -59,6 +59,11 @@ type Server struct {
 	// first request; IdleTimeout one that sends nothing more, or sends a
 	// message too slowly; WriteTimeout bounds writing a reply.
 	FirstRequestTimeout, IdleTimeout, WriteTimeout time.Duration
+	// CloseAfterReply closes a TCP connection once its request is
+	// answered, unless the peer has already sent another (RFC 4120 §7.2.2
+	// lets a connection carry several, and leaves when to close it to the
+	// implementations).
+	CloseAfterReply bool
 	// UDPWorkers is how many goroutines read the UDP socket.
 	UDPWorkers int
 	Logger     *slog.Logger
@@ -435,8 +440,13 @@ func (s *Server) serveConn(ctx context.Context, c *tconn) {
 			return
 		}
 		t.setBusy(c, false)
-		// Keep what followed the message (a pipelined request).
-		have = copy(buf, buf[end:have])
+		// Keep what followed the message (a pipelined request), and
+		// close the connection when there is none, as MIT's krb5kdc does
+		// after each reply: clients open a connection per request, and
+		// waiting to read their end of it costs a tenth of a request.
+		if have = copy(buf, buf[end:have]); have == 0 && s.CloseAfterReply {
+			return
+		}
 	}
 }
 
