@@ -86,46 +86,86 @@ func orDefault[T int | time.Duration](v, d T) T {
 // ListenAndServe serves on UDP and TCP at addr until ctx is done. ready,
 // if non-nil, is called with the bound addresses once both sockets
 // listen; with port 0, TCP takes the port UDP got.
+//
+// Where the system allows it (Linux), UDP is served by UDPWorkers sockets
+// bound to the same address with SO_REUSEPORT, each read by one goroutine:
+// the kernel spreads the clients over them, and the readers do not queue
+// for one socket's lock. Only processes of the same user can bind into
+// that group.
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp, tcp net.Addr)) error {
-	pc, ln, err := s.listen(addr)
+	udp, ln, err := s.listen(addr)
 	if err != nil {
 		return err
 	}
 	if ready != nil {
-		ready(pc.LocalAddr(), ln.Addr())
+		ready(udp[0].LocalAddr(), ln.Addr())
 	}
-	errc := make(chan error, 2)
-	go func() { errc <- s.ServeUDP(ctx, pc.(*net.UDPConn)) }()
+	errc := make(chan error, 1)
 	go func() { errc <- s.ServeTCP(ctx, ln) }()
-	err = <-errc
+	err = s.serveUDPSockets(ctx, udp)
 	if err2 := <-errc; err == nil {
 		err = err2
 	}
 	return err
 }
 
-// listen binds UDP at addr and TCP at the port UDP got. With port 0 the
-// port UDP picked may be taken for TCP: then it tries other ports, a few
-// times.
-func (s *Server) listen(addr string) (net.PacketConn, net.Listener, error) {
+// udpListenConfig lets several sockets share a UDP address (reuseport.go).
+var udpListenConfig = net.ListenConfig{Control: reusePort}
+
+// listen binds UDP at addr and TCP at the port UDP got, then up to
+// UDPWorkers-1 more UDP sockets at that address where SO_REUSEPORT is
+// available. With port 0 the port UDP picked may be taken for TCP: then
+// it tries other ports, a few times.
+func (s *Server) listen(addr string) ([]*net.UDPConn, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	for attempt := 0; ; attempt++ {
-		pc, err := net.ListenPacket("udp", addr)
+		pc, err := udpListenConfig.ListenPacket(context.Background(), "udp", addr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: listen udp %s: %w", s.Name, addr, err)
 		}
-		tcpAddr := pc.LocalAddr().String()
+		bound := pc.LocalAddr().String()
 		// No TCP keep-alive: the idle timeouts end quiet connections,
 		// and turning it on costs four system calls per connection.
-		ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", tcpAddr)
-		if err == nil {
-			return pc, ln, nil
+		ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", bound)
+		if err != nil {
+			pc.Close()
+			if port != "0" || attempt == 9 || !errors.Is(err, syscall.EADDRINUSE) {
+				return nil, nil, fmt.Errorf("%s: listen tcp %s: %w", s.Name, bound, err)
+			}
+			continue
 		}
-		pc.Close()
-		if port != "0" || attempt == 9 || !errors.Is(err, syscall.EADDRINUSE) {
-			return nil, nil, fmt.Errorf("%s: listen tcp %s: %w", s.Name, tcpAddr, err)
+		udp := []*net.UDPConn{pc.(*net.UDPConn)}
+		for reusePortWorks && len(udp) < orDefault(s.UDPWorkers, DefaultUDPWorkers) {
+			more, err := udpListenConfig.ListenPacket(context.Background(), "udp", bound)
+			if err != nil {
+				s.logger().Debug(s.Name+": one UDP socket fewer", "addr", bound, "err", err)
+				break
+			}
+			udp = append(udp, more.(*net.UDPConn))
+		}
+		return udp, ln, nil
+	}
+}
+
+// serveUDPSockets serves each of conns: one reader each when there are
+// several, else the UDPWorkers readers of ServeUDP.
+func (s *Server) serveUDPSockets(ctx context.Context, conns []*net.UDPConn) error {
+	if len(conns) == 1 {
+		return s.ServeUDP(ctx, conns[0])
+	}
+	one := *s
+	one.UDPWorkers = 1
+	errc := make(chan error, len(conns))
+	for _, c := range conns {
+		go func() { errc <- one.ServeUDP(ctx, c) }()
+	}
+	var err error
+	for range conns {
+		if e := <-errc; err == nil {
+			err = e
 		}
 	}
+	return err
 }
 
 // ServeUDP answers datagrams arriving on conn until ctx is done, then

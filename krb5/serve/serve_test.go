@@ -232,3 +232,47 @@ func TestTCPLimits(t *testing.T) {
 		t.Errorf("no log line for the limits:\n%s", logs.String())
 	}
 }
+
+// TestUDPSocketsShareThePort: on Linux, listen binds UDPWorkers sockets to
+// the one address (SO_REUSEPORT), and clients spread over them are all
+// answered, on every socket, until the server stops.
+func TestUDPSocketsShareThePort(t *testing.T) {
+	s := &Server{Name: "echo", UDPWorkers: 4, Handle: func(_ context.Context, msg []byte, _ string, _ bool) []byte {
+		return append([]byte("udp:"), msg...)
+	}}
+	udp, ln, err := s.listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 1
+	if reusePortWorks {
+		want = 4
+	}
+	if len(udp) != want {
+		t.Errorf("%d UDP sockets, want %d", len(udp), want)
+	}
+	for _, c := range udp {
+		if c.LocalAddr().String() != udp[0].LocalAddr().String() {
+			t.Errorf("UDP sockets at %s and %s", c.LocalAddr(), udp[0].LocalAddr())
+		}
+		c.Close()
+	}
+	ln.Close()
+
+	udpAddr, _ := startEcho(t, s)
+	for i := range 32 {
+		c, err := net.Dial("udp", udpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		msg := []byte{byte('a' + i%26)}
+		c.Write(msg)
+		buf := make([]byte, 16)
+		n, err := c.Read(buf)
+		c.Close()
+		if err != nil || string(buf[:n]) != "udp:"+string(msg) {
+			t.Fatalf("client %d: %q %v", i, buf[:n], err)
+		}
+	}
+}
