@@ -28,6 +28,24 @@ func (s *flakySink) Flush() error {
 	return s.err
 }
 
+// fail makes the log fail with err from now on (nil: work again).
+func (s *flakySink) fail(err error) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+}
+
+// openFlaky opens e's directory again with a flakySink as its log.
+func openFlaky(t *testing.T, e *env) (*directory.Directory, *flakySink) {
+	t.Helper()
+	sink := &flakySink{}
+	d, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, sink
+}
+
 // TestOutbox: a change and its audit event commit together. When the log
 // can be written, the change is acknowledged, its event carries the
 // change's generation, and nothing stays in the outbox. When it cannot,
@@ -36,11 +54,7 @@ func (s *flakySink) Flush() error {
 // works, which writes it, marked recovered.
 func TestOutbox(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		sink := &flakySink{}
-		d, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: sink})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, sink := openFlaky(t, e)
 		as := d.As(directory.LocalAdmin)
 		if _, err := as.CreateAccount(ctx, &directory.Account{Name: "carol", Kind: directory.KindUser}, nil); err != nil {
 			t.Fatal(err)
@@ -53,10 +67,8 @@ func TestOutbox(t *testing.T) {
 			t.Errorf("outbox after a delivered change: %d, %v", n, err)
 		}
 
-		sink.mu.Lock()
-		sink.err = syscall.ENOSPC
-		sink.mu.Unlock()
-		_, err = as.CreateAccount(ctx, &directory.Account{Name: "dave", Kind: directory.KindUser}, nil)
+		sink.fail(syscall.ENOSPC)
+		_, err := as.CreateAccount(ctx, &directory.Account{Name: "dave", Kind: directory.KindUser}, nil)
 		if !errors.Is(err, directory.ErrUnaudited) || !strings.Contains(err.Error(), "written when the log can be") {
 			t.Fatalf("a change whose event cannot be written: %v", err)
 		}
@@ -94,15 +106,9 @@ func TestOutbox(t *testing.T) {
 // among the audited ones, and ReadAuditState sees what waits.
 func TestOutboxCatchesUp(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		sink := &flakySink{}
-		d, err := directory.Open(ctx, e.store, e.mk, directory.Options{Now: e.clock.Now, Audit: sink})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, sink := openFlaky(t, e)
 		as := d.As(directory.LocalAdmin)
-		sink.mu.Lock()
-		sink.err = syscall.ENOSPC
-		sink.mu.Unlock()
+		sink.fail(syscall.ENOSPC)
 		for _, name := range []string{"dave", "erin"} {
 			if _, err := as.CreateAccount(ctx, &directory.Account{Name: name, Kind: directory.KindUser}, nil); !errors.Is(err, directory.ErrUnaudited) {
 				t.Fatalf("%s while the log fails: %v", name, err)
@@ -129,9 +135,7 @@ func TestOutboxCatchesUp(t *testing.T) {
 			t.Errorf("check of an empty complete log: %+v, want changes 1..%d missing", chk, st.Changes-2)
 		}
 
-		sink.mu.Lock()
-		sink.err = nil
-		sink.mu.Unlock()
+		sink.fail(nil)
 		before := len(sink.Events())
 		if _, err := as.CreateAccount(ctx, &directory.Account{Name: "frank", Kind: directory.KindUser}, nil); err != nil {
 			t.Fatal(err)
