@@ -36,7 +36,7 @@ func gcPercentFor(live uint64) int {
 }
 
 // tuneGC sets GOGC from the live heap now and every gcTuneEvery until ctx
-// ends, then restores the setting it found.
+// ends, then restores Go's default.
 func tuneGC(ctx context.Context, logger *slog.Logger) {
 	if os.Getenv("GOGC") != "" {
 		return

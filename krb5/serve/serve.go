@@ -109,7 +109,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(udp
 	return err
 }
 
-// udpListenConfig lets several sockets share a UDP address (reuseport.go).
+// udpListenConfig lets several sockets share a UDP address (reuseport_linux.go).
 var udpListenConfig = net.ListenConfig{Control: reusePort}
 
 // listen binds UDP at addr and TCP at the port UDP got, then up to
