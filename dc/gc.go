@@ -20,7 +20,7 @@ import (
 const (
 	heapHeadroom  = 64 << 20
 	maxGCPercent  = 1000
-	gcTuneEvery   = 10 * time.Second
+	gcTuneEvery   = time.Second // the first snapshot of a large directory is built in seconds
 	liveHeapStat  = "/gc/heap/live:bytes"
 	minGCPercent  = 100
 	gcPercentStep = 1.25 // change the setting only when it moves by more

@@ -117,7 +117,7 @@ func (z *authz) graph() (*membership, error) {
 }
 
 // protectedAccount says why x is protected ("" if it is not), as
-// membership.protectedAccount does.
+// protectedAccount does on a loaded group graph.
 func (z *authz) protectedAccount(x *Account) (string, error) {
 	if slices.Contains(protectedAccountRIDs, x.RID) {
 		return "the built-in account " + x.Name, nil
@@ -135,7 +135,7 @@ func (z *authz) protectedAccount(x *Account) (string, error) {
 }
 
 // protectedGroup says why g is privileged ("" if it is not), as
-// membership.protectedGroup does.
+// protectedGroup does on a loaded group graph.
 func (z *authz) protectedGroup(g *Group) (string, error) {
 	if isPrivilegedGroup(g) {
 		return "the privileged group " + g.Name, nil

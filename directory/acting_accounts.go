@@ -97,6 +97,16 @@ func (d *Directory) newAccount(spec *Account, keys []Key) (*Account, error) {
 // a manager of a computer, starts its password history and adds it to its
 // primary group.
 func (z *authz) insertAccount(c *Account, creator sid.SID) error {
+	if err := z.insertAccountRecord(c, creator); err != nil {
+		return err
+	}
+	return z.t.addToPrimaryGroup(c.PrimaryGroupRID, []string{c.Name})
+}
+
+// insertAccountRecord is insertAccount without the primary group: it
+// checks the name against the existing ones (and the domain's scripts),
+// allocates the RID and writes the record and its index entries.
+func (z *authz) insertAccountRecord(c *Account, creator sid.SID) error {
 	t := z.t
 	if err := checkScripts("account", c.Name, z.dom.Policy.NameScripts); err != nil {
 		return err
@@ -125,17 +135,23 @@ func (z *authz) insertAccount(c *Account, creator sid.SID) error {
 	if err := t.pushHistory(c, c.Keys, z.dom.Policy.historyLen()); err != nil {
 		return err
 	}
-	if err := t.putAccount(c, nil); err != nil {
-		return err
-	}
-	g, err := t.group(primaryGroupNames[c.PrimaryGroupRID])
+	return t.putAccount(c, nil)
+}
+
+// addToPrimaryGroup lists the new accounts names in the group with RID
+// rid (a primary group; nothing when it is missing), in one write.
+func (t *txn) addToPrimaryGroup(rid uint32, names []string) error {
+	g, err := t.group(primaryGroupNames[rid])
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	g.Members = append(g.Members, c.Name)
+	if len(g.Members)+len(names) > memberLimit(g.RID) {
+		return invalid("group %q already has %d members, the most allowed", g.Name, len(g.Members))
+	}
+	g.Members = append(g.Members, names...)
 	return t.putGroup(g)
 }
 

@@ -21,32 +21,44 @@ func (x *Acting) CreateGroup(ctx context.Context, name, description string) (*Gr
 		if err := z.needAdmin("create group " + name); err != nil {
 			return err
 		}
-		if err := checkScripts("group", name, z.dom.Policy.NameScripts); err != nil {
-			return err
-		}
-		g := &Group{Name: name, Description: description}
-		if what, err := z.t.nameTaken(name); err != nil {
-			return err
-		} else if what != "" {
-			return exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, name)
-		}
-		if other, err := z.t.lookAlike(name); err != nil {
-			return err
-		} else if other != "" {
-			return exists("%q is the same name as the existing %q once compared as Windows compares names (Unicode compatibility forms and case): choose another", name, other)
-		}
-		rid, err := z.t.nextRID()
+		g, err := z.insertGroup(name, description)
 		if err != nil {
 			return err
 		}
-		g.RID = rid
 		out = g
-		return z.storeGroup(nil, g, ev)
+		ev.changes, err = z.groupChanges(nil, g)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out.clone(), nil
+}
+
+// insertGroup stores a new group (name and description already
+// validated): it checks the name against the existing ones (and the
+// domain's scripts) and allocates the RID.
+func (z *authz) insertGroup(name, description string) (*Group, error) {
+	if err := checkScripts("group", name, z.dom.Policy.NameScripts); err != nil {
+		return nil, err
+	}
+	g := &Group{Name: name, Description: description}
+	if what, err := z.t.nameTaken(name); err != nil {
+		return nil, err
+	} else if what != "" {
+		return nil, exists("%s named %q already exists (names are unique regardless of case, across accounts and groups)", what, name)
+	}
+	if other, err := z.t.lookAlike(name); err != nil {
+		return nil, err
+	} else if other != "" {
+		return nil, exists("%q is the same name as the existing %q once compared as Windows compares names (Unicode compatibility forms and case): choose another", name, other)
+	}
+	rid, err := z.t.nextRID()
+	if err != nil {
+		return nil, err
+	}
+	g.RID = rid
+	return g, z.t.putGroup(g)
 }
 
 // DeleteGroup removes a group and its membership in other groups: Domain
@@ -80,26 +92,49 @@ func (x *Acting) DeleteGroup(ctx context.Context, name string, ifRev uint64) err
 // in cycles.
 func (x *Acting) AddMember(ctx context.Context, group, member string, ifRev uint64) (*Group, error) {
 	return x.changeGroup(ctx, "group.member.add", group, ifRev, byManagers("add members to group"), func(z *authz, g *Group) error {
-		name, isGroup, err := z.t.resolveMember(member)
-		if err != nil {
-			return err
+		return z.t.addMembers(g, []string{member}, nil)
+	})
+}
+
+// addMembers adds the accounts or groups named members to g (not yet
+// stored), refusing one already listed, a full group and a cycle of
+// groups. known maps the folded names of accounts this transaction
+// created to their names, sparing their lookup (nil: none).
+func (t *txn) addMembers(g *Group, members []string, known map[string]string) error {
+	var listed map[string]bool // g's members, folded, when more than one is added
+	if len(members) > 1 {
+		listed = make(map[string]bool, len(g.Members)+len(members))
+		for _, m := range g.Members {
+			listed[fold(m)] = true
 		}
-		if slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, name) }) {
+	}
+	for _, member := range members {
+		name, isGroup := known[fold(member)], false
+		if name == "" {
+			var err error
+			if name, isGroup, err = t.resolveMember(member); err != nil {
+				return err
+			}
+		}
+		if listed != nil && listed[fold(name)] || listed == nil && slices.ContainsFunc(g.Members, func(m string) bool { return strings.EqualFold(m, name) }) {
 			return exists("%q is already a member of group %q", name, g.Name)
 		}
-		if len(g.Members) >= maxMembersPerGroup {
-			return invalid("group %q already has %d members, the most allowed", g.Name, maxMembersPerGroup)
+		if limit := memberLimit(g.RID); len(g.Members) >= limit {
+			return invalid("group %q already has %d members, the most allowed", g.Name, limit)
 		}
 		if isGroup {
-			if cyc, err := z.t.contains(name, g.Name); err != nil {
+			if cyc, err := t.contains(name, g.Name); err != nil {
 				return err
 			} else if cyc {
 				return invalid("adding group %q to group %q would make a cycle: %q already contains %q (directly or through nested groups)", name, g.Name, name, g.Name)
 			}
 		}
 		g.Members = append(g.Members, name)
-		return nil
-	})
+		if listed != nil {
+			listed[fold(name)] = true
+		}
+	}
+	return nil
 }
 
 // RemoveMember removes member (any case) from group, with the rights of

@@ -4,53 +4,47 @@ import "hop/sid"
 
 // The Snapshot's answers for the KDC's authorization decisions: the SIDs in
 // a PAC, "sensitive" and Protected Users, resource-based delegation. They are
-// computed once when the snapshot is built, so that the per-request calls
-// allocate nothing.
+// computed for an account the first time it is asked about, and kept with
+// its entry, so that the calls after the first allocate nothing.
 
-// accountAuthz is what the snapshot precomputes for one account.
+// accountAuthz is what the snapshot keeps for one account.
 type accountAuthz struct {
+	epoch     uint64 // the snapshot epoch it was computed in
 	a         *Account
 	sids      []sid.SID // SIDs(): the account, its primary group, its other groups by RID
 	protected bool      // in Protected Users, directly or through nested groups
 }
 
-// authzOf finds account's accountAuthz. The map holds each account under its
-// folded name and under its name as spelled in its record (which never
-// equals another account's folded name), so that the names the KDC has from
-// records find it without folding, which would allocate.
-func (s *Snapshot) authzOf(account string) accountAuthz {
-	if z, ok := s.authz[account]; ok {
+// noAuthz is the answer for an unknown account.
+var noAuthz = &accountAuthz{}
+
+// authzOf finds account's accountAuthz (the name in any case; ASCII names
+// are found without allocating), computing it the first time.
+func (s *Snapshot) authzOf(account string) *accountAuthz {
+	e := s.entry(account)
+	if e == nil {
+		return noAuthz
+	}
+	if z := e.az.Load(); z != nil && z.epoch == s.epoch {
 		return z
 	}
-	return s.authz[fold(account)]
-}
-
-// indexAuthz fills the SID indexes and each account's accountAuthz.
-func (s *Snapshot) indexAuthz(m *membership) {
-	s.groupsByRID = m.byRID
-	s.accountsByRID = make(map[uint32]*Account, len(s.sorted))
-	s.authz = make(map[string]accountAuthz, 2*len(s.sorted))
-	for _, a := range s.sorted {
-		if _, dup := s.accountsByRID[a.RID]; !dup {
-			s.accountsByRID[a.RID] = a
-		}
-		groups := m.closure(a.Name, a.PrimaryGroupRID)
-		z := accountAuthz{a: a, sids: make([]sid.SID, 0, 1+len(groups))}
-		z.sids = append(z.sids, a.SID(s.domain.SID))
-		if _, ok := m.byRID[a.PrimaryGroupRID]; ok {
-			z.sids = append(z.sids, s.domain.SID.Append(a.PrimaryGroupRID))
-		}
-		for _, g := range groups {
-			if g.RID == RIDProtectedUsers {
-				z.protected = true
-			}
-			if g.RID != a.PrimaryGroupRID {
-				z.sids = append(z.sids, g.SID(s.domain.SID))
-			}
-		}
-		s.authz[fold(a.Name)] = z
-		s.authz[a.Name] = z
+	a := e.account()
+	groups := closure(s, a.Name, a.PrimaryGroupRID)
+	z := &accountAuthz{epoch: s.epoch, a: a, sids: make([]sid.SID, 0, 2+len(groups))}
+	z.sids = append(z.sids, a.SID(s.domain.SID))
+	if _, ok := s.groups.byRID[a.PrimaryGroupRID]; ok {
+		z.sids = append(z.sids, s.domain.SID.Append(a.PrimaryGroupRID))
 	}
+	for _, g := range groups {
+		if g.RID == RIDProtectedUsers {
+			z.protected = true
+		}
+		if g.RID != a.PrimaryGroupRID {
+			z.sids = append(z.sids, g.SID(s.domain.SID))
+		}
+	}
+	e.az.Store(z)
+	return z
 }
 
 // SIDs returns the SIDs that stand for account in a PAC ([MS-PAC] §2.5):
@@ -110,8 +104,10 @@ func (s *Snapshot) AccountBySID(sid sid.SID) (*Account, bool) {
 	if !ok {
 		return nil, false
 	}
-	a, ok := s.accountsByRID[rid]
-	return a, ok
+	if k, ok := s.rids.get(rid); ok {
+		return s.accountByKey(k)
+	}
+	return nil, false
 }
 
 // GroupBySID returns the group whose SID is sid.
@@ -120,7 +116,7 @@ func (s *Snapshot) GroupBySID(sid sid.SID) (*Group, bool) {
 	if !ok {
 		return nil, false
 	}
-	g, ok := s.groupsByRID[rid]
+	g, ok := s.groups.byRID[rid]
 	return g, ok
 }
 
@@ -169,7 +165,7 @@ func (s *Snapshot) IsDomainAdmin(account string) bool {
 func (s *Snapshot) UnknownSPNs(spns []string) []string {
 	var out []string
 	for _, spn := range spns {
-		if _, ok := s.spns[fold(spn)]; !ok {
+		if _, ok := s.spns.get(fold(spn)); !ok {
 			out = append(out, spn)
 		}
 	}

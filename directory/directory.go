@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,9 @@ type Options struct {
 	// directory's authorized operations, naming who, what, and old and new
 	// values (never secrets); nil = audit.Discard.
 	Audit audit.Sink
+	// Logger receives debug messages: how long snapshots take to build
+	// and to follow changes. Nil: none.
+	Logger *slog.Logger
 }
 
 // Directory is the domain directory over a Store, sealing keys under a
@@ -92,6 +96,13 @@ type Directory struct {
 	epoch      time.Time
 	checkEvery time.Duration
 	buildMu    sync.Mutex
+	log        *slog.Logger
+	// A compaction of the snapshot's overlays runs in the background.
+	compacting  atomic.Bool
+	compactions sync.WaitGroup
+	// How snapshots were made: read whole, or by following changes; and
+	// how many compactions moved the snapshot onto new bases.
+	fullBuilds, follows, compacted atomic.Int64
 }
 
 // snapshotCheckInterval rate-limits change checks of the store.
@@ -104,7 +115,7 @@ func newDirectory(s Store, mk *MasterKey, o Options) (*Directory, error) {
 	if mk == nil || mk.aead == nil {
 		return nil, invalid("no master key given")
 	}
-	d := &Directory{store: s, mk: mk, now: o.Now, rand: randOrDefault(o.Rand), sink: o.Audit, epoch: time.Now(), checkEvery: snapshotCheckInterval}
+	d := &Directory{store: s, mk: mk, now: o.Now, rand: randOrDefault(o.Rand), sink: o.Audit, epoch: time.Now(), checkEvery: snapshotCheckInterval, log: o.logger()}
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -387,7 +398,8 @@ func (d *Directory) update(ctx context.Context, fn func(*txn) error) error {
 	var keys []string
 	var events []audit.Event
 	err := d.store.Update(ctx, func(tx Tx) error {
-		t := &txn{Tx: tx, d: d}
+		rec := &changeRecorder{Tx: tx}
+		t := &txn{Tx: rec, d: d}
 		keys, events = nil, nil
 		if err := fn(t); err != nil {
 			return err
@@ -399,7 +411,11 @@ func (d *Directory) update(ctx context.Context, fn func(*txn) error) error {
 		// The change's events commit with it (outbox.go).
 		keys, err = t.putOutbox(gen)
 		events = t.events
-		return err
+		if err != nil {
+			return err
+		}
+		// So does what it wrote, for the snapshots (changelog.go).
+		return writeChangeLog(tx, rec)
 	})
 	if errors.Is(err, errNoChange) {
 		return nil
@@ -585,7 +601,7 @@ func (t *txn) group(name string) (*Group, error) {
 	if v == nil {
 		return nil, notFound("no group %q in the directory (list them with hop group list)", name)
 	}
-	return decodeGroup(key, v)
+	return decodeOwnGroup(key, v)
 }
 
 // putGroup writes g, counting its revision up by one (to 1 for a new

@@ -487,9 +487,13 @@ func (s *Snapshot) HostKeys(fqdn string) []string {
 	if len(fqdn) > maxHostnameLen+1 {
 		return nil
 	}
-	as := s.hosts[fold(strings.TrimSuffix(fqdn, "."))]
-	if len(as) != 1 || as[0].Disabled {
+	as, _ := s.hosts.get(fold(strings.TrimSuffix(fqdn, ".")))
+	if len(as) != 1 {
 		return nil
 	}
-	return slices.Clone(as[0].SSHHostKeys)
+	a, ok := s.accountByKey(as[0])
+	if !ok || a.Disabled {
+		return nil
+	}
+	return slices.Clone(a.SSHHostKeys)
 }

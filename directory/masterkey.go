@@ -181,14 +181,17 @@ func (m *MasterKey) seal(rand io.Reader, aad, plaintext []byte) ([]byte, error) 
 var errUnseal = errors.New("does not decrypt under the master key")
 
 // open reverses seal.
-func (m *MasterKey) open(aad, sealed []byte) ([]byte, error) {
+func (m *MasterKey) open(aad, sealed []byte) ([]byte, error) { return m.openAppend(nil, aad, sealed) }
+
+// openAppend is open appending the plaintext to dst.
+func (m *MasterKey) openAppend(dst, aad, sealed []byte) ([]byte, error) {
 	if m == nil || m.aead == nil {
 		return nil, invalid("master key is not set")
 	}
 	if len(sealed) < 1+gcmNonceLen+m.aead.Overhead() || sealed[0] != sealVersion {
 		return nil, errUnseal
 	}
-	pt, err := m.aead.Open(nil, sealed[1:1+gcmNonceLen], sealed[1+gcmNonceLen:], aad)
+	pt, err := m.aead.Open(dst, sealed[1:1+gcmNonceLen], sealed[1+gcmNonceLen:], aad)
 	if err != nil {
 		return nil, errUnseal
 	}

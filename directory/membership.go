@@ -76,11 +76,33 @@ func newMembership(groups map[string]*Group) *membership {
 	return m
 }
 
-// closure returns the groups name belongs to: the group with RID primary
-// (0: none) and every group listing name, and the groups those belong to,
-// transitively; each group once, sorted by RID. Cycles, which the directory
-// refuses to create, do not loop: each group is visited once.
-func (m *membership) closure(name string, primary uint32) []*Group {
+// groupGraph is a group graph as closure walks it: the groups a
+// transaction loaded (membership), or a Snapshot's.
+type groupGraph interface {
+	// listedIn calls add with each group listing the member whose folded
+	// name is key.
+	listedIn(key string, add func(*Group))
+	// groupByRID returns the group with RID rid.
+	groupByRID(rid uint32) (*Group, bool)
+}
+
+func (m *membership) listedIn(key string, add func(*Group)) {
+	for _, g := range m.memberOf[key] {
+		add(g)
+	}
+}
+
+func (m *membership) groupByRID(rid uint32) (*Group, bool) {
+	g, ok := m.byRID[rid]
+	return g, ok
+}
+
+// closure returns the groups name belongs to in gr: the group with RID
+// primary (0: none) and every group listing name, and the groups those
+// belong to, transitively; each group once, sorted by RID. Cycles, which
+// the directory refuses to create, do not loop: each group is visited
+// once.
+func closure(gr groupGraph, name string, primary uint32) []*Group {
 	var out []*Group
 	seen := map[*Group]bool{}
 	add := func(g *Group) {
@@ -89,16 +111,12 @@ func (m *membership) closure(name string, primary uint32) []*Group {
 			out = append(out, g)
 		}
 	}
-	if g, ok := m.byRID[primary]; ok && primary != 0 {
+	if g, ok := gr.groupByRID(primary); ok && primary != 0 {
 		add(g)
 	}
-	for _, g := range m.memberOf[fold(name)] {
-		add(g)
-	}
+	gr.listedIn(fold(name), add)
 	for i := 0; i < len(out); i++ {
-		for _, g := range m.memberOf[fold(out[i].Name)] {
-			add(g)
-		}
+		gr.listedIn(fold(out[i].Name), add)
 	}
 	slices.SortFunc(out, func(a, b *Group) int { return cmp.Compare(a.RID, b.RID) })
 	return out

@@ -25,7 +25,20 @@ const (
 	maxDescriptionLen   = 1024 // bytes
 	maxSPNsPerAccount   = 256
 	maxMembersPerGroup  = 100_000
+	// maxPrimaryGroupMembers bounds the members of the primary groups
+	// (Domain Users, Domain Computers, ...), which list every account of
+	// their kind: the most accounts a directory holds.
+	maxPrimaryGroupMembers = 10_000_000
 )
+
+// memberLimit is the most members the group with RID rid may list:
+// maxMembersPerGroup, or maxPrimaryGroupMembers for a primary group.
+func memberLimit(rid uint32) int {
+	if _, ok := primaryGroupNames[rid]; ok {
+		return maxPrimaryGroupMembers
+	}
+	return maxMembersPerGroup
+}
 
 // forbiddenNameChars may not appear in a sAMAccountName ([MS-SAMR]
 // §3.1.1.6, "Invalid characters").

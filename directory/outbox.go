@@ -135,7 +135,8 @@ func (d *Directory) removeOutbox(ctx context.Context, keys []string) error {
 				return err
 			}
 		}
-		return nil
+		// An update that changes no record a snapshot holds.
+		return writeChangeLog(tx, nil)
 	})
 }
 

@@ -58,11 +58,11 @@ func isPrivilegedGroup(g *Group) bool {
 // protectedAccount says why account a is protected ("" if it is not): "the
 // built-in account krbtgt", "a member of Domain Admins". Membership counts
 // directly, through nested groups and as the primary group.
-func (m *membership) protectedAccount(a *Account) string {
+func protectedAccount(gr groupGraph, a *Account) string {
 	if slices.Contains(protectedAccountRIDs, a.RID) {
 		return "the built-in account " + a.Name
 	}
-	for _, g := range m.closure(a.Name, a.PrimaryGroupRID) {
+	for _, g := range closure(gr, a.Name, a.PrimaryGroupRID) {
 		if isPrivilegedGroup(g) {
 			return "a member of " + g.Name
 		}
@@ -73,11 +73,11 @@ func (m *membership) protectedAccount(a *Account) string {
 // protectedGroup says why group g is privileged ("" if it is not): "the
 // privileged group Domain Admins", or "a member of Domain Admins" for a
 // group nested in one, whose membership is as sensitive.
-func (m *membership) protectedGroup(g *Group) string {
+func protectedGroup(gr groupGraph, g *Group) string {
 	if isPrivilegedGroup(g) {
 		return "the privileged group " + g.Name
 	}
-	for _, p := range m.closure(g.Name, 0) {
+	for _, p := range closure(gr, g.Name, 0) {
 		if isPrivilegedGroup(p) {
 			return "a member of " + p.Name
 		}
@@ -93,10 +93,10 @@ func (m *membership) protectedGroup(g *Group) string {
 // members; its managers may not (AdminSDHolder, [MS-ADTS] §3.1.1.6.1.2).
 func (s *Snapshot) ProtectedBy(name string) string {
 	if a, ok := s.Account(name); ok {
-		return s.m.protectedAccount(a)
+		return protectedAccount(s, a)
 	}
 	if g, ok := s.Group(name); ok {
-		return s.m.protectedGroup(g)
+		return protectedGroup(s, g)
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -151,8 +152,12 @@ type domainRecord struct {
 
 // keyAAD binds a sealed key to its account, kvno, type and salt.
 func keyAAD(name string, kvno uint32, e krb5.EncType, salt string) []byte {
+	return appendKeyAAD(make([]byte, 0, 32+len(name)+len(salt)), name, kvno, e, salt)
+}
+
+// appendKeyAAD appends keyAAD's additional data to b.
+func appendKeyAAD(b []byte, name string, kvno uint32, e krb5.EncType, salt string) []byte {
 	n := fold(name)
-	b := make([]byte, 0, 32+len(n)+len(salt))
 	b = append(b, "hop directory key v1"...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
 	b = append(b, n...)
@@ -182,24 +187,43 @@ func openKeys(mk *MasterKey, name string, recs []keyRecord) ([]Key, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	if len(recs) > 3*maxKeysPerGeneration {
-		return nil, fmt.Errorf("%d keys is more than an account holds", len(recs))
+	if err := checkKeyCount(recs); err != nil {
+		return nil, err
 	}
 	out := make([]Key, len(recs))
+	var aad []byte
 	for i, r := range recs {
-		e := krb5.EncType(r.EType)
-		n, ok := keyLen(e)
-		if !ok {
-			return nil, fmt.Errorf("key of unknown type %d", r.EType)
-		}
-		m, err := mk.open(keyAAD(name, r.KVNO, e, r.Salt), r.Sealed)
+		m, err := openKey(nil, &aad, mk, name, r)
 		if err != nil {
-			return nil, fmt.Errorf("%s key kvno %d %w (damaged record, or a key copied from another account)", e, r.KVNO, err)
+			return nil, err
 		}
-		if len(m) != n {
-			return nil, fmt.Errorf("%s key kvno %d is %d bytes, not %d", e, r.KVNO, len(m), n)
-		}
-		out[i] = Key{EncType: e, KVNO: r.KVNO, Salt: r.Salt, material: m}
+		out[i] = Key{EncType: krb5.EncType(r.EType), KVNO: r.KVNO, Salt: r.Salt, material: m}
+	}
+	return out, nil
+}
+
+func checkKeyCount(recs []keyRecord) error {
+	if len(recs) > 3*maxKeysPerGeneration {
+		return fmt.Errorf("%d keys is more than an account holds", len(recs))
+	}
+	return nil
+}
+
+// openKey appends the material of the sealed key r of the account named
+// name to dst, building its additional data in *aad (reused).
+func openKey(dst []byte, aad *[]byte, mk *MasterKey, name string, r keyRecord) ([]byte, error) {
+	e := krb5.EncType(r.EType)
+	n, ok := keyLen(e)
+	if !ok {
+		return nil, fmt.Errorf("key of unknown type %d", r.EType)
+	}
+	*aad = appendKeyAAD((*aad)[:0], name, r.KVNO, e, r.Salt)
+	out, err := mk.openAppend(dst, *aad, r.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%s key kvno %d %w (damaged record, or a key copied from another account)", e, r.KVNO, err)
+	}
+	if m := out[len(dst):]; len(m) != n {
+		return nil, fmt.Errorf("%s key kvno %d is %d bytes, not %d", e, r.KVNO, len(m), n)
 	}
 	return out, nil
 }
@@ -237,7 +261,29 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return nil, corrupt(bucketAccounts, key, err)
 	}
-	fail := func(why string) (*Account, error) { return nil, corrupt(bucketAccounts, key, errors.New(why)) }
+	kind, err := r.check(key)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := openKeys(mk, r.Name, r.Keys)
+	if err != nil {
+		return nil, corrupt(bucketAccounts, key, err)
+	}
+	if err := r.checkKVNO(key, keys); err != nil {
+		return nil, err
+	}
+	old, err := openKeys(mk, r.Name, r.OldKeys)
+	if err != nil {
+		return nil, corrupt(bucketAccounts, key, err)
+	}
+	return r.account(kind, keys, old), nil
+}
+
+// check checks the structure of the record stored under key, and sets the
+// defaults of fields older schemas did not write (the primary group, the
+// revision). It returns the account's kind.
+func (r *accountRecord) check(key string) (Kind, error) {
+	fail := func(why string) (Kind, error) { return 0, corrupt(bucketAccounts, key, errors.New(why)) }
 	if r.Name == "" || fold(r.Name) != key {
 		return fail("the name " + strconv.Quote(r.Name) + " does not match the record's key")
 	}
@@ -290,19 +336,30 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 	if r.Revision == 0 { // written before schema 3
 		r.Revision = 1
 	}
-	keys, err := openKeys(mk, r.Name, r.Keys)
-	if err != nil {
-		return nil, corrupt(bucketAccounts, key, err)
-	}
+	return kind, nil
+}
+
+// checkKVNO checks that the current keys have the account's kvno.
+func (r *accountRecord) checkKVNO(key string, keys []Key) error {
 	for _, k := range keys {
-		if k.KVNO != r.KVNO {
-			return fail(fmt.Sprintf("current key %s has kvno %d, the account kvno %d", k.EncType, k.KVNO, r.KVNO))
+		if err := r.checkKeyKVNO(key, k.EncType, k.KVNO); err != nil {
+			return err
 		}
 	}
-	old, err := openKeys(mk, r.Name, r.OldKeys)
-	if err != nil {
-		return nil, corrupt(bucketAccounts, key, err)
+	return nil
+}
+
+// checkKeyKVNO checks that a current key of type e has the account's kvno.
+func (r *accountRecord) checkKeyKVNO(key string, e krb5.EncType, kvno uint32) error {
+	if kvno != r.KVNO {
+		return corrupt(bucketAccounts, key, fmt.Errorf("current key %s has kvno %d, the account kvno %d", e, kvno, r.KVNO))
 	}
+	return nil
+}
+
+// account returns the account the checked record r describes, with its
+// opened keys.
+func (r *accountRecord) account(kind Kind, keys, old []Key) *Account {
 	return &Account{
 		Name: r.Name, Kind: kind, RID: r.RID, SPNs: r.SPNs, DNSHostName: r.DNSHostName,
 		UPN: r.UPN, Description: r.Description, Disabled: r.Disabled, Expires: r.Expires,
@@ -316,7 +373,7 @@ func decodeAccount(mk *MasterKey, key string, raw []byte) (*Account, error) {
 		AllowedToActOnBehalfOf: r.AllowedToActOnBehalfOf, Sensitive: r.NotDelegated,
 		NoAuthDataRequired: r.NoAuthDataRequired, ManagedBy: r.ManagedBy,
 		Revision: r.Revision, CreatorSID: r.CreatorSID, SSHHostKeys: r.SSHHostKeys, history: r.PasswordHistory,
-	}, nil
+	}
 }
 
 func encodeGroup(g *Group) ([]byte, error) {
@@ -324,14 +381,20 @@ func encodeGroup(g *Group) ([]byte, error) {
 }
 
 func decodeGroup(key string, raw []byte) (*Group, error) {
+	return decodeOwnGroup(key, bytes.Clone(raw))
+}
+
+// decodeOwnGroup is decodeGroup of a raw record it may keep (the group's
+// members share its memory): one Tx.Get returned.
+func decodeOwnGroup(key string, raw []byte) (*Group, error) {
 	var r groupRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if err := parseOwnGroupRecord(raw, &r); err != nil {
 		return nil, corrupt(bucketGroups, key, err)
 	}
 	if r.Name == "" || fold(r.Name) != key {
 		return nil, corrupt(bucketGroups, key, errors.New("the name "+strconv.Quote(r.Name)+" does not match the record's key"))
 	}
-	if len(r.Members) > maxMembersPerGroup {
+	if len(r.Members) > memberLimit(r.RID) {
 		return nil, corrupt(bucketGroups, key, errors.New("too many members"))
 	}
 	for _, m := range r.Members {

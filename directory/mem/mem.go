@@ -25,8 +25,9 @@ type Store struct {
 }
 
 var (
-	_ directory.Store   = (*Store)(nil)
-	_ directory.Changes = (*Store)(nil)
+	_ directory.Store     = (*Store)(nil)
+	_ directory.Changes   = (*Store)(nil)
+	_ directory.Sequenced = (*tx)(nil)
 )
 
 // ErrClosed is returned by a closed Store.
@@ -171,6 +172,18 @@ func (t *tx) Delete(bucket, key string) error {
 	}
 	t.pending[bucket][key] = nil
 	return nil
+}
+
+// Seq returns the number of committed Updates this transaction sees; in
+// an Update, the number it will have ([directory.Sequenced]).
+func (t *tx) Seq() (uint64, error) {
+	if t.done {
+		return 0, errDone
+	}
+	if t.writable {
+		return t.s.gen + 1, nil
+	}
+	return t.s.gen, nil
 }
 
 func (t *tx) ForEach(bucket string, fn func(key string, value []byte) error) error {

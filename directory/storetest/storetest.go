@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"ForEachOrder", testForEachOrder},
 		{"ReadOnlyView", testReadOnlyView},
 		{"Token", testToken},
+		{"Seq", testSeq},
 		{"ReservedBucket", testReserved},
 		{"Canceled", testCanceled},
 		{"Closed", testClosed},
@@ -267,6 +268,58 @@ func testToken(t *testing.T, s directory.Store) {
 	})
 	if now := tok(); now != prev {
 		t.Errorf("a View or a failed Update changed the token: %q → %q", prev, now)
+	}
+}
+
+// seq returns the Seq a View sees, and whether the store's transactions
+// are Sequenced.
+func seq(t *testing.T, s directory.Store) (uint64, bool) {
+	t.Helper()
+	var n uint64
+	var ok bool
+	err := s.View(ctx, func(tx directory.Tx) error {
+		sq, is := tx.(directory.Sequenced)
+		if !is {
+			return nil
+		}
+		ok = true
+		var err error
+		n, err = sq.Seq()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Seq in a View: %v", err)
+	}
+	return n, ok
+}
+
+func testSeq(t *testing.T, s directory.Store) {
+	before, ok := seq(t, s)
+	if !ok {
+		t.Skip("the store's transactions are not directory.Sequenced")
+	}
+	for i := range 3 {
+		var inUpdate uint64
+		err := s.Update(ctx, func(tx directory.Tx) error {
+			var err error
+			inUpdate, err = tx.(directory.Sequenced).Seq()
+			if err != nil {
+				return err
+			}
+			return tx.Put("b", "k", []byte(fmt.Sprint(i)))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := seq(t, s)
+		if inUpdate != before+1 || after != before+1 {
+			t.Fatalf("Seq %d before an Update, %d in it and %d after; want %d in and after", before, inUpdate, after, before+1)
+		}
+		before = after
+	}
+	_ = s.Update(ctx, func(tx directory.Tx) error { return errors.New("no") })
+	if after, _ := seq(t, s); after != before {
+		t.Errorf("a failed Update counted: Seq %d → %d", before, after)
 	}
 }
 

@@ -49,6 +49,7 @@ own restrict_delegation (krb5.conf [hop]) may only make it stricter.`,
 				run: runDomainSet},
 			domainBackupCommand(),
 			domainRestoreCommand(),
+			domainPopulateCommand(),
 		},
 	}
 }
