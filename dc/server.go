@@ -94,7 +94,7 @@ func (s *Server) Run(ctx context.Context, ready func(State)) error {
 		}()
 		sink = f
 	}
-	d, err := domain.Open(ctx, c.Folder, domain.OpenOptions{Audit: sink})
+	d, err := domain.Open(ctx, c.Folder, domain.OpenOptions{Audit: sink, Logger: logger})
 	if err != nil {
 		return err
 	}

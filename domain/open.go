@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"hop/audit"
 	"hop/directory"
@@ -16,6 +17,9 @@ type OpenOptions struct {
 	// cannot, as hop changes the directory only when it can audit the
 	// change.
 	Audit audit.Sink
+	// Logger receives the directory's debug messages (how long its
+	// snapshots take to build and to follow changes); nil discards them.
+	Logger *slog.Logger
 }
 
 // Domain is a domain folder opened by [Open].
@@ -48,7 +52,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Domain, error) {
 		dom.store, err = bolt.Open(f.Directory(), bolt.Options{})
 	}
 	if err == nil {
-		dom.Directory, err = directory.Open(ctx, dom.store, mk, directory.Options{Audit: sink})
+		dom.Directory, err = directory.Open(ctx, dom.store, mk, directory.Options{Audit: sink, Logger: o.Logger})
 	}
 	if err != nil {
 		dom.Close()
